@@ -1,0 +1,95 @@
+"""Who may do what: role permissions plus the ladder (a user's level against the case's).
+
+Used as ``permission=`` callables on transitions. django-fsm does not enforce them when a
+transition is called, so the workflow layer checks ``has_transition_perm`` itself.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from .models import Case, Level
+
+PERM_WORK = "escalations.work_case"
+PERM_ESCALATE = "escalations.escalate_case"
+PERM_ACCEPT = "escalations.accept_escalation"
+PERM_DEESCALATE = "escalations.deescalate_case"
+PERM_DECIDE = "escalations.decide_approval"
+PERM_CLOSE = "escalations.close_case"
+PERM_REVIEW = "escalations.review_case"
+PERM_MANAGE = "escalations.manage_desk"
+
+
+def user_level(user: AbstractBaseUser) -> Level | None:
+    profile = getattr(user, "staff_profile", None)
+    return profile.level if profile is not None else None
+
+
+def _rank(user: AbstractBaseUser) -> int | None:
+    level = user_level(user)
+    return level.rank if level is not None else None
+
+
+def is_manager(user: AbstractBaseUser) -> bool:
+    return bool(user.is_active and user.has_perm(PERM_MANAGE))
+
+
+def can_work(case: Case, user: AbstractBaseUser) -> bool:
+    """Work a case: a staff member at the case's level or above, or a manager."""
+    if not user.is_active or not user.has_perm(PERM_WORK):
+        return False
+    if is_manager(user):
+        return True
+    rank = _rank(user)
+    return rank is not None and rank >= case.level.rank
+
+
+def can_escalate(case: Case, user: AbstractBaseUser) -> bool:
+    return can_work(case, user) and user.has_perm(PERM_ESCALATE)
+
+
+def can_receive(case: Case, user: AbstractBaseUser) -> bool:
+    """Accept or return: only the receiving level (or a manager) decides on a handoff."""
+    if not user.is_active or not user.has_perm(PERM_ACCEPT):
+        return False
+    if is_manager(user):
+        return True
+    level = user_level(user)
+    return level is not None and level.pk == case.level_id
+
+
+def can_deescalate(case: Case, user: AbstractBaseUser) -> bool:
+    return can_receive(case, user) and user.has_perm(PERM_DEESCALATE)
+
+
+def can_close(case: Case, user: AbstractBaseUser) -> bool:
+    return can_work(case, user) and user.has_perm(PERM_CLOSE)
+
+
+def can_review(case: Case, user: AbstractBaseUser) -> bool:
+    return bool(user.is_active and user.has_perm(PERM_REVIEW))
+
+
+def can_decide(kind: str, amount: Decimal | None, user: AbstractBaseUser) -> bool:
+    """The authority matrix: the user's level holds a grant covering this kind and amount."""
+    from .models import AuthorityGrant
+
+    if not user.is_active or not user.has_perm(PERM_DECIDE):
+        return False
+    level = user_level(user)
+    if level is None:
+        return False
+    return AuthorityGrant.objects.filter(level=level).covering(kind, amount).exists()
+
+
+def lowest_level_allowed(kind: str, amount: Decimal | None) -> Level | None:
+    """The lowest level whose grant covers the request: who the request is routed to."""
+    from .models import AuthorityGrant
+
+    grant = (
+        AuthorityGrant.objects.covering(kind, amount).select_related("level").order_by("level__rank").first()
+    )
+    return grant.level if grant else None

@@ -1,0 +1,84 @@
+"""Rows the automation keeps: the notification outbox, rule firings, the sweep heartbeat."""
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from .case import Case
+from .choices import NotificationStatus
+from .organisation import Level
+from .policy import TriggerRule
+
+
+class NotificationQuerySet(models.QuerySet):
+    def sendable(self, now) -> NotificationQuerySet:
+        return self.filter(status=NotificationStatus.PENDING, not_before__lte=now)
+
+
+class Notification(models.Model):
+    """An outbox row per message (operational data: its own status is its record, so it
+    keeps no history table; the case history says why it was queued). Written in the same transaction as the change it reports;
+    sent after commit by a task. ``dedupe_key`` makes the same notice impossible to queue twice."""
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=40)
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    urgent = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    not_before = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["not_before"], name="notification_pending",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.recipient} ({self.status})"
+
+
+class RuleFiring(models.Model):
+    """That a rule fired for a case at a level: a rule fires once per case per level
+    unless it repeats, and the unique constraint makes a double firing impossible."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="rule_firings")
+    rule = models.ForeignKey(TriggerRule, on_delete=models.CASCADE, related_name="firings")
+    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="+")
+    fired_at = models.DateTimeField()
+    times = models.PositiveIntegerField(default=1)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "rule", "level"], name="one_firing_per_case_rule_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on case {self.case_id} at {self.level}"
+
+
+class SweepHeartbeat(models.Model):
+    """One row per sweeping process name: when it last ran and what it did."""
+
+    name = models.CharField(max_length=80, unique=True, default="sweep")
+    last_run_at = models.DateTimeField()
+    examined = models.PositiveIntegerField(default=0)
+    actions = models.PositiveIntegerField(default=0)
+    duration_ms = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,263 @@
+"""The case and its state machine. Transitions set fields and check conditions only:
+no I/O and no save; ``escalations.workflow`` is the only caller."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from .. import authority
+from .choices import (
+    OPEN_STATUSES,
+    CaseStatus,
+    Complexity,
+    CustomerTier,
+    Impact,
+    Priority,
+    Urgency,
+)
+from .organisation import Category, Level, Team
+from .policy import EscalationPath
+
+S = CaseStatus
+
+
+class CaseQuerySet(models.QuerySet):
+    def open(self) -> CaseQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def due(self, now: datetime) -> CaseQuerySet:
+        """Cases a sweep must look at: served by the partial index on ``next_check_at``."""
+        return self.filter(next_check_at__lte=now)
+
+    def visible_to(self, user) -> CaseQuerySet:
+        if authority.is_manager(user) or user.has_perm("escalations.view_case"):
+            return self
+        level = authority.user_level(user)
+        if level is None:
+            return self.none()
+        return self.filter(level__rank__lte=level.rank)
+
+
+def _not_top(case: Case) -> bool:
+    return case.level.next_level() is not None
+
+
+def _not_bottom(case: Case) -> bool:
+    return case.level.previous_level() is not None
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    # What the issue is.
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    requester_name = models.CharField(max_length=120)
+    requester_email = models.EmailField()
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases")
+    impact = models.PositiveSmallIntegerField(choices=Impact.choices, default=Impact.MEDIUM)
+    urgency = models.PositiveSmallIntegerField(choices=Urgency.choices, default=Urgency.MEDIUM)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MODERATE)
+    complexity = models.CharField(max_length=16, choices=Complexity.choices, default=Complexity.MEDIUM)
+    customer_tier = models.CharField(
+        max_length=16, choices=CustomerTier.choices, default=CustomerTier.STANDARD
+    )
+
+    # Where it is on the ladder and who holds it.
+    status = FSMField(default=S.NEW, choices=S.choices, protected=True, db_index=True)
+    level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="cases")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    path = models.ForeignKey(EscalationPath, null=True, blank=True, on_delete=models.SET_NULL)
+    watchers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="watched_cases")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # Counters the trigger rules read.
+    reassignment_count = models.PositiveIntegerField(default=0, help_text="At the current level.")
+    reopen_count = models.PositiveIntegerField(default=0)
+    escalation_count = models.PositiveIntegerField(default=0)
+    highest_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
+
+    # The SLA clock. The policy in force at intake is frozen here, so editing a policy
+    # does not silently rewrite running cases; re-applying it is an explicit action.
+    policy_snapshot = models.JSONField(default=dict)
+    opened_at = models.DateTimeField(default=timezone.now)
+    level_entered_at = models.DateTimeField(default=timezone.now)
+    responded_at = models.DateTimeField(null=True, blank=True, help_text="At the current level.")
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pauses = models.JSONField(default=list, blank=True, help_text="Closed pauses: [[start, end], ...]")
+    response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    resolution_summary = models.TextField(blank=True)
+
+    # Bumped by every workflow write: a stale form (or a second person) is detected by it.
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Where it came from when imported from another system's event log.
+    source = models.CharField(max_length=16, blank=True)
+    external_id = models.CharField(max_length=64, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+    # ``next_check_at`` is the scheduler's bookmark, not a fact about the case.
+    history = HistoricalRecords(excluded_fields=["updated_at", "next_check_at"])
+
+    class Meta:
+        ordering = ["-opened_at"]
+        permissions = [
+            ("work_case", "Can work cases at own level"),
+            ("escalate_case", "Can escalate cases"),
+            ("accept_escalation", "Can accept or return escalations"),
+            ("deescalate_case", "Can de-escalate cases"),
+            ("decide_approval", "Can decide approval requests"),
+            ("close_case", "Can close cases"),
+            ("review_case", "Can write post-escalation reviews"),
+            ("manage_desk", "Can manage the desk (all cases, configuration)"),
+            ("view_audit", "Can read the audit trail"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_check_at"], name="case_next_check_due",
+                condition=models.Q(next_check_at__isnull=False),
+            ),
+            models.Index(fields=["level", "status"], name="case_level_status"),
+            models.Index(fields=["team", "status"], name="case_team_status"),
+            models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+            models.Index(fields=["opened_at"], name="case_opened_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], condition=~models.Q(source=""),
+                name="one_case_per_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def pending_escalation(self):
+        return self.escalations.filter(status="pending").order_by("-created_at").first()
+
+    # -- transitions: pure; the workflow layer locks, checks permission, saves ---------------
+
+    def _enter_level(self, level: Level, team: Team | None, at: datetime) -> None:
+        self.level = level
+        self.team = team
+        self.level_entered_at = at
+        self.responded_at = None
+        self.reassignment_count = 0
+        if level.rank > self.highest_level.rank:
+            self.highest_level = level
+
+    def _respond(self, at: datetime) -> None:
+        if self.responded_at is None:
+            self.responded_at = at
+        if self.first_response_at is None:
+            self.first_response_at = at
+
+    @transition(field=status, source=[S.NEW, S.IN_PROGRESS], target=S.IN_PROGRESS,
+                permission=authority.can_work)
+    def take(self, user, at: datetime) -> None:
+        if self.assignee_id and self.assignee_id != user.pk:
+            self.reassignment_count += 1
+        self.assignee = user
+        self._respond(at)
+
+    @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER], target=None,
+                permission=authority.can_work)
+    def assign(self, assignee, team: Team | None) -> None:
+        if self.assignee_id and self.assignee_id != getattr(assignee, "pk", None):
+            self.reassignment_count += 1
+        self.assignee = assignee
+        if team is not None:
+            self.team = team
+
+    @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER, S.ESCALATED],
+                target=None, permission=authority.can_work)
+    def record_response(self, at: datetime) -> None:
+        """A public update counts as the response at this level (status unchanged)."""
+        self._respond(at)
+
+    @transition(field=status, source=S.IN_PROGRESS, target=S.AWAITING_CUSTOMER,
+                permission=authority.can_work)
+    def pause_for_customer(self, at: datetime) -> None:
+        self.paused_at = at
+
+    @transition(field=status, source=S.AWAITING_CUSTOMER, target=S.IN_PROGRESS,
+                permission=authority.can_work)
+    def resume(self, at: datetime) -> None:
+        self._end_pause(at)
+
+    def _end_pause(self, at: datetime) -> None:
+        if self.paused_at is not None:
+            self.pauses = [*self.pauses, [self.paused_at.isoformat(), at.isoformat()]]
+            self.paused_at = None
+
+    @transition(field=status, source=[S.NEW, S.IN_PROGRESS], target=S.ESCALATED,
+                conditions=[_not_top], permission=authority.can_escalate)
+    def escalate(self, to_level: Level, to_team: Team | None, at: datetime) -> None:
+        if to_level.rank <= self.level.rank:
+            raise ValidationError(f"{to_level} is not above {self.level}; escalation goes up.")
+        self.escalation_count += 1
+        self.assignee = None
+        self._enter_level(to_level, to_team, at)
+
+    @transition(field=status, source=S.ESCALATED, target=S.IN_PROGRESS,
+                permission=authority.can_receive)
+    def accept(self, user, at: datetime) -> None:
+        self.assignee = user
+        self._respond(at)
+
+    @transition(field=status, source=S.ESCALATED, target=S.IN_PROGRESS,
+                permission=authority.can_receive)
+    def return_escalation(self, to_level: Level, to_team: Team | None, assignee, at: datetime) -> None:
+        """Send back to the level it came from (an over-escalation)."""
+        self._enter_level(to_level, to_team, at)
+        self.assignee = assignee
+        self.responded_at = at  # it was worked there already; the clock restarts as answered
+
+    @transition(field=status, source=S.IN_PROGRESS, target=S.IN_PROGRESS,
+                conditions=[_not_bottom], permission=authority.can_deescalate)
+    def de_escalate(self, to_level: Level, to_team: Team | None, at: datetime) -> None:
+        if to_level.rank >= self.level.rank:
+            raise ValidationError(f"{to_level} is not below {self.level}; de-escalation goes down.")
+        self.assignee = None
+        self._enter_level(to_level, to_team, at)
+
+    @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER], target=S.RESOLVED,
+                permission=authority.can_work)
+    def resolve(self, summary: str, at: datetime) -> None:
+        if not summary.strip():
+            raise ValidationError({"resolution_summary": "Say how the case was resolved."})
+        self._end_pause(at)
+        self.resolution_summary = summary.strip()
+        self.resolved_at = at
+        self._respond(at)
+
+    @transition(field=status, source=S.RESOLVED, target=S.IN_PROGRESS, permission=authority.can_work)
+    def reopen(self, at: datetime) -> None:
+        self.reopen_count += 1
+        self.resolved_at = None
+
+    @transition(field=status, source=S.RESOLVED, target=S.CLOSED, permission=authority.can_close)
+    def close(self, at: datetime) -> None:
+        self.closed_at = at

@@ -1,0 +1,161 @@
+"""The ladder and the people on it: levels, categories, teams, staff, authority."""
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .choices import ApprovalKind
+
+
+_LADDER_TTL = 5.0  # seconds; levels change rarely and a hot path (the sweep) asks often
+_ladder_cache: dict[str, tuple[float, tuple]] = {}
+
+
+class LevelQuerySet(models.QuerySet):
+    def ladder(self) -> tuple[Level, ...]:
+        """All levels by rank, cached per process for a few seconds."""
+        now = time.monotonic()
+        hit = _ladder_cache.get(self.db)
+        if hit is None or now - hit[0] > _LADDER_TTL:
+            hit = (now, tuple(self.order_by("rank")))
+            _ladder_cache[self.db] = hit
+        return hit[1]
+
+    def above(self, level: Level) -> LevelQuerySet:
+        return self.filter(rank__gt=level.rank).order_by("rank")
+
+    def below(self, level: Level) -> LevelQuerySet:
+        return self.filter(rank__lt=level.rank).order_by("-rank")
+
+
+class Level(models.Model):
+    """A tier of the ladder. Rank orders the tiers; L1 is the lowest."""
+
+    rank = models.PositiveSmallIntegerField(unique=True)
+    code = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=80)
+    response_target = models.DurationField(help_text="Default time to respond at this level.")
+    resolution_target = models.DurationField(help_text="Default time to resolve at this level.")
+    authority = models.CharField(max_length=80, blank=True)
+    typical_issues = models.CharField(max_length=200, blank=True)
+    resources = models.CharField(max_length=200, blank=True)
+    decision_power = models.CharField(max_length=200, blank=True)
+
+    objects = LevelQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rank"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def next_level(self) -> Level | None:
+        return next((lv for lv in Level.objects.ladder() if lv.rank > self.rank), None)
+
+    def previous_level(self) -> Level | None:
+        return next((lv for lv in reversed(Level.objects.ladder()) if lv.rank < self.rank), None)
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _ladder_cache.clear()
+
+
+class Category(models.Model):
+    """A service or issue type; paths, skills and knowledge hang off it."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="teams")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="managed_teams",
+    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+    skills = models.ManyToManyField(Category, blank=True, related_name="teams")
+    capacity = models.PositiveIntegerField(default=50, help_text="Open cases the team can carry.")
+    email = models.EmailField(blank=True, help_text="Where team notifications go.")
+
+    history = HistoricalRecords(m2m_fields=[members, skills])
+
+    class Meta:
+        ordering = ["level__rank", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.level.code})"
+
+
+class StaffProfile(models.Model):
+    """What the desk knows about a staff member beyond the auth user."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="staff")
+    skills = models.ManyToManyField(Category, blank=True, related_name="staff")
+    capacity = models.PositiveIntegerField(default=10, help_text="Open cases this person can carry.")
+    on_duty = models.BooleanField(default=True)
+    calendar = models.ForeignKey(
+        "escalations.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL,
+        help_text="Working hours of this person; blank means the team's policy calendar.",
+    )
+
+    history = HistoricalRecords(m2m_fields=[skills])
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.level.code})"
+
+
+class AuthorityGrantQuerySet(models.QuerySet):
+    def covering(self, kind: str, amount: Decimal | None) -> AuthorityGrantQuerySet:
+        """Grants that allow deciding ``kind`` for ``amount`` (no limit = unlimited)."""
+        qs = self.filter(kind=kind)
+        if amount is None:
+            return qs
+        return qs.filter(models.Q(limit__isnull=True) | models.Q(limit__gte=amount))
+
+
+class AuthorityGrant(models.Model):
+    """One cell of the authority matrix: a level may decide this kind up to a limit."""
+
+    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="grants")
+    kind = models.CharField(max_length=32, choices=ApprovalKind.choices)
+    limit = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text="Highest amount this level may approve; blank means no limit.",
+    )
+
+    objects = AuthorityGrantQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["level__rank", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["level", "kind"], name="one_grant_per_level_and_kind")
+        ]
+
+    def __str__(self) -> str:
+        limit = "no limit" if self.limit is None else f"up to {self.limit}"
+        return f"{self.level.code} may approve {self.get_kind_display().lower()} {limit}"
+
+    def clean(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise ValidationError({"limit": "A limit cannot be negative."})

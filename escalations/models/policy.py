@@ -1,0 +1,197 @@
+"""SLA policies, escalation paths and trigger rules: what managers configure."""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .calendars import BusinessCalendar
+from .choices import Priority
+from .organisation import Category, Level, Team
+
+
+class SlaPolicyQuerySet(models.QuerySet):
+    def default(self) -> SlaPolicy | None:
+        return self.filter(is_default=True).first() or self.order_by("pk").first()
+
+
+class SlaPolicy(models.Model):
+    """Targets per level and priority on a calendar. Warnings (50 %, 75 %, ...) are trigger
+    rules, so there is one mechanism for everything that happens as a clock runs."""
+
+    name = models.CharField(max_length=80, unique=True)
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT)
+    is_default = models.BooleanField(default=False)
+
+    objects = SlaPolicyQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_policy"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+
+class SlaTarget(models.Model):
+    """Response and resolution targets for one level and priority under a policy."""
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
+    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="sla_targets")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    response = models.DurationField()
+    resolution = models.DurationField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "SLA target"
+        ordering = ["policy", "level__rank", "priority"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "level", "priority"], name="one_target_per_level_priority"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} {self.level.code} P{self.priority}"
+
+    def clean(self) -> None:
+        errors = {}
+        for field in ("response", "resolution"):
+            value = getattr(self, field)
+            if value is not None and value.total_seconds() <= 0:
+                errors[field] = "A target must be longer than zero."
+        if not errors and self.response and self.resolution and self.resolution < self.response:
+            errors["resolution"] = "The resolution target cannot be shorter than the response target."
+        if errors:
+            raise ValidationError(errors)
+
+
+class EscalationPath(models.Model):
+    """The ordered steps a case of one category climbs."""
+
+    name = models.CharField(max_length=120, unique=True)
+    category = models.OneToOneField(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="path",
+        help_text="Blank: the default path for categories without their own.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PathStep(models.Model):
+    path = models.ForeignKey(EscalationPath, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    level = models.ForeignKey(Level, on_delete=models.PROTECT)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["path", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["path", "order"], name="one_step_per_order"),
+        ]
+
+    def __str__(self) -> str:
+        team = f" / {self.team.name}" if self.team_id else ""
+        return f"{self.order}. {self.level.code}{team}"
+
+    def clean(self) -> None:
+        if self.team_id and self.level_id and self.team.level_id != self.level_id:
+            raise ValidationError({"team": f"{self.team} works at {self.team.level}, not {self.level}."})
+
+
+def validate_path_steps(steps: list[tuple[int, Level]]) -> None:
+    """Each step must sit strictly above the previous one; explains the first mistake."""
+    ordered = sorted(steps, key=lambda s: s[0])
+    for (prev_order, prev_level), (order, level) in zip(ordered, ordered[1:]):
+        if level.rank <= prev_level.rank:
+            raise ValidationError(
+                f"Step {order} ({level.code}) is not above step {prev_order} ({prev_level.code}); "
+                "a path must climb."
+            )
+
+
+class TriggerRule(models.Model):
+    """When to act automatically and what to do. Evaluated by ``escalations.triggers``."""
+
+    class Condition(models.TextChoices):
+        SLA_PERCENT = "sla_percent", "% of an SLA target used"
+        PRIORITY = "priority", "Priority at or above"
+        IMPACT = "impact", "Impact at or above"
+        COMPLEXITY = "complexity", "Complexity is"
+        CUSTOMER_TIER = "customer_tier", "Customer tier is"
+        REASSIGNMENTS = "reassignments", "Reassignments at this level at least"
+        REOPENS = "reopens", "Reopens at least"
+        NO_RESPONSE = "no_response", "No response within"
+
+    class Action(models.TextChoices):
+        NOTIFY = "notify", "Notify"
+        ESCALATE_NEXT = "escalate_next", "Escalate to the next step of the path"
+        JUMP_LEVEL = "jump_level", "Jump to a level"
+        RAISE_PRIORITY = "raise_priority", "Raise priority"
+
+    name = models.CharField(max_length=120, unique=True)
+    order = models.PositiveIntegerField(default=100)
+    is_active = models.BooleanField(default=True)
+    level = models.ForeignKey(
+        Level, null=True, blank=True, on_delete=models.CASCADE,
+        help_text="Only for cases at this level; blank = every level.",
+    )
+    condition = models.CharField(max_length=32, choices=Condition.choices)
+    params = models.JSONField(
+        default=dict, blank=True,
+        help_text='Condition parameters, e.g. {"target": "response", "percent": 75}.',
+    )
+    action = models.CharField(max_length=32, choices=Action.choices, blank=True)
+    recipients = models.JSONField(
+        default=list, blank=True,
+        help_text='For notify: any of "assignee", "team", "team_manager", "next_level", '
+        '"watchers", "requester".',
+    )
+    target_level = models.ForeignKey(
+        Level, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="For jump to a level.",
+    )
+    stop_processing = models.BooleanField(default=False, help_text="Skip later rules when this fires.")
+    repeat_every = models.DurationField(
+        null=True, blank=True, help_text="Fire again after this long; blank = once per case per level."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.action:
+            raise ValidationError({"action": "A rule with no action does nothing; choose one."})
+        if self.action == self.Action.JUMP_LEVEL and not self.target_level_id:
+            raise ValidationError({"target_level": "A jump needs the level to jump to."})
+        if self.action == self.Action.NOTIFY and not self.recipients:
+            raise ValidationError({"recipients": "Say who to notify."})
+        if self.condition == self.Condition.SLA_PERCENT:
+            target = (self.params or {}).get("target")
+            percent = (self.params or {}).get("percent")
+            if target not in ("response", "resolution") or not isinstance(percent, (int, float)) or percent <= 0:
+                raise ValidationError(
+                    {"params": 'Needs {"target": "response" or "resolution", "percent": a number > 0}.'}
+                )

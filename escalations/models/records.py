@@ -1,0 +1,170 @@
+"""What happens to a case: handoffs, notes, approvals, reviews, knowledge."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from .choices import (
+    ApprovalKind,
+    ApprovalStatus,
+    EscalationKind,
+    EscalationStatus,
+    NoteKind,
+    ReviewStatus,
+)
+from .case import Case
+from .organisation import Category, Level, Team
+
+User = settings.AUTH_USER_MODEL
+
+
+class Escalation(ConcurrentTransitionMixin, models.Model):
+    """One handoff between levels, with the structured information the receiver needs."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations")
+    kind = models.CharField(max_length=16, choices=EscalationKind.choices)
+    status = FSMField(default=EscalationStatus.PENDING, choices=EscalationStatus.choices, protected=True)
+    from_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
+    to_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
+    from_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    raised_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Blank when a trigger rule escalated.",
+    )
+    rule = models.ForeignKey(
+        "escalations.TriggerRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    # The handoff.
+    summary = models.TextField(blank=True)
+    steps_tried = models.TextField(blank=True)
+    knowledge_consulted = models.TextField(blank=True)
+    customer_impact = models.TextField(blank=True)
+    justification = models.TextField(blank=True, help_text="Why a level was skipped.")
+    # The outcome.
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["case", "status"], name="escalation_case_status")]
+
+    def __str__(self) -> str:
+        return f"{self.from_level} -> {self.to_level} ({self.get_status_display()})"
+
+    @property
+    def handoff_complete(self) -> bool:
+        return all(s.strip() for s in (self.summary, self.steps_tried, self.customer_impact))
+
+    @transition(field=status, source=EscalationStatus.PENDING, target=EscalationStatus.ACCEPTED)
+    def accept(self, user, at) -> None:
+        self.decided_by, self.decided_at = user, at
+
+    @transition(field=status, source=EscalationStatus.PENDING, target=EscalationStatus.RETURNED)
+    def return_(self, user, reason: str, at) -> None:
+        self.decided_by, self.decided_at, self.return_reason = user, at, reason
+
+
+class Note(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=16, choices=NoteKind.choices, default=NoteKind.INTERNAL)
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case {self.case_id}"
+
+
+class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
+    """A decision that needs authority; the authority matrix names the lowest level allowed."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="approvals")
+    kind = models.CharField(max_length=32, choices=ApprovalKind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    description = models.TextField()
+    required_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
+    status = FSMField(default=ApprovalStatus.PENDING, choices=ApprovalStatus.choices, protected=True)
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        amount = f" {self.amount}" if self.amount is not None else ""
+        return f"{self.get_kind_display()}{amount} ({self.get_status_display()})"
+
+    @transition(field=status, source=ApprovalStatus.PENDING, target=ApprovalStatus.APPROVED)
+    def approve(self, user, note: str, at) -> None:
+        self.decided_by, self.decided_at, self.decision_note = user, at, note
+
+    @transition(field=status, source=ApprovalStatus.PENDING, target=ApprovalStatus.REJECTED)
+    def reject(self, user, note: str, at) -> None:
+        self.decided_by, self.decided_at, self.decision_note = user, at, note
+
+    @transition(field=status, source=ApprovalStatus.PENDING, target=ApprovalStatus.CANCELLED)
+    def cancel(self, user, note: str, at) -> None:
+        self.decided_by, self.decided_at, self.decision_note = user, at, note
+
+
+class Review(ConcurrentTransitionMixin, models.Model):
+    """Post-escalation analysis of a closed, escalated case."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="review")
+    reviewer = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = FSMField(default=ReviewStatus.DRAFT, choices=ReviewStatus.choices, protected=True)
+    root_cause = models.TextField()
+    went_well = models.TextField(blank=True)
+    went_badly = models.TextField(blank=True)
+    escalation_warranted = models.BooleanField(null=True)
+    prevention_actions = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Review of case {self.case_id}"
+
+    @transition(field=status, source=ReviewStatus.DRAFT, target=ReviewStatus.COMPLETED)
+    def complete(self, at) -> None:
+        self.completed_at = at
+
+
+class KnowledgeArticle(models.Model):
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL)
+    is_published = models.BooleanField(default=True)
+    cases = models.ManyToManyField(Case, blank=True, related_name="articles")
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

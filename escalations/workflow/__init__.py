@@ -1,0 +1,26 @@
+"""The only write path. Views, admin, tasks and the sweep call these functions; each
+locks what it changes, checks permission, runs the transition, saves with the history
+user and a reason, and queues side effects to run after commit."""
+from .approvals import approval_decide, approval_request
+from .base import Conflict, InvalidAction, NotAllowed, WorkflowError
+from .cases import (
+    case_assign,
+    case_close,
+    case_note,
+    case_open,
+    case_pause,
+    case_public_update,
+    case_reopen,
+    case_resolve,
+    case_resume,
+    case_take,
+)
+from .ladder import Handoff, case_accept, case_de_escalate, case_escalate, case_return, plan_escalation
+from .reviews import case_review
+
+__all__ = [
+    "Conflict", "Handoff", "InvalidAction", "NotAllowed", "WorkflowError", "approval_decide",
+    "approval_request", "case_accept", "case_assign", "case_close", "case_de_escalate", "case_escalate",
+    "case_note", "case_open", "case_pause", "case_public_update", "case_reopen", "case_resolve",
+    "case_resume", "case_return", "case_review", "case_take", "plan_escalation",
+]

@@ -1,0 +1,129 @@
+"""What every workflow action shares: errors, row locks, permission checks, saving
+with the history user and a reason, and rescheduling the SLA clock."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
+
+from .. import clock, triggers
+from ..models import Case
+
+
+class WorkflowError(Exception):
+    """A refusal the user should read. ``errors`` maps form fields to messages."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class NotAllowed(WorkflowError):
+    """The actor lacks the role, level or authority for this action."""
+
+
+class InvalidAction(WorkflowError):
+    """The action does not fit the case's state or the input is incomplete."""
+
+
+class Conflict(WorkflowError):
+    """Someone else changed the object between reading it and acting on it."""
+
+
+def from_validation_error(exc: ValidationError) -> InvalidAction:
+    if hasattr(exc, "error_dict"):
+        errors = {field: " ".join(m for e in errs for m in e.messages) for field, errs in exc.error_dict.items()}
+        return InvalidAction(" ".join(errors.values()), errors)
+    return InvalidAction(" ".join(exc.messages))
+
+
+def lock_case(case_id: int, seen_version: int | None) -> Case:
+    """Lock the case row for this transaction and check nobody changed it since it was read.
+
+    With no version from the caller (a form carries one), the version is read just
+    before locking: two actions that start together both read it, one commits first,
+    and the other then sees a newer version and gets ``Conflict`` instead of acting on
+    a case it never saw.
+    """
+    if seen_version is None:
+        seen_version = Case.objects.filter(pk=case_id).values_list("version", flat=True).first()
+    try:
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("level", "team", "highest_level")
+            .get(pk=case_id)
+        )
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise InvalidAction(f"There is no case #{case_id}.")
+    if case.version != seen_version:
+        raise Conflict(
+            f"Case #{case.pk} changed since you opened it (it is now {case.get_status_display().lower()} "
+            f"at {case.level.code}); review it and try again."
+        )
+    return case
+
+
+def lock(model: type[models.Model], pk: int, what: str) -> models.Model:
+    try:
+        return model.objects.select_for_update().get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise InvalidAction(f"There is no {what} #{pk}.")
+
+
+_VERBS = {
+    "take": "take", "assign": "assign", "record_response": "answer", "pause_for_customer": "pause",
+    "resume": "resume", "escalate": "escalate", "accept": "accept", "return_escalation": "return",
+    "de_escalate": "de-escalate", "resolve": "resolve", "reopen": "reopen", "close": "close",
+}
+
+
+def run(obj: models.Model, name: str, actor, *args) -> None:
+    """Run a transition after checking that it fits the state and the actor may do it.
+
+    django-fsm does not enforce ``permission=`` when a transition is called; this does.
+    ``actor=None`` is the system (a trigger rule, or the requester's signed link): the
+    caller has already established its authority.
+    """
+    bound = getattr(obj, name)
+    label = f"{obj._meta.verbose_name} #{obj.pk}"
+    verb = _VERBS.get(name, name.replace("_", " "))
+    if not can_proceed(bound):
+        state = obj.get_status_display().lower()
+        raise InvalidAction(f"You cannot {verb} {label}: it is {state}.")
+    if actor is not None and not has_transition_perm(bound, actor):
+        raise NotAllowed(f"You may not {verb} {label} (your role or level does not allow it).")
+    try:
+        bound(*args)
+    except ValidationError as exc:
+        raise from_validation_error(exc)
+    except TransitionNotAllowed as exc:
+        raise InvalidAction(f"You cannot {verb} {label}: {exc}")
+
+
+def save(obj: models.Model, actor, reason: str) -> None:
+    """Save with the acting user and the reason on the history row."""
+    obj._history_user = actor
+    obj._change_reason = reason[:1000]
+    try:
+        obj.save()
+    except ConcurrentTransition:
+        raise Conflict(f"{obj._meta.verbose_name.capitalize()} #{obj.pk} changed while you acted; try again.")
+
+
+def save_case(case: Case, actor, reason: str, now: datetime) -> None:
+    """Bump the version, bring the SLA clock and the next check up to date, save."""
+    case.version += 1
+    clock.recompute_due(case)
+    clock.mark_breaches(case, now)
+    case.next_check_at = triggers.next_check_at(case, now)
+    save(case, actor, reason)
+
+
+def require(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidAction(message, {field: message})
+    return value

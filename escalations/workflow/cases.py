@@ -1,0 +1,216 @@
+"""Everyday actions on a case: intake, assignment, notes, pauses, resolution, closure."""
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from .. import authority, clock, notifications, paths
+from ..models import (
+    Case,
+    Category,
+    Complexity,
+    CustomerTier,
+    KnowledgeArticle,
+    Level,
+    Note,
+    NoteKind,
+    SlaPolicy,
+    Team,
+    priority_for,
+)
+from .base import InvalidAction, NotAllowed, lock_case, require, run, save, save_case
+
+
+def case_open(*, actor, title: str, requester_name: str, requester_email: str, category: Category,
+              impact: int, urgency: int, description: str = "", complexity: str = Complexity.MEDIUM,
+              customer_tier: str = CustomerTier.STANDARD, team: Team | None = None) -> Case:
+    """Initial identification: the case starts at the first step of its category's path
+    with the policy in force now frozen into it."""
+    if actor is not None and not actor.has_perm(authority.PERM_WORK):
+        raise NotAllowed("You may not open cases.")
+    errors = {}
+    for field, value in (("title", title), ("requester_name", requester_name), ("requester_email", requester_email)):
+        if not (value or "").strip():
+            errors[field] = "This field is required."
+    if impact not in (1, 2, 3):
+        errors["impact"] = "Impact must be high (1), medium (2) or low (3)."
+    if urgency not in (1, 2, 3):
+        errors["urgency"] = "Urgency must be high (1), medium (2) or low (3)."
+    if complexity not in Complexity.values:
+        errors["complexity"] = f"Complexity must be one of {', '.join(Complexity.values)}."
+    if customer_tier not in CustomerTier.values:
+        errors["customer_tier"] = f"Customer tier must be one of {', '.join(CustomerTier.values)}."
+    if errors:
+        raise InvalidAction("The case is incomplete: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
+    path = paths.path_for(category)
+    steps = paths.steps_of(path.pk if path else None)
+    level, step_team = steps[0] if steps else (Level.objects.order_by("rank").first(), None)
+    if level is None:
+        raise InvalidAction("No levels are configured; a manager must set up the ladder first.")
+    now = timezone.now()
+    with transaction.atomic():
+        case = Case(
+            title=title.strip(), description=(description or "").strip(),
+            requester_name=requester_name.strip(), requester_email=requester_email.strip(),
+            category=category, impact=impact, urgency=urgency, priority=priority_for(impact, urgency),
+            complexity=complexity, customer_tier=customer_tier, level=level, highest_level=level,
+            team=team or step_team, path=path, created_by=actor, opened_at=now, level_entered_at=now,
+            policy_snapshot=clock.freeze_policy(SlaPolicy.objects.select_related("calendar").default()),
+        )
+        case.version = 0
+        save_case(case, actor, "Opened", now)
+        notifications.queue(
+            case,
+            notifications.Message("opened", f"We received your request: {case.title} [case #{case.pk}]",
+                                  f"Hello {case.requester_name},\n\nyour request is logged as case #{case.pk} "
+                                  f"with priority P{case.priority}. We will keep you informed.", urgent=False),
+            [case.requester_email], key=f"opened:{case.pk}",
+        )
+    return case
+
+
+def case_take(*, case_id: int, actor, version: int | None = None) -> Case:
+    with transaction.atomic():
+        case = lock_case(case_id, version)
+        now = timezone.now()
+        run(case, "take", actor, actor, now)
+        save_case(case, actor, f"Taken by {actor}", now)
+    return case
+
+
+def case_assign(*, case_id: int, actor, assignee_id: int, version: int | None = None) -> Case:
+    """Give the case to a colleague who works at the case's level (or above)."""
+    assignee = get_user_model().objects.filter(pk=assignee_id, is_active=True).select_related(
+        "staff_profile__level").first()
+    if assignee is None:
+        raise InvalidAction("Choose an active colleague.", {"assignee": "Unknown or inactive user."})
+    with transaction.atomic():
+        case = lock_case(case_id, version)
+        level = authority.user_level(assignee)
+        if level is None or level.rank < case.level.rank:
+            raise InvalidAction(f"{assignee} does not work at {case.level.code} or above.",
+                                {"assignee": f"Choose someone at {case.level.code} or above."})
+        now = timezone.now()
+        run(case, "assign", actor, assignee, None)
+        save_case(case, actor, f"Assigned to {assignee}", now)
+        notifications.queue(
+            case, notifications.Message("assigned", f"Case #{case.pk} assigned to you", f"{actor} assigned you "
+                                        f"case #{case.pk} {case.title}."),
+            [assignee.email] if assignee.email else [], key=f"assigned:{case.pk}:{case.version}",
+        )
+    return case
+
+
+def _check_can_work(case: Case, actor) -> None:
+    if actor is not None and not authority.can_work(case, actor):
+        raise NotAllowed(f"You may not work case #{case.pk} at {case.level.code}.")
+    if not case.is_open:
+        raise InvalidAction(f"Case #{case.pk} is {case.get_status_display().lower()}; notes are closed.")
+
+
+def case_note(*, case_id: int, actor, body: str) -> Note:
+    """An internal note: the case itself does not change, so no case history row."""
+    body = require(body, "body", "Write the note.")
+    with transaction.atomic():
+        case = Case.objects.select_related("level").filter(pk=case_id).first()
+        if case is None:
+            raise InvalidAction(f"There is no case #{case_id}.")
+        _check_can_work(case, actor)
+        note = Note(case=case, kind=NoteKind.INTERNAL, author=actor, body=body, created_at=timezone.now())
+        save(note, actor, "Internal note")
+    return note
+
+
+def case_public_update(*, case_id: int, actor, body: str, version: int | None = None) -> Note:
+    """An update to the requester by e-mail; the first one answers the response clock."""
+    body = require(body, "body", "Write the update.")
+    with transaction.atomic():
+        case = lock_case(case_id, version)
+        _check_can_work(case, actor)
+        now = timezone.now()
+        note = Note(case=case, kind=NoteKind.PUBLIC, author=actor, body=body, created_at=now)
+        save(note, actor, "Public update")
+        if case.responded_at is None or case.first_response_at is None:
+            run(case, "record_response", actor, now)
+            save_case(case, actor, "Responded with a public update", now)
+        notifications.queue(
+            case, notifications.Message("public_update", f"Update on your request [case #{case.pk}]", body),
+            [case.requester_email], key=f"public:{note.pk}",
+        )
+    return note
+
+
+def case_pause(*, case_id: int, actor, reason: str, version: int | None = None) -> Case:
+    reason = require(reason, "reason", "Say what you are waiting for from the customer.")
+    with transaction.atomic():
+        case = lock_case(case_id, version)
+        now = timezone.now()
+        run(case, "pause_for_customer", actor, now)
+        save_case(case, actor, f"Awaiting customer: {reason}", now)
+    return case
+
+
+def case_resume(*, case_id: int, actor, reason: str = "Customer answered", version: int | None = None) -> Case:
+    with transaction.atomic():
+        case = lock_case(case_id, version)
+        now = timezone.now()
+        run(case, "resume", actor, now)
+        save_case(case, actor, f"Resumed: {reason}", now)
+    return case
+
+
+def case_resolve(*, case_id: int, actor, summary: str, publish_article: bool = False,
+                 version: int | None = None) -> Case:
+    """Resolve; the requester is asked to confirm (which closes) or reject (which reopens)."""
+    with transaction.atomic():
+        case = lock_case(case_id, version)
+        now = timezone.now()
+        run(case, "resolve", actor, summary, now)
+        save_case(case, actor, f"Resolved: {case.resolution_summary}", now)
+        if publish_article:
+            article = KnowledgeArticle(title=case.title, body=case.resolution_summary, category=case.category,
+                                       author=actor, created_at=now)
+            save(article, actor, f"Published from case #{case.pk}")
+            article.cases.add(case)
+        notifications.queue(
+            case,
+            notifications.Message("resolved", f"Resolved: {case.title} [case #{case.pk}]",
+                                  f"Hello {case.requester_name},\n\nwe resolved your request:\n\n"
+                                  f"{case.resolution_summary}\n\nPlease confirm or reject the resolution: "
+                                  f"{confirmation_link(case)}"),
+            [case.requester_email], key=f"resolved:{case.pk}:{case.version}",
+        )
+    return case
+
+
+def confirmation_link(case: Case) -> str:
+    from ..requester import confirmation_url
+
+    return confirmation_url(case)
+
+
+def case_reopen(*, case_id: int, actor, reason: str, version: int | None = None) -> Case:
+    """Reopen a resolved case; ``actor=None`` is the requester rejecting the resolution."""
+    reason = require(reason, "reason", "Say why the case is reopened.")
+    with transaction.atomic():
+        case = lock_case(case_id, version)
+        now = timezone.now()
+        run(case, "reopen", actor, now)
+        who = actor or "the requester"
+        save_case(case, actor, f"Reopened by {who}: {reason}", now)
+        notifications.queue(
+            case, notifications.Message("reopened", f"Case #{case.pk} reopened", f"{who}: {reason}"),
+            notifications.recipients_for(case, ["assignee", "team"]), key=f"reopened:{case.pk}:{case.version}",
+        )
+    return case
+
+
+def case_close(*, case_id: int, actor, reason: str = "Resolution confirmed", version: int | None = None) -> Case:
+    """Close a resolved case; ``actor=None`` is the requester confirming the resolution."""
+    with transaction.atomic():
+        case = lock_case(case_id, version)
+        now = timezone.now()
+        run(case, "close", actor, now)
+        save_case(case, actor, f"Closed: {reason}", now)
+    return case

@@ -1,0 +1,32 @@
+"""Post-escalation review of a closed, escalated case."""
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import authority
+from ..models import CaseStatus, Review
+from .base import InvalidAction, NotAllowed, lock_case, require, save
+
+
+def case_review(*, case_id: int, actor, root_cause: str, went_well: str = "", went_badly: str = "",
+                escalation_warranted: bool | None = None, prevention_actions: str = "",
+                complete: bool = True) -> Review:
+    root_cause = require(root_cause, "root_cause", "State the root cause.")
+    with transaction.atomic():
+        case = lock_case(case_id, None)
+        if actor is not None and not authority.can_review(case, actor):
+            raise NotAllowed("You may not review cases.")
+        if case.status != CaseStatus.CLOSED or case.escalation_count == 0:
+            raise InvalidAction(f"Only closed, escalated cases are reviewed; case #{case.pk} is "
+                                f"{case.get_status_display().lower()} and was escalated {case.escalation_count} times.")
+        review = Review.objects.select_for_update().filter(case=case).first() or Review(case=case)
+        if review.status == "completed":
+            raise InvalidAction(f"Case #{case.pk} already has a completed review.")
+        review.reviewer = actor
+        review.root_cause, review.went_well, review.went_badly = root_cause, went_well, went_badly
+        review.escalation_warranted, review.prevention_actions = escalation_warranted, prevention_actions
+        if complete:
+            review.complete(timezone.now())
+        save(review, actor, "Review completed" if complete else "Review drafted")
+    return review

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""The project's two entry points, needing nothing but Python 3.11+:
+
+    python3 project/dev.py run    # venv, install, migrate, demo data, web + task cluster
+    python3 project/dev.py test   # venv, install (with test tools), the whole suite
+
+``run`` serves on SQLite unless DATABASE_URL is set; Ctrl-C stops the web server and
+the django-q2 cluster together. Extra arguments after ``test`` go to pytest.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def sh(*args: str, **kwargs) -> None:
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True, **kwargs)
+
+
+def ensure_env(requirements: str) -> None:
+    """Create the virtualenv and install when the requirement files changed."""
+    if not PY.exists():
+        print(f"Creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+        sh(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        digest.update((ROOT / name).read_bytes())
+    stamp = VENV / f".installed-{requirements}"
+    if not stamp.exists() or stamp.read_text() != digest.hexdigest():
+        print(f"Installing {requirements} ...", flush=True)
+        sh(PY, "-m", "pip", "install", "-q", "-r", requirements)
+        stamp.write_text(digest.hexdigest())
+
+
+def run() -> int:
+    ensure_env("requirements.txt")
+    env = {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1")}
+    sh(PY, "manage.py", "migrate", "--noinput", env=env)
+    sh(PY, "manage.py", "seed_demo", env=env)
+    port = os.environ.get("PORT", "8000")
+    print(f"\nServing on http://127.0.0.1:{port}/ with the task cluster beside it. Ctrl-C stops both.\n",
+          flush=True)
+    procs = [
+        subprocess.Popen([str(PY), "manage.py", "qcluster"], cwd=ROOT, env=env),
+        subprocess.Popen([str(PY), "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env),
+    ]
+    try:
+        while all(p.poll() is None for p in procs):
+            try:
+                procs[1].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+def test(args: list[str]) -> int:
+    ensure_env("requirements-dev.txt")
+    return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT).returncode
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+        print(__doc__)
+        return 2
+    return run() if sys.argv[1] == "run" else test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""factory_boy factories; the default data (levels, groups, policy, path, rules) comes from
+the migrations, so factories attach to it rather than inventing a second ladder."""
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from escalations import workflow
+from escalations.defaults import ROLE_LEVEL
+from escalations.models import Category, Level, StaffProfile, Team
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("pw-for-tests-1")
+    is_staff = True
+
+
+def staff(role: str, username: str | None = None, level_code: str | None = None, **kwargs):
+    """A user in a role group with a staff profile at the role's level."""
+    user = UserFactory(username=username or factory.Faker._get_faker().unique.user_name(), **kwargs)
+    user.groups.add(Group.objects.get(name=role))
+    code = level_code or ROLE_LEVEL.get(role)
+    if code:
+        StaffProfile.objects.update_or_create(user=user, defaults={"level": Level.objects.get(code=code)})
+    return get_user_model().objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"cat-{n}")
+    name = factory.LazyAttribute(lambda c: c.code.replace("-", " ").title())
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    level = factory.LazyFunction(lambda: Level.objects.get(code="L1"))
+    email = factory.LazyAttribute(lambda t: f"{t.name.lower().replace(' ', '-')}@example.com")
+
+
+def open_case(actor, category=None, **kwargs):
+    fields = dict(
+        title="Printer on fire", requester_name="Rita Requester", requester_email="rita@example.com",
+        category=category or CategoryFactory(), impact=2, urgency=2, description="Smoke everywhere.",
+    )
+    fields.update(kwargs)
+    return workflow.case_open(actor=actor, **fields)
+
+
+HANDOFF = workflow.Handoff(
+    summary="Customer cannot log in since the upgrade.",
+    steps_tried="Reset password; cleared sessions; checked the status page.",
+    customer_impact="Whole finance team blocked.",
+    knowledge_consulted="KB-12 login loops",
+)
