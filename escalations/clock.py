@@ -5,10 +5,10 @@ policy does not rewrite running cases. Business-time arithmetic is ``escalations
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import lru_cache
+from datetime import date, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 
@@ -48,6 +48,8 @@ def freeze_policy(policy: SlaPolicy | None) -> dict:
               "holidays": []}
     )
     return {
+        # The calendar's content hash: many cases share one precomputed calendar object.
+        "calendar_key": hashlib.sha1(json.dumps(calendar, sort_keys=True).encode()).hexdigest(),
         "policy": policy.name if policy is not None else "built-in 24x7",
         "policy_id": policy.pk if policy is not None else None,
         "calendar": calendar,
@@ -55,11 +57,10 @@ def freeze_policy(policy: SlaPolicy | None) -> dict:
     }
 
 
-@lru_cache(maxsize=256)
-def _calendar_from_json(spec_json: str) -> sla.BusinessCalendar:
-    from datetime import date
+_calendars: dict[str, sla.BusinessCalendar] = {}
 
-    spec = json.loads(spec_json)
+
+def calendar_from_spec(spec: dict) -> sla.BusinessCalendar:
     return sla.BusinessCalendar(
         timezone=spec["timezone"],
         weekly_hours={int(d): [tuple(r) for r in ranges] for d, ranges in spec["weekly_hours"].items()},
@@ -68,7 +69,15 @@ def _calendar_from_json(spec_json: str) -> sla.BusinessCalendar:
 
 
 def calendar_of(case: Case) -> sla.BusinessCalendar:
-    return _calendar_from_json(json.dumps(case.policy_snapshot["calendar"], sort_keys=True))
+    """The case's frozen calendar, built once per process per distinct content."""
+    snapshot = case.policy_snapshot
+    key = snapshot.get("calendar_key") or json.dumps(snapshot["calendar"], sort_keys=True)
+    cal = _calendars.get(key)
+    if cal is None:
+        if len(_calendars) > 256:
+            _calendars.clear()
+        cal = _calendars[key] = calendar_from_spec(snapshot["calendar"])
+    return cal
 
 
 def targets_of(case: Case, level_code: str | None = None, priority: int | None = None) -> tuple[timedelta, timedelta]:

@@ -13,6 +13,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from . import clock
 from .models import Case, Level, Notification, NotificationStatus
 
 MAX_ATTEMPTS = 5
@@ -75,7 +76,11 @@ def level_addresses(level: Level) -> list[str]:
 
 def build(case: Case | None, message: Message, recipients: list[str], key: str,
           now: datetime | None = None, not_before: datetime | None = None) -> list[Notification]:
+    """Unsaved outbox rows; a non-urgent notice waits for the case calendar's working hours."""
     now = now or timezone.now()
+    if not_before is None and not message.urgent and case is not None and case.policy_snapshot:
+        cal = clock.calendar_of(case)
+        not_before = now if cal.is_working(now) else cal.next_opening(now)
     return [
         Notification(
             case=case, event=message.event, recipient=r, subject=message.subject[:200],

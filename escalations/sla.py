@@ -20,6 +20,9 @@ Model
   an end of ``None`` means "still open".  If the deadline would fall inside or
   after such an open-ended pause there is no deadline and :meth:`add` returns
   ``None``.
+* Results are aware datetimes in UTC, so they compare and subtract correctly as
+  instants.  (In the calendar's zone a result in a repeated hour would carry
+  ``fold=1``, which PEP 495 makes unequal to every datetime of another tzinfo.)
 
 Why it is fast
 --------------
@@ -127,8 +130,12 @@ class BusinessCalendar:
 
     @staticmethod
     def _parse_ranges(day: int, ranges: Sequence[RangeSpec]) -> tuple[tuple[int, int], ...]:
+        if ranges is None:
+            ranges = ()
+        if isinstance(ranges, (str, bytes)) or not isinstance(ranges, Iterable):
+            raise ValueError(f"weekly_hours[{day}]: expected a list of (start, end) pairs, got {ranges!r}")
         parsed = []
-        for item in ranges or ():
+        for item in ranges:
             where = f"weekly_hours[{day}] range {item!r}"
             if isinstance(item, str) or not isinstance(item, Sequence) or len(item) != 2:
                 raise ValueError(f"{where}: expected a (start, end) pair")
@@ -266,8 +273,10 @@ class BusinessCalendar:
         return ends[j] - (cums[j] - value)
 
     def _from_us(self, t: int) -> datetime:
+        """Results are in UTC: a datetime in the calendar's zone would carry ``fold=1`` in a
+        repeated hour, which PEP 495 makes unequal to every datetime of another zone."""
         seconds, micro = divmod(t, 1_000_000)
-        result = datetime.fromtimestamp(seconds, self.tz)  # int seconds: exact
+        result = datetime.fromtimestamp(seconds, timezone.utc)  # int seconds: exact
         return result.replace(microsecond=micro) if micro else result
 
     def _pauses(self, exclude: Iterable[tuple[datetime, datetime | None]]) -> list[tuple[int, float]]:

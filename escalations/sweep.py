@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +24,7 @@ CASE_FIELDS = [
     "response_breached_at", "resolution_breached_at", "next_check_at", "version",
 ]
 TRACKED = [f for f in CASE_FIELDS if f != "next_check_at"]
+RECHECK = timedelta(minutes=1)
 
 
 @dataclass
@@ -56,11 +57,17 @@ def sweep_batch(now: datetime, batch_size: int, rules: list) -> SweepResult | No
         fx = triggers.Effects(now=now)
         changed: list[Case] = []
         for case in cases:
-            before, level_before = _state(case), case.level_id
-            done = triggers.evaluate(case, rules, firings.setdefault(case.pk, {}), fx)
+            before, level_before, priority_before = _state(case), case.level_id, case.priority
             breaches = clock.mark_breaches(case, now)
+            done = triggers.evaluate(case, rules, firings.setdefault(case.pk, {}), fx)
+            if (case.level_id, case.priority) != (level_before, priority_before):
+                clock.recompute_due(case)
             level_firings = firings[case.pk] if case.level_id == level_before else {}
             case.next_check_at = triggers.next_check_at(case, now, rules, level_firings)
+            if case.next_check_at is not None and case.next_check_at <= now:
+                # Progress guard: something claims to be due but did not fire (e.g. an
+                # "and" condition that does not hold); look again in a minute, not now.
+                case.next_check_at = now + RECHECK
             if _state(case) != before:
                 case.version += 1
                 case._change_reason = "; ".join(

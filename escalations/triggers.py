@@ -148,18 +148,18 @@ def next_check_at(case: Case, now: datetime, rules: list[Rule] | None = None,
     for rule in rules:
         if not applies(rule, case):
             continue
-        ready = _ready_after(rule, firings.get(rule.pk))
-        if ready is False:
-            continue
+        params = rule.params or {}
         if rule.condition in TIMED:
-            moment = _moment(case, rule.condition, rule.params or {})
-            if moment is None:
-                continue
-        elif CONDITIONS[rule.condition](case, rule.params or {}, now) is None:
-            continue  # a static condition only changes through the workflow, which reschedules
-        else:
-            moment = now
-        moments.append(max(moment, ready) if ready else moment)
+            moment = _moment(case, rule.condition, params)
+        else:  # a static condition only changes through the workflow, which reschedules
+            moment = now if CONDITIONS[rule.condition](case, params, now) is not None else None
+        if moment is None:
+            continue
+        ready = _ready_after(rule, firings.get(rule.pk))
+        if ready is not False:
+            moments.append(max(moment, ready) if ready else moment)
+        if rule.stop_processing and moment <= now:
+            break  # it holds now, so the rules after it are not looked at
     return min(moments) if moments else None
 
 
@@ -241,8 +241,7 @@ def _jump(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
 def _raise_priority(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
     if case.priority <= 1:
         return "priority already P1"
-    case.priority -= 1
-    clock.recompute_due(case)
+    case.priority -= 1  # the caller recomputes the due times after the round
     return f"priority raised to P{case.priority}"
 
 
@@ -258,8 +257,9 @@ MOVES = {A.ESCALATE_NEXT, A.JUMP_LEVEL}
 def evaluate(case: Case, rules: list[Rule], firings: dict[int, RuleFiring], fx: Effects) -> list[str]:
     """Fire the rules that hold now, in order; returns what happened, in words.
 
-    A rule that moves the case ends the round: the rules of the new level get their own
-    look at the next check.
+    ``stop_processing``: while such a rule holds (fired now or earlier), the rules after
+    it are not evaluated. A rule that moves the case ends the round: the rules of the new
+    level get their own look at the next check.
     """
     done: list[str] = []
     if not is_watched(case):
@@ -268,15 +268,15 @@ def evaluate(case: Case, rules: list[Rule], firings: dict[int, RuleFiring], fx: 
     for rule in rules:
         if not applies(rule, case):
             continue
+        reason = CONDITIONS[rule.condition](case, rule.params or {}, fx.now)
+        extras = _extra_conditions_hold(case, rule, fx.now) if reason is not None else None
+        if extras is None:
+            continue
         firing = firings.get(rule.pk)
         ready = _ready_after(rule, firing)
         if ready is False or (ready is not None and ready > fx.now):
-            continue
-        reason = CONDITIONS[rule.condition](case, rule.params or {}, fx.now)
-        if reason is None:
-            continue
-        extras = _extra_conditions_hold(case, rule, fx.now)
-        if extras is None:
+            if rule.stop_processing:
+                break  # spent, but while it holds the later rules stay quiet
             continue
         reason = "; ".join([reason, *extras])
         outcome = ACTIONS[rule.action](case, rule, reason, fx)

@@ -164,6 +164,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.team = team
         self.level_entered_at = at
         self.responded_at = None
+        self.response_breached_at = None  # each level has its own response clock
         self.reassignment_count = 0
         if level.rank > self.highest_level.rank:
             self.highest_level = level

@@ -1,0 +1,64 @@
+"""What the desk's admin classes share: history pages that can only be read, read-only
+record admins, and the sweep-lag warning."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from simple_history.admin import SimpleHistoryAdmin
+
+from .. import sweep
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """History with field diffs; a past version can be read but never saved.
+
+    ``SIMPLE_HISTORY_REVERT_DISABLED`` only hides the revert button: simple_history's
+    ``history_form_view`` still saves a POSTed form, and builds it without
+    ``change=True``, so even a view-only user's POST would write an old version back
+    (bypassing the state machines). Refuse every POST there.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("Reverting to a past version is disabled.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyMixin:
+    """For rows only the workflow layer or the automation writes: view, never add, change
+    or delete (a delete would erase the audit trail)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.StackedInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+def stale_sweep_message() -> str | None:
+    """Why the automation looks stopped, or None while the heartbeat is fresh."""
+    beat, lag = sweep.sweep_lag()
+    limit = settings.ESCALATIONS["SWEEP_STALE_MINUTES"]
+    if beat is None:
+        return ("The SLA sweep has never run: no rule fires and no breach is recorded "
+                "until a worker (qcluster) runs it.")
+    if lag > limit:
+        return (f"The SLA sweep last ran {lag:.0f} min ago (more than {limit} min): rules and "
+                "breaches are not being processed; check the task worker (qcluster).")
+    return None
+
+
+def warn_if_sweep_stale(request) -> None:
+    text = stale_sweep_message()
+    if text is not None:
+        messages.warning(request, text)

@@ -1,0 +1,190 @@
+"""What managers configure: SLA policies, escalation paths and trigger rules.
+
+Each form explains a mistake in words before it can reach the sweep, where a bad
+rule would otherwise fail for every case it looks at."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from ..models import (
+    Complexity,
+    CustomerTier,
+    EscalationPath,
+    PathStep,
+    SlaPolicy,
+    SlaTarget,
+    TriggerRule,
+    validate_path_steps,
+)
+from ..notifications import RECIPIENT_KINDS
+from .base import HistoryAdmin
+
+SNAPSHOT_NOTE = ("Running cases keep the policy frozen into them when they were opened; "
+                 "changes here apply to cases opened from now on.")
+
+
+class SlaTargetInline(admin.TabularInline):
+    model = SlaTarget
+    extra = 0
+
+
+class SlaPolicyForm(forms.ModelForm):
+    class Meta:
+        model = SlaPolicy
+        fields = ["name", "calendar", "is_default"]
+
+    def clean_is_default(self):
+        value = self.cleaned_data["is_default"]
+        if value:
+            other = SlaPolicy.objects.filter(is_default=True).exclude(pk=self.instance.pk).first()
+            if other is not None:
+                raise ValidationError(f"'{other}' is the default policy; untick it there first "
+                                      "(there is one default).")
+        return value
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(HistoryAdmin):
+    form = SlaPolicyForm
+    list_display = ["name", "calendar", "is_default"]
+    list_select_related = ["calendar"]
+    search_fields = ["name"]
+    inlines = [SlaTargetInline]
+    fieldsets = [(None, {"fields": ["name", "calendar", "is_default"], "description": SNAPSHOT_NOTE})]
+
+
+class PathStepFormSet(forms.BaseInlineFormSet):
+    """Steps are numbered once each and climb the ladder (``validate_path_steps``)."""
+
+    def clean(self):
+        steps, seen, problems = [], {}, []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or form.errors:
+                continue
+            order, level = data.get("order"), data.get("level")
+            if order is None or level is None:
+                continue
+            if order in seen:
+                problems.append(f"Two steps have order {order} ({seen[order].code} and {level.code}); "
+                                "give each step its own position.")
+            seen[order] = level
+            steps.append((order, level))
+        if problems:
+            raise ValidationError(problems)
+        validate_path_steps(steps)
+        super().clean()
+
+
+class PathStepInline(admin.TabularInline):
+    model = PathStep
+    formset = PathStepFormSet
+    extra = 0
+    ordering = ["order"]
+
+
+@admin.register(EscalationPath)
+class EscalationPathAdmin(HistoryAdmin):
+    list_display = ["name", "category"]
+    list_select_related = ["category"]
+    search_fields = ["name", "category__name"]
+    inlines = [PathStepInline]
+
+
+def _check_params(condition: str, params: dict, where: str = "") -> list[str]:
+    """Parameters each condition reads in ``escalations.triggers`` (the sweep would fail on
+    a missing or wrong one); ``sla_percent`` is checked by the model's ``clean``."""
+    C = TriggerRule.Condition
+    problems = []
+
+    def number(key: str, default, positive=True, whole=False):
+        value = params.get(key, default)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and whole:
+            ok = float(value).is_integer()
+        if not ok or (positive and value <= 0):
+            kind = "a whole number" if whole else "a number"
+            problems.append(f'{where}"{key}" must be {kind}{" > 0" if positive else ""}.')
+
+    def members(key: str, allowed):
+        value = params.get(key)
+        if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+            problems.append(f'{where}"{key}" must be a list of {", ".join(allowed)}.')
+
+    if condition in (C.PRIORITY, C.IMPACT):
+        number("at_most", 1, whole=True)
+    elif condition in (C.REASSIGNMENTS, C.REOPENS):
+        number("at_least", 1, whole=True)
+    elif condition == C.NO_RESPONSE:
+        number("minutes", 15)
+    elif condition == C.COMPLEXITY:
+        members("in", Complexity.values)
+    elif condition == C.CUSTOMER_TIER:
+        members("in", CustomerTier.values)
+    elif condition == C.SLA_PERCENT and where:
+        if params.get("target") not in ("response", "resolution"):
+            problems.append(f'{where}"target" must be "response" or "resolution".')
+        number("percent", None)
+    return problems
+
+
+class TriggerRuleForm(forms.ModelForm):
+    recipients = forms.MultipleChoiceField(
+        choices=[(k, k.replace("_", " ")) for k in RECIPIENT_KINDS], required=False,
+        widget=forms.CheckboxSelectMultiple, help_text="For notify: who gets the message.",
+    )
+
+    class Meta:
+        model = TriggerRule
+        fields = "__all__"
+
+    def clean_params(self):
+        params = self.cleaned_data.get("params")
+        if params in (None, ""):
+            return {}
+        if not isinstance(params, dict):
+            raise ValidationError('Parameters must be a JSON object, e.g. {"target": "response", "percent": 75}.')
+        return params
+
+    def clean_repeat_every(self):
+        value = self.cleaned_data.get("repeat_every")
+        if value is not None and value.total_seconds() <= 0:
+            raise ValidationError("Repeat after a positive duration, or leave blank to fire once per level.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        params, condition = data.get("params"), data.get("condition")
+        if not isinstance(params, dict) or not condition:
+            return data
+        problems = _check_params(condition, params)
+        extras = params.get("and", [])
+        if not isinstance(extras, list):
+            problems.append('"and" must be a list of {"condition": ..., parameters} objects.')
+            extras = []
+        for i, extra in enumerate(extras, start=1):
+            if not isinstance(extra, dict) or extra.get("condition") not in TriggerRule.Condition.values:
+                problems.append(f'"and" item {i} needs a "condition", one of '
+                                f'{", ".join(TriggerRule.Condition.values)}.')
+                continue
+            problems += _check_params(extra["condition"], extra, where=f'"and" item {i}: ')
+        if problems:
+            self.add_error("params", problems)
+        return data
+
+
+@admin.register(TriggerRule)
+class TriggerRuleAdmin(HistoryAdmin):
+    form = TriggerRuleForm
+    list_display = ["order", "name", "is_active", "level", "condition", "action", "stop_processing"]
+    list_display_links = ["name"]
+    list_filter = ["is_active", "condition", "action", "level"]
+    list_select_related = ["level"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "order", "is_active", "level"]}),
+        ("When", {"fields": ["condition", "params"]}),
+        ("Then", {"fields": ["action", "recipients", "target_level", "stop_processing", "repeat_every"]}),
+    ]
