@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import clock, notifications, triggers
-from .models import Case, Escalation, Notification, RuleFiring, SweepHeartbeat
+from .bulk import bulk_history, bulk_insert, bulk_update_rows
+from .models import Case, Level, Notification, SweepHeartbeat, Team
 
 CASE_FIELDS = [
     "status", "level", "team", "assignee", "priority", "escalation_count", "highest_level",
@@ -42,6 +43,17 @@ def _state(case: Case) -> tuple:
                  for f in TRACKED)
 
 
+def _load(ids: list[int]) -> list[Case]:
+    """The claimed cases, sharing one object per level and team instead of a copy per row."""
+    cases = list(Case.objects.filter(pk__in=ids).select_related("assignee"))
+    levels = {lv.pk: lv for lv in Level.objects.ladder()}
+    teams = Team.objects.in_bulk({c.team_id for c in cases if c.team_id})
+    for case in cases:
+        case.level, case.highest_level = levels[case.level_id], levels[case.highest_level_id]
+        case.team = teams.get(case.team_id)
+    return cases
+
+
 def sweep_batch(now: datetime, batch_size: int, rules: list) -> SweepResult | None:
     """Claim up to ``batch_size`` due cases and process them in one transaction."""
     out = SweepResult()
@@ -52,7 +64,7 @@ def sweep_batch(now: datetime, batch_size: int, rules: list) -> SweepResult | No
         )
         if not ids:
             return None
-        cases = list(Case.objects.filter(pk__in=ids).select_related("level", "team", "assignee", "highest_level"))
+        cases = _load(ids)
         firings = triggers.firings_at_level(cases)
         fx = triggers.Effects(now=now)
         changed: list[Case] = []
@@ -75,18 +87,14 @@ def sweep_batch(now: datetime, batch_size: int, rules: list) -> SweepResult | No
                 case._history_user = None
                 changed.append(case)
             out.actions += len(done)
-        Case.objects.bulk_update(cases, CASE_FIELDS, batch_size=1000)
-        if changed:
-            Case.history.bulk_history_create(changed, update=True, default_date=now)
-        if fx.escalations:
-            Escalation.objects.bulk_create(fx.escalations, batch_size=1000)
-            for esc in fx.escalations:
-                esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
-            Escalation.history.bulk_history_create(fx.escalations, default_date=now)
-        if fx.new_firings:
-            RuleFiring.objects.bulk_create(fx.new_firings, batch_size=1000)
-        if fx.repeat_firings:
-            RuleFiring.objects.bulk_update(fx.repeat_firings, ["fired_at", "times", "reason"], batch_size=1000)
+        bulk_update_rows(cases, CASE_FIELDS)
+        bulk_history(changed, "~", now)
+        bulk_insert(fx.escalations)
+        for esc in fx.escalations:
+            esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
+        bulk_history(fx.escalations, "+", now)
+        bulk_insert(fx.new_firings)
+        bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason"])
         if fx.notifications:
             Notification.objects.bulk_create(fx.notifications, batch_size=1000, ignore_conflicts=True)
             notifications.request_delivery()

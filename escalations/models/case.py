@@ -114,8 +114,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     external_id = models.CharField(max_length=64, blank=True)
 
     objects = CaseQuerySet.as_manager()
-    # ``next_check_at`` is the scheduler's bookmark, not a fact about the case.
-    history = HistoricalRecords(excluded_fields=["updated_at", "next_check_at"])
+    # ``next_check_at`` is the scheduler's bookmark, not a fact about the case; the frozen
+    # policy is written once at intake (its name is in the "Opened" row's reason).
+    history = HistoricalRecords(excluded_fields=["updated_at", "next_check_at", "policy_snapshot"])
 
     class Meta:
         ordering = ["-opened_at"]

@@ -20,10 +20,11 @@ class LevelQuerySet(models.QuerySet):
     def ladder(self) -> tuple[Level, ...]:
         """All levels by rank, cached per process for a few seconds."""
         now = time.monotonic()
-        hit = _ladder_cache.get(self.db)
+        alias = self._db or "default"  # not self.db: asking the router costs more than the lookup
+        hit = _ladder_cache.get(alias)
         if hit is None or now - hit[0] > _LADDER_TTL:
             hit = (now, tuple(self.order_by("rank")))
-            _ladder_cache[self.db] = hit
+            _ladder_cache[alias] = hit
         return hit[1]
 
     def above(self, level: Level) -> LevelQuerySet:

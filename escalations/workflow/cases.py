@@ -59,7 +59,7 @@ def case_open(*, actor, title: str, requester_name: str, requester_email: str, c
             policy_snapshot=clock.freeze_policy(SlaPolicy.objects.select_related("calendar").default()),
         )
         case.version = 0
-        save_case(case, actor, "Opened", now)
+        save_case(case, actor, f"Opened under SLA policy '{case.policy_snapshot['policy']}'", now)
         notifications.queue(
             case,
             notifications.Message("opened", f"We received your request: {case.title} [case #{case.pk}]",
