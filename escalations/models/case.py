@@ -112,6 +112,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # Where it came from when imported from another system's event log.
     source = models.CharField(max_length=16, blank=True)
     external_id = models.CharField(max_length=64, blank=True)
+    source_made_sla = models.BooleanField(
+        null=True, blank=True, help_text="The source system's own SLA verdict, when imported."
+    )
 
     objects = CaseQuerySet.as_manager()
     # ``next_check_at`` is the scheduler's bookmark, not a fact about the case; the frozen
