@@ -185,4 +185,11 @@ def describe(case: Case, now: datetime) -> list[str]:
         else:
             lines.append(f"{c.name.capitalize()} target {_span(c.target)}: BREACHED, was due "
                          f"{c.due:%Y-%m-%d %H:%M %Z} ({_span(now - c.due)} ago, {pct:.0f}% used).")
+    last = case.escalations.select_related("from_level", "to_level", "rule", "raised_by").order_by("-pk").first() \
+        if case.pk else None
+    if last is not None:
+        who = f"by rule '{last.rule.name}'" if last.rule_id else f"by {last.raised_by or 'the system'}"
+        why = last.justification or last.summary or last.reason
+        lines.append(f"Last moved {last.from_level.code} -> {last.to_level.code} {who} on "
+                     f"{last.created_at:%Y-%m-%d %H:%M %Z}: {why}")
     return lines

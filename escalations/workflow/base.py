@@ -48,6 +48,7 @@ def lock_case(case_id: int, seen_version: int | None) -> Case:
     and the other then sees a newer version and gets ``Conflict`` instead of acting on
     a case it never saw.
     """
+    case_id = as_id(case_id, "case")
     if seen_version is None:
         seen_version = Case.objects.filter(pk=case_id).values_list("version", flat=True).first()
     try:
@@ -56,7 +57,7 @@ def lock_case(case_id: int, seen_version: int | None) -> Case:
             .select_related("level", "team", "highest_level")
             .get(pk=case_id)
         )
-    except (Case.DoesNotExist, ValueError, TypeError):
+    except Case.DoesNotExist:
         raise InvalidAction(f"There is no case #{case_id}.")
     if case.version != seen_version:
         raise Conflict(
@@ -66,10 +67,21 @@ def lock_case(case_id: int, seen_version: int | None) -> Case:
     return case
 
 
+def as_id(value, what: str) -> int:
+    """A primary key from user input, or a clear refusal (never a crash)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise InvalidAction(f"There is no {what} #{value}.")
+    number = int(value)
+    if not 0 < number < 2**63:
+        raise InvalidAction(f"There is no {what} #{value}.")
+    return number
+
+
 def lock(model: type[models.Model], pk: int, what: str) -> models.Model:
+    pk = as_id(pk, what)
     try:
         return model.objects.select_for_update().get(pk=pk)
-    except (model.DoesNotExist, ValueError, TypeError):
+    except model.DoesNotExist:
         raise InvalidAction(f"There is no {what} #{pk}.")
 
 

@@ -19,7 +19,7 @@ from ..models import (
     Team,
     priority_for,
 )
-from .base import InvalidAction, NotAllowed, lock_case, require, run, save, save_case
+from .base import InvalidAction, NotAllowed, as_id, lock_case, require, run, save, save_case
 
 
 def case_open(*, actor, title: str, requester_name: str, requester_email: str, category: Category,
@@ -81,7 +81,11 @@ def case_take(*, case_id: int, actor, version: int | None = None) -> Case:
 
 def case_assign(*, case_id: int, actor, assignee_id: int, version: int | None = None) -> Case:
     """Give the case to a colleague who works at the case's level (or above)."""
-    assignee = get_user_model().objects.filter(pk=assignee_id, is_active=True).select_related(
+    try:
+        assignee_pk = as_id(assignee_id, "colleague")
+    except InvalidAction:
+        assignee_pk = 0
+    assignee = get_user_model().objects.filter(pk=assignee_pk, is_active=True).select_related(
         "staff_profile__level").first()
     if assignee is None:
         raise InvalidAction("Choose an active colleague.", {"assignee": "Unknown or inactive user."})
@@ -113,7 +117,7 @@ def case_note(*, case_id: int, actor, body: str) -> Note:
     """An internal note: the case itself does not change, so no case history row."""
     body = require(body, "body", "Write the note.")
     with transaction.atomic():
-        case = Case.objects.select_related("level").filter(pk=case_id).first()
+        case = Case.objects.select_related("level").filter(pk=as_id(case_id, "case")).first()
         if case is None:
             raise InvalidAction(f"There is no case #{case_id}.")
         _check_can_work(case, actor)
