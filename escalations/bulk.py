@@ -100,10 +100,16 @@ def bulk_history(objs: list[Model], history_type: str, when: datetime) -> None:
         return
     model = type(objs[0])
     connection = _connection(model)
-    if connection.vendor != "postgresql":
-        model.history.bulk_history_create(objs, update=history_type == "~", default_date=when)
-        return
+    from .audit import append, hashed_fields
+
     history = model.history.model
+    if connection.vendor != "postgresql":
+        rows = [history(history_date=when, history_type=history_type,
+                        history_change_reason=getattr(o, "_change_reason", "") or "",
+                        history_user_id=getattr(getattr(o, "_history_user", None), "pk", None),
+                        **{f.attname: getattr(o, f.attname) for f in history.tracked_fields}) for o in objs]
+        append(rows, lambda rs: history.objects.bulk_create(rs))
+        return
     tracked = list(history.tracked_fields)
     meta = history._meta
     extra = [meta.get_field(n) for n in ("history_date", "history_change_reason", "history_type", "history_user")]
@@ -113,4 +119,24 @@ def bulk_history(objs: list[Model], history_type: str, when: datetime) -> None:
         [history_type] * len(objs),
         [getattr(getattr(o, "_history_user", None), "pk", None) for o in objs],
     ]
-    _insert(connection, meta.db_table, tracked + extra, arrays, None)
+    columns = {f.attname: values for f, values in zip(tracked + extra, arrays)}
+    order = [columns[f.attname] for f in hashed_fields(history)]
+    rows = [_Row(i) for i in range(len(objs))]
+
+    def insert(rs):
+        hashes = [meta.get_field("prev_hash"), meta.get_field("row_hash")]
+        ids = _insert(connection, meta.db_table, tracked + extra + hashes,
+                      arrays + [[r.prev_hash for r in rs], [r.row_hash for r in rs]], "history_id")
+        for r, (history_id,) in zip(rs, ids):
+            r.history_id = history_id
+
+    append(rows, insert, values=lambda r: [column[r.index] for column in order], table=meta.db_table)
+
+
+class _Row:
+    """A history row being written in bulk: its place in the column arrays and its links."""
+
+    __slots__ = ("index", "prev_hash", "row_hash", "history_id")
+
+    def __init__(self, index: int):
+        self.index = index

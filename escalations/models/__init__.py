@@ -1,3 +1,4 @@
+from .audit import AuditedHistory, AuditHead, AuditSeal
 from .automation import Notification, RuleFiring, SweepHeartbeat
 from .calendars import BusinessCalendar, Holiday, WorkingRange
 from .case import Case
@@ -23,6 +24,7 @@ from .policy import EscalationPath, PathStep, SlaPolicy, SlaTarget, TriggerRule,
 from .records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 
 __all__ = [
+    "AuditHead", "AuditSeal", "AuditedHistory",
     "OPEN_STATUSES", "ApprovalKind", "ApprovalRequest", "ApprovalStatus", "AuthorityGrant",
     "BusinessCalendar", "Case", "CaseStatus", "Category", "Complexity", "CustomerTier",
     "Escalation", "EscalationKind", "EscalationPath", "EscalationStatus", "Holiday", "Impact",

@@ -5,7 +5,7 @@ import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from simple_history.models import HistoricalRecords
+from .audit import audited_history
 
 WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
             (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
@@ -26,7 +26,7 @@ class BusinessCalendar(models.Model):
     )
     holiday_subdivision = models.CharField(max_length=8, blank=True, help_text="e.g. BY")
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["name"]
@@ -58,7 +58,7 @@ class WorkingRange(models.Model):
     end = models.TimeField(help_text="Use 00:00 with 'ends at midnight' for 24:00.")
     ends_at_midnight = models.BooleanField(default=False)
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["weekday", "start"]
@@ -87,7 +87,7 @@ class Holiday(models.Model):
     date = models.DateField()
     name = models.CharField(max_length=120, blank=True)
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["date"]

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from simple_history.models import HistoricalRecords
+from .audit import audited_history
 
 from .. import authority
 from .choices import (
@@ -119,7 +119,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     objects = CaseQuerySet.as_manager()
     # ``next_check_at`` is the scheduler's bookmark, not a fact about the case; the frozen
     # policy is written once at intake (its name is in the "Opened" row's reason).
-    history = HistoricalRecords(excluded_fields=["updated_at", "next_check_at", "policy_snapshot"])
+    history = audited_history(excluded_fields=["updated_at", "next_check_at", "policy_snapshot"])
 
     class Meta:
         ordering = ["-opened_at"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from simple_history.models import HistoricalRecords
+from .audit import audited_history
 
 from .choices import ApprovalKind
 
@@ -48,7 +48,7 @@ class Level(models.Model):
     decision_power = models.CharField(max_length=200, blank=True)
 
     objects = LevelQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["rank"]
@@ -73,7 +73,7 @@ class Category(models.Model):
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["name"]
@@ -95,7 +95,7 @@ class Team(models.Model):
     capacity = models.PositiveIntegerField(default=50, help_text="Open cases the team can carry.")
     email = models.EmailField(blank=True, help_text="Where team notifications go.")
 
-    history = HistoricalRecords(m2m_fields=[members, skills])
+    history = audited_history(m2m_fields=[members, skills])
 
     class Meta:
         ordering = ["level__rank", "name"]
@@ -119,7 +119,7 @@ class StaffProfile(models.Model):
         help_text="Working hours of this person; blank means the team's policy calendar.",
     )
 
-    history = HistoricalRecords(m2m_fields=[skills])
+    history = audited_history(m2m_fields=[skills])
 
     def __str__(self) -> str:
         return f"{self.user} ({self.level.code})"
@@ -145,7 +145,7 @@ class AuthorityGrant(models.Model):
     )
 
     objects = AuthorityGrantQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["level__rank", "kind"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from simple_history.models import HistoricalRecords
+from .audit import audited_history
 
 from .calendars import BusinessCalendar
 from .choices import Priority
@@ -24,7 +24,7 @@ class SlaPolicy(models.Model):
     is_default = models.BooleanField(default=False)
 
     objects = SlaPolicyQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         verbose_name = "SLA policy"
@@ -49,7 +49,7 @@ class SlaTarget(models.Model):
     response = models.DurationField()
     resolution = models.DurationField()
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         verbose_name = "SLA target"
@@ -84,7 +84,7 @@ class EscalationPath(models.Model):
         help_text="Blank: the default path for categories without their own.",
     )
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["name"]
@@ -99,7 +99,7 @@ class PathStep(models.Model):
     level = models.ForeignKey(Level, on_delete=models.PROTECT)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT)
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["path", "order"]
@@ -173,7 +173,7 @@ class TriggerRule(models.Model):
         null=True, blank=True, help_text="Fire again after this long; blank = once per case per level."
     )
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["order", "pk"]

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from simple_history.models import HistoricalRecords
+from .audit import audited_history
 
 from .choices import (
     ApprovalKind,
@@ -52,7 +52,7 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     return_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -81,7 +81,7 @@ class Note(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -105,7 +105,7 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     decision_note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -141,7 +141,7 @@ class Review(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = audited_history()
 
     def __str__(self) -> str:
         return f"Review of case {self.case_id}"
@@ -161,7 +161,7 @@ class KnowledgeArticle(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = audited_history(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["title"]
