@@ -39,7 +39,7 @@ DOMAIN_MODELS = [
     "level", "category", "team", "staffprofile", "authoritygrant", "businesscalendar", "workingrange",
     "holiday", "slapolicy", "slatarget", "escalationpath", "pathstep", "triggerrule", "case",
     "escalation", "note", "approvalrequest", "review", "knowledgearticle", "notification", "rulefiring",
-    "sweepheartbeat",
+    "sweepheartbeat", "audithead", "auditseal",
 ]
 CONFIG_MODELS = [
     "level", "category", "team", "staffprofile", "authoritygrant", "businesscalendar", "workingrange",
@@ -61,7 +61,7 @@ ROLE_PERMS = {
     "Expert": _view_all() + STAFF_PERMS + RECEIVER_PERMS + ["review_case"],
     "Executive": _view_all() + STAFF_PERMS + RECEIVER_PERMS + ["review_case"],
     "Manager": _view_all() + STAFF_PERMS + RECEIVER_PERMS + ["review_case", "manage_desk", "view_audit"]
-    + [f"{verb}_{m}" for m in CONFIG_MODELS for verb in ("add", "change", "delete")],
+    + [f"{verb}_{m}" for m in CONFIG_MODELS for verb in ("add", "change", "delete")] + ["auth.view_user"],
     "Auditor": _view_all() + ["view_audit"],
 }
 
@@ -125,13 +125,32 @@ def ensure_policy_path_rules(apps, always, office) -> None:
             order=order, condition=condition, params=params, action=action, recipients=recipients))
 
 
+def ensure_permissions(apps) -> None:
+    """Permissions normally appear after all migrations (post_migrate); groups need them now."""
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+
+    for label in ("auth", "escalations"):
+        app_config = apps.get_app_config(label)
+        app_config.models_module = True
+        create_contenttypes(app_config, verbosity=0, apps=apps)
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+
+
 def ensure_groups(apps) -> None:
+    """Each role's permissions; a bare codename is this app's, ``app.codename`` another's."""
+    from django.db.models import Q
+
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, codenames in ROLE_PERMS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        perms = Permission.objects.filter(content_type__app_label="escalations", codename__in=codenames)
-        group.permissions.add(*perms)
+        wanted = Q(pk__in=[])
+        for name in codenames:
+            app, _, codename = name.rpartition(".")
+            wanted |= Q(content_type__app_label=app or "escalations", codename=codename)
+        group.permissions.add(*Permission.objects.filter(wanted))
 
 
 def ensure_schedules(apps) -> None:

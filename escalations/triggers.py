@@ -149,10 +149,13 @@ def next_check_at(case: Case, now: datetime, rules: list[Rule] | None = None,
         if not applies(rule, case):
             continue
         params = rule.params or {}
-        if rule.condition in TIMED:
-            moment = _moment(case, rule.condition, params)
-        else:  # a static condition only changes through the workflow, which reschedules
-            moment = now if CONDITIONS[rule.condition](case, params, now) is not None else None
+        try:
+            if rule.condition in TIMED:
+                moment = _moment(case, rule.condition, params)
+            else:  # a static condition only changes through the workflow, which reschedules
+                moment = now if CONDITIONS[rule.condition](case, params, now) is not None else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # see evaluate(): a malformed rule is skipped, never fatal
         if moment is None:
             continue
         ready = _ready_after(rule, firings.get(rule.pk))
@@ -268,8 +271,11 @@ def evaluate(case: Case, rules: list[Rule], firings: dict[int, RuleFiring], fx: 
     for rule in rules:
         if not applies(rule, case):
             continue
-        reason = CONDITIONS[rule.condition](case, rule.params or {}, fx.now)
-        extras = _extra_conditions_hold(case, rule, fx.now) if reason is not None else None
+        try:
+            reason = CONDITIONS[rule.condition](case, rule.params or {}, fx.now)
+            extras = _extra_conditions_hold(case, rule, fx.now) if reason is not None else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # a rule saved around validation (not through the admin) must not stop the sweep
         if extras is None:
             continue
         firing = firings.get(rule.pk)

@@ -62,3 +62,17 @@ def warn_if_sweep_stale(request) -> None:
     text = stale_sweep_message()
     if text is not None:
         messages.warning(request, text)
+
+
+class CaseNumberSearchMixin:
+    """A search for a number (42 or #42) finds that case; other text uses ``search_fields``.
+
+    An ``=id`` search field would send a word to an integer column and fail."""
+
+    case_lookup = "case_id"
+
+    def get_search_results(self, request, queryset, search_term):
+        number = search_term.strip().removeprefix("#")
+        if number.isdigit() and len(number) <= 18:
+            return queryset.filter(**{self.case_lookup: int(number)}), False
+        return super().get_search_results(request, queryset, search_term)

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from ..calendar_setup import calendar_load_holidays
 from ..models import BusinessCalendar, Holiday, WorkingRange
 from .base import HistoryAdmin
 
@@ -93,20 +94,6 @@ class BusinessCalendarForm(forms.ModelForm):
         return data
 
 
-def load_holidays(calendar: BusinessCalendar, years: list[int]) -> int:
-    """Create the public holidays of the calendar's country; returns how many were new.
-
-    Idempotent: one row per calendar and date (existing rows, even renamed ones, stay)."""
-    found = holidays.country_holidays(
-        calendar.holiday_country, subdiv=calendar.holiday_subdivision or None, years=years
-    )
-    created = 0
-    for day, name in sorted(found.items()):
-        _, made = Holiday.objects.get_or_create(calendar=calendar, date=day, defaults={"name": name[:120]})
-        created += made
-    return created
-
-
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(HistoryAdmin):
     form = BusinessCalendarForm
@@ -130,12 +117,10 @@ class BusinessCalendarAdmin(HistoryAdmin):
                 self.message_user(request, f"{calendar}: set a holiday country first.", messages.WARNING)
                 continue
             try:
-                created = load_holidays(calendar, [year, year + 1])
+                created = calendar_load_holidays(calendar=calendar, years=[year, year + 1], actor=request.user)
             except NotImplementedError as exc:
                 self.message_user(request, f"{calendar}: cannot load holidays ({exc}).", messages.ERROR)
                 continue
-            self.message_user(
-                request, f"{calendar}: {created} holiday(s) added for {year} and {year + 1} "
-                f"({calendar.holiday_country}{'-' + calendar.holiday_subdivision if calendar.holiday_subdivision else ''}).",
-                messages.SUCCESS,
-            )
+            region = "-".join(filter(None, [calendar.holiday_country, calendar.holiday_subdivision]))
+            self.message_user(request, f"{calendar}: {created} holiday(s) added for {year} and {year + 1} "
+                              f"({region}).", messages.SUCCESS)

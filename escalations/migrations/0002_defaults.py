@@ -6,17 +6,9 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.management import create_contenttypes
+    from escalations.defaults import ensure_all, ensure_permissions
 
-    from escalations.defaults import ensure_all
-
-    # Permissions normally appear after all migrations (post_migrate); the groups need them now.
-    app_config = apps.get_app_config("escalations")
-    app_config.models_module = True
-    create_contenttypes(app_config, verbosity=0, apps=apps)
-    create_permissions(app_config, verbosity=0, apps=apps)
-    app_config.models_module = None
+    ensure_permissions(apps)
     ensure_all(apps)
 
 

@@ -76,6 +76,8 @@ class WorkingRange(models.Model):
     def clean(self) -> None:
         if self.start is None or self.end is None:
             return
+        if self.ends_at_midnight and (self.end.hour, self.end.minute) != (0, 0):
+            raise ValidationError({"end": "A range that ends at midnight has 00:00 as its end."})
         if self.end_minutes() <= self.start_minutes():
             raise ValidationError(
                 {"end": f"The range must end after it starts ({self}); for 24:00 tick 'ends at midnight'."}

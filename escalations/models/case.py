@@ -36,7 +36,8 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(next_check_at__lte=now)
 
     def visible_to(self, user) -> CaseQuerySet:
-        if authority.is_manager(user) or user.has_perm("escalations.view_case"):
+        """Managers and auditors see every case; staff see their level and below."""
+        if authority.is_manager(user) or user.has_perm("escalations.view_audit"):
             return self
         level = authority.user_level(user)
         if level is None:

@@ -66,6 +66,11 @@ class Level(models.Model):
         super().save(*args, **kwargs)
         _ladder_cache.clear()
 
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        _ladder_cache.clear()
+        return result
+
 
 class Category(models.Model):
     """A service or issue type; paths, skills and knowledge hang off it."""

@@ -31,7 +31,8 @@ class SlaPolicy(models.Model):
         verbose_name_plural = "SLA policies"
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_policy"
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_policy",
+                violation_error_message="Only one policy can be the default; untick the current default first.",
             )
         ]
 
@@ -186,12 +187,59 @@ class TriggerRule(models.Model):
             raise ValidationError({"action": "A rule with no action does nothing; choose one."})
         if self.action == self.Action.JUMP_LEVEL and not self.target_level_id:
             raise ValidationError({"target_level": "A jump needs the level to jump to."})
-        if self.action == self.Action.NOTIFY and not self.recipients:
-            raise ValidationError({"recipients": "Say who to notify."})
-        if self.condition == self.Condition.SLA_PERCENT:
-            target = (self.params or {}).get("target")
-            percent = (self.params or {}).get("percent")
-            if target not in ("response", "resolution") or not isinstance(percent, (int, float)) or percent <= 0:
-                raise ValidationError(
-                    {"params": 'Needs {"target": "response" or "resolution", "percent": a number > 0}.'}
-                )
+        if self.action == self.Action.NOTIFY:
+            from ..notifications import RECIPIENT_KINDS
+
+            if not isinstance(self.recipients, list) or not self.recipients:
+                raise ValidationError({"recipients": f"Say who to notify: a list of {', '.join(RECIPIENT_KINDS)}."})
+            unknown = [r for r in self.recipients if r not in RECIPIENT_KINDS]
+            if unknown:
+                raise ValidationError({"recipients": f"Unknown recipients {unknown}; use {', '.join(RECIPIENT_KINDS)}."})
+        if self.repeat_every is not None and self.repeat_every.total_seconds() <= 0:
+            raise ValidationError({"repeat_every": "Repeat after a positive interval, or leave it blank."})
+        problem = condition_problem(self.condition, self.params)
+        if problem:
+            raise ValidationError({"params": problem})
+
+
+def _number(value, low: float, high: float | None = None) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low
+            and (high is None or value <= high))
+
+
+def condition_problem(condition: str, params) -> str | None:
+    """What is wrong with a condition's parameters, in words; None when they are fine."""
+    from .choices import Complexity, CustomerTier
+
+    C = TriggerRule.Condition
+    if not isinstance(params, dict):
+        return 'Parameters must be a JSON object, e.g. {"target": "response", "percent": 75}.'
+    checks = {
+        C.SLA_PERCENT: (lambda p: p.get("target") in ("response", "resolution") and _number(p.get("percent"), 1, 10000),
+                        '{"target": "response" or "resolution", "percent": a number from 1}'),
+        C.PRIORITY: (lambda p: _number(p.get("at_most"), 1, 4), '{"at_most": a priority 1..4}'),
+        C.IMPACT: (lambda p: _number(p.get("at_most"), 1, 3), '{"at_most": an impact 1..3}'),
+        C.COMPLEXITY: (lambda p: isinstance(p.get("in"), list) and p["in"] and set(p["in"]) <= set(Complexity.values),
+                       f'{{"in": a list of {", ".join(Complexity.values)}}}'),
+        C.CUSTOMER_TIER: (lambda p: isinstance(p.get("in"), list) and p["in"]
+                          and set(p["in"]) <= set(CustomerTier.values),
+                          f'{{"in": a list of {", ".join(CustomerTier.values)}}}'),
+        C.REASSIGNMENTS: (lambda p: _number(p.get("at_least"), 1), '{"at_least": a count from 1}'),
+        C.REOPENS: (lambda p: _number(p.get("at_least"), 1), '{"at_least": a count from 1}'),
+        C.NO_RESPONSE: (lambda p: _number(p.get("minutes"), 1), '{"minutes": business minutes from 1}'),
+    }
+    if condition not in checks:
+        return f"Unknown condition '{condition}'."
+    ok, shape = checks[condition]
+    if not ok(params):
+        return f"{C(condition).label} needs {shape}."
+    extras = params.get("and", [])
+    if not isinstance(extras, list):
+        return '"and" must be a list of conditions, e.g. [{"condition": "customer_tier", "in": ["vip"]}].'
+    for extra in extras:
+        kind = extra.get("condition") if isinstance(extra, dict) else None
+        problem = condition_problem(kind, {k: v for k, v in extra.items() if k != "condition"}) if kind else \
+            'Each "and" entry needs a "condition".'
+        if problem:
+            return f'In "and": {problem}'
+    return None
