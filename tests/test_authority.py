@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from escalations import authority
-from escalations.models import AuthorityGrant, Case, Level
+from escalations.models import AuthorityGrant, Case, Level, StaffProfile
 
 from .factories import UserFactory, staff
 
@@ -64,8 +64,6 @@ def test_can_work_needs_an_active_user_with_the_work_permission():
     assert not authority.can_work(case_at("L1"), staff("Senior", "retired", is_active=False))
     # A level alone is not enough: the role gives the permission.
     no_role = UserFactory(username="levelled")
-    from escalations.models import StaffProfile
-
     StaffProfile.objects.create(user=no_role, level=Level.objects.get(code="EXEC"))
     assert not authority.can_work(case_at("L1"), no_role)
 

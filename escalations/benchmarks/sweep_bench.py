@@ -132,7 +132,7 @@ class Bench:
         started = time.perf_counter()
         for pk in ids:
             with transaction.atomic():
-                case = Case.objects.select_for_update(of=("self",)).select_related("level", "team").get(pk=pk)
+                case = Case.objects.select_for_update().get(pk=pk)
                 c = clock.clocks(case)[0]
                 if clock.percent_used(case, c, self.now) < 100:
                     continue
@@ -175,9 +175,9 @@ class Bench:
             ), e AS (
                 INSERT INTO escalations_escalation (case_id, kind, status, from_level_id, to_level_id, from_team_id,
                     to_team_id, rule_id, reason, summary, steps_tried, knowledge_consulted, customer_impact,
-                    justification, return_reason, created_at)
+                    justification, return_reason, response_breached, created_at)
                 SELECT u.id, 'escalate', 'pending', %(l1)s, %(l2)s, %(t1)s, %(t2)s, %(rule)s, 'rule', 'auto', '-',
-                    '', '-', '', '', %(now)s FROM u
+                    '', '-', '', '', true, %(now)s FROM u
             ), n AS (
                 INSERT INTO escalations_notification (case_id, event, recipient, subject, body, urgent, status,
                     dedupe_key, attempts, last_error, not_before, created_at)

@@ -46,6 +46,9 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     knowledge_consulted = models.TextField(blank=True)
     customer_impact = models.TextField(blank=True)
     justification = models.TextField(blank=True, help_text="Why a level was skipped.")
+    response_breached = models.BooleanField(
+        default=False, help_text="The response target at the level it left had been breached."
+    )
     # The outcome.
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)

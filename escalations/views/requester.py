@@ -1,4 +1,5 @@
-"""Pages outside the admin. Thin: parse input, call the workflow, render."""
+"""The requester's signed, expiring link: confirm (closes) or reject (reopens) a
+resolution without an account."""
 from __future__ import annotations
 
 from django.core import signing
@@ -6,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from . import requester, workflow
-from .models import Case, CaseStatus
+from .. import forms, requester, workflow
+from ..models import Case, CaseStatus
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,17 +27,19 @@ def requester_confirm(request: HttpRequest, token: str) -> HttpResponse:
         case.resolved_at.isoformat() != data.get("resolved_at")
     context = {"case": case, "stale": stale}
     if request.method == "POST" and not stale:
-        answer = request.POST.get("answer")
+        form = forms.RequesterAnswerForm(request.POST)
+        context["reason"] = request.POST.get("reason", "")  # kept if the answer is refused
+        if not form.is_valid():
+            context["error"] = " ".join(m for errors in form.errors.values() for m in errors)
+            return render(request, "escalations/requester_confirm.html", context, status=400)
         try:
-            if answer == "confirm":
+            if form.cleaned_data["answer"] == "confirm":
                 workflow.case_close(case_id=case.pk, actor=None, reason="Requester confirmed the resolution")
                 context["done"] = "Thank you: the case is closed."
-            elif answer == "reject":
-                workflow.case_reopen(case_id=case.pk, actor=None,
-                                     reason=request.POST.get("reason", "").strip() or "Requester rejected the resolution")
-                context["done"] = "We reopened the case and will be in touch."
             else:
-                context["error"] = "Choose confirm or reject."
+                workflow.case_reopen(case_id=case.pk, actor=None,
+                                     reason=form.cleaned_data["reason"] or "Requester rejected the resolution")
+                context["done"] = "We reopened the case and will be in touch."
         except workflow.WorkflowError as exc:
             context["error"] = exc.message
     return render(request, "escalations/requester_confirm.html", context)

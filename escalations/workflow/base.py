@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
 from .. import clock, triggers
@@ -52,11 +53,9 @@ def lock_case(case_id: int, seen_version: int | None) -> Case:
     if seen_version is None:
         seen_version = Case.objects.filter(pk=case_id).values_list("version", flat=True).first()
     try:
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("level", "team", "highest_level")
-            .get(pk=case_id)
-        )
+        # No joins in the locking query: PostgreSQL re-checks a join after waiting for
+        # the lock, and a winner that changed the level would make the row vanish.
+        case = Case.objects.select_for_update().get(pk=case_id)
     except Case.DoesNotExist:
         raise InvalidAction(f"There is no case #{case_id}.")
     if case.version != seen_version:
@@ -100,6 +99,8 @@ def run(obj: models.Model, name: str, actor, *args) -> None:
     caller has already established its authority.
     """
     bound = getattr(obj, name)
+    if isinstance(obj, Case):  # a breach that happened before this action belongs to the old state
+        clock.mark_breaches(obj, timezone.now())
     label = f"{obj._meta.verbose_name} #{obj.pk}"
     verb = _VERBS.get(name, name.replace("_", " "))
     if not can_proceed(bound):

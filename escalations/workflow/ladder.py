@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from .. import notifications, paths
+from .. import clock, notifications, paths
 from ..models import Case, Escalation, EscalationKind, EscalationStatus, Level, TriggerRule
 from .base import InvalidAction, NotAllowed, lock_case, require, run, save, save_case
 
@@ -68,6 +68,8 @@ def plan_escalation(case: Case, *, actor, handoff: Handoff, now: datetime, to_le
     handoff.validate()
     level, team, kind = _target(case, to_level, justification, steps)
     from_level, from_team, from_assignee = case.level, case.team, case.assignee
+    clock.mark_breaches(case, now)
+    breached = case.response_breached_at is not None
     run(case, "escalate", actor, level, team, now)
     return Escalation(
         case=case, kind=kind, from_level=from_level, to_level=level, from_team=from_team, to_team=team,
@@ -76,7 +78,7 @@ def plan_escalation(case: Case, *, actor, handoff: Handoff, now: datetime, to_le
         summary=handoff.summary.strip(), steps_tried=handoff.steps_tried.strip(),
         knowledge_consulted=handoff.knowledge_consulted.strip(),
         customer_impact=handoff.customer_impact.strip(), justification=(justification or "").strip(),
-        created_at=now,
+        response_breached=breached, created_at=now,
     )
 
 
@@ -169,12 +171,14 @@ def case_de_escalate(*, case_id: int, actor, reason: str, to_level_code: str | N
         if target is None:
             raise InvalidAction(f"Case #{case.pk} is at the lowest level; there is nowhere to de-escalate to.")
         from_level, from_team = case.level, case.team
+        clock.mark_breaches(case, now)
+        breached = case.response_breached_at is not None
         run(case, "de_escalate", actor, target[0], target[1], now)
         esc = Escalation(
             case=case, kind=EscalationKind.DE_ESCALATE, status=EscalationStatus.ACCEPTED,
             from_level=from_level, to_level=target[0], from_team=from_team, to_team=target[1],
             from_assignee=actor, raised_by=actor, reason=reason, summary=reason,
-            decided_by=actor, decided_at=now, created_at=now,
+            decided_by=actor, decided_at=now, created_at=now, response_breached=breached,
         )
         save_case(case, actor, f"De-escalated {from_level.code} -> {target[0].code}: {reason}", now)
         save(esc, actor, f"De-escalation {from_level.code} -> {target[0].code}")

@@ -1,0 +1,179 @@
+"""Replay one incident's events onto a new, unsaved case: its final state, one history
+snapshot per event that changed it, and one handoff per level change.
+
+Level changes follow the live ladder's meaning:
+- up one level: an escalation, up more: a skip-level jump; it waits (``pending``) until
+  the receiving level works the case (then ``accepted``, decided at that event);
+- down while the escalation above is still waiting: that escalation was ``returned``
+  (sent back unworked: over-escalation), as ``case_return`` would record it;
+- down after the higher level worked the case: a de-escalation row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .. import clock
+from ..models import Case, CaseStatus, Escalation, EscalationKind, EscalationStatus, Level, Team
+from .common import DONE, QUEUED, WORKED, Context, Event, Incident
+
+S = CaseStatus
+K = EscalationKind
+E = EscalationStatus
+TRACKED = [f.attname for f in Case.history.model.tracked_fields if f.attname != "id"]
+FIELDS = [f.attname for f in Case._meta.concrete_fields if f.attname not in ("id", "status")]
+
+
+@dataclass
+class Handoff:
+    """An escalation row being replayed: its state when raised and how it ended."""
+
+    kind: str
+    from_level: Level
+    to_level: Level
+    from_team: Team | None
+    to_team: Team | None
+    created_at: datetime
+    reason: str
+    status: str = E.PENDING
+    decided_at: datetime | None = None
+    return_reason: str = ""
+
+    def decide(self, status: str, at: datetime, reason: str = "") -> None:
+        self.status, self.decided_at, self.return_reason = status, at, reason
+
+    def model(self) -> Escalation:
+        return Escalation(
+            kind=self.kind, status=self.status, from_level=self.from_level, to_level=self.to_level,
+            from_team=self.from_team, to_team=self.to_team, reason=self.reason, decided_at=self.decided_at,
+            return_reason=self.return_reason, created_at=self.created_at,
+        )
+
+
+@dataclass
+class Replayed:
+    case: Case
+    history: list[dict] = field(default_factory=list)  # tracked values + history_date/_type/_reason
+    handoffs: list[Handoff] = field(default_factory=list)
+
+
+class Replay:
+    def __init__(self, ctx: Context, inc: Incident):
+        self.ctx, self.inc = ctx, inc
+        first = inc.events[0]
+        opened = min(inc.opened_at or first.at, first.at)
+        level = ctx.levels[first.level or "L1"]
+        self.case = Case(
+            title=inc.title[:200], description=inc.description, requester_name=inc.requester_name[:120],
+            requester_email=f"unknown@{ctx.source}.invalid", category=ctx.category(*inc.category),
+            impact=inc.impact, urgency=inc.urgency, priority=inc.priority, level=level, highest_level=level,
+            team=ctx.team(first.team, level), opened_at=opened, level_entered_at=opened,
+            policy_snapshot=ctx.snapshot, source=ctx.source, external_id=inc.external_id,
+            source_made_sla=inc.made_sla, version=1, updated_at=ctx.now,
+        )
+        self.status = S.NEW
+        self.pending: Handoff | None = None
+        self.out = Replayed(self.case)
+
+    # -- one event -----------------------------------------------------------------------
+    def event(self, ev: Event) -> None:
+        c = self.case
+        at = max(ev.at, c.opened_at)
+        before = self.snapshot()
+        for name in ("priority", "impact", "urgency"):
+            if getattr(ev, name) is not None:
+                setattr(c, name, getattr(ev, name))
+        level = self.ctx.levels[ev.level] if ev.level else c.level
+        team = self.ctx.team(ev.team, level) if ev.team else c.team
+        if level.pk != c.level_id:
+            self.move(level, team, at, ev)
+        elif team is not None and team.pk != c.team_id:
+            c.reassignment_count += 1
+            c.team = team
+        self.set_status(ev, at)
+        self.clock(at)
+        after = self.snapshot()
+        if after != before or not self.out.history:
+            kind = "~" if self.out.history else "+"
+            reason = f"Imported from {self.ctx.label}, line {ev.line}: {ev.label}"
+            self.out.history.append({**after, "history_date": at, "history_type": kind,
+                                     "history_change_reason": reason[:1000]})
+
+    def move(self, level: Level, team: Team | None, at: datetime, ev: Event) -> None:
+        c = self.case
+        reason = f"Imported from {self.ctx.label}, line {ev.line}"
+        steps = self.ctx.steps(c.level, level)
+        if steps > 0:
+            if self.pending is not None:  # passed on up before being worked: taken on, then handed over
+                self.pending.decide(E.ACCEPTED, at)
+            kind = K.ESCALATE if steps == 1 else K.JUMP
+            self.pending = Handoff(kind, c.level, level, c.team, team, at, reason)
+            self.out.handoffs.append(self.pending)
+            c.escalation_count += 1
+            c.assignee = None
+            c._enter_level(level, team, at)
+            return
+        if self.pending is not None:
+            self.pending.decide(E.RETURNED, at, "Sent back down unworked (imported log)")
+            self.pending = None
+            c._enter_level(level, team, at)
+            c.responded_at = at  # as ``return_escalation``: it was worked there already
+            return
+        handoff = Handoff(K.DE_ESCALATE, c.level, level, c.team, team, at, reason)
+        handoff.decide(E.ACCEPTED, at)
+        self.out.handoffs.append(handoff)
+        c.assignee = None
+        c._enter_level(level, team, at)
+
+    def set_status(self, ev: Event, at: datetime) -> None:
+        c, old, new = self.case, self.status, ev.status
+        if new == QUEUED:
+            new = S.ESCALATED if self.pending else S.NEW if c.first_response_at is None else S.IN_PROGRESS
+        if new in WORKED:
+            if self.pending is not None:
+                self.pending.decide(E.ACCEPTED, at)
+                self.pending = None
+            c._respond(at)
+        if old == S.AWAITING_CUSTOMER and new != S.AWAITING_CUSTOMER:
+            c._end_pause(at)
+        elif new == S.AWAITING_CUSTOMER and old != S.AWAITING_CUSTOMER:
+            c.paused_at = at
+        if old in DONE and new not in DONE:
+            c.reopen_count += 1
+            c.resolved_at = c.closed_at = None
+        if new in DONE and c.resolved_at is None:
+            c.resolved_at = at
+            c.resolution_summary = f"{ev.label} (imported from {self.ctx.label})"
+        if new == S.CLOSED and c.closed_at is None:
+            c.closed_at = at
+        self.status = new
+
+    def clock(self, at: datetime) -> None:
+        """Due times for the level and priority now, breaches by ``at`` (as the sweep would
+        have recorded them had it run at each event)."""
+        clock.recompute_due(self.case)
+        clock.mark_breaches(self.case, at)
+
+    def snapshot(self) -> dict:
+        values = {name: getattr(self.case, name) for name in TRACKED}
+        values["status"] = self.status
+        return values
+
+    # -- the whole incident ----------------------------------------------------------------
+    def run(self) -> Replayed:
+        for ev in self.inc.events:
+            self.event(ev)
+        c, inc = self.case, self.inc
+        if self.status in DONE:
+            c.resolved_at = inc.resolved_at or c.resolved_at
+            if self.status == S.CLOSED:
+                c.closed_at = inc.closed_at or c.closed_at
+        if inc.reopen_count is not None:
+            c.reopen_count = inc.reopen_count
+        if inc.reassignment_count is not None:
+            c.reassignment_count = inc.reassignment_count
+        self.clock(c.resolved_at or self.inc.events[-1].at)
+        c.next_check_at = None  # history: the sweep never looks at it
+        values = {name: getattr(c, name) for name in FIELDS}
+        self.out.case = Case(**values, status=self.status)
+        return self.out

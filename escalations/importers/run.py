@@ -1,0 +1,104 @@
+"""The import loop: stream incidents from a log, skip those already imported, replay the
+rest and write them in batches (one transaction each): cases, handoffs, and their history
+rows chained onto the audit trail."""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+from django.db import transaction
+
+from .. import audit
+from ..bulk import bulk_insert
+from ..models import Case, Escalation
+from .common import BadRow, Context, Incident, LogReader, Summary
+from .replay import Replay, Replayed
+
+BATCH = 500
+CaseHistory = Case.history.model
+EscalationHistory = Escalation.history.model
+ESC_TRACKED = [f.attname for f in EscalationHistory.tracked_fields]
+
+
+def run_import(fmt, path: str, progress: Callable[[LogReader, Summary], None] | None = None,
+               batch_size: int = BATCH) -> Summary:
+    """``fmt`` is a format module (``bpic2013`` or ``uci``) with ``SOURCE``, ``LABEL`` and
+    ``incidents(reader, bad)``."""
+    summary = Summary(fmt.SOURCE)
+    reader = LogReader(path)
+    try:
+        ctx = Context(fmt.SOURCE, fmt.LABEL, summary)
+        batch: list[Incident] = []
+        for incident in _counted(fmt.incidents(reader, summary.bad_rows.append), reader, summary, progress):
+            batch.append(incident)
+            if len(batch) >= batch_size:
+                _import_batch(ctx, batch)
+                batch = []
+        _import_batch(ctx, batch)
+        if progress:
+            progress(reader, summary)
+    finally:
+        reader.close()
+    summary.bad_rows.sort(key=lambda b: b.line)
+    return summary
+
+
+def _counted(incidents: Iterator[Incident], reader: LogReader, summary: Summary, progress) -> Iterator[Incident]:
+    for incident in incidents:
+        summary.incidents += 1
+        summary.rows = reader.reader.line_num - 1
+        if progress and summary.incidents % 200 == 0:
+            progress(reader, summary)
+        yield incident
+    summary.rows = reader.reader.line_num - 1
+
+
+def _import_batch(ctx: Context, batch: list[Incident]) -> None:
+    if not batch:
+        return
+    known = set(Case.objects.filter(source=ctx.source, external_id__in=[i.external_id for i in batch])
+                .values_list("external_id", flat=True))
+    fresh = [i for i in batch if i.external_id not in known]
+    ctx.summary.skipped += len(batch) - len(fresh)
+    if not fresh:
+        return
+    with transaction.atomic():
+        replayed = [Replay(ctx, inc).run() for inc in fresh]
+        write(replayed, ctx)
+    ctx.summary.created += len(replayed)
+
+
+def write(replayed: list[Replayed], ctx: Context) -> None:
+    cases = [r.case for r in replayed]
+    bulk_insert(cases)
+    handoffs, esc_history = [], []
+    for r in replayed:
+        for h in r.handoffs:
+            esc = h.model()
+            esc.case_id = r.case.pk
+            handoffs.append((h, esc))
+            ctx.summary.escalations[h.kind] += 1
+            if h.status in ("returned", "pending"):
+                ctx.summary.escalations[h.status] += 1
+    bulk_insert([esc for _h, esc in handoffs])
+    history = [CaseHistory(id=r.case.pk, history_user_id=None, **row) for r in replayed for row in r.history]
+    for h, esc in handoffs:
+        esc_history.extend(_handoff_history(h, esc, ctx))
+    audit.append(history, bulk_insert)
+    audit.append(esc_history, bulk_insert)
+    ctx.summary.history_rows += len(history) + len(esc_history)
+
+
+def _handoff_history(h, esc: Escalation, ctx: Context) -> list:
+    """Raised (pending) at its moment, decided at its own; a de-escalation is decided when made."""
+    values = {name: getattr(esc, name) for name in ESC_TRACKED}
+    reason = f"{h.reason}: {esc.from_level.code} -> {esc.to_level.code}"
+    if esc.decided_at is None or h.kind == "de_escalate":
+        return [EscalationHistory(**values, history_date=esc.created_at, history_type="+",
+                                  history_change_reason=reason, history_user_id=None)]
+    raised = {**values, "status": "pending", "decided_at": None, "return_reason": ""}
+    return [
+        EscalationHistory(**raised, history_date=esc.created_at, history_type="+", history_change_reason=reason,
+                          history_user_id=None),
+        EscalationHistory(**values, history_date=esc.decided_at, history_type="~",
+                          history_change_reason=f"{esc.get_status_display()} (imported)", history_user_id=None),
+    ]

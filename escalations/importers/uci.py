@@ -1,0 +1,119 @@
+"""UCI "Incident management process enriched event log" (a ServiceNow instance): one row
+per update, with the source's own SLA verdict ``made_sla``.
+
+Mapping decisions:
+- The log has no support tiers: every case stays at L1, and ``assignment_group`` changes
+  are reassignments between L1 teams ("UCI group <n>"). No escalation rows come from it.
+- ``priority``, ``impact``, ``urgency`` 1..4 / 1..3 map directly (1 = critical / high);
+  they may change along the way and the history shows each change.
+- States: New -> new; Active -> in progress; Awaiting User Info / Evidence -> awaiting
+  customer (the clock pauses); Awaiting Problem / Vendor -> in progress (our clock does not
+  pause for them); Resolved -> resolved; Closed -> closed. Other states (``-100``) are bad
+  rows.
+- The incident's ``opened_at``, ``resolved_at``, ``closed_at``, ``reopen_count``,
+  ``reassignment_count`` and ``made_sla`` (from its last row) are the source's own and win
+  over what the replay derives; ``category`` is the last row's.
+- Times are ``D/M/YYYY HH:MM`` without a zone; they are read as UTC. Rows of an incident
+  are replayed in ``sys_mod_count`` order (four incidents list them out of order).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone as dt_timezone
+from typing import Callable, Iterator
+
+from ..models import CaseStatus
+from .common import BadRow, Event, Incident, LogReader, grouped, require_columns
+
+SOURCE = "uci"
+LABEL = "UCI incident log"
+S = CaseStatus
+
+STATES = {
+    "New": S.NEW, "Active": S.IN_PROGRESS, "Awaiting User Info": S.AWAITING_CUSTOMER,
+    "Awaiting Evidence": S.AWAITING_CUSTOMER, "Awaiting Problem": S.IN_PROGRESS,
+    "Awaiting Vendor": S.IN_PROGRESS, "Resolved": S.RESOLVED, "Closed": S.CLOSED,
+}
+COLUMNS = ["number", "ident_state", "reassignment_count", "reopen_count", "sys_mod_count", "made_sla", "caller_id",
+           "opened_at", "sys_updated_at", "contact_type", "location", "category", "u_symptom", "impact", "urgency",
+           "priority", "assignment_group", "resolved_at", "closed_at"]
+
+
+def _moment(text: str) -> datetime | None:
+    text = text.strip()
+    if text in ("", "?"):
+        return None
+    return datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=dt_timezone.utc)
+
+
+def _columns(header: list[str], path: str) -> dict[str, int]:
+    """Column positions; the second ``category`` column is the subcategory."""
+    col = require_columns(header, COLUMNS, path)
+    later = [i for i, name in enumerate(header) if name.strip() == "category"]
+    col["subcategory"] = later[1] if len(later) > 1 else later[0]
+    return col
+
+
+def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Incident]:
+    col = _columns(reader.header, reader.path)
+    get = lambda row, name: row[col[name]].strip() if len(row) > col[name] else ""  # noqa: E731
+    for number, run in grouped(reader.rows(), col["number"], bad):
+        parsed = []
+        for line, row in run:
+            item = _event(line, row, get, bad)
+            if item is not None:
+                parsed.append((*item, row))
+        if not parsed:
+            continue
+        parsed.sort(key=lambda item: item[0])
+        events = [ev for _seq, ev, _row in parsed]
+        last = parsed[-1][2]
+        category = get(last, "category")
+        counts = {}
+        for name in ("reopen_count", "reassignment_count"):
+            value = get(last, name)
+            counts[name] = int(value) if value.isdigit() else None
+        made = get(last, "made_sla").lower()
+        try:
+            opened, resolved, closed = (_moment(get(last, n)) for n in ("opened_at", "resolved_at", "closed_at"))
+        except ValueError:
+            opened = resolved = closed = None
+            bad(BadRow(parsed[-1][1].line, "unreadable opened_at / resolved_at / closed_at; event times used"))
+        yield Incident(
+            external_id=number, events=events, title=f"UCI incident {number}",
+            description=(f"Category {category}/{get(last, 'subcategory')}, symptom {get(last, 'u_symptom')}, "
+                         f"contact {get(last, 'contact_type')}, location {get(last, 'location')}."),
+            requester_name=f"Caller {get(last, 'caller_id')}",
+            category=(f"uci-{category.lower()}"[:40] if category != "?" else "uci-unknown",
+                      f"UCI category {category}"),
+            impact=events[-1].impact, urgency=events[-1].urgency, priority=events[-1].priority,
+            opened_at=opened, resolved_at=resolved, closed_at=closed, made_sla={"true": True, "false": False}.get(made),
+            **counts,
+        )
+
+
+def _event(line: int, row: list[str], get, bad) -> tuple[int, Event] | None:
+    when = get(row, "sys_updated_at")
+    try:
+        at = _moment(when)
+    except ValueError:
+        at = None
+    if at is None:
+        bad(BadRow(line, f"unreadable sys_updated_at '{when}'"))
+        return None
+    state = get(row, "ident_state")
+    if state not in STATES:
+        bad(BadRow(line, f"unknown state '{state}'"))
+        return None
+    values = {}
+    for name, top in (("priority", 4), ("impact", 3), ("urgency", 3)):
+        raw = get(row, name)
+        if not raw.isdigit() or not 1 <= int(raw) <= top:
+            bad(BadRow(line, f"{name} '{raw}' is not 1..{top}"))
+            return None
+        values[name] = int(raw)
+    seq = get(row, "sys_mod_count")
+    group = get(row, "assignment_group")
+    return (int(seq) if seq.isdigit() else 0), Event(
+        line=line, at=at, status=STATES[state], label=state,
+        team=f"UCI group {group}" if group not in ("", "?") else None, **values,
+    )

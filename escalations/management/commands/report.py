@@ -1,0 +1,54 @@
+from datetime import date, timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from escalations.reports import REGISTRY, FilterError, Filters
+from escalations.reports.base import PERIODS, SOURCES
+from escalations.reports.output import result_csv, result_json, result_text
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"'{value}' is not a date (YYYY-MM-DD).")
+
+
+class Command(BaseCommand):
+    help = "Print a managers' report over a date range, as a table, CSV or JSON."
+
+    def add_arguments(self, parser):
+        names = list(REGISTRY)
+        parser.add_argument("name", choices=names, metavar="NAME",
+                            help="Which report: " + "; ".join(f"{r.name} ({r.title})" for r in REGISTRY.values()))
+        parser.add_argument("--from", dest="date_from", help="First day (YYYY-MM-DD); default 30 days ago.")
+        parser.add_argument("--to", dest="date_to", help="Last day, inclusive (YYYY-MM-DD); default today.")
+        parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        parser.add_argument("--table", help="CSV of this table only (its key, e.g. 'opened').")
+        parser.add_argument("--level", help="Level code, e.g. L2.")
+        parser.add_argument("--team", help="Team name.")
+        parser.add_argument("--category", help="Category code.")
+        parser.add_argument("--priority", type=int, choices=[1, 2, 3, 4])
+        parser.add_argument("--source", choices=list(SOURCES),
+                            help="Only cases opened here ('live') or imported from one log.")
+        parser.add_argument("--period", choices=list(PERIODS), help="Bucket for series; default by range length.")
+
+    def handle(self, *args, **o):
+        date_to = _date(o["date_to"]) if o["date_to"] else date.today()
+        date_from = _date(o["date_from"]) if o["date_from"] else date_to - timedelta(days=30)
+        try:
+            filters = Filters(date_from=date_from, date_to=date_to, level=o["level"], team=o["team"],
+                              category=o["category"], priority=o["priority"], source=o["source"],
+                              period=o["period"])
+            result = REGISTRY[o["name"]].run(filters)
+        except FilterError as exc:
+            raise CommandError(str(exc))
+        if o["format"] == "json":
+            self.stdout.write(result_json(result))
+        elif o["format"] == "csv":
+            try:
+                self.stdout.write(result_csv(result, o["table"]), ending="")
+            except KeyError as exc:
+                raise CommandError(exc.args[0])
+        else:
+            self.stdout.write(result_text(result), ending="")

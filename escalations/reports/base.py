@@ -1,0 +1,252 @@
+"""What every report shares: the filters, the result tables, the registry, and the two
+scopes most reports start from (cases opened in the range, escalations raised in it).
+
+A report is a function ``(scope) -> list[Table]`` registered with ``@report``. It asks the
+database for grouped figures (``values(...).annotate(...)``): rows in, a few dozen groups
+out. Python only pivots those groups into rows, so the cost stays with the database and
+its indexes whatever the number of cases.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Callable
+
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
+
+from ..models import Case, Category, Escalation, Level, Team
+from . import sql
+
+PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+SOURCES = {"live": "", "bpic2013": "bpic2013", "uci": "uci"}
+
+
+class FilterError(ValueError):
+    """A filter names something that does not exist (an unknown level, team, ...)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Inclusive dates; ``level``/``team``/``category`` by code or name; ``source`` is
+    "live" (cases opened here), an importer's name, or None for all."""
+
+    date_from: date
+    date_to: date
+    level: str | None = None
+    team: str | None = None
+    category: str | None = None
+    priority: int | None = None
+    source: str | None = None
+    period: str | None = None
+    now: datetime | None = None
+
+    def __post_init__(self):
+        if self.date_to < self.date_from:
+            raise FilterError("The range ends before it starts.")
+        if self.period is not None and self.period not in PERIODS:
+            raise FilterError(f"Period must be one of {', '.join(PERIODS)}.")
+        if self.priority is not None and self.priority not in (1, 2, 3, 4):
+            raise FilterError("Priority must be 1, 2, 3 or 4.")
+        if self.source is not None and self.source not in SOURCES:
+            raise FilterError(f"Source must be one of {', '.join(SOURCES)}.")
+
+    @property
+    def start(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.date_from, time.min))
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive: midnight after ``date_to``."""
+        return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min))
+
+    @property
+    def bucket(self) -> str:
+        if self.period:
+            return self.period
+        days = (self.date_to - self.date_from).days + 1
+        return "day" if days <= 62 else "week" if days <= 370 else "month"
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("now")
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in out.items()}
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    kind: str = "int"  # text | int | pct | hours | date
+
+
+@dataclass
+class Chart:
+    """How to draw a table: ``x`` names the label column, ``series`` the value columns."""
+
+    kind: str  # bar | line
+    x: str
+    series: list[str]
+    stacked: bool = False
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[list]
+    chart: Chart | None = None
+    note: str = ""
+
+    def column(self, key: str) -> int:
+        return next(i for i, c in enumerate(self.columns) if c.key == key)
+
+
+@dataclass
+class Result:
+    report: Report
+    filters: Filters
+    tables: list[Table] = field(default_factory=list)
+
+
+class Scope:
+    """The filters resolved to ids once, and the querysets the reports start from."""
+
+    def __init__(self, filters: Filters):
+        self.f = filters
+        self.now = filters.now or timezone.now()
+        self.levels = {lv.pk: lv for lv in Level.objects.order_by("rank")}
+        self.level = self._one(Level, "code", filters.level, "level")
+        self.team = self._one(Team, "name", filters.team, "team")
+        self.category = self._one(Category, "code", filters.category, "category")
+
+    @staticmethod
+    def _one(model, field_name: str, value, label: str):
+        if not value:
+            return None
+        obj = model.objects.filter(**{field_name: value}).first()
+        if obj is None:
+            raise FilterError(f"There is no {label} '{value}'.")
+        return obj
+
+    def level_code(self, pk) -> str:
+        lv = self.levels.get(pk)
+        return lv.code if lv else "-"
+
+    def ladder(self) -> list[Level]:
+        return list(self.levels.values())
+
+    def case_filter(self, prefix: str = "", date_field: str | None = None, where: bool = False) -> Q:
+        """The case filters, on cases or through a relation to them (``prefix="case__"``).
+        ``where``: level and team too (where the case is now, or was when resolved)."""
+        q = Q()
+        if self.category is not None:
+            q &= Q(**{f"{prefix}category": self.category})
+        if self.f.priority is not None:
+            q &= Q(**{f"{prefix}priority": self.f.priority})
+        if self.f.source is not None:
+            q &= Q(**{f"{prefix}source": SOURCES[self.f.source]})
+        if date_field:
+            q &= Q(**{f"{prefix}{date_field}__gte": self.f.start, f"{prefix}{date_field}__lt": self.f.end})
+        if where and self.level is not None:
+            q &= Q(**{f"{prefix}level": self.level})
+        if where and self.team is not None:
+            q &= Q(**{f"{prefix}team": self.team})
+        return q
+
+    def cases(self, date_field: str | None = "opened_at") -> QuerySet:
+        """Cases matching the filters; with ``date_field``, only those with it in the range.
+        Level and team are where the case is now (or was when it was resolved)."""
+        return Case.objects.filter(self.case_filter("", date_field, where=True)).order_by()
+
+    def handoffs_of_cases(self) -> QuerySet:
+        """Every handoff (whenever raised) of the cases ``cases()`` selects."""
+        return Escalation.objects.filter(self.case_filter("case__", "opened_at", where=True)).order_by()
+
+    def escalations(self) -> QuerySet:
+        """Handoffs raised in the range; level and team match either end of the handoff."""
+        qs = Escalation.objects.filter(created_at__gte=self.f.start, created_at__lt=self.f.end).order_by()
+        case_q = self.case_filter("case__")
+        if case_q:
+            qs = qs.filter(case_q)
+        if self.level is not None:
+            qs = qs.filter(Q(from_level=self.level) | Q(to_level=self.level))
+        if self.team is not None:
+            qs = qs.filter(Q(from_team=self.team) | Q(to_team=self.team))
+        return qs
+
+    def trunc(self, field_name: str):
+        return PERIODS[self.f.bucket](field_name)
+
+    def periods(self) -> list[date]:
+        """Every bucket start in the range, so quiet periods show as zero, not as gaps."""
+        bucket, day = self.f.bucket, self.f.date_from
+        if bucket == "week":
+            day -= timedelta(days=day.weekday())
+        elif bucket == "month":
+            day = day.replace(day=1)
+        out = []
+        while day <= self.f.date_to:
+            out.append(day)
+            if bucket == "day":
+                day += timedelta(days=1)
+            elif bucket == "week":
+                day += timedelta(days=7)
+            else:
+                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return out
+
+    def team_names(self, ids) -> dict:
+        return dict(Team.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "name"))
+
+
+def period_key(value) -> date | None:
+    """A truncated moment as the local date of its bucket."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def hours(seconds) -> float | None:
+    return None if seconds is None else round(seconds / 3600.0, 2)
+
+
+def pct(part, whole) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    description: str
+    build: Callable[[Scope], list[Table]]
+
+    def run(self, filters: Filters) -> Result:
+        """Compute every table in one read-only transaction (one consistent snapshot on
+        PostgreSQL, with room for the sorts a median needs)."""
+        sql.ensure_sqlite_median()
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cur:
+                    if outermost:
+                        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    cur.execute("SET LOCAL work_mem = '64MB'")
+            tables = self.build(Scope(filters))
+        return Result(self, filters, tables)
+
+
+REGISTRY: dict[str, Report] = {}
+
+
+def report(name: str, title: str, description: str):
+    def register(fn: Callable[[Scope], list[Table]]):
+        REGISTRY[name] = Report(name, title, description, fn)
+        return fn
+    return register

@@ -1,0 +1,105 @@
+"""Volume: cases opened, and handoffs by transition, per period."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from django.db.models import Count, Q
+
+from ..models import EscalationKind, EscalationStatus
+from .base import Chart, Column, Scope, Table, pct, period_key, report
+
+K, S = EscalationKind, EscalationStatus
+UP = (K.ESCALATE, K.JUMP)
+
+
+def transition_label(scope: Scope, kind: str, from_id: int, to_id: int) -> str:
+    """"L1->L2" for a move to the next level; skip-level for a jump or any wider move up."""
+    ladder = [lv.pk for lv in scope.ladder()]
+    if kind == K.JUMP or ladder.index(to_id) - ladder.index(from_id) > 1:
+        return "skip-level"
+    return f"{scope.level_code(from_id)}->{scope.level_code(to_id)}"
+
+
+def _opened(scope: Scope) -> Table:
+    rows = (scope.cases().annotate(period=scope.trunc("opened_at")).values("period")
+            .annotate(n=Count("pk"), **{f"p{p}": Count("pk", filter=Q(priority=p)) for p in (1, 2, 3, 4)}))
+    by_period = {period_key(r["period"]): r for r in rows}
+    out = []
+    for day in scope.periods():
+        r = by_period.get(day, {})
+        out.append([day, r.get("n", 0), *(r.get(f"p{p}", 0) for p in (1, 2, 3, 4))])
+    return Table(
+        "opened", "Cases opened",
+        [Column("period", "Period", "date"), Column("opened", "Opened"),
+         *(Column(f"p{p}", f"P{p}") for p in (1, 2, 3, 4))],
+        out, Chart("bar", "period", ["p1", "p2", "p3", "p4"], stacked=True),
+        note="Cases by the period they were opened in, split by priority.",
+    )
+
+
+def _handoffs(scope: Scope) -> list[Table]:
+    groups = (scope.escalations().annotate(period=scope.trunc("created_at"))
+              .values("period", "kind", "status", "from_level_id", "to_level_id")
+              .annotate(n=Count("pk")))
+    per_period: dict = defaultdict(Counter)
+    totals: dict = defaultdict(Counter)
+    labels: list[str] = []
+    for g in groups:
+        if g["kind"] in UP:
+            label = transition_label(scope, g["kind"], g["from_level_id"], g["to_level_id"])
+            if label not in labels:
+                labels.append(label)
+            per_period[period_key(g["period"])][label] += g["n"]
+            totals[label][g["status"]] += g["n"]
+            if g["status"] == S.RETURNED:
+                per_period[period_key(g["period"])]["returned"] += g["n"]
+        else:
+            per_period[period_key(g["period"])]["de-escalation"] += g["n"]
+            totals["de-escalation"][S.ACCEPTED] += g["n"]
+    labels.sort(key=lambda s: (s == "skip-level", s))
+    series = labels + ["returned", "de-escalation"]
+    over_time = Table(
+        "escalations", "Escalations by level transition",
+        [Column("period", "Period", "date"), *(Column(s, s) for s in series)],
+        [[day, *(per_period[day][s] for s in series)] for day in scope.periods()],
+        Chart("line", "period", series),
+        note="Handoffs by the period they were raised in. 'returned' counts escalations the "
+             "receiving level sent back (they are also in their transition's column).",
+    )
+    summary_rows = []
+    for label in labels + ["de-escalation"]:
+        c = totals[label]
+        n = sum(c.values())
+        summary_rows.append([label, n, c[S.ACCEPTED], c[S.RETURNED], c[S.PENDING], pct(c[S.RETURNED], n)])
+    summary = Table(
+        "transitions", "Handoffs in the range by transition",
+        [Column("transition", "Transition", "text"), Column("handoffs", "Handoffs"), Column("accepted", "Accepted"),
+         Column("returned", "Returned"), Column("pending", "Pending"), Column("return_rate", "Returned %", "pct")],
+        summary_rows, Chart("bar", "transition", ["accepted", "returned", "pending"], stacked=True),
+    )
+    return [over_time, summary]
+
+
+def _pushed_down(scope: Scope) -> Table:
+    """Cases, not handoffs: how many climbed, and how many came back down."""
+    agg = scope.escalations().aggregate(
+        escalated=Count("case_id", distinct=True, filter=Q(kind__in=UP)),
+        returned=Count("case_id", distinct=True, filter=Q(status=S.RETURNED)),
+        de_escalated=Count("case_id", distinct=True, filter=Q(kind=K.DE_ESCALATE)),
+        down=Count("case_id", distinct=True, filter=Q(status=S.RETURNED) | Q(kind=K.DE_ESCALATE)),
+    )
+    rows = [
+        ["Cases escalated at least once", agg["escalated"]],
+        ["Cases with an escalation returned", agg["returned"]],
+        ["Cases de-escalated", agg["de_escalated"]],
+        ["Cases pushed back down (returned or de-escalated)", agg["down"]],
+    ]
+    return Table("cases_moved", "Cases moved in the range",
+                 [Column("measure", "Measure", "text"), Column("cases", "Cases")], rows)
+
+
+@report("volume", "Volume",
+        "Cases opened per period, and escalations per period by level transition (L1->L2, L2->L3, "
+        "skip-level), with returns and de-escalations.")
+def volume(scope: Scope) -> list[Table]:
+    return [_opened(scope), *_handoffs(scope), _pushed_down(scope)]

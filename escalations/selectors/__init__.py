@@ -1,0 +1,48 @@
+"""Read-only queries for the staff pages (nothing here writes): who sees which cases,
+the queues in SLA-urgency order, what a user may do on a case, the timeline, search
+for similar cases and knowledge."""
+from .cases import (
+    PAGE_SIZE,
+    Colleague,
+    QueueFilters,
+    QueuePage,
+    QueueRow,
+    Target,
+    approvals_to_decide,
+    available_actions,
+    awaiting_acceptance,
+    can_review,
+    case_for,
+    colleagues_with_capacity,
+    decidable,
+    escalation_targets,
+    filter_levels,
+    filter_teams,
+    is_read_only,
+    pending_approvals,
+    queue_page,
+    sees_everything,
+    sla_text,
+    visible_cases,
+    visible_levels,
+)
+from .search import (
+    article_cases,
+    article_for,
+    keywords,
+    knowledge_search,
+    linked_articles,
+    similar_open_cases,
+    similar_resolved_cases,
+    suggested_articles,
+)
+from .timeline import Entry, case_timeline, changes_since
+
+__all__ = [
+    "PAGE_SIZE", "Colleague", "Entry", "QueueFilters", "QueuePage", "QueueRow", "Target", "approvals_to_decide",
+    "article_cases", "article_for", "available_actions", "awaiting_acceptance", "can_review", "case_for",
+    "case_timeline", "changes_since", "colleagues_with_capacity", "decidable", "escalation_targets",
+    "filter_levels", "filter_teams", "is_read_only", "keywords", "knowledge_search", "linked_articles",
+    "pending_approvals", "queue_page", "sees_everything", "similar_open_cases", "similar_resolved_cases",
+    "sla_text", "suggested_articles", "visible_cases", "visible_levels",
+]

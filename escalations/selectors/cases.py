@@ -1,0 +1,317 @@
+"""Who sees which cases, the queues, and what a user may do on a case.
+
+Queues are read in SLA-urgency order through the partial index on ``next_check_at``
+(the next moment a rule or a deadline needs the case) and paged by keyset, never with
+``COUNT(*)``: a page costs the same at the first row as at the millionth case.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django_fsm import has_transition_perm
+
+from .. import authority, paths
+from ..clock import _span
+from ..models import (
+    OPEN_STATUSES,
+    ApprovalRequest,
+    ApprovalStatus,
+    Case,
+    CaseStatus,
+    Level,
+    Review,
+    ReviewStatus,
+    Team,
+)
+
+# Columns a queue row needs: the frozen policy (a few KB of JSON) and the description stay behind.
+QUEUE_COLUMNS = (
+    "id", "title", "status", "priority", "level__code", "level__rank", "team__name", "assignee__username",
+    "assignee__first_name", "assignee__last_name", "next_check_at", "opened_at", "response_due_at",
+    "resolution_due_at", "responded_at", "resolved_at", "paused_at", "response_breached_at",
+    "resolution_breached_at", "requester_name",
+)
+PAGE_SIZE = 25
+
+
+# -- who sees what ---------------------------------------------------------------------------
+
+def sees_everything(user) -> bool:
+    return authority.is_manager(user) or user.has_perm("escalations.view_audit")
+
+
+def visible_levels(user) -> list[Level]:
+    """The levels whose cases the user may see: all for managers and auditors, else their
+    own level and those below it."""
+    ladder = list(Level.objects.ladder())
+    if sees_everything(user):
+        return ladder
+    level = authority.user_level(user)
+    return [lv for lv in ladder if level is not None and lv.rank <= level.rank]
+
+
+def visible_cases(user) -> QuerySet[Case]:
+    """Cases the user may see. Written against level ids (no join) so the planner can use
+    the ``(level, status)`` index."""
+    if sees_everything(user):
+        return Case.objects.all()
+    return Case.objects.filter(level_id__in=[lv.pk for lv in visible_levels(user)])
+
+
+def case_for(user, pk: int) -> Case:
+    case = visible_cases(user).select_related("level", "team", "assignee", "category", "path").filter(pk=pk).first()
+    if case is None:
+        raise Http404("No such case, or not one you may see.")
+    return case
+
+
+def is_read_only(user) -> bool:
+    return not user.has_perm(authority.PERM_WORK)
+
+
+# -- queues ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueFilters:
+    q: str = ""
+    status: str = ""
+    priority: int | None = None
+    level_id: int | None = None
+    team_id: int | None = None
+    assigned: str = ""  # "" any, "me", "unassigned"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    case: Case
+    time_left: str
+    urgency: str  # "breached", "soon", "ok", "paused", "stopped": a CSS hook; the text says it too
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    next_cursor: str | None
+    is_first: bool
+
+
+def sla_text(case: Case, now: datetime) -> tuple[str, str]:
+    """The nearest running deadline in words, and an urgency word for styling."""
+    if case.status not in OPEN_STATUSES:
+        return f"{CaseStatus(case.status).label}: no clock running", "stopped"
+    if case.paused_at is not None:
+        return f"Paused since {case.paused_at:%Y-%m-%d %H:%M} (awaiting customer)", "paused"
+    if case.responded_at is None and case.response_due_at is not None:
+        name, due = "Response", case.response_due_at
+    elif case.resolution_due_at is not None:
+        name, due = "Resolution", case.resolution_due_at
+    else:
+        return "No deadline set", "ok"
+    if due < now:
+        return f"{name} overdue by {_span(now - due)}", "breached"
+    left = due - now
+    return f"{name} due in {_span(left)}", "soon" if left.total_seconds() < 3600 else "ok"
+
+
+def _search(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
+    q = q.strip()
+    number = re.fullmatch(r"#?\s*(\d{1,18})", q)
+    if number:
+        return qs.filter(pk=int(number.group(1)))
+    for word in q.split()[:6]:
+        qs = qs.filter(Q(title__icontains=word) | Q(requester_name__icontains=word)
+                       | Q(requester_email__icontains=word))
+    return qs
+
+
+def _filtered(user, scope: str, f: QueueFilters) -> QuerySet[Case]:
+    qs = visible_cases(user)
+    if scope == "mine":
+        qs = qs.filter(assignee=user)
+    elif f.level_id is None and not sees_everything(user):
+        own = authority.user_level(user)
+        qs = qs.filter(level_id=own.pk) if own else qs.none()
+    qs = qs.filter(status=f.status) if f.status else qs.filter(status__in=OPEN_STATUSES)
+    if f.priority:
+        qs = qs.filter(priority=f.priority)
+    if f.level_id:
+        qs = qs.filter(level_id=f.level_id)
+    if f.team_id:
+        qs = qs.filter(team_id=f.team_id)
+    if f.assigned == "me":
+        qs = qs.filter(assignee=user)
+    elif f.assigned == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    return _search(qs, f.q) if f.q else qs
+
+
+def _parse_cursor(cursor: str | None) -> tuple[int, datetime, int] | None:
+    """``1|<next_check_at>|<id>`` pages the scheduled cases, ``2|<opened_at>|<id>`` the rest."""
+    try:
+        phase, at, pk = (cursor or "").split("|")
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt_timezone.utc)
+        return int(phase), moment, int(pk)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def _after(qs: QuerySet[Case], field: str, at: datetime, pk: int) -> QuerySet[Case]:
+    return qs.filter(**{f"{field}__gte": at}).filter(Q(**{f"{field}__gt": at}) | Q(pk__gt=pk))
+
+
+def queue_page(user, *, scope: str, filters: QueueFilters, now: datetime, cursor: str | None = None,
+               per_page: int = PAGE_SIZE) -> QueuePage:
+    """One page of a queue, most urgent first.
+
+    Scheduled cases come first, in ``next_check_at`` order (the index's order, so the
+    database stops after a page); then the unscheduled ones (paused, or with no rule or
+    deadline left to check) oldest first. Fetching one row more than a page says whether
+    there is a next page without counting.
+    """
+    base = _filtered(user, scope, filters).select_related("level", "team", "assignee").only(*QUEUE_COLUMNS)
+    parsed = _parse_cursor(cursor)
+    phase, rows = (parsed[0] if parsed else 1), []
+    if phase == 1:
+        qs = base.filter(next_check_at__isnull=False)
+        if parsed:
+            qs = _after(qs, "next_check_at", parsed[1], parsed[2])
+        rows = list(qs.order_by("next_check_at", "pk")[: per_page + 1])
+    if len(rows) <= per_page:
+        qs = base.filter(next_check_at__isnull=True)
+        if parsed and parsed[0] == 2:
+            qs = _after(qs, "opened_at", parsed[1], parsed[2])
+        rows += list(qs.order_by("opened_at", "pk")[: per_page + 1 - len(rows)])
+    more, rows = len(rows) > per_page, rows[:per_page]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = (f"1|{last.next_check_at.isoformat()}|{last.pk}" if last.next_check_at is not None
+                       else f"2|{last.opened_at.isoformat()}|{last.pk}")
+    return QueuePage([QueueRow(c, *sla_text(c, now)) for c in rows], next_cursor, parsed is None)
+
+
+def awaiting_acceptance(user, limit: int = 20) -> list[Case]:
+    """Escalations handed to the user's level that nobody has accepted or returned yet."""
+    level = authority.user_level(user)
+    if level is None or not user.has_perm(authority.PERM_ACCEPT):
+        return []
+    return list(Case.objects.filter(level=level, status=CaseStatus.ESCALATED).select_related("level", "team")
+                .only(*QUEUE_COLUMNS).order_by("level_entered_at", "pk")[:limit])
+
+
+def approvals_to_decide(user, limit: int = 20) -> list[ApprovalRequest]:
+    """Pending requests routed to the user's level or below (the decision re-checks the matrix)."""
+    level = authority.user_level(user)
+    if level is None or not user.has_perm(authority.PERM_DECIDE):
+        return []
+    return list(ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, required_level__rank__lte=level.rank)
+                .select_related("case", "required_level", "requested_by").order_by("created_at")[:limit])
+
+
+def filter_levels(user) -> list[Level]:
+    return visible_levels(user)
+
+
+def filter_teams(user) -> QuerySet[Team]:
+    return Team.objects.filter(level__in=visible_levels(user)).select_related("level")
+
+
+# -- what the user may do on a case ----------------------------------------------------------
+
+# action -> the case transition whose source states, conditions and permission decide it
+TRANSITION_OF = {
+    "take": "take", "assign": "assign", "update": "record_response", "pause": "pause_for_customer",
+    "resume": "resume", "escalate": "escalate", "accept": "accept", "return": "return_escalation",
+    "resolve": "resolve", "reopen": "reopen", "close": "close",
+}
+
+
+def available_actions(case: Case, user) -> set[str]:
+    """The actions to offer; the workflow checks again when one is submitted."""
+    if is_read_only(user):
+        return set()
+    actions = {name for name, t in TRANSITION_OF.items() if has_transition_perm(getattr(case, t), user)}
+    if case.assignee_id == user.pk:
+        actions.discard("take")
+    if case.is_open and authority.can_work(case, user):
+        actions |= {"note", "approval", "link"}
+    if can_review(case, user):
+        actions.add("review")
+    return actions
+
+
+def can_review(case: Case, user) -> bool:
+    if case.status != CaseStatus.CLOSED or case.escalation_count == 0 or not authority.can_review(case, user):
+        return False
+    return not Review.objects.filter(case=case, status=ReviewStatus.COMPLETED).exists()
+
+
+@dataclass(frozen=True)
+class Colleague:
+    user: object
+    level_code: str
+    open_cases: int
+    capacity: int
+
+    @property
+    def label(self) -> str:
+        name = self.user.get_full_name() or self.user.username
+        return f"{name} ({self.level_code}, {self.open_cases} of {self.capacity} open cases)"
+
+
+def colleagues_with_capacity(case: Case, limit: int = 50) -> list[Colleague]:
+    """On-duty staff at the case's level or above carrying fewer open cases than their
+    capacity; the case's own level first, then the least loaded. The open cases are
+    counted per candidate through the ``(assignee, status)`` index, not by a join."""
+    users = list(
+        get_user_model().objects.filter(is_active=True, staff_profile__on_duty=True,
+                                        staff_profile__level__rank__gte=case.level.rank)
+        .select_related("staff_profile__level").order_by("staff_profile__level__rank", "username")[:limit]
+    )
+    counts = dict(
+        Case.objects.filter(assignee_id__in=[u.pk for u in users], status__in=OPEN_STATUSES)
+        .order_by().values("assignee_id").annotate(n=Count("id")).values_list("assignee_id", "n")
+    )
+    found = [Colleague(u, u.staff_profile.level.code, counts.get(u.pk, 0), u.staff_profile.capacity) for u in users]
+    return sorted((c for c in found if c.open_cases < c.capacity),
+                  key=lambda c: (c.user.staff_profile.level.rank, c.open_cases, c.user.username))
+
+
+@dataclass(frozen=True)
+class Target:
+    level: Level
+    team: Team | None
+    skip: bool
+
+    @property
+    def label(self) -> str:
+        team = f" / {self.team.name}" if self.team else ""
+        how = "skip-level jump, needs a justification" if self.skip else "next step"
+        return f"{self.level.code} {self.level.name}{team} ({how})"
+
+
+def escalation_targets(case: Case) -> list[Target]:
+    """Where the case may go up: the next step of its path, then higher steps (jumps)."""
+    steps = paths.steps_of(case.path_id)
+    nxt = paths.next_step(case, steps)
+    if nxt is None:
+        return []
+    higher = [(lv, t) for lv, t in steps if lv.rank > nxt[0].rank] if steps else \
+        [(lv, None) for lv in Level.objects.ladder() if lv.rank > nxt[0].rank]
+    return [Target(nxt[0], nxt[1], False)] + [Target(lv, t, True) for lv, t in higher]
+
+
+def pending_approvals(case: Case) -> list[ApprovalRequest]:
+    return list(case.approvals.filter(status=ApprovalStatus.PENDING).select_related("required_level",
+                                                                                    "requested_by"))
+
+
+def decidable(approval: ApprovalRequest, user) -> bool:
+    return not is_read_only(user) and authority.can_decide(approval.kind, approval.amount, user)

@@ -1,0 +1,96 @@
+"""Read-only search: similar cases at intake and on the case page, and the knowledge base.
+
+PostgreSQL uses full-text search (ranked); SQLite falls back to ``icontains`` per word.
+"""
+from __future__ import annotations
+
+import re
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from ..models import OPEN_STATUSES, Case, CaseStatus, KnowledgeArticle
+from .cases import visible_cases
+
+# -- search: similar cases and knowledge -----------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
+STOP_WORDS = frozenset("the and for with not from this that have has cannot can't does when after into".split())
+
+
+def keywords(*texts: str, limit: int = 8) -> list[str]:
+    seen: list[str] = []
+    for text in texts:
+        for w in _WORD.findall((text or "").lower()):
+            if w not in STOP_WORDS and w not in seen:
+                seen.append(w)
+    return seen[:limit]
+
+
+def _text_match(qs: QuerySet, fields: tuple[str, ...], words: list[str], any_word: bool) -> QuerySet:
+    """PostgreSQL full-text search (ranked); elsewhere a plain ``icontains`` per word."""
+    if not words:
+        return qs.none()
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        query = SearchQuery(words[0], search_type="plain", config="english")
+        for w in words[1:]:
+            query = (query | SearchQuery(w, config="english")) if any_word else (query & SearchQuery(w, config="english"))
+        vector = SearchVector(*fields, config="english")
+        return qs.annotate(document=vector, rank=SearchRank(vector, query)).filter(document=query).order_by("-rank", "-pk")
+    cond = Q()
+    for w in words:
+        term = Q()
+        for f in fields:
+            term |= Q(**{f"{f}__icontains": w})
+        cond = (cond | term) if any_word else (cond & term)
+    return qs.filter(cond).order_by("-pk")
+
+
+def similar_open_cases(user, *, title: str, description: str = "", category_id: int | None = None,
+                       limit: int = 5) -> list[Case]:
+    """Open cases that may be the same issue, shown at intake before a duplicate is opened."""
+    words = keywords(title, description)
+    qs = visible_cases(user).filter(status__in=OPEN_STATUSES)
+    if category_id:
+        qs = qs.filter(category_id=category_id)
+    return list(_text_match(qs.select_related("level").only("id", "title", "status", "level__code", "opened_at"),
+                            ("title",), words, any_word=True)[:limit])
+
+
+def similar_resolved_cases(case: Case, user, limit: int = 5) -> list[Case]:
+    qs = visible_cases(user).filter(category_id=case.category_id,
+                                    status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED]).exclude(pk=case.pk)
+    qs = qs.only("id", "title", "status", "resolution_summary", "resolved_at")
+    return list(_text_match(qs, ("title",), keywords(case.title), any_word=True)[:limit])
+
+
+def knowledge_search(q: str = "", limit: int = 50) -> list[KnowledgeArticle]:
+    qs = KnowledgeArticle.objects.filter(is_published=True).select_related("category")
+    words = keywords(q, limit=10)
+    if not q.strip():
+        return list(qs.order_by("title")[:limit])
+    return list(_text_match(qs, ("title", "body"), words, any_word=False)[:limit])
+
+
+def suggested_articles(case: Case, limit: int = 5) -> list[KnowledgeArticle]:
+    """Published articles that match the case's words and are not linked yet."""
+    qs = KnowledgeArticle.objects.filter(is_published=True).exclude(cases=case)
+    return list(_text_match(qs, ("title", "body"), keywords(case.title, case.description), any_word=True)[:limit])
+
+
+def linked_articles(case: Case) -> list[KnowledgeArticle]:
+    return list(case.articles.order_by("title"))
+
+
+def article_for(pk: int) -> KnowledgeArticle:
+    article = KnowledgeArticle.objects.filter(pk=pk, is_published=True).select_related("category", "author").first()
+    if article is None:
+        raise Http404("No such article.")
+    return article
+
+
+def article_cases(article: KnowledgeArticle, user, limit: int = 20) -> list[Case]:
+    return list(visible_cases(user).filter(articles=article).only("id", "title", "status").order_by("-pk")[:limit])

@@ -1,0 +1,60 @@
+/* Progressive enhancement only: every page works without this file.
+   - intake: live priority from the impact x urgency matrix; similar open cases while typing
+   - any page with a refused form: move focus to the explanation */
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    var t;
+    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
+  }
+
+  function intake(form) {
+    var matrixEl = document.getElementById("priority-matrix");
+    var preview = document.getElementById("priority-preview");
+    var similar = document.getElementById("similar");
+    var impact = form.querySelector("[name=impact]");
+    var urgency = form.querySelector("[name=urgency]");
+    var title = form.querySelector("[name=title]");
+    var description = form.querySelector("[name=description]");
+    var category = form.querySelector("[name=category]");
+    var matrix = matrixEl ? JSON.parse(matrixEl.textContent) : {};
+
+    function showPriority() {
+      var label = matrix[impact.value + "-" + urgency.value];
+      if (label && preview) {
+        preview.querySelector("strong").textContent = label;
+      }
+    }
+    var lastQuery = "";
+    var lookSimilar = debounce(function () {
+      var params = new URLSearchParams({title: title.value, description: description.value, category: category.value});
+      var query = params.toString();
+      if (query === lastQuery || (!title.value.trim() && !description.value.trim())) { return; }
+      lastQuery = query;
+      fetch(form.dataset.similarUrl + "?" + query, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) { if (query === lastQuery) { similar.innerHTML = html; } })
+        .catch(function () { /* the "Check for similar cases" button still works */ });
+    }, 400);
+
+    [impact, urgency].forEach(function (el) { if (el) { el.addEventListener("change", showPriority); } });
+    [title, description, category].forEach(function (el) {
+      if (el) { el.addEventListener("input", lookSimilar); el.addEventListener("change", lookSimilar); }
+    });
+    if (impact && urgency) { showPriority(); }
+  }
+
+  function focusFailure() {
+    var failure = document.getElementById("failure");
+    if (failure) { failure.focus(); return; }
+    var invalid = document.querySelector("[aria-invalid=true]");
+    if (invalid) { invalid.focus(); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form.intake");
+    if (form) { intake(form); }
+    focusFailure();
+  });
+})();

@@ -1,0 +1,24 @@
+"""Staff pages and the requester's confirmation link (URL names are not namespaced:
+``requester-confirm`` is reversed by name in e-mails)."""
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("desk/", views.home, name="home"),
+    path("queue/mine/", views.my_queue, name="my-queue"),
+    path("queue/team/", views.team_queue, name="team-queue"),
+    path("cases/new/", views.case_new, name="case-new"),
+    path("cases/similar/", views.case_similar, name="case-similar"),
+    path("cases/<int:pk>/", views.case_detail, name="case-detail"),
+    path("cases/<int:pk>/review/", views.case_review, name="case-review"),
+    path("cases/<int:pk>/articles/link/", views.article_link, name="article-link"),
+    path("cases/<int:pk>/articles/<int:article_pk>/unlink/", views.article_unlink, name="article-unlink"),
+    path("cases/<int:pk>/<slug:action>/", views.case_action, name="case-action"),
+    path("approvals/<int:pk>/decide/", views.approval_decide, name="approval-decide"),
+    path("kb/", views.kb_list, name="kb-list"),
+    path("kb/<int:pk>/", views.kb_detail, name="kb-detail"),
+    path("confirm/<str:token>/", views.requester_confirm, name="requester-confirm"),
+]

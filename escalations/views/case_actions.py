@@ -1,0 +1,89 @@
+"""POST endpoints for case actions and approval decisions: parse with the action's form,
+call the workflow, redirect on success; on refusal re-render the case page with the
+typed input, the message beside the field, and for a stale form what changed."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from .. import forms, selectors, workflow
+from ..models import ApprovalRequest, Case
+from .base import status_for, writer_only
+from .case_page import Failure, render_case
+from .registry import ACTIONS
+
+CONFLICT = "This case changed since you opened it."
+
+
+def refused(request: HttpRequest, case: Case, key: str, form: forms.DeskForm,
+            exc: workflow.WorkflowError | None) -> HttpResponse:
+    """Re-render the case page with the submitted form kept and the refusal explained."""
+    if exc is None:  # the form itself was invalid
+        return render_case(request, case, Failure(key, form, "Please correct the marked fields."), status=400)
+    case = selectors.case_for(request.user, case.pk)  # the current state, after someone else's change
+    if isinstance(exc, workflow.Conflict):
+        seen = form.cleaned_data.get("version") if hasattr(form, "cleaned_data") else None
+        data = request.POST.copy()
+        data[f"{key}-version"] = str(case.version)  # resubmitting after reading the changes is deliberate
+        form = type(form)(data, prefix=form.prefix, **_extra(key, case, request.user))
+        failure = Failure(key, form, f"{CONFLICT} {exc.message}", conflict=True,
+                          changes=selectors.changes_since(case, seen))
+    else:
+        form.add_workflow_error(exc)
+        failure = Failure(key, form, exc.message)
+    return render_case(request, case, failure, status=status_for(exc))
+
+
+def done(request: HttpRequest, case: Case, message: str) -> HttpResponse:
+    """Back to the case page, or, when the case has just moved above the user's level
+    (an escalation), to their queue with a word about where it went."""
+    if selectors.visible_cases(request.user).filter(pk=case.pk).exists():
+        messages.success(request, message)
+        return redirect("case-detail", pk=case.pk)
+    level = Case.objects.filter(pk=case.pk).values_list("level__code", flat=True).first()
+    messages.success(request, f"{message} Case #{case.pk} is now at {level}, above your level, "
+                              "so it left your queue.")
+    return redirect("home")
+
+
+def _extra(key: str, case: Case, user) -> dict:
+    action = ACTIONS.get(key)
+    return action.extra(case, user) if action and action.extra else {}
+
+
+@require_POST
+@writer_only
+def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404("No such action.")
+    case = selectors.case_for(request.user, pk)
+    form = spec.make_form(action, case, request.user, request.POST)
+    if not form.is_valid():
+        return refused(request, case, action, form, None)
+    try:
+        spec.run(case, request.user, form.cleaned_data)
+    except workflow.WorkflowError as exc:
+        return refused(request, case, action, form, exc)
+    return done(request, case, spec.done)
+
+
+@require_POST
+@writer_only
+def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = ApprovalRequest.objects.filter(pk=pk).first()
+    if approval is None:
+        raise Http404("No such approval request.")
+    case = selectors.case_for(request.user, approval.case_id)
+    key = f"decide{approval.pk}"
+    form = forms.ApprovalDecisionForm(request.POST, prefix=key)
+    if not form.is_valid():
+        return refused(request, case, key, form, None)
+    try:
+        workflow.approval_decide(approval_id=approval.pk, actor=request.user,
+                                 approve=form.cleaned_data["decision"] == "approve", note=form.cleaned_data["note"])
+    except workflow.WorkflowError as exc:
+        return refused(request, case, key, form, exc)
+    return done(request, case, "Decision recorded.")

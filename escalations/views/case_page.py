@@ -1,0 +1,99 @@
+"""The case page: summary, the SLA clock in words, the timeline, knowledge, and a form
+for every action the user may take. A refused POST re-renders this page with the
+user's form bound, so nothing they typed is lost."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from .. import clock, forms, selectors
+from ..models import Case
+from .base import staff_page
+from .registry import ACTIONS, BUTTONS
+
+
+@dataclass
+class Panel:
+    name: str
+    title: str
+    button: str
+    form: forms.DeskForm
+    open: bool = False
+
+
+@dataclass
+class Failure:
+    """A refused submission to show on the page: which form, the message, and, for a
+    stale form, what changed since the version it carried."""
+
+    form_key: str
+    form: forms.DeskForm
+    message: str
+    conflict: bool = False
+    changes: list | None = None
+
+
+def build_panels(case: Case, user, failure: Failure | None) -> tuple[list[Panel], list[Panel]]:
+    """Buttons and form panels for the available actions; a failed form replaces its
+    fresh twin (and is shown even when the action is no longer available)."""
+    available = selectors.available_actions(case, user)
+    buttons, panels = [], []
+    for name, action in ACTIONS.items():
+        failed = failure is not None and failure.form_key == name
+        if name not in available and not failed:
+            continue
+        form = failure.form if failed else action.make_form(name, case, user)
+        panel = Panel(name, action.title, action.button, form, open=failed)
+        (buttons if name in BUTTONS and not failed else panels).append(panel)
+    return buttons, panels
+
+
+def decision_forms(case: Case, user, failure: Failure | None) -> list[tuple]:
+    out = []
+    for approval in selectors.pending_approvals(case):
+        key = f"decide{approval.pk}"
+        if failure is not None and failure.form_key == key:
+            out.append((approval, failure.form))
+        elif selectors.decidable(approval, user):
+            out.append((approval, forms.ApprovalDecisionForm(prefix=key)))
+        else:
+            out.append((approval, None))
+    return out
+
+
+def render_case(request: HttpRequest, case: Case, failure: Failure | None = None, status: int = 200) -> HttpResponse:
+    user, now = request.user, timezone.now()
+    buttons, panels = build_panels(case, user, failure)
+    available = selectors.available_actions(case, user)
+    link_form = failure.form if failure and failure.form_key == "link" else forms.ArticleLinkForm(prefix="link")
+    context = {
+        "case": case,
+        "now": now,
+        "clock_lines": clock.describe(case, now),
+        "time_left": selectors.sla_text(case, now),
+        "timeline": selectors.case_timeline(case),
+        "buttons": buttons,
+        "panels": panels,
+        "failure": failure,
+        "decisions": decision_forms(case, user, failure),
+        "pending_escalation": case.pending_escalation(),
+        "linked_articles": selectors.linked_articles(case),
+        "suggested_articles": selectors.suggested_articles(case),
+        "similar_cases": selectors.similar_resolved_cases(case, user),
+        "can_link": "link" in available,
+        "can_review": "review" in available,
+        "link_form": link_form,
+        "read_only": selectors.is_read_only(user),
+        "review": getattr(case, "review", None) if case.status == "closed" else None,
+    }
+    return render(request, "escalations/case_detail.html", context, status=status)
+
+
+@require_GET
+@staff_page
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_case(request, selectors.case_for(request.user, pk))

@@ -1,0 +1,73 @@
+"""The knowledge base: list and search, the article page, and linking articles to cases."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import forms, selectors, workflow
+from ..models import KnowledgeArticle
+from .base import staff_page, writer_only
+from .case_actions import refused
+
+
+@require_GET
+@staff_page
+def kb_list(request: HttpRequest) -> HttpResponse:
+    form = forms.KnowledgeSearchForm(request.GET or None)
+    q = form.cleaned_data["q"] if form.is_bound and form.is_valid() else ""
+    return render(request, "escalations/kb_list.html",
+                  {"nav": "kb", "form": form, "q": q, "articles": selectors.knowledge_search(q)},
+                  status=400 if form.errors else 200)
+
+
+@require_GET
+@staff_page
+def kb_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    article = selectors.article_for(pk)
+    return render(request, "escalations/kb_detail.html",
+                  {"nav": "kb", "article": article, "cases": selectors.article_cases(article, request.user)})
+
+
+def _set_link(case_id: int, actor, article: KnowledgeArticle, linked: bool) -> None:
+    """Interim: the workflow has no knowledge-link action yet (see the report). The note
+    goes through the workflow (permission check, open case, audit trail); the link row
+    is written in the same transaction, so neither exists without the other."""
+    verb = "Linked" if linked else "Unlinked"
+    with transaction.atomic():
+        workflow.case_note(case_id=case_id, actor=actor, body=f"{verb} knowledge article #{article.pk}: {article.title}")
+        (article.cases.add if linked else article.cases.remove)(case_id)
+
+
+@require_POST
+@writer_only
+def article_link(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.case_for(request.user, pk)
+    form = forms.ArticleLinkForm(request.POST, prefix="link")
+    if not form.is_valid():
+        return refused(request, case, "link", form, None)
+    article = KnowledgeArticle.objects.filter(pk=form.cleaned_data["article"], is_published=True).first()
+    if article is None:
+        form.add_error("article", "There is no published article with this number.")
+        return refused(request, case, "link", form, None)
+    try:
+        _set_link(case.pk, request.user, article, linked=True)
+    except workflow.WorkflowError as exc:
+        return refused(request, case, "link", form, exc)
+    messages.success(request, f"Linked “{article.title}”.")
+    return redirect("case-detail", pk=case.pk)
+
+
+@require_POST
+@writer_only
+def article_unlink(request: HttpRequest, pk: int, article_pk: int) -> HttpResponse:
+    case = selectors.case_for(request.user, pk)
+    article = selectors.article_for(article_pk)
+    try:
+        _set_link(case.pk, request.user, article, linked=False)
+    except workflow.WorkflowError as exc:
+        return refused(request, case, "link", forms.ArticleLinkForm(prefix="link"), exc)
+    messages.success(request, f"Unlinked “{article.title}”.")
+    return redirect("case-detail", pk=case.pk)
