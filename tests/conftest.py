@@ -1,9 +1,15 @@
 import os
+from datetime import datetime, timezone as dt_timezone
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from escalations.models import organisation
+
+from .factories import FakeClock, staff
+
+pytest_plugins = ["tests.browser_conftest"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -18,8 +24,6 @@ def pytest_collection_modifyitems(config, items):
             if "postgres" in item.keywords:
                 item.add_marker(marker)
 
-from .factories import staff
-
 
 @pytest.fixture(autouse=True)
 def _fresh_ladder_cache():
@@ -27,6 +31,19 @@ def _fresh_ladder_cache():
     organisation._ladder_cache.clear()
     yield
     organisation._ladder_cache.clear()
+
+
+@pytest.fixture
+def clock_start():
+    return datetime(2025, 6, 2, 8, 30, tzinfo=dt_timezone.utc)  # a Monday morning
+
+
+@pytest.fixture
+def clock(monkeypatch, clock_start):
+    """Controls the time the workflow reads through ``django.utils.timezone.now``."""
+    fake = FakeClock(clock_start)
+    monkeypatch.setattr(timezone, "now", fake)
+    return fake
 
 
 @pytest.fixture

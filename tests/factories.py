@@ -66,3 +66,30 @@ HANDOFF = workflow.Handoff(
     customer_impact="Whole finance team blocked.",
     knowledge_consulted="KB-12 login loops",
 )
+
+
+def fresh(case):
+    """The case as the database has it now."""
+    from escalations.models import Case
+
+    return Case.objects.select_related("level", "team", "highest_level").get(pk=case.pk)
+
+
+def level(code: str) -> Level:
+    return Level.objects.get(code=code)
+
+
+class FakeClock:
+    """Django's ``timezone.now`` made controllable (the workflow reads the time through it)."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kwargs):
+        from datetime import timedelta
+
+        self.now += timedelta(**kwargs)
+        return self.now

@@ -20,7 +20,7 @@ from escalations.models import (
 )
 from escalations.workflow import InvalidAction, NotAllowed
 
-from .factories import HANDOFF, TeamFactory, open_case, staff
+from .factories import HANDOFF, fresh, level, TeamFactory, open_case, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -29,33 +29,9 @@ S = CaseStatus
 
 # -- helpers ---------------------------------------------------------------------------------
 
-class FakeClock:
-    """Django's ``timezone.now`` made controllable (the workflow reads the time through it)."""
-
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock(datetime(2025, 3, 3, 9, 0, tzinfo=dt_timezone.utc))
-    monkeypatch.setattr(timezone, "now", fake)
-    return fake
-
-
-def fresh(case: Case) -> Case:
-    return Case.objects.select_related("level", "team", "highest_level").get(pk=case.pk)
-
-
-def level(code: str) -> Level:
-    return Level.objects.get(code=code)
+def clock_start():
+    return datetime(2025, 3, 3, 9, 0, tzinfo=dt_timezone.utc)
 
 
 def escalate(case, actor, **kwargs) -> Escalation:

@@ -28,7 +28,7 @@ from escalations.models import (
 )
 from escalations.workflow import Conflict, InvalidAction, NotAllowed
 
-from .factories import HANDOFF, CategoryFactory, TeamFactory, open_case
+from .factories import HANDOFF, fresh, level, CategoryFactory, TeamFactory, open_case
 
 pytestmark = pytest.mark.django_db
 
@@ -37,33 +37,6 @@ S = CaseStatus
 
 # -- helpers ---------------------------------------------------------------------------------
 
-class FakeClock:
-    """Django's ``timezone.now`` made controllable (the workflow reads the time through it)."""
-
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock(datetime(2025, 6, 2, 8, 30, tzinfo=dt_timezone.utc))
-    monkeypatch.setattr(timezone, "now", fake)
-    return fake
-
-
-def fresh(case: Case) -> Case:
-    return Case.objects.select_related("level", "team").get(pk=case.pk)
-
-
-def level(code: str) -> Level:
-    return Level.objects.get(code=code)
 
 
 def escalate(case, actor, **kwargs) -> Escalation:
