@@ -39,11 +39,12 @@ DOMAIN_MODELS = [
     "level", "category", "team", "staffprofile", "authoritygrant", "businesscalendar", "workingrange",
     "holiday", "slapolicy", "slatarget", "escalationpath", "pathstep", "triggerrule", "case",
     "escalation", "note", "approvalrequest", "review", "knowledgearticle", "notification", "rulefiring",
-    "sweepheartbeat", "audithead", "auditseal",
+    "sweepheartbeat", "audithead", "auditseal", "scoringpolicy", "routingpolicy", "riskmodel", "collaboration",
 ]
 CONFIG_MODELS = [
     "level", "category", "team", "staffprofile", "authoritygrant", "businesscalendar", "workingrange",
-    "holiday", "slapolicy", "slatarget", "escalationpath", "pathstep", "triggerrule",
+    "holiday", "slapolicy", "slatarget", "escalationpath", "pathstep", "triggerrule", "scoringpolicy",
+    "routingpolicy",
 ]
 STAFF_PERMS = ["work_case", "escalate_case", "close_case", "add_case", "add_note",
                "add_knowledgearticle", "change_knowledgearticle"]

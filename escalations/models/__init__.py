@@ -19,12 +19,13 @@ from .choices import (
     Urgency,
     priority_for,
 )
+from .intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
 from .organisation import AuthorityGrant, Category, Level, StaffProfile, Team
 from .policy import EscalationPath, PathStep, SlaPolicy, SlaTarget, TriggerRule, validate_path_steps
 from .records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 
 __all__ = [
-    "AuditHead", "AuditSeal", "AuditedHistory",
+    "AuditHead", "AuditSeal", "AuditedHistory", "Collaboration", "RiskModel", "RoutingPolicy", "ScoringPolicy",
     "OPEN_STATUSES", "ApprovalKind", "ApprovalRequest", "ApprovalStatus", "AuthorityGrant",
     "BusinessCalendar", "Case", "CaseStatus", "Category", "Complexity", "CustomerTier",
     "Escalation", "EscalationKind", "EscalationPath", "EscalationStatus", "Holiday", "Impact",

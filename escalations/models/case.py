@@ -67,6 +67,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     customer_tier = models.CharField(
         max_length=16, choices=CustomerTier.choices, default=CustomerTier.STANDARD
     )
+    business_impact = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="0 none, 1 minor, 2 significant, 3 severe (feeds the queue score)."
+    )
+    score = models.FloatField(default=0, db_default=0.0, help_text="Queue order within equal SLA urgency; higher first.")
 
     # Where it is on the ladder and who holds it.
     status = FSMField(default=S.NEW, choices=S.choices, protected=True, db_index=True)
@@ -106,6 +110,13 @@ class Case(ConcurrentTransitionMixin, models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     resolution_summary = models.TextField(blank=True)
 
+    # Predictions and routing (escalations.intelligence): advisory, never state.
+    breach_risk = models.FloatField(null=True, blank=True)
+    escalation_risk = models.FloatField(null=True, blank=True)
+    risk_reasons = models.JSONField(null=True, blank=True)
+    risk_scored_at = models.DateTimeField(null=True, blank=True)
+    routing_note = models.TextField(blank=True, default="", db_default="", help_text="Why the case went to this team and person.")
+
     # Bumped by every workflow write: a stale form (or a second person) is detected by it.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
@@ -120,7 +131,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     objects = CaseQuerySet.as_manager()
     # ``next_check_at`` is the scheduler's bookmark, not a fact about the case; the frozen
     # policy is written once at intake (its name is in the "Opened" row's reason).
-    history = audited_history(excluded_fields=["updated_at", "next_check_at", "policy_snapshot"])
+    history = audited_history(excluded_fields=[
+        "updated_at", "next_check_at", "policy_snapshot", "breach_risk", "escalation_risk", "risk_reasons",
+        "risk_scored_at",
+    ])
 
     class Meta:
         ordering = ["-opened_at"]
