@@ -1,0 +1,48 @@
+"""Production settings: `check --deploy` is clean with production values, the development
+defaults refuse nothing they should not, and logins are throttled."""
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args, **env):
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    full.update({"DJANGO_SETTINGS_MODULE": "project.settings", **env})
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True, text=True)
+
+
+def test_check_deploy_is_clean_with_production_values():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_ENV="production",
+                    DJANGO_SECRET_KEY=secrets.token_urlsafe(64), DJANGO_ALLOWED_HOSTS="desk.example.com")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_the_demo_secret():
+    result = manage("check", DJANGO_ENV="production", DJANGO_ALLOWED_HOSTS="desk.example.com")
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.django_db
+def test_pages_carry_security_headers(client):
+    response = client.get("/admin/login/")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    policy = response.headers.get("Content-Security-Policy-Report-Only") or response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+@pytest.mark.django_db
+def test_repeated_failed_logins_lock_the_account(client, settings, agent):
+    settings.AXES_ENABLED = True
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/admin/login/", {"username": agent.username, "password": "wrong"})
+    locked = client.post("/admin/login/", {"username": agent.username, "password": "pw-for-tests-1"})
+    assert locked.status_code in (403, 429)
+    assert "_auth_user_id" not in client.session
