@@ -5,6 +5,7 @@ SCHEDULES = {
     # name: (function, minutes)
     "escalations.sweep": ("escalations.tasks.sweep", 1),
     "escalations.flush_outbox": ("escalations.tasks.flush_outbox", 1),
+    "escalations.risk_retrain": ("escalations.tasks.risk_retrain", 24 * 60),  # daily
 }
 
 

@@ -12,3 +12,10 @@ def sweep() -> dict:
 
 def flush_outbox() -> int:
     return notifications.flush()
+
+
+def risk_retrain() -> dict:
+    """Retrain both risk models on every closed case and rescore the open ones."""
+    from .risk import retrain
+
+    return retrain()

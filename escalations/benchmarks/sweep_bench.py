@@ -48,11 +48,17 @@ class Bench:
         self.l1, self.l2 = Level.objects.get(code="L1"), Level.objects.get(code="L2")
 
     # -- data --------------------------------------------------------------------------
-    def build(self) -> float:
+    def build(self, reuse: bool = False) -> float:
+        """Create the cases; with ``reuse``, keep an earlier run's cases of the same size."""
         started = time.perf_counter()
         self.category, _ = Category.objects.get_or_create(code="bench", defaults={"name": "Benchmark"})
         self.t1, _ = Team.objects.get_or_create(name="Bench L1", defaults={"level": self.l1, "email": "l1@bench.example"})
         self.t2, _ = Team.objects.get_or_create(name="Bench L2", defaults={"level": self.l2, "email": "l2@bench.example"})
+        existing = Case.objects.filter(source=SOURCE)
+        if reuse and existing.count() == self.n:
+            self.due_ids = list(existing.order_by("pk").values_list("pk", flat=True)[: self.m])
+            self.reset_due()
+            return time.perf_counter() - started
         snapshot = clock.freeze_policy(SlaPolicy.objects.default())
         self.clean()
         due_at, opened_due = self.now - timedelta(minutes=45), self.now - timedelta(hours=1)
@@ -156,7 +162,7 @@ class Bench:
         rule = TriggerRule.objects.get(name=RULE_NAME)
         hist_cols = [f.column for f in Case.history.model._meta.concrete_fields
                      if f.column not in ("history_id", "history_date", "history_change_reason", "history_type",
-                                         "history_user_id")]
+                                         "history_user_id", "prev_hash", "row_hash")]
         select_cols = ", ".join(f"u.{c}" for c in hist_cols)
         sql = f"""
             WITH due AS (
@@ -170,8 +176,8 @@ class Bench:
                 FROM due WHERE c.id = due.id RETURNING c.*
             ), h AS (
                 INSERT INTO escalations_historicalcase ({", ".join(hist_cols)}, history_date,
-                    history_change_reason, history_type, history_user_id)
-                SELECT {select_cols}, %(now)s, 'Rule fired: escalated L1 -> L2', '~', NULL FROM u
+                    history_change_reason, history_type, history_user_id, prev_hash, row_hash)
+                SELECT {select_cols}, %(now)s, 'Rule fired: escalated L1 -> L2', '~', NULL, '', '' FROM u
             ), e AS (
                 INSERT INTO escalations_escalation (case_id, kind, status, from_level_id, to_level_id, from_team_id,
                     to_team_id, rule_id, reason, summary, steps_tried, knowledge_consulted, customer_impact,

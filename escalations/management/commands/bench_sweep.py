@@ -16,11 +16,13 @@ class Command(BaseCommand):
         parser.add_argument("--naive-limit", type=int, default=2_000,
                             help="Cases the naive loop handles (its rate is per case; it is slow).")
         parser.add_argument("--keep", action="store_true", help="Leave the benchmark cases in the database.")
+        parser.add_argument("--reuse", action="store_true",
+                            help="Reuse benchmark cases of the same size left by an earlier --keep run.")
 
     def handle(self, *args, **o):
         bench = Bench(o["open"], o["due"], self.stdout)
         self.stdout.write(f"Building {o['open']:,} open cases ({o['due']:,} due) on {connection.vendor} ...")
-        build_s = bench.build()
+        build_s = bench.build(reuse=o["reuse"])
         self.stdout.write(f"  built in {build_s:.1f} s")
 
         def measure():
