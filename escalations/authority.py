@@ -47,6 +47,19 @@ def can_work(case: Case, user: AbstractBaseUser) -> bool:
     return rank is not None and rank >= case.level.rank
 
 
+def is_collaborator(case: Case, user: AbstractBaseUser) -> bool:
+    """Swarming: the user, or one of their teams, is invited to work on the case (no handoff)."""
+    from django.db.models import Q
+
+    return bool(user.is_active and user.has_perm(PERM_WORK) and case.collaborations.filter(
+        Q(user=user) | Q(team__members=user), is_active=True).exists())
+
+
+def can_note(case: Case, user: AbstractBaseUser) -> bool:
+    """Internal notes: whoever may work the case, and its collaborators."""
+    return can_work(case, user) or is_collaborator(case, user)
+
+
 def can_escalate(case: Case, user: AbstractBaseUser) -> bool:
     return can_work(case, user) and user.has_perm(PERM_ESCALATE)
 

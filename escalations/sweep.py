@@ -22,7 +22,7 @@ from .models import Case, Level, Notification, SweepHeartbeat, Team
 CASE_FIELDS = [
     "status", "level", "team", "assignee", "priority", "escalation_count", "highest_level",
     "level_entered_at", "responded_at", "reassignment_count", "response_due_at", "resolution_due_at",
-    "response_breached_at", "resolution_breached_at", "next_check_at", "version",
+    "response_breached_at", "resolution_breached_at", "routing_note", "next_check_at", "version",
 ]
 TRACKED = [f for f in CASE_FIELDS if f != "next_check_at"]
 RECHECK = timedelta(minutes=1)

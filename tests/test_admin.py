@@ -30,7 +30,10 @@ from escalations.models import (
     Note,
     Notification,
     PathStep,
+    RiskModel,
+    RoutingPolicy,
     RuleFiring,
+    ScoringPolicy,
     SweepHeartbeat,
     TriggerRule,
     WorkingRange,
@@ -122,6 +125,10 @@ def world(agent, specialist, manager):
                                            subject="s", body="b"))
     SweepHeartbeat.objects.create(name="sweep", last_run_at=timezone.now())
     AuditSeal.objects.create(actor="root", reason="Test seal", tables=[])
+    ScoringPolicy.objects.create(name="Default scoring", is_active=True)
+    RoutingPolicy.objects.create(name="Suggest", is_active=True)
+    RiskModel.objects.create(target="breach", features=["priority"], parameters={}, metrics={"auc": 0.7})
+    workflow.case_invite(case_id=case.pk, actor=manager, user_id=specialist.pk, reason="Second pair of eyes")
     return {"case": fresh(case), "done": fresh(done)}
 
 

@@ -17,6 +17,7 @@ from .cases import (
 )
 from .ladder import Handoff, case_accept, case_de_escalate, case_escalate, case_return, plan_escalation
 from .reviews import case_review
+from .swarming import case_end_collaboration, case_invite, case_leave
 
 __all__ = [
     "Conflict", "Handoff", "InvalidAction", "NotAllowed", "WorkflowError", "approval_decide",
@@ -24,3 +25,4 @@ __all__ = [
     "case_note", "case_open", "case_pause", "case_public_update", "case_reopen", "case_resolve",
     "case_resume", "case_return", "case_review", "case_take", "plan_escalation",
 ]
+__all__ += ["case_end_collaboration", "case_invite", "case_leave"]  # swarming

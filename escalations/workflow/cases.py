@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from .. import authority, clock, notifications, paths
+from .. import authority, clock, notifications, paths, routing, scoring
 from ..models import (
     Case,
     Category,
@@ -17,14 +17,14 @@ from ..models import (
     NoteKind,
     SlaPolicy,
     Team,
-    priority_for,
 )
 from .base import InvalidAction, NotAllowed, as_id, lock_case, require, run, save, save_case
 
 
 def case_open(*, actor, title: str, requester_name: str, requester_email: str, category: Category,
               impact: int, urgency: int, description: str = "", complexity: str = Complexity.MEDIUM,
-              customer_tier: str = CustomerTier.STANDARD, team: Team | None = None) -> Case:
+              customer_tier: str = CustomerTier.STANDARD, team: Team | None = None,
+              business_impact: int = 0) -> Case:
     """Initial identification: the case starts at the first step of its category's path
     with the policy in force now frozen into it."""
     if actor is not None and not actor.has_perm(authority.PERM_WORK):
@@ -41,6 +41,8 @@ def case_open(*, actor, title: str, requester_name: str, requester_email: str, c
         errors["complexity"] = f"Complexity must be one of {', '.join(Complexity.values)}."
     if customer_tier not in CustomerTier.values:
         errors["customer_tier"] = f"Customer tier must be one of {', '.join(CustomerTier.values)}."
+    if business_impact not in (0, 1, 2, 3):  # scoring hook
+        errors["business_impact"] = "Business impact must be 0 (none) to 3 (severe)."
     if errors:
         raise InvalidAction("The case is incomplete: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
     path = paths.path_for(category)
@@ -53,12 +55,14 @@ def case_open(*, actor, title: str, requester_name: str, requester_email: str, c
         case = Case(
             title=title.strip(), description=(description or "").strip(),
             requester_name=requester_name.strip(), requester_email=requester_email.strip(),
-            category=category, impact=impact, urgency=urgency, priority=priority_for(impact, urgency),
+            category=category, impact=impact, urgency=urgency, business_impact=business_impact,
+            **dict(zip(("priority", "score"), scoring.priority_and_score(impact, urgency, customer_tier, business_impact))),
             complexity=complexity, customer_tier=customer_tier, level=level, highest_level=level,
             team=team or step_team, path=path, created_by=actor, opened_at=now, level_entered_at=now,
             policy_snapshot=clock.freeze_policy(SlaPolicy.objects.select_related("calendar").default()),
         )
         case.version = 0
+        routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
         save_case(case, actor, f"Opened under SLA policy '{case.policy_snapshot['policy']}'", now)
         notifications.queue(
             case,
@@ -106,8 +110,8 @@ def case_assign(*, case_id: int, actor, assignee_id: int, version: int | None = 
     return case
 
 
-def _check_can_work(case: Case, actor) -> None:
-    if actor is not None and not authority.can_work(case, actor):
+def _check_can_work(case: Case, actor, allowed=authority.can_work) -> None:
+    if actor is not None and not allowed(case, actor):
         raise NotAllowed(f"You may not work case #{case.pk} at {case.level.code}.")
     if not case.is_open:
         raise InvalidAction(f"Case #{case.pk} is {case.get_status_display().lower()}; notes are closed.")
@@ -120,7 +124,7 @@ def case_note(*, case_id: int, actor, body: str) -> Note:
         case = Case.objects.select_related("level").filter(pk=as_id(case_id, "case")).first()
         if case is None:
             raise InvalidAction(f"There is no case #{case_id}.")
-        _check_can_work(case, actor)
+        _check_can_work(case, actor, authority.can_note)  # swarming: collaborators may add internal notes
         note = Note(case=case, kind=NoteKind.INTERNAL, author=actor, body=body, created_at=timezone.now())
         save(note, actor, "Internal note")
     return note

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from .. import clock, notifications, paths
+from .. import clock, notifications, paths, routing
 from ..models import Case, Escalation, EscalationKind, EscalationStatus, Level, TriggerRule
 from .base import InvalidAction, NotAllowed, lock_case, require, run, save, save_case
 
@@ -71,8 +71,9 @@ def plan_escalation(case: Case, *, actor, handoff: Handoff, now: datetime, to_le
     clock.mark_breaches(case, now)
     breached = case.response_breached_at is not None
     run(case, "escalate", actor, level, team, now)
+    routing.apply(case, level, now, escalation=True)  # routing hook: the receiving team and a suggested person
     return Escalation(
-        case=case, kind=kind, from_level=from_level, to_level=level, from_team=from_team, to_team=team,
+        case=case, kind=kind, from_level=from_level, to_level=level, from_team=from_team, to_team=case.team,
         from_assignee=from_assignee, raised_by=actor, rule=rule,
         reason=f"Rule '{rule.name}'" if rule else "Manual escalation",
         summary=handoff.summary.strip(), steps_tried=handoff.steps_tried.strip(),

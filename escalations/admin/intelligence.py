@@ -1,0 +1,179 @@
+"""The desk's intelligence: scoring and routing policies (configured here), risk models and
+collaborations (read-only records), and the managers' policy what-if page.
+
+The what-if page hangs off the scoring policies' admin (``scoringpolicy/whatif/``) and
+needs ``escalations.manage_desk``: it reads every case of a period, writes nothing.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .. import scoring, whatif
+from ..models import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy, SlaPolicy, TriggerRule
+from .base import CaseNumberSearchMixin, HistoryAdmin, ReadOnlyMixin
+
+PERM_MANAGE = "escalations.manage_desk"
+
+
+def _one_active(model, instance, value: bool, what: str) -> bool:
+    if value:
+        other = model.objects.filter(is_active=True).exclude(pk=instance.pk).first()
+        if other is not None:
+            raise ValidationError(f"'{other}' is the active {what}; deactivate it there first (one is active).")
+    return value
+
+
+class ScoringPolicyForm(forms.ModelForm):
+    class Meta:
+        model = ScoringPolicy
+        fields = ["name", "is_active", "matrix", "tier_boost", "business_impact_weight"]
+
+    def clean_matrix(self):
+        value = self.cleaned_data.get("matrix")
+        value = {} if value in (None, "") else value
+        problems = scoring.matrix_problems(value)
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+    def clean_tier_boost(self):
+        value = self.cleaned_data.get("tier_boost")
+        value = {} if value in (None, "") else value
+        problems = scoring.tier_boost_problems(value)
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+    def clean_business_impact_weight(self):
+        value = self.cleaned_data.get("business_impact_weight")
+        if value is not None and not 0 <= value <= 100:
+            raise ValidationError("Use a weight from 0 to 100 score points per business-impact step.")
+        return value
+
+    def clean_is_active(self):
+        return _one_active(ScoringPolicy, self.instance, self.cleaned_data["is_active"], "scoring policy")
+
+
+@admin.register(ScoringPolicy)
+class ScoringPolicyAdmin(HistoryAdmin):
+    form = ScoringPolicyForm
+    list_display = ["name", "is_active", "business_impact_weight"]
+    search_fields = ["name"]
+    readonly_fields = ["resulting_matrix"]
+    fieldsets = [
+        (None, {"fields": ["name", "is_active"]}),
+        ("Priority", {"fields": ["matrix", "tier_boost", "resulting_matrix"], "description":
+                      'Impact and urgency run from 1 (high) to 3 (low); a cell "impact,urgency" gives the '
+                      'priority 1 (P1) to 4 (P4). A tier boost raises the priority by that many steps.'}),
+        ("Queue order", {"fields": ["business_impact_weight"], "description":
+                         f"Score = (5 - priority) x {scoring.PRIORITY_POINTS:g} + business impact (0-3) x weight; "
+                         "within a priority the higher score is served first."}),
+    ]
+
+    @admin.display(description="resulting matrix (standard tier)")
+    def resulting_matrix(self, policy: ScoringPolicy) -> str:
+        rows = scoring.effective_matrix(policy if policy.pk else None)
+        return " | ".join(f"impact {i}: " + " ".join(f"P{p}" for p in row) for i, row in enumerate(rows, start=1))
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET" and request.user.has_perm(PERM_MANAGE):
+            messages.info(request, format_html(
+                'Before activating a new SLA policy or rules, replay past cases against them: <a href="{}">'
+                "policy what-if</a>.", reverse(f"{self.admin_site.name}:escalations_scoringpolicy_whatif")))
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        return [
+            path("whatif/", self.admin_site.admin_view(self.whatif_view),
+                 name=f"{self.opts.app_label}_{self.opts.model_name}_whatif"),
+            *super().get_urls(),
+        ]
+
+    def whatif_view(self, request):
+        if not request.user.has_perm(PERM_MANAGE):
+            raise PermissionDenied("The policy what-if is for managers.")
+        form = WhatIfForm(request.GET or None)
+        report = None
+        if form.is_valid():
+            d = form.cleaned_data
+            report = whatif.simulate(d["date_from"], d["date_to"], d["policy"], list(d["rules"]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Policy what-if",
+            "subtitle": "Replay a period's cases against a draft SLA policy and trigger rules (nothing is saved)",
+            "opts": self.opts,
+            "form": form,
+            "report": report,
+            "level_header": ["Level", "Cases", "Response breaches", "Resolution breaches", "Rule escalations",
+                             "Manual escalations"],
+            "team_header": ["Team", "Cases", "Escalations in", "Peak open"],
+            "changelist_url": reverse(f"{self.admin_site.name}:escalations_scoringpolicy_changelist"),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/escalations/whatif.html", context)
+
+
+class WhatIfForm(forms.Form):
+    date_from = forms.DateField(label="Opened from", widget=forms.DateInput(attrs={"type": "date"}),
+                                initial=lambda: date.today() - timedelta(days=30))
+    date_to = forms.DateField(label="Opened until (inclusive)", widget=forms.DateInput(attrs={"type": "date"}),
+                              initial=date.today)
+    policy = forms.ModelChoiceField(SlaPolicy.objects.select_related("calendar").order_by("name"),
+                                    label="Draft SLA policy")
+    rules = forms.ModelMultipleChoiceField(
+        TriggerRule.objects.select_related("target_level", "level").order_by("order", "pk"), required=False,
+        widget=forms.CheckboxSelectMultiple, label="Trigger rules",
+        help_text="Inactive (draft) rules count as active in the replay.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to"):
+            if data["date_to"] < data["date_from"]:
+                raise ValidationError("The period ends before it starts.")
+            if (data["date_to"] - data["date_from"]).days > 366:
+                raise ValidationError("Replay at most a year at a time (use the whatif command for more).")
+        return data
+
+
+class RoutingPolicyForm(forms.ModelForm):
+    class Meta:
+        model = RoutingPolicy
+        fields = ["name", "is_active", "mode"]
+
+    def clean_is_active(self):
+        return _one_active(RoutingPolicy, self.instance, self.cleaned_data["is_active"], "routing policy")
+
+
+@admin.register(RoutingPolicy)
+class RoutingPolicyAdmin(HistoryAdmin):
+    form = RoutingPolicyForm
+    list_display = ["name", "is_active", "mode"]
+    search_fields = ["name"]
+    fieldsets = [(None, {"fields": ["name", "is_active", "mode"], "description":
+                         "Suggest: the case says who should take it. Assign: intake sets the team and person; "
+                         "an escalation sets the receiving team (the level accepts it itself). The choice "
+                         "weighs skills (categories), duty, working hours and open cases against capacity."})]
+
+
+@admin.register(RiskModel)
+class RiskModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["trained_at", "target", "is_active", "n_train", "n_test"]
+    list_filter = ["target", "is_active"]
+    fields = ["target", "trained_at", "is_active", "features", "parameters", "metrics", "n_train", "n_test"]
+
+
+@admin.register(Collaboration)
+class CollaborationAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
+    list_display = ["created_at", "case", "user", "team", "invited_by", "is_active", "ended_at"]
+    list_filter = ["is_active"]
+    list_select_related = ["case", "user", "team__level", "invited_by"]
+    raw_id_fields = ["case", "user", "team", "invited_by"]
+    search_fields = ["user__username", "team__name"]
+    show_full_result_count = False
