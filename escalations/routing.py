@@ -20,6 +20,8 @@ How a candidate is chosen:
 """
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,8 +52,23 @@ class Route:
     others: list[Candidate] = field(default_factory=list)
 
 
+_POLICY_TTL = 5.0  # seconds: asked once per escalation, including thousands per sweep batch
+_policy_cache: dict[str, tuple[float, RoutingPolicy | None]] = {}
+
+
 def active_policy() -> RoutingPolicy | None:
-    return RoutingPolicy.objects.filter(is_active=True).first()
+    """The active routing policy, cached per process for a few seconds (saving a policy
+    clears the cache of the process that saved it; others catch up within the TTL)."""
+    now = time.monotonic()
+    hit = _policy_cache.get("active")
+    if hit is None or now - hit[0] > _POLICY_TTL:
+        hit = (now, RoutingPolicy.objects.filter(is_active=True).first())
+        _policy_cache["active"] = hit
+    return hit[1]
+
+
+def forget_policy() -> None:
+    _policy_cache.clear()
 
 
 def _team_loads(teams: list[Team]) -> dict[int, int]:

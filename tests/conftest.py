@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from escalations import routing
 from escalations.models import organisation
 
 from .factories import FakeClock, staff
@@ -27,10 +28,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_ladder_cache():
-    """Levels are cached per process for a few seconds; tests roll data back under it."""
+    """Levels and the routing policy are cached per process for a few seconds; tests roll
+    data back under them."""
     organisation._ladder_cache.clear()
+    routing.forget_policy()
     yield
     organisation._ladder_cache.clear()
+    routing.forget_policy()
 
 
 @pytest.fixture
