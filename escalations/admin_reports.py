@@ -7,7 +7,7 @@ through ``admin.site.admin_view`` (staff login) and then require the Manager rol
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from . import authority
@@ -49,7 +50,7 @@ class ReportFilterForm(forms.Form):
 
 def _bound_form(request) -> ReportFilterForm:
     data = request.GET.copy()
-    today = date.today()
+    today = timezone.localdate()
     data.setdefault("date_to", today.isoformat())
     data.setdefault("date_from", (today - timedelta(days=DEFAULT_DAYS)).isoformat())
     return ReportFilterForm(data)

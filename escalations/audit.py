@@ -33,6 +33,12 @@ def history_models() -> list:
     return sorted((m for m in apps.get_models() if issubclass(m, AuditedHistory)), key=lambda m: m._meta.db_table)
 
 
+def table_label(table: str) -> tuple[str, str]:
+    """(app label, model name) of a history table."""
+    model = next(m for m in history_models() if m._meta.db_table == table)
+    return model._meta.app_label, model._meta.model_name
+
+
 def hashed_fields(model) -> list:
     return sorted((f for f in model._meta.concrete_fields if f.attname not in SKIP), key=lambda f: f.attname)
 
@@ -59,7 +65,11 @@ def _key() -> bytes:
     return (getattr(settings, "AUDIT_SECRET", "") or settings.SECRET_KEY).encode()
 
 
-def digest(prev: str, table: str, values: Iterable) -> str:
+def digest(prev: str, table: str, values: Iterable, fields: list | None = None) -> str:
+    """``fields`` normalise each value through its field first (0 and 0.0 in a float
+    column, "5" and 5 in a key), so what was hashed before saving hashes the same read back."""
+    if fields is not None:
+        values = [v if v is None else f.to_python(v) for f, v in zip(fields, values)]
     content = json.dumps([table, [_canon(v) for v in values]], separators=(",", ":"), ensure_ascii=False)
     return hmac.new(_key(), f"{prev}|{content}".encode(), hashlib.sha256).hexdigest()
 
@@ -88,13 +98,15 @@ def append(rows: list, insert: Callable[[list], None], values: Callable | None =
         return
     fields = hashed_fields(type(rows[0])) if values is None else None
     table = table or type(rows[0])._meta.db_table
+    model = apps.get_model(*table_label(table)) if values is not None else None
+    hash_fields = fields if fields is not None else hashed_fields(model)
     with transaction.atomic():
         head = _locked_head(table)
         prev = head.last_hash
         for row in rows:
             row_values = [getattr(row, f.attname) for f in fields] if values is None else values(row)
             row.prev_hash = prev
-            row.row_hash = prev = digest(prev, table, row_values)
+            row.row_hash = prev = digest(prev, table, row_values, hash_fields)
         insert(rows)
         head.last_history_id = max(row.history_id for row in rows)
         head.last_hash = prev
@@ -133,7 +145,7 @@ def verify_table(model, chunk: int = 5000) -> TableStatus:
             after = f"row {prev_id}" if prev_id else "the start of the chain"
             return TableStatus(table, count, Break(table, history_id, f"does not follow {after}: a row before it "
                                                    "was deleted, or this row was inserted behind the application"))
-        if not hmac.compare_digest(digest(prev, table, values), row_hash or ""):
+        if not hmac.compare_digest(digest(prev, table, values, fields), row_hash or ""):
             return TableStatus(table, count, Break(table, history_id, "its content does not match its hash: "
                                                    "edited, or inserted behind the application"))
         prev, prev_id = row_hash, history_id
@@ -177,7 +189,7 @@ def reseal(model, chunk: int = 5000) -> int:
     head = _locked_head(table)
     prev, last_id, count, pending = "", 0, 0, []
     for row in model.objects.order_by("history_id").only("history_id", "prev_hash", "row_hash", *[f.attname for f in fields]).iterator(chunk_size=chunk):
-        new = digest(prev, table, [getattr(row, f.attname) for f in fields])
+        new = digest(prev, table, [getattr(row, f.attname) for f in fields], fields)
         if (row.prev_hash, row.row_hash) != (prev, new):
             row.prev_hash, row.row_hash = prev, new
             pending.append(row)

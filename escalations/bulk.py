@@ -119,8 +119,10 @@ def bulk_history(objs: list[Model], history_type: str, when: datetime) -> None:
         [history_type] * len(objs),
         [getattr(getattr(o, "_history_user", None), "pk", None) for o in objs],
     ]
-    columns = {f.attname: values for f, values in zip(tracked + extra, arrays)}
-    order = [columns[f.attname] for f in hashed_fields(history)]
+    # Hash the values as Python has them (the arrays hold database adapters for JSON).
+    raw = {f.attname: [getattr(o, f.attname) for o in objs] for f in tracked}
+    raw.update({f.attname: values for f, values in zip(extra, arrays[len(tracked):])})
+    order = [raw[f.attname] for f in hashed_fields(history)]
     rows = [_Row(i) for i in range(len(objs))]
 
     def insert(rs):

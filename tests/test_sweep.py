@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
-from escalations import notifications
+from escalations import audit, notifications
 from escalations.models import (
     Case,
     Escalation,
@@ -83,6 +83,7 @@ def test_down_for_an_hour_escalates_everything_due_once(agent):
     for case in Case.objects.filter(pk__in=[c.pk for c in cases]).select_related("level"):
         assert case.level.code == "L2" and case.escalation_count == 1
         assert case.history.count() == 2  # opened, swept once (warnings and escalation together)
+    assert [s.broken for s in audit.verify() if s.broken] == []  # bulk history rows are chained too
 
 
 def test_outbox_is_sent_after_commit_once(agent, django_capture_on_commit_callbacks):

@@ -35,6 +35,7 @@ class Handoff:
     to_team: Team | None
     created_at: datetime
     reason: str
+    response_breached: bool = False  # at the level it left, when it left
     status: str = E.PENDING
     decided_at: datetime | None = None
     return_reason: str = ""
@@ -46,7 +47,8 @@ class Handoff:
         return Escalation(
             kind=self.kind, status=self.status, from_level=self.from_level, to_level=self.to_level,
             from_team=self.from_team, to_team=self.to_team, reason=self.reason, decided_at=self.decided_at,
-            return_reason=self.return_reason, created_at=self.created_at,
+            return_reason=self.return_reason, response_breached=self.response_breached,
+            created_at=self.created_at,
         )
 
 
@@ -91,7 +93,7 @@ class Replay:
             c.reassignment_count += 1
             c.team = team
         self.set_status(ev, at)
-        self.clock(at)
+        self.tick(at)
         after = self.snapshot()
         if after != before or not self.out.history:
             kind = "~" if self.out.history else "+"
@@ -103,11 +105,13 @@ class Replay:
         c = self.case
         reason = f"Imported from {self.ctx.label}, line {ev.line}"
         steps = self.ctx.steps(c.level, level)
+        self.tick(at)  # as the workflow does: the breach at the level left is recorded on the handoff
+        breached = c.response_breached_at is not None
         if steps > 0:
             if self.pending is not None:  # passed on up before being worked: taken on, then handed over
                 self.pending.decide(E.ACCEPTED, at)
             kind = K.ESCALATE if steps == 1 else K.JUMP
-            self.pending = Handoff(kind, c.level, level, c.team, team, at, reason)
+            self.pending = Handoff(kind, c.level, level, c.team, team, at, reason, breached)
             self.out.handoffs.append(self.pending)
             c.escalation_count += 1
             c.assignee = None
@@ -119,7 +123,7 @@ class Replay:
             c._enter_level(level, team, at)
             c.responded_at = at  # as ``return_escalation``: it was worked there already
             return
-        handoff = Handoff(K.DE_ESCALATE, c.level, level, c.team, team, at, reason)
+        handoff = Handoff(K.DE_ESCALATE, c.level, level, c.team, team, at, reason, breached)
         handoff.decide(E.ACCEPTED, at)
         self.out.handoffs.append(handoff)
         c.assignee = None
@@ -148,7 +152,7 @@ class Replay:
             c.closed_at = at
         self.status = new
 
-    def clock(self, at: datetime) -> None:
+    def tick(self, at: datetime) -> None:
         """Due times for the level and priority now, breaches by ``at`` (as the sweep would
         have recorded them had it run at each event)."""
         clock.recompute_due(self.case)
@@ -172,7 +176,7 @@ class Replay:
             c.reopen_count = inc.reopen_count
         if inc.reassignment_count is not None:
             c.reassignment_count = inc.reassignment_count
-        self.clock(c.resolved_at or self.inc.events[-1].at)
+        self.tick(c.resolved_at or self.inc.events[-1].at)
         c.next_check_at = None  # history: the sweep never looks at it
         values = {name: getattr(c, name) for name in FIELDS}
         self.out.case = Case(**values, status=self.status)

@@ -10,13 +10,24 @@ from django.db import transaction
 from .. import audit
 from ..bulk import bulk_insert
 from ..models import Case, Escalation
-from .common import BadRow, Context, Incident, LogReader, Summary
+from .common import Context, Incident, LogReader, Summary
 from .replay import Replay, Replayed
 
 BATCH = 500
 CaseHistory = Case.history.model
 EscalationHistory = Escalation.history.model
 ESC_TRACKED = [f.attname for f in EscalationHistory.tracked_fields]
+
+
+def _as_stored(rows: list) -> list:
+    """Float fields as the database returns them (a default of 0 comes back as 0.0), so the
+    audit chain hashes what ``verify`` will read."""
+    if rows:
+        floats = [f for f in type(rows[0])._meta.concrete_fields if f.get_internal_type() == "FloatField"]
+        for row in rows:
+            for f in floats:
+                setattr(row, f.attname, f.to_python(getattr(row, f.attname)))
+    return rows
 
 
 def run_import(fmt, path: str, progress: Callable[[LogReader, Summary], None] | None = None,
@@ -83,8 +94,8 @@ def write(replayed: list[Replayed], ctx: Context) -> None:
     history = [CaseHistory(id=r.case.pk, history_user_id=None, **row) for r in replayed for row in r.history]
     for h, esc in handoffs:
         esc_history.extend(_handoff_history(h, esc, ctx))
-    audit.append(history, bulk_insert)
-    audit.append(esc_history, bulk_insert)
+    audit.append(_as_stored(history), bulk_insert)
+    audit.append(_as_stored(esc_history), bulk_insert)
     ctx.summary.history_rows += len(history) + len(esc_history)
 
 

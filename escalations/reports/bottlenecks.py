@@ -2,49 +2,62 @@
 the end of the range, and where cases wait longest for a level to take them on."""
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import timedelta
 
-from django.db.models import Avg, Count, Min, Q, Value
+from django.db.models import Avg, Case as DjCase, Count, Min, Q, Sum, Value, When
 
-from ..models import EscalationKind, EscalationStatus, Team
+from ..models import OPEN_STATUSES, EscalationKind, EscalationStatus, Team
 from .base import Chart, Column, Scope, Table, hours, pct, period_key, report
-from .sql import Median, Seconds
+from .sql import Bucket, Figures, Seconds
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 AGES = (1, 3, 7)  # days
-
-
-def _open_at(moment) -> Q:
-    """Opened before ``moment`` and not resolved by then."""
-    return Q(opened_at__lt=moment) & (Q(resolved_at__isnull=True, closed_at__isnull=True)
-                                      | Q(resolved_at__gte=moment))
+OPEN, BEFORE, IN_RANGE = 0, 1, 2  # where a case's resolution falls against the range
 
 
 def _backlog_over_time(scope: Scope) -> Table:
-    """Backlog at each period's end = open when the range starts + opened since - resolved since."""
-    start_open = scope.cases(None).filter(_open_at(scope.f.start)).count()
-    opened = {period_key(r["p"]): r["n"] for r in scope.cases("opened_at").annotate(p=scope.trunc("opened_at"))
-              .values("p").annotate(n=Count("pk"))}
-    resolved = {period_key(r["p"]): r["n"] for r in scope.cases("resolved_at")
-                .annotate(p=scope.trunc("resolved_at")).values("p").annotate(n=Count("pk"))}
+    """Backlog at each period's end = open when the range starts + opened since - resolved since,
+    from one pass grouped by (opening period, resolution period); a resolved case carries its
+    ``resolved_at`` (a reopened one is open again until resolved anew)."""
+    start, end = scope.f.start, scope.f.end
+    opened = DjCase(When(opened_at__lt=start, then=Value(None)), default=scope.trunc("opened_at"))
+    state = DjCase(When(resolved_at__isnull=True, then=Value(OPEN)), When(resolved_at__lt=start, then=Value(BEFORE)),
+                   When(resolved_at__gte=end, then=Value(OPEN)), default=Value(IN_RANGE))
+    resolved = DjCase(When(resolved_at__gte=start, resolved_at__lt=end, then=scope.trunc("resolved_at")),
+                      default=Value(None))
+    groups = (scope.cases(None).filter(opened_at__lt=end)
+              .annotate(op=opened, state=state, rp=resolved).values("op", "state", "rp").annotate(n=Count("pk")))
+    start_open, opened_in, resolved_in = 0, Counter(), Counter()
+    for g in groups:
+        if g["op"] is None:
+            start_open += g["n"] if g["state"] != BEFORE else 0
+        else:
+            opened_in[period_key(g["op"])] += g["n"]
+        if g["state"] == IN_RANGE:
+            resolved_in[period_key(g["rp"])] += g["n"]
     rows, backlog = [], start_open
     for day in scope.periods():
-        backlog += opened.get(day, 0) - resolved.get(day, 0)
-        rows.append([day, opened.get(day, 0), resolved.get(day, 0), backlog])
+        backlog += opened_in[day] - resolved_in[day]
+        rows.append([day, opened_in[day], resolved_in[day], backlog])
     return Table(
         "backlog", "Backlog over time",
         [Column("period", "Period", "date"), Column("opened", "Opened"), Column("resolved", "Resolved"),
          Column("backlog", "Backlog at period end")],
         rows, Chart("line", "period", ["backlog", "opened", "resolved"]),
-        note=f"{start_open} cases were open when the range started. A reopened case counts as resolved "
-             "when it was last resolved.",
+        note=f"{start_open} cases were open when the range started.",
     )
 
 
 def _teams(scope: Scope) -> Table:
     moment = min(scope.f.end, scope.now)
+    if moment >= scope.now:  # open now: the status says so, and its index finds them
+        open_cases = scope.cases(None).filter(status__in=OPEN_STATUSES)
+    else:
+        open_cases = scope.cases(None).filter(Q(opened_at__lt=moment)
+                                              & (Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment)))
     at = Value(moment)
-    groups = scope.cases(None).filter(_open_at(moment)).values("team_id").annotate(
+    groups = open_cases.values("team_id").annotate(
         backlog=Count("pk"), age=Avg(Seconds(at, "opened_at")), oldest=Min("opened_at"),
         at_level=Avg(Seconds(at, "level_entered_at")),
         **{f"age_{d}d": Count("pk", filter=Q(opened_at__lt=moment - timedelta(days=d))) for d in AGES},
@@ -71,25 +84,36 @@ def _teams(scope: Scope) -> Table:
 
 
 def _waits(scope: Scope) -> Table:
+    """Per receiving team: the wait from handoff to decision (a histogram, for the median) and
+    what is still waiting; one pass."""
     wait = Seconds("decided_at", "created_at")
-    pending = Q(status=EscalationStatus.PENDING)
-    groups = scope.escalations().filter(kind__in=UP).values("to_team_id", "to_level_id").annotate(
-        handoffs=Count("pk"), decided=Count("decided_at"), avg=Avg(wait), med=Median(wait),
-        pending=Count("pk", filter=pending), oldest=Min("created_at", filter=pending),
-    )
-    names = scope.team_names({g["to_team_id"] for g in groups})
-    rows = [[names.get(g["to_team_id"], "(no team)"), scope.level_code(g["to_level_id"]), g["handoffs"],
-             g["decided"], hours(g["avg"]), hours(g["med"]), g["pending"],
-             hours((scope.now - g["oldest"]).total_seconds()) if g["oldest"] else None] for g in groups]
-    rows.sort(key=lambda r: (-(r[4] or 0), r[0]))
+    pending_q = Q(status=EscalationStatus.PENDING)
+    waits: dict = defaultdict(Figures)
+    pending: dict = {}
+    for g in scope.escalations().filter(kind__in=UP).values("to_team_id", "to_level_id", b=Bucket(wait)).annotate(
+            n=Count("decided_at"), s=Sum(wait), pending=Count("pk", filter=pending_q),
+            oldest=Min("created_at", filter=pending_q)):
+        key = (g["to_team_id"], g["to_level_id"])
+        waits[key].add(g["b"], g["n"], g["s"])
+        if g["pending"]:
+            pending[key] = {"n": g["pending"], "oldest": g["oldest"]}
+    names = scope.team_names({key[0] for key in [*waits, *pending]})
+    rows = []
+    for key in {*waits, *pending}:
+        w, p = waits.get(key, Figures()), pending.get(key)
+        rows.append([names.get(key[0], "(no team)"), scope.level_code(key[1]), w.n, hours(w.mean),
+                     hours(w.median), p["n"] if p else 0,
+                     hours((scope.now - p["oldest"]).total_seconds()) if p else None])
+    rows.sort(key=lambda r: (-(r[3] or 0), r[0]))
     return Table(
         "waits", "Where escalated cases wait longest",
         [Column("team", "Receiving team", "text"), Column("level", "Level", "text"),
-         Column("handoffs", "Escalations"), Column("decided", "Decided"),
-         Column("wait_mean_h", "Wait mean h", "hours"), Column("wait_median_h", "Wait median h", "hours"),
-         Column("pending", "Pending now"), Column("oldest_pending_h", "Oldest pending h", "hours")],
+         Column("decided", "Decided"), Column("wait_mean_h", "Wait mean h", "hours"),
+         Column("wait_median_h", "Wait median h", "hours"), Column("pending", "Pending now"),
+         Column("oldest_pending_h", "Oldest pending h", "hours")],
         rows, Chart("bar", "team", ["wait_mean_h"]),
-        note="Escalations raised in the range: hours from the handoff to its acceptance or return.",
+        note="Escalations raised in the range: hours from the handoff to its acceptance or return; "
+             "pending ones are still waiting.",
     )
 
 

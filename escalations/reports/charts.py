@@ -55,12 +55,12 @@ def render(table: Table) -> str:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     y = lambda v: TOP + plot_h - plot_h * _num(v) / top  # noqa: E731
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" viewBox="0 0 {WIDTH} {HEIGHT}" '
-             f'role="img" aria-label="{escape(table.title)}">']
+             f'role="img" aria-label="{escape(table.title)}" font-family="sans-serif">']
     for k in range(5):  # gridlines and y labels
         v = top * k / 4
         yy = y(v)
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" class="axis">{v:g}</text>')
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="10" fill="#555">{v:g}</text>')
     n = len(rows)
     slot = plot_w / n
     every = max(1, math.ceil(n / 24))  # at most ~24 x labels
@@ -69,7 +69,7 @@ def render(table: Table) -> str:
         if j % every == 0:
             text = escape(_label(r[x_idx])[:18])
             parts.append(f'<text transform="translate({cx:.1f},{TOP + plot_h + 10}) rotate(45)" '
-                         f'class="axis">{text}</text>')
+                         f'font-size="10" fill="#555">{text}</text>')
         if chart.kind == "bar":
             parts.extend(_bars(r, series, cx, slot, y, chart.stacked))
     if chart.kind == "line":
@@ -80,7 +80,7 @@ def render(table: Table) -> str:
     for s, (_i, text) in enumerate(series):  # legend
         lx = LEFT + s * 150
         parts.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{COLOURS[s % len(COLOURS)]}"/>')
-        parts.append(f'<text x="{lx + 16}" y="18" class="legend">{escape(text[:20])}</text>')
+        parts.append(f'<text x="{lx + 16}" y="18" font-size="11" fill="#333">{escape(text[:20])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

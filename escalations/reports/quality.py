@@ -13,7 +13,7 @@ from .base import Chart, Column, Scope, Table, pct, report
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 MAX_AGENTS = 100
-HANDOFF_FIELDS = ("summary", "steps_tried", "customer_impact")
+HANDOFF_FIELDS = ("summary", "steps_tried", "customer_impact", "knowledge_consulted")
 
 
 def _over_escalation(scope: Scope) -> list[Table]:
@@ -42,8 +42,9 @@ def _over_escalation(scope: Scope) -> list[Table]:
             Column("return_rate", "Returned %", "pct"), Column("live", "Raised in this desk"),
             Column("thin_handoff", "Handoff missing information"), Column("thin_rate", "Missing %", "pct")]
     note = ("Returned = sent back by the receiving level (over-escalation). A handoff misses information "
-            "when its summary, what was tried or the customer impact is blank; imported logs carry no "
-            "handoff text, so only escalations raised in this desk are judged.")
+            "when its summary, what was tried, the customer impact or the knowledge consulted is blank; "
+            "imported logs carry no handoff text, so only escalations raised in this desk (by a person or "
+            "a rule) are judged.")
     by_team = Table("over_by_team", "Over-escalation by team", [Column("team", "From team", "text"), *cols],
                     rows(teams, lambda k: names.get(k, "(no team)")),
                     Chart("bar", "team", ["return_rate"]), note=note)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.db.models.functions import Lower, Trim
 
-from ..models import Review, ReviewStatus
+from ..models import Case, Review, ReviewStatus
 from .base import Chart, Column, Scope, Table, pct, period_key, report
 
 LATEST = 100
@@ -38,17 +38,16 @@ def reviews(scope: Scope) -> list[Table]:
         cause_rows, Chart("bar", "root_cause", ["warranted", "not_warranted", "unknown"], stacked=True),
         note="Root causes as written, compared without case or surrounding spaces.",
     )
-    latest = (qs.select_related("case__level").order_by("-completed_at", "-pk")
-              .values_list("case_id", "completed_at", "case__level__code", "root_cause", "escalation_warranted",
-                           "prevention_actions")[:LATEST])
+    latest = list(qs.order_by("-completed_at", "-pk").values_list(
+        "case_id", "completed_at", "root_cause", "escalation_warranted", "prevention_actions")[:LATEST])
+    levels = dict(Case.objects.filter(pk__in=[r[0] for r in latest]).order_by().values_list("pk", "level__code"))
     actions = Table(
         "prevention", "Prevention actions (latest reviews)",
         [Column("case", "Case"), Column("completed", "Completed", "date"), Column("level", "Level", "text"),
          Column("root_cause", "Root cause", "text"), Column("warranted", "Warranted", "text"),
          Column("prevention_actions", "Prevention actions", "text")],
-        [[case_id, period_key(done), level, cause,
-          {True: "yes", False: "no"}.get(warranted, "-"), prevention]
-         for case_id, done, level, cause, warranted, prevention in latest],
+        [[case_id, period_key(done), levels.get(case_id), cause, {True: "yes", False: "no"}.get(warranted, "-"),
+          prevention] for case_id, done, cause, warranted, prevention in latest],
         note=f"The {LATEST} most recent reviews in the range.",
     )
     return [by_cause, actions]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from ..models import EscalationKind, EscalationStatus
 from .base import Chart, Column, Scope, Table, pct, period_key, report
@@ -20,21 +20,41 @@ def transition_label(scope: Scope, kind: str, from_id: int, to_id: int) -> str:
     return f"{scope.level_code(from_id)}->{scope.level_code(to_id)}"
 
 
-def _opened(scope: Scope) -> Table:
+def _opened(scope: Scope) -> list[Table]:
+    """Cases opened per period by priority, and how far they climbed: one pass."""
+    ladder = scope.ladder()
+    first = ladder[0].pk if ladder else None
     rows = (scope.cases().annotate(period=scope.trunc("opened_at")).values("period")
-            .annotate(n=Count("pk"), **{f"p{p}": Count("pk", filter=Q(priority=p)) for p in (1, 2, 3, 4)}))
+            .annotate(n=Count("pk"), **{f"p{p}": Count("pk", filter=Q(priority=p)) for p in (1, 2, 3, 4)},
+                      escalated=Count("pk", filter=Q(escalation_count__gt=0)),
+                      above_first=Count("pk", filter=~Q(highest_level_id=first)),
+                      came_down=Count("pk", filter=~Q(level_id=F("highest_level_id")))))
     by_period = {period_key(r["period"]): r for r in rows}
     out = []
     for day in scope.periods():
         r = by_period.get(day, {})
         out.append([day, r.get("n", 0), *(r.get(f"p{p}", 0) for p in (1, 2, 3, 4))])
-    return Table(
+    opened = Table(
         "opened", "Cases opened",
         [Column("period", "Period", "date"), Column("opened", "Opened"),
          *(Column(f"p{p}", f"P{p}") for p in (1, 2, 3, 4))],
         out, Chart("bar", "period", ["p1", "p2", "p3", "p4"], stacked=True),
         note="Cases by the period they were opened in, split by priority.",
     )
+    total = Counter()
+    for r in by_period.values():
+        total.update({k: r[k] for k in ("n", "escalated", "above_first", "came_down")})
+    moved = Table(
+        "cases_moved", "How far the cases opened climbed",
+        [Column("measure", "Measure", "text"), Column("cases", "Cases"), Column("share", "% of opened", "pct")],
+        [[label, total[k], pct(total[k], total["n"])] for label, k in (
+            ("Cases opened", "n"), ("Escalated at least once", "escalated"),
+            (f"Reached a level above {ladder[0].code if ladder else '-'}", "above_first"),
+            ("Ended below the highest level they reached (pushed back down)", "came_down"))],
+        note="A case returned or de-escalated and later escalated again to the same height is not "
+             "'pushed back down'; the handoff table above counts every return and de-escalation.",
+    )
+    return [opened, moved]
 
 
 def _handoffs(scope: Scope) -> list[Table]:
@@ -80,26 +100,9 @@ def _handoffs(scope: Scope) -> list[Table]:
     return [over_time, summary]
 
 
-def _pushed_down(scope: Scope) -> Table:
-    """Cases, not handoffs: how many climbed, and how many came back down."""
-    agg = scope.escalations().aggregate(
-        escalated=Count("case_id", distinct=True, filter=Q(kind__in=UP)),
-        returned=Count("case_id", distinct=True, filter=Q(status=S.RETURNED)),
-        de_escalated=Count("case_id", distinct=True, filter=Q(kind=K.DE_ESCALATE)),
-        down=Count("case_id", distinct=True, filter=Q(status=S.RETURNED) | Q(kind=K.DE_ESCALATE)),
-    )
-    rows = [
-        ["Cases escalated at least once", agg["escalated"]],
-        ["Cases with an escalation returned", agg["returned"]],
-        ["Cases de-escalated", agg["de_escalated"]],
-        ["Cases pushed back down (returned or de-escalated)", agg["down"]],
-    ]
-    return Table("cases_moved", "Cases moved in the range",
-                 [Column("measure", "Measure", "text"), Column("cases", "Cases")], rows)
-
-
 @report("volume", "Volume",
         "Cases opened per period, and escalations per period by level transition (L1->L2, L2->L3, "
         "skip-level), with returns and de-escalations.")
 def volume(scope: Scope) -> list[Table]:
-    return [_opened(scope), *_handoffs(scope), _pushed_down(scope)]
+    opened, moved = _opened(scope)
+    return [opened, *_handoffs(scope), moved]

@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from escalations.reports import REGISTRY, FilterError, Filters
 from escalations.reports.base import PERIODS, SOURCES
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--period", choices=list(PERIODS), help="Bucket for series; default by range length.")
 
     def handle(self, *args, **o):
-        date_to = _date(o["date_to"]) if o["date_to"] else date.today()
+        date_to = _date(o["date_to"]) if o["date_to"] else timezone.localdate()
         date_from = _date(o["date_from"]) if o["date_from"] else date_to - timedelta(days=30)
         try:
             filters = Filters(date_from=date_from, date_to=date_to, level=o["level"], team=o["team"],

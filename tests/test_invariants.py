@@ -1,0 +1,37 @@
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from escalations import workflow
+from escalations.invariants import check
+from escalations.models import Escalation, RuleFiring, TriggerRule
+from escalations.sweep import run_sweep
+
+from .factories import HANDOFF, open_case
+
+pytestmark = pytest.mark.django_db
+
+
+def test_invariants_hold_after_normal_work(agent, specialist, capsys):
+    case = open_case(agent, impact=1, urgency=1)
+    workflow.case_take(case_id=case.pk, actor=agent)
+    workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
+    open_case(agent)
+    run_sweep(now=timezone.now() + timezone.timedelta(hours=2))
+    assert all(f.held for f in check()), [f for f in check() if not f.held]
+    call_command("check_invariants")
+    assert '"invariants_held": true' in capsys.readouterr().out
+
+
+def test_a_doubled_rule_escalation_is_caught(agent):
+    case = open_case(agent, impact=1, urgency=1)
+    run_sweep(now=timezone.now() + timezone.timedelta(hours=2))
+    esc = Escalation.objects.get(case=case)
+    esc.pk = None
+    esc._state.adding = True
+    esc.save()
+    failed = {f.name for f in check() if not f.held}
+    assert "no case escalated twice by one rule at one level" in failed
+    assert TriggerRule.objects.filter(pk=esc.rule_id).exists() and RuleFiring.objects.filter(case=case).exists()
+    with pytest.raises(SystemExit):
+        call_command("check_invariants")

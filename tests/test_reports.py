@@ -1,0 +1,225 @@
+"""Every report on a small desk built through the workflow with a controlled clock, with the
+exact figures a manager should see; the command's three formats; the admin pages (manager
+yes, agent 403) and their CSV downloads.
+
+The day (2025-06-02, all times UTC, four P3 cases opened at 08:00 by alice at L1):
+  A taken 08:05, resolved 08:50, reopened 08:55, resolved 09:00, closed 11:10
+  B taken 08:10, escalated to L2 09:00, accepted 09:30, resolved 11:00, closed 11:10, reviewed
+  C taken 08:20, escalated to L2 10:00 (no knowledge consulted), returned 10:15, resolved 10:30,
+    closed 11:10, reviewed
+  D taken 08:40 (response due 08:30: breached), still open at noon
+"""
+import csv
+import io
+import json
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from escalations import workflow
+from escalations.management.commands.report import Command as ReportCommand
+from escalations.reports import REGISTRY, FilterError, Filters
+
+from .factories import HANDOFF, CategoryFactory, TeamFactory, open_case
+
+pytestmark = pytest.mark.django_db
+
+DAY = date(2025, 6, 2)
+NOON = datetime(2025, 6, 2, 12, 0, tzinfo=dt_timezone.utc)
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2025, 6, 2, hour, minute, tzinfo=dt_timezone.utc)
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def desk(monkeypatch, agent, specialist, senior):
+    clock = Clock(at(8))
+    monkeypatch.setattr(timezone, "now", clock)
+    team = TeamFactory(name="Frontline")
+    cat = CategoryFactory(code="network")
+    a, b, c, d = (open_case(agent, category=cat, team=team, title=f"Case {n}") for n in "ABCD")
+
+    def step(hour, minute, fn, **kw):
+        clock.now = at(hour, minute)
+        return fn(**kw)
+
+    for case, minute in ((a, 5), (b, 10), (c, 20), (d, 40)):
+        step(8, minute, workflow.case_take, case_id=case.pk, actor=agent)
+    step(8, 50, workflow.case_resolve, case_id=a.pk, actor=agent, summary="Restarted")
+    step(8, 55, workflow.case_reopen, case_id=a.pk, actor=agent, reason="Broke again")
+    step(9, 0, workflow.case_resolve, case_id=a.pk, actor=agent, summary="Replaced the cable")
+    step(9, 0, workflow.case_escalate, case_id=b.pk, actor=agent, handoff=HANDOFF)
+    step(9, 30, workflow.case_accept, case_id=b.pk, actor=specialist)
+    thin = workflow.Handoff(summary="VPN drops", steps_tried="Reconnected", customer_impact="One user")
+    step(10, 0, workflow.case_escalate, case_id=c.pk, actor=agent, handoff=thin)
+    step(10, 15, workflow.case_return, case_id=c.pk, actor=specialist, reason="Known issue, see KB")
+    step(10, 30, workflow.case_resolve, case_id=c.pk, actor=agent, summary="Applied the KB fix")
+    step(11, 0, workflow.case_resolve, case_id=b.pk, actor=specialist, summary="Patched")
+    for case, actor in ((a, agent), (b, specialist), (c, agent)):
+        step(11, 10, workflow.case_close, case_id=case.pk, actor=actor)
+    step(11, 20, workflow.case_review, case_id=b.pk, actor=senior, root_cause="Known bug",
+         escalation_warranted=True, prevention_actions="Patch the client")
+    step(11, 25, workflow.case_review, case_id=c.pk, actor=senior, root_cause="known bug ",
+         escalation_warranted=False, prevention_actions="Train L1 on returns")
+    clock.now = NOON
+    return {"A": a, "B": b, "C": c, "D": d}
+
+
+def run(name: str, **filters) -> dict:
+    result = REGISTRY[name].run(Filters(date_from=DAY, date_to=DAY, now=NOON, **filters))
+    return {t.key: t.rows for t in result.tables}
+
+
+def test_volume(desk):
+    t = run("volume")
+    assert t["opened"] == [[DAY, 4, 0, 0, 4, 0]]
+    assert t["escalations"] == [[DAY, 2, 1, 0]]  # L1->L2, returned, de-escalation
+    assert t["transitions"] == [["L1->L2", 2, 1, 1, 0, 50.0], ["de-escalation", 0, 0, 0, 0, None]]
+    assert t["cases_moved"] == [
+        ["Cases opened", 4, 100.0], ["Escalated at least once", 2, 50.0], ["Reached a level above L1", 2, 50.0],
+        ["Ended below the highest level they reached (pushed back down)", 1, 25.0],
+    ]
+
+
+def test_resolution_by_level(desk):
+    t = run("resolution")
+    assert t["summary"] == [["Cases opened", 4], ["Resolved", 3], ["Resolved at L1 without leaving it", 1],
+                            ["First-level resolution rate %", 33.3]]
+    assert t["resolved_at"][:3] == [["L1", 2, 66.7, 1, 1], ["L2", 1, 33.3, 0, 0], ["L3", 0, 0.0, 0, 0]]
+    assert t["highest_level"][:3] == [["L1", 2, 50.0, 1], ["L2", 2, 50.0, 2], ["L3", 0, 0.0, 0]]
+
+
+def test_sla(desk):
+    t = run("sla")
+    assert t["compliance"] == [
+        ["L1 P3", "L1", 3, 3, 2, 1, 66.7, 2, 0, 100.0, 0, None],
+        ["L2 P3", "L2", 3, 1, 1, 0, 100.0, 1, 0, 100.0, 0, None],
+    ]
+    # Every visit: B and C left L1 unbreached; the cases at L1 now: A and C met, D breached.
+    assert t["response_by_level"] == [["L1", 2, 0, 2, 1, 4, 1, 80.0], ["L2", 0, 0, 1, 0, 1, 0, 100.0]]
+    assert t["breaches"] == [[DAY, 4, 1, 0]]
+    # D breached its response 30 min after entering L1; its resolution (20:00) falls due within 24 h.
+    assert t["time_to_breach"] == [["P3", 1, 0.5, 0, None, 0, 0, 1]]
+
+
+def test_speed(desk):
+    t = run("speed")
+    assert t["response_resolution"] == [["L1", 3, 3, 0.36, 0.33, 2, 1.75, 1.75],
+                                        ["L2", 1, 1, 0.17, 0.17, 1, 3.0, 3.0]]
+    assert t["accept"] == [["L2", 2, 1, 1, 0, 0.5, 0.5]]
+    # L1: A 1 h, B 1 h, C 2 h + 15 min after the return, D 4 h; L2: B 2 h, C 15 min.
+    assert t["time_at_level"] == [["L1", 5, 8.25, 1.65, 78.6], ["L2", 2, 2.25, 1.12, 21.4]]
+
+
+def test_quality(desk):
+    t = run("quality")
+    assert t["over_by_team"] == [["Frontline", 2, 1, 50.0, 2, 1, 50.0]]
+    assert t["over_by_agent"] == [["alice", 2, 1, 50.0, 2, 1, 50.0]]
+    assert t["under_escalation"] == [["L1", "Frontline", 3, 1, 1, 33.3]]
+    assert t["reopens"] == [["L1", 2, 1, 50.0], ["L2", 1, 0, 0.0]]
+
+
+def test_bottlenecks(desk):
+    t = run("bottlenecks")
+    assert t["backlog"] == [[DAY, 4, 3, 1]]
+    assert t["teams"] == [["Frontline", "L1", 50, 1, 2.0, 4.0, 4.0, 4.0, 0, 0, 0]]
+    assert t["waits"] == [["(no team)", "L2", 2, 0.38, 0.38, 0, None]]
+
+
+def test_reviews(desk):
+    t = run("reviews")
+    assert t["root_causes"] == [["known bug", 2, 100.0, 1, 1, 0]]
+    assert t["prevention"] == [[desk["C"].pk, DAY, "L1", "known bug", "no", "Train L1 on returns"],
+                               [desk["B"].pk, DAY, "L2", "Known bug", "yes", "Patch the client"]]
+
+
+def test_filters(desk):
+    assert run("resolution", level="L2")["summary"][:2] == [["Cases opened", 1], ["Resolved", 1]]
+    assert run("volume", team="Frontline")["opened"] == [[DAY, 3, 0, 0, 3, 0]]  # B is at L2, no team
+    assert run("volume", category="network", source="live")["opened"] == [[DAY, 4, 0, 0, 4, 0]]
+    assert run("volume", priority=1)["opened"] == [[DAY, 0, 0, 0, 0, 0]]
+    assert run("volume", source="uci")["transitions"] == [["de-escalation", 0, 0, 0, 0, None]]
+    later = REGISTRY["volume"].run(Filters(date_from=DAY + timedelta(days=1), date_to=DAY + timedelta(days=3),
+                                           now=NOON))
+    assert [row[1] for row in later.tables[0].rows] == [0, 0, 0]
+    with pytest.raises(FilterError, match="no team 'Nobody'"):
+        run("volume", team="Nobody")
+
+
+def test_command_formats(desk):
+    out = io.StringIO()
+    call_command("report", "volume", "--from", "2025-06-02", "--to", "2025-06-02", "--format", "csv",
+                 "--table", "transitions", stdout=out)
+    assert list(csv.reader(io.StringIO(out.getvalue()))) == [
+        ["Transition", "Handoffs", "Accepted", "Returned", "Pending", "Returned %"],
+        ["L1->L2", "2", "1", "1", "0", "50.0"], ["de-escalation", "0", "0", "0", "0", ""]]
+    out = io.StringIO()
+    call_command("report", "resolution", "--from", "2025-06-02", "--to", "2025-06-02", "--format", "json",
+                 stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["report"] == "resolution" and data["filters"]["date_from"] == "2025-06-02"
+    assert data["tables"][0]["rows"][3] == {"measure": "First-level resolution rate %", "value": 33.3}
+    out = io.StringIO()
+    call_command("report", "sla", "--from", "2025-06-02", "--to", "2025-06-02", "--level", "L1", stdout=out)
+    text = out.getvalue()
+    assert "SLA compliance: 2025-06-02 .. 2025-06-02 (level=L1)" in text
+    assert "Compliance by level and priority" in text and "L1 P3" in text and "66.7" in text
+    out = io.StringIO()
+    call_command("report", "volume", "--from", "2025-06-02", "--to", "2025-06-02", "--format", "csv", stdout=out)
+    assert out.getvalue().startswith("# opened: Cases opened\nPeriod,Opened,P1,P2,P3,P4\n2025-06-02,4,0,0,4,0\n")
+
+
+def test_command_help_lists_the_reports_and_refuses_bad_filters(db):
+    text = ReportCommand().create_parser("manage.py", "report").format_help()
+    for name in REGISTRY:
+        assert name in text
+    with pytest.raises(CommandError, match="no level 'L9'"):
+        call_command("report", "volume", "--from", "2025-06-02", "--to", "2025-06-02", "--level", "L9",
+                     stdout=io.StringIO())
+    with pytest.raises(CommandError, match="ends before it starts"):
+        call_command("report", "volume", "--from", "2025-06-03", "--to", "2025-06-02", stdout=io.StringIO())
+
+
+def test_admin_pages_for_a_manager(desk, client, manager):
+    client.force_login(manager)
+    index = client.get("/admin/reports/")
+    assert index.status_code == 200
+    for r in REGISTRY.values():
+        assert r.title in index.content.decode()
+    for name in REGISTRY:
+        page = client.get(f"/admin/reports/{name}/", {"date_from": "2025-06-02", "date_to": "2025-06-02"})
+        assert page.status_code == 200, name
+    page = client.get("/admin/reports/volume/", {"date_from": "2025-06-02", "date_to": "2025-06-02"})
+    body = page.content.decode()
+    assert "<svg" in body and "Handoffs in the range by transition" in body
+    assert "/admin/reports/volume/transitions.csv?date_from=2025-06-02&amp;date_to=2025-06-02" in body
+    download = client.get("/admin/reports/volume/transitions.csv", {"date_from": "2025-06-02", "date_to": "2025-06-02"})
+    assert download["Content-Type"].startswith("text/csv")
+    assert download.content.decode().splitlines()[1] == "L1->L2,2,1,1,0,50.0"
+    assert client.get("/admin/reports/nothing/").status_code == 404
+    bad = client.get("/admin/reports/volume/", {"date_from": "2025-06-03", "date_to": "2025-06-02"})
+    assert bad.status_code == 200 and "ends before it starts" in bad.content.decode()
+
+
+def test_admin_pages_refuse_an_agent(agent, client):
+    client.force_login(agent)
+    assert client.get("/admin/reports/").status_code == 403
+    assert client.get("/admin/reports/volume/").status_code == 403
+    assert client.get("/admin/reports/volume/opened.csv").status_code == 403
+
+
+def test_admin_pages_need_a_login(client, db):
+    response = client.get("/admin/reports/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
