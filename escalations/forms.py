@@ -88,14 +88,13 @@ class SimilarQueryForm(DeskForm):
 # -- queues ----------------------------------------------------------------------------------
 
 class QueueFilterForm(DeskForm):
-    q = forms.CharField(label="Search", required=False, max_length=200,
-                        help_text="A case number (#123) or words from the title or requester.")
+    q = forms.CharField(label="Search (#number or words)", required=False, max_length=200)
     status = forms.ChoiceField(label="Status", required=False,
                                choices=[("", "Any open status")] + list(CaseStatus.choices))
     priority = forms.TypedChoiceField(label="Priority", required=False, coerce=int, empty_value=None,
                                       choices=[("", "Any priority")] + list(Priority.choices))
     level = forms.ModelChoiceField(label="Level", required=False, queryset=Level.objects.none(),
-                                   empty_label="Default", to_field_name="code")
+                                   empty_label="My level", to_field_name="code")
     team = forms.ModelChoiceField(label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team")
     assigned = forms.ChoiceField(label="Assigned", required=False,
                                  choices=[("", "Anyone or no one"), ("me", "To me"), ("unassigned", "Unassigned")])
@@ -126,7 +125,6 @@ class PublicUpdateForm(VersionForm):
 
 
 class PauseForm(VersionForm):
-    field_map = {}
     reason = text("What are you waiting for from the customer?", rows=2)
 
 

@@ -173,5 +173,28 @@ def scenario_spec(base: str, name: str, *, duration: float, requests: int, threa
             "username": USERNAME, "password": PASSWORD, "case_ids": case_ids, "category_ids": category_ids}
 
 
+def case_open_cost(user, category_ids: list[int], count: int = 50) -> tuple[float, int]:
+    """What one ``workflow.case_open`` costs in this process (ms, queries), without HTTP:
+    the floor under the new-case POST."""
+    from django.test.utils import CaptureQueriesContext
+
+    from .. import workflow
+
+    categories = list(Category.objects.filter(pk__in=category_ids))
+
+    def one(n: int) -> None:
+        workflow.case_open(actor=user, title=f"In-process intake {n}", requester_name="Bench",
+                           requester_email="inprocess@bench.example", category=categories[n % len(categories)],
+                           impact=1 + n % 3, urgency=1 + n % 2)
+
+    one(0)
+    with CaptureQueriesContext(connection) as queries:
+        one(1)
+    started = time.perf_counter()
+    for n in range(count):
+        one(n + 2)
+    return (time.perf_counter() - started) * 1000 / count, len(queries.captured_queries)
+
+
 def bench_categories() -> list[int]:
     return list(Category.objects.filter(code__in=[c for c, _ in CATEGORIES]).values_list("pk", flat=True))

@@ -33,7 +33,7 @@ class Session:
 
     def request(self, conn, method: str, path: str, body: dict | None = None):
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-                   "Connection": "keep-alive"}
+                   "Connection": "keep-alive", "X-Requested-With": "fetch"}
         data = None
         if body is not None:
             data = urlencode(body)
@@ -67,6 +67,8 @@ def make_request(scenario: str, spec: dict, rnd: random.Random, session: Session
         return "GET", "/queue/mine/", None, 200
     if scenario == "case":
         return "GET", f"/cases/{rnd.choice(spec['case_ids'])}/", None, 200
+    if scenario == "similar":  # the case page's similar-resolved panel, fetched after the page
+        return "GET", f"/cases/{rnd.choice(spec['case_ids'])}/similar/", None, 200
     if scenario == "new_case":
         n = rnd.randrange(10**9)
         return "POST", "/cases/new/", {

@@ -36,18 +36,18 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(next_check_at__lte=now)
 
     def visible_to(self, user) -> CaseQuerySet:
-        """Managers and auditors see every case; staff see their level and below, and the
-        cases they (or one of their teams) were invited to work on."""
+        """Managers and auditors see every case; staff see their level and below (by level
+        id, no join, so the (level, status) index serves), and the cases they or one of
+        their teams were invited to work on."""
         if authority.is_manager(user) or user.has_perm("escalations.view_audit"):
             return self
-        invited = models.Q(collaborations__is_active=True) & (
-            models.Q(collaborations__user=user) | models.Q(collaborations__team__members=user))
         level = authority.user_level(user)
-        if level is None:
-            return self.filter(pk__in=self.filter(invited).values("pk"))
-        return self.filter(models.Q(level__rank__lte=level.rank) | models.Q(pk__in=Case.objects.filter(invited)
-                                                                             .values("pk")))
-
+        levels = [lv.pk for lv in Level.objects.ladder() if level is not None and lv.rank <= level.rank]
+        invited = Case.objects.filter(
+            models.Q(collaborations__user=user) | models.Q(collaborations__team__members=user),
+            collaborations__is_active=True,
+        ).values("pk")
+        return self.filter(models.Q(level_id__in=levels) | models.Q(pk__in=invited))
 
 def _not_top(case: Case) -> bool:
     return case.level.next_level() is not None

@@ -16,10 +16,8 @@ from .cases import (
     colleagues_with_capacity,
     decidable,
     escalation_targets,
-    filter_levels,
     filter_teams,
     is_read_only,
-    pending_approvals,
     queue_page,
     sees_everything,
     sla_text,
@@ -36,13 +34,13 @@ from .search import (
     similar_resolved_cases,
     suggested_articles,
 )
-from .timeline import Entry, case_timeline, changes_since
+from .timeline import CaseRecords, Entry, case_records, case_timeline, changes_since
 
 __all__ = [
-    "PAGE_SIZE", "Colleague", "Entry", "QueueFilters", "QueuePage", "QueueRow", "Target", "approvals_to_decide",
-    "article_cases", "article_for", "available_actions", "awaiting_acceptance", "can_review", "case_for",
-    "case_timeline", "changes_since", "colleagues_with_capacity", "decidable", "escalation_targets",
-    "filter_levels", "filter_teams", "is_read_only", "keywords", "knowledge_search", "linked_articles",
-    "pending_approvals", "queue_page", "sees_everything", "similar_open_cases", "similar_resolved_cases",
+    "CaseRecords", "Colleague", "Entry", "PAGE_SIZE", "QueueFilters", "QueuePage", "QueueRow", "Target",
+    "approvals_to_decide", "article_cases", "article_for", "available_actions", "awaiting_acceptance",
+    "can_review", "case_for", "case_records", "case_timeline", "changes_since", "colleagues_with_capacity",
+    "decidable", "escalation_targets", "filter_teams", "is_read_only", "keywords", "knowledge_search",
+    "linked_articles", "queue_page", "sees_everything", "similar_open_cases", "similar_resolved_cases",
     "sla_text", "suggested_articles", "visible_cases", "visible_levels",
 ]

@@ -37,6 +37,9 @@ QUEUE_COLUMNS = (
     "resolution_breached_at", "requester_name",
 )
 PAGE_SIZE = 25
+# Statuses whose cases the scheduler never looks at (``triggers.is_watched``): their
+# ``next_check_at`` is empty, so a queue filtered to them skips the index walk.
+UNSCHEDULED = {CaseStatus.AWAITING_CUSTOMER, CaseStatus.RESOLVED, CaseStatus.CLOSED}
 
 
 # -- who sees what ---------------------------------------------------------------------------
@@ -56,15 +59,13 @@ def visible_levels(user) -> list[Level]:
 
 
 def visible_cases(user) -> QuerySet[Case]:
-    """Cases the user may see. Written against level ids (no join) so the planner can use
-    the ``(level, status)`` index."""
-    if sees_everything(user):
-        return Case.objects.all()
-    return Case.objects.filter(level_id__in=[lv.pk for lv in visible_levels(user)])
+    """Cases the user may see (``CaseQuerySet.visible_to``)."""
+    return Case.objects.visible_to(user)
 
 
 def case_for(user, pk: int) -> Case:
-    case = visible_cases(user).select_related("level", "team", "assignee", "category", "path").filter(pk=pk).first()
+    case = (visible_cases(user).select_related("level", "team", "assignee", "category", "created_by")
+            .filter(pk=pk).first())
     if case is None:
         raise Http404("No such case, or not one you may see.")
     return case
@@ -178,7 +179,7 @@ def queue_page(user, *, scope: str, filters: QueueFilters, now: datetime, cursor
     base = _filtered(user, scope, filters).select_related("level", "team", "assignee").only(*QUEUE_COLUMNS)
     parsed = _parse_cursor(cursor)
     phase, rows = (parsed[0] if parsed else 1), []
-    if phase == 1:
+    if phase == 1 and filters.status not in UNSCHEDULED:
         qs = base.filter(next_check_at__isnull=False)
         if parsed:
             qs = _after(qs, "next_check_at", parsed[1], parsed[2])
@@ -213,10 +214,6 @@ def approvals_to_decide(user, limit: int = 20) -> list[ApprovalRequest]:
         return []
     return list(ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, required_level__rank__lte=level.rank)
                 .select_related("case", "required_level", "requested_by").order_by("created_at")[:limit])
-
-
-def filter_levels(user) -> list[Level]:
-    return visible_levels(user)
 
 
 def filter_teams(user) -> QuerySet[Team]:
@@ -306,11 +303,6 @@ def escalation_targets(case: Case) -> list[Target]:
     higher = [(lv, t) for lv, t in steps if lv.rank > nxt[0].rank] if steps else \
         [(lv, None) for lv in Level.objects.ladder() if lv.rank > nxt[0].rank]
     return [Target(nxt[0], nxt[1], False)] + [Target(lv, t, True) for lv, t in higher]
-
-
-def pending_approvals(case: Case) -> list[ApprovalRequest]:
-    return list(case.approvals.filter(status=ApprovalStatus.PENDING).select_related("required_level",
-                                                                                    "requested_by"))
 
 
 def decidable(approval: ApprovalRequest, user) -> bool:

@@ -15,7 +15,7 @@ from .cases import visible_cases
 
 # -- search: similar cases and knowledge -----------------------------------------------------
 
-_WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # words of three letters or more
 STOP_WORDS = frozenset("the and for with not from this that have has cannot can't does when after into".split())
 
 
@@ -37,9 +37,11 @@ def _text_match(qs: QuerySet, fields: tuple[str, ...], words: list[str], any_wor
 
         query = SearchQuery(words[0], search_type="plain", config="english")
         for w in words[1:]:
-            query = (query | SearchQuery(w, config="english")) if any_word else (query & SearchQuery(w, config="english"))
+            term = SearchQuery(w, config="english")
+            query = (query | term) if any_word else (query & term)
         vector = SearchVector(*fields, config="english")
-        return qs.annotate(document=vector, rank=SearchRank(vector, query)).filter(document=query).order_by("-rank", "-pk")
+        ranked = qs.annotate(document=vector, rank=SearchRank(vector, query))
+        return ranked.filter(document=query).order_by("-rank", "-pk")
     cond = Q()
     for w in words:
         term = Q()
@@ -49,22 +51,37 @@ def _text_match(qs: QuerySet, fields: tuple[str, ...], words: list[str], any_wor
     return qs.filter(cond).order_by("-pk")
 
 
+# Similar cases are looked for among the newest rows that fit (category, status), which
+# the primary-key index hands over without reading the rest of the table: the cost stays
+# flat at a million cases, and recent cases are the likeliest duplicates anyway.
+SIMILAR_WINDOW = 500
+
+
+def _newest(qs: QuerySet[Case], window: int = SIMILAR_WINDOW) -> QuerySet[Case]:
+    return Case.objects.filter(pk__in=qs.order_by("-pk").values("pk")[:window])
+
+
 def similar_open_cases(user, *, title: str, description: str = "", category_id: int | None = None,
                        limit: int = 5) -> list[Case]:
     """Open cases that may be the same issue, shown at intake before a duplicate is opened."""
     words = keywords(title, description)
+    if not words:
+        return []
     qs = visible_cases(user).filter(status__in=OPEN_STATUSES)
     if category_id:
         qs = qs.filter(category_id=category_id)
-    return list(_text_match(qs.select_related("level").only("id", "title", "status", "level__code", "opened_at"),
-                            ("title",), words, any_word=True)[:limit])
+    candidates = _newest(qs).select_related("level").only("id", "title", "status", "level__code", "opened_at")
+    return list(_text_match(candidates, ("title",), words, any_word=True)[:limit])
 
 
 def similar_resolved_cases(case: Case, user, limit: int = 5) -> list[Case]:
+    words = keywords(case.title)
+    if not words:
+        return []
     qs = visible_cases(user).filter(category_id=case.category_id,
                                     status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED]).exclude(pk=case.pk)
-    qs = qs.only("id", "title", "status", "resolution_summary", "resolved_at")
-    return list(_text_match(qs, ("title",), keywords(case.title), any_word=True)[:limit])
+    candidates = _newest(qs).only("id", "title", "status", "resolution_summary", "resolved_at")
+    return list(_text_match(candidates, ("title",), words, any_word=True)[:limit])
 
 
 def knowledge_search(q: str = "", limit: int = 50) -> list[KnowledgeArticle]:

@@ -11,7 +11,17 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 
-from ..models import Case, Category, EscalationKind, EscalationStatus, Level, NoteKind, RuleFiring, Team
+from ..models import (
+    ApprovalStatus,
+    Case,
+    Category,
+    EscalationKind,
+    EscalationStatus,
+    Level,
+    NoteKind,
+    RuleFiring,
+    Team,
+)
 
 # Fields whose changes a reader of the case cares about, in display order.
 TRACKED = ("status", "level", "team", "assignee", "priority", "impact", "urgency", "complexity", "customer_tier",
@@ -144,23 +154,42 @@ def _approval_entry(req) -> Entry:
                  _who(req.requested_by), details=details)
 
 
-def case_timeline(case: Case) -> list[Entry]:
-    """Everything that happened to the case, oldest first."""
+@dataclass
+class CaseRecords:
+    """The timeline and, from the same rows, what is still waiting on the case."""
+
+    timeline: list[Entry]
+    pending_escalation: object | None
+    pending_approvals: list
+
+
+def case_records(case: Case) -> CaseRecords:
+    """Everything that happened to the case, oldest first, read once for the case page."""
     entries = _history_entries(_history_rows(case))
     for note in case.notes.select_related("author"):
         public = note.kind == NoteKind.PUBLIC
         entries.append(Entry(note.created_at, "public" if public else "note",
                              "Public update to the requester (e-mailed)" if public else "Internal note",
                              _who(note.author), body=note.body))
-    escalations = case.escalations.select_related("from_level", "to_level", "raised_by", "decided_by", "rule")
+    escalations = list(case.escalations.select_related("from_level", "to_level", "from_team", "raised_by",
+                                                       "decided_by", "rule"))
     entries += [_escalation_entry(e) for e in escalations]
-    approvals = case.approvals.select_related("required_level", "requested_by", "decided_by")
+    approvals = list(case.approvals.select_related("required_level", "requested_by", "decided_by"))
     entries += [_approval_entry(a) for a in approvals]
     for firing in RuleFiring.objects.filter(case=case).select_related("rule", "level"):
         times = f" ({firing.times} times)" if firing.times > 1 else ""
         entries.append(Entry(firing.fired_at, "rule", f"Rule fired at {firing.level.code}: {firing.rule.name}{times}",
                              "automation", body=firing.reason))
-    return sorted(entries, key=lambda e: e.at)
+    pending = [e for e in escalations if e.status == EscalationStatus.PENDING]
+    return CaseRecords(
+        timeline=sorted(entries, key=lambda e: e.at),
+        pending_escalation=max(pending, key=lambda e: (e.created_at, e.pk)) if pending else None,
+        pending_approvals=[a for a in approvals if a.status == ApprovalStatus.PENDING],
+    )
+
+
+def case_timeline(case: Case) -> list[Entry]:
+    return case_records(case).timeline
 
 
 def changes_since(case: Case, version: int | None) -> list[Entry]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from .. import forms, selectors, workflow
@@ -14,26 +14,37 @@ from .base import status_for, writer_only
 from .case_page import Failure, render_case
 from .registry import ACTIONS
 
-CONFLICT = "This case changed since you opened it."
-
-
 def refused(request: HttpRequest, case: Case, key: str, form: forms.DeskForm,
             exc: workflow.WorkflowError | None) -> HttpResponse:
     """Re-render the case page with the submitted form kept and the refusal explained."""
     if exc is None:  # the form itself was invalid
         return render_case(request, case, Failure(key, form, "Please correct the marked fields."), status=400)
-    case = selectors.case_for(request.user, case.pk)  # the current state, after someone else's change
+    try:
+        case = selectors.case_for(request.user, case.pk)  # the current state, after someone else's change
+    except Http404:
+        return out_of_sight(request, case.pk, form)
     if isinstance(exc, workflow.Conflict):
         seen = form.cleaned_data.get("version") if hasattr(form, "cleaned_data") else None
         data = request.POST.copy()
         data[f"{key}-version"] = str(case.version)  # resubmitting after reading the changes is deliberate
         form = type(form)(data, prefix=form.prefix, **_extra(key, case, request.user))
-        failure = Failure(key, form, f"{CONFLICT} {exc.message}", conflict=True,
+        failure = Failure(key, form, exc.message, conflict=True,
                           changes=selectors.changes_since(case, seen))
     else:
         form.add_workflow_error(exc)
         failure = Failure(key, form, exc.message)
     return render_case(request, case, failure, status=status_for(exc))
+
+
+def out_of_sight(request: HttpRequest, pk: int, form: forms.DeskForm) -> HttpResponse:
+    """The case is no longer one the user may see (it moved above their level, most
+    likely, while the form was open): nothing was changed, and what they typed comes back."""
+    typed = []
+    for name, field in form.fields.items():
+        value = form.data.get(form.add_prefix(name), "")
+        if name != "version" and str(value).strip():
+            typed.append((field.label, value))
+    return render(request, "escalations/case_moved.html", {"case_id": pk, "typed": typed}, status=404)
 
 
 def done(request: HttpRequest, case: Case, message: str) -> HttpResponse:
@@ -59,7 +70,10 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     spec = ACTIONS.get(action)
     if spec is None:
         raise Http404("No such action.")
-    case = selectors.case_for(request.user, pk)
+    try:
+        case = selectors.case_for(request.user, pk)
+    except Http404:
+        return out_of_sight(request, pk, spec.form(request.POST, prefix=action))
     form = spec.make_form(action, case, request.user, request.POST)
     if not form.is_valid():
         return refused(request, case, action, form, None)

@@ -37,10 +37,9 @@ class Failure:
     changes: list | None = None
 
 
-def build_panels(case: Case, user, failure: Failure | None) -> tuple[list[Panel], list[Panel]]:
+def build_panels(case: Case, user, available: set[str], failure: Failure | None) -> tuple[list[Panel], list[Panel]]:
     """Buttons and form panels for the available actions; a failed form replaces its
     fresh twin (and is shown even when the action is no longer available)."""
-    available = selectors.available_actions(case, user)
     buttons, panels = [], []
     for name, action in ACTIONS.items():
         failed = failure is not None and failure.form_key == name
@@ -52,9 +51,9 @@ def build_panels(case: Case, user, failure: Failure | None) -> tuple[list[Panel]
     return buttons, panels
 
 
-def decision_forms(case: Case, user, failure: Failure | None) -> list[tuple]:
+def decision_forms(approvals: list, user, failure: Failure | None) -> list[tuple]:
     out = []
-    for approval in selectors.pending_approvals(case):
+    for approval in approvals:
         key = f"decide{approval.pk}"
         if failure is not None and failure.form_key == key:
             out.append((approval, failure.form))
@@ -67,23 +66,23 @@ def decision_forms(case: Case, user, failure: Failure | None) -> list[tuple]:
 
 def render_case(request: HttpRequest, case: Case, failure: Failure | None = None, status: int = 200) -> HttpResponse:
     user, now = request.user, timezone.now()
-    buttons, panels = build_panels(case, user, failure)
     available = selectors.available_actions(case, user)
+    buttons, panels = build_panels(case, user, available, failure)
+    records = selectors.case_records(case)
     link_form = failure.form if failure and failure.form_key == "link" else forms.ArticleLinkForm(prefix="link")
     context = {
         "case": case,
         "now": now,
         "clock_lines": clock.describe(case, now),
         "time_left": selectors.sla_text(case, now),
-        "timeline": selectors.case_timeline(case),
+        "timeline": records.timeline,
         "buttons": buttons,
         "panels": panels,
         "failure": failure,
-        "decisions": decision_forms(case, user, failure),
-        "pending_escalation": case.pending_escalation(),
+        "decisions": decision_forms(records.pending_approvals, user, failure),
+        "pending_escalation": records.pending_escalation,
         "linked_articles": selectors.linked_articles(case),
         "suggested_articles": selectors.suggested_articles(case),
-        "similar_cases": selectors.similar_resolved_cases(case, user),
         "can_link": "link" in available,
         "can_review": "review" in available,
         "link_form": link_form,
@@ -91,6 +90,18 @@ def render_case(request: HttpRequest, case: Case, failure: Failure | None = None
         "review": getattr(case, "review", None) if case.status == "closed" else None,
     }
     return render(request, "escalations/case_detail.html", context, status=status)
+
+
+@require_GET
+@staff_page
+def case_similar_resolved(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolved cases like this one. The case page fetches it after loading (the search is
+    the page's most expensive query, and the page should not wait for it); without
+    JavaScript it is a page of its own, linked from the case."""
+    case = selectors.case_for(request.user, pk)
+    fragment = request.headers.get("X-Requested-With") == "fetch"
+    return render(request, "escalations/_similar_resolved.html" if fragment else "escalations/case_similar.html",
+                  {"case": case, "similar_cases": selectors.similar_resolved_cases(case, request.user)})
 
 
 @require_GET

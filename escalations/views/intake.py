@@ -59,7 +59,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
     except workflow.WorkflowError as exc:
         form.add_workflow_error(exc)
         return _page(request, form, status=status_for(exc))
-    messages.success(request, f"Case #{case.pk} opened at {case.level.code} with priority {case.get_priority_display()}.")
+    messages.success(request, f"Case #{case.pk} opened at {case.level.code} "
+                              f"with priority {case.get_priority_display()}.")
     return redirect("case-detail", pk=case.pk)
 
 

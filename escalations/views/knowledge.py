@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -32,13 +31,7 @@ def kb_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _set_link(case_id: int, actor, article: KnowledgeArticle, linked: bool) -> None:
-    """Interim: the workflow has no knowledge-link action yet (see the report). The note
-    goes through the workflow (permission check, open case, audit trail); the link row
-    is written in the same transaction, so neither exists without the other."""
-    verb = "Linked" if linked else "Unlinked"
-    with transaction.atomic():
-        workflow.case_note(case_id=case_id, actor=actor, body=f"{verb} knowledge article #{article.pk}: {article.title}")
-        (article.cases.add if linked else article.cases.remove)(case_id)
+    workflow.knowledge_link(case_id=case_id, article_id=article.pk, actor=actor, linked=linked)
 
 
 @require_POST

@@ -8,6 +8,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from .. import forms, selectors
+from ..models import Team
 from .base import staff_page
 
 FILTER_FIELDS = ("q", "status", "priority", "level", "team", "assigned")
@@ -15,8 +16,9 @@ FILTER_FIELDS = ("q", "status", "priority", "level", "team", "assigned")
 
 def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     user = request.user
-    levels = selectors.visible_levels(user)
-    form = forms.QueueFilterForm(request.GET or None, levels=levels, teams=selectors.filter_teams(user))
+    levels, teams = selectors.visible_levels(user), list(selectors.filter_teams(user))
+    form = forms.QueueFilterForm(request.GET or None, levels=levels,
+                                 teams=Team.objects.filter(pk__in=[t.pk for t in teams]))
     data = {}
     if form.is_bound:
         form.is_valid()  # an invalid filter is reported beside it; the valid ones still apply
@@ -29,7 +31,8 @@ def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     page = selectors.queue_page(user, scope=scope, filters=filters, now=timezone.now(), cursor=data.get("cursor"))
     kept = {k: request.GET[k] for k in FILTER_FIELDS if request.GET.get(k) and k in data}
     context = {
-        "scope": scope, "nav": scope, "form": form, "page": page, "filtered": bool(kept),
+        "scope": scope, "nav": scope, "form": form, "controls": _controls(form, levels, teams), "page": page,
+        "filtered": bool(kept),
         "next_url": f"?{urlencode({**kept, 'cursor': page.next_cursor})}" if page.next_cursor else None,
         "first_url": f"?{urlencode(kept)}" if kept else "?",
         "show_levels": len(levels) > 1,
@@ -39,6 +42,28 @@ def _queue(request: HttpRequest, scope: str) -> HttpResponse:
         context["awaiting"] = selectors.awaiting_acceptance(user)
         context["approvals"] = selectors.approvals_to_decide(user)
     return render(request, "escalations/queue.html", context, status=400 if form.errors else 200)
+
+
+def _controls(form: forms.QueueFilterForm, levels, teams) -> list[dict]:
+    """The filter controls as plain data. Django's widget templates render each option
+    through a template of its own, which cost more than the queue's query; the queue
+    template renders these few controls itself."""
+    raw = form.data if form.is_bound else {}
+    choices = {
+        "level": [("", "My level" if len(levels) > 1 else "")] + [(lv.code, f"{lv.code} {lv.name}") for lv in levels],
+        "team": [("", "Any team")] + [(str(t.pk), str(t)) for t in teams],
+    }
+    controls = []
+    for name in FILTER_FIELDS:
+        bound = form[name]
+        current = str(raw.get(name, "") or "")
+        options = choices.get(name)
+        if options is None:
+            options = [] if name == "q" else [(str(v), str(label)) for v, label in bound.field.choices]
+        controls.append({"name": name, "id": bound.auto_id, "label": bound.label, "value": current,
+                         "errors": bound.errors if form.is_bound else [],
+                         "options": [(v, label, v == current) for v, label in options]})
+    return controls
 
 
 @require_GET

@@ -15,6 +15,7 @@ from .cases import (
     case_resume,
     case_take,
 )
+from .knowledge import knowledge_link
 from .ladder import Handoff, case_accept, case_de_escalate, case_escalate, case_return, plan_escalation
 from .reviews import case_review
 from .swarming import case_end_collaboration, case_invite, case_leave
@@ -23,6 +24,6 @@ __all__ = [
     "Conflict", "Handoff", "InvalidAction", "NotAllowed", "WorkflowError", "approval_decide",
     "approval_request", "case_accept", "case_assign", "case_close", "case_de_escalate", "case_escalate",
     "case_note", "case_open", "case_pause", "case_public_update", "case_reopen", "case_resolve",
-    "case_resume", "case_return", "case_review", "case_take", "plan_escalation",
+    "case_resume", "case_return", "case_review", "knowledge_link", "case_take", "plan_escalation",
 ]
 __all__ += ["case_end_collaboration", "case_invite", "case_leave"]  # swarming

@@ -1,5 +1,6 @@
 /* Progressive enhancement only: every page works without this file.
    - intake: live priority from the impact x urgency matrix; similar open cases while typing
+   - case page: panels marked data-src (similar resolved cases) load after the page
    - any page with a refused form: move focus to the explanation */
 (function () {
   "use strict";
@@ -52,9 +53,24 @@
     if (invalid) { invalid.focus(); }
   }
 
+  function deferredPanels() {
+    document.querySelectorAll("[data-src]").forEach(function (panel) {
+      fetch(panel.dataset.src, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var heading = panel.querySelector("h2");
+          panel.innerHTML = "";
+          if (heading) { panel.appendChild(heading); }
+          panel.insertAdjacentHTML("beforeend", html);
+        })
+        .catch(function () { /* the link to the full page stays */ });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form.intake");
     if (form) { intake(form); }
+    deferredPanels();
     focusFailure();
   });
 })();
