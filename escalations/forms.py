@@ -180,6 +180,17 @@ class CloseForm(VersionForm):
                              help_text="For example: the requester confirmed by phone.")
 
 
+class InviteForm(DeskForm):
+    """Swarming: someone to help without a handoff. Choices are "u<id>" people, "t<id>" teams."""
+
+    collaborator = forms.ChoiceField(label="Invite", choices=())
+    reason = text("Why their help is needed", rows=2)
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["collaborator"].choices = [("", "Choose a person or a team")] + list(choices)
+
+
 class ArticleLinkForm(DeskForm):
     article = forms.IntegerField(label="Article number", min_value=1, max_value=2**62)
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("desk/", views.home, name="home"),
     path("queue/mine/", views.my_queue, name="my-queue"),
     path("queue/team/", views.team_queue, name="team-queue"),
+    path("queue/collaborating/", views.collab_queue, name="collab-queue"),
     path("cases/new/", views.case_new, name="case-new"),
     path("cases/similar/", views.case_similar, name="case-similar"),
     path("cases/<int:pk>/", views.case_detail, name="case-detail"),

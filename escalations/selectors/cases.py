@@ -34,7 +34,7 @@ QUEUE_COLUMNS = (
     "id", "title", "status", "priority", "level__code", "level__rank", "team__name", "assignee__username",
     "assignee__first_name", "assignee__last_name", "next_check_at", "opened_at", "response_due_at",
     "resolution_due_at", "responded_at", "resolved_at", "paused_at", "response_breached_at",
-    "resolution_breached_at", "requester_name",
+    "resolution_breached_at", "requester_name", "breach_risk", "escalation_risk", "risk_reasons",
 )
 PAGE_SIZE = 25
 # Statuses whose cases the scheduler never looks at (``triggers.is_watched``): their
@@ -238,7 +238,9 @@ def available_actions(case: Case, user) -> set[str]:
     if case.assignee_id == user.pk:
         actions.discard("take")
     if case.is_open and authority.can_work(case, user):
-        actions |= {"note", "approval", "link"}
+        actions |= {"note", "approval", "link", "invite"}
+    elif case.is_open and authority.can_note(case, user):
+        actions.add("note")  # a collaborator: notes, not transitions
     if can_review(case, user):
         actions.add("review")
     return actions
@@ -307,3 +309,26 @@ def escalation_targets(case: Case) -> list[Target]:
 
 def decidable(approval: ApprovalRequest, user) -> bool:
     return not is_read_only(user) and authority.can_decide(approval.kind, approval.amount, user)
+
+
+def invitees(case: Case, user, limit: int = 100) -> list[tuple[str, str]]:
+    """People and teams who could help on the case (not already helping, not its owner)."""
+    from ..workflow.swarming import collaborators_of
+
+    taken = {("u", c.user_id) for c in collaborators_of(case) if c.user_id}
+    taken |= {("t", c.team_id) for c in collaborators_of(case) if c.team_id}
+    people = (get_user_model().objects.filter(is_active=True, staff_profile__isnull=False)
+              .exclude(pk__in=[user.pk, case.assignee_id or 0]).select_related("staff_profile__level")
+              .order_by("staff_profile__level__rank", "username")[:limit])
+    choices = [(f"t{t.pk}", f"Team {t}") for t in Team.objects.select_related("level") if ("t", t.pk) not in taken]
+    choices += [(f"u{p.pk}", f"{p.get_full_name() or p.username} ({p.staff_profile.level.code})")
+                for p in people if ("u", p.pk) not in taken]
+    return choices
+
+
+def collaborating_rows(user, now: datetime, limit: int = 100) -> list[QueueRow]:
+    """The "collaborating" queue: open cases the user or their team was invited to."""
+    from ..workflow.swarming import collaborating_cases
+
+    cases = collaborating_cases(user).only(*QUEUE_COLUMNS)[:limit]
+    return [QueueRow(c, *sla_text(c, now)) for c in cases]

@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .. import clock, forms, selectors
+from .. import clock, forms, routing, selectors
+from ..workflow import swarming
 from ..models import Case
 from .base import staff_page
 from .registry import ACTIONS, BUTTONS
@@ -88,6 +89,8 @@ def render_case(request: HttpRequest, case: Case, failure: Failure | None = None
         "link_form": link_form,
         "read_only": selectors.is_read_only(user),
         "review": getattr(case, "review", None) if case.status == "closed" else None,
+        "routing": routing.explain(case),
+        "collaborators": list(swarming.collaborators_of(case)),
     }
     return render(request, "escalations/case_detail.html", context, status=status)
 

@@ -76,3 +76,11 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 @staff_page
 def team_queue(request: HttpRequest) -> HttpResponse:
     return _queue(request, "team")
+
+
+@require_GET
+@staff_page
+def collab_queue(request: HttpRequest) -> HttpResponse:
+    """Cases the user was invited to help on (swarming): they add notes, the owner stays accountable."""
+    rows = selectors.collaborating_rows(request.user, timezone.now())
+    return render(request, "escalations/collab_queue.html", {"nav": "collab", "rows": rows})

@@ -41,6 +41,16 @@ def _escalate(case: Case, user, d: dict):
                                   justification=d["justification"], version=d["version"])
 
 
+def _invitees(case: Case, user) -> dict:
+    return {"choices": selectors.invitees(case, user)}
+
+
+def _invite(case: Case, user, d: dict):
+    kind, pk = d["collaborator"][0], int(d["collaborator"][1:])
+    return workflow.case_invite(case_id=case.pk, actor=user, reason=d["reason"],
+                                **({"user_id": pk} if kind == "u" else {"team_id": pk}))
+
+
 ACTIONS: dict[str, Action] = {
     "take": Action("Take the case", "Take it", forms.VersionForm,
                    lambda c, u, d: workflow.case_take(case_id=c.pk, actor=u, version=d["version"]),
@@ -87,6 +97,8 @@ ACTIONS: dict[str, Action] = {
                      lambda c, u, d: workflow.case_reopen(case_id=c.pk, actor=u, reason=d["reason"],
                                                           version=d["version"]),
                      "The case was reopened."),
+    "invite": Action("Invite a collaborator", "Invite", forms.InviteForm, _invite,
+                     "Invited; the case appears in their collaborating queue. You stay accountable.", _invitees),
     "close": Action("Close", "Close the case", forms.CloseForm,
                     lambda c, u, d: workflow.case_close(case_id=c.pk, actor=u,
                                                         reason=d["reason"] or "Closed by staff",
