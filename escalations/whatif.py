@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_fsm import can_proceed
 
+from .sweep import RECHECK  # the sweep's progress guard, the same here
 from . import clock, triggers
 from .models import (
     Case,
@@ -47,7 +48,6 @@ from .models import (
     TriggerRule,
 )
 
-RECHECK = timedelta(minutes=1)  # the sweep's progress guard, the same here
 MAX_STEPS = 500  # per case: a repeating rule cannot make a replay run forever
 CHUNK = 500
 DEFAULT_LIMIT = 20000
