@@ -321,7 +321,7 @@ def invitees(case: Case, user, limit: int = 100) -> list[tuple[str, str]]:
               .exclude(pk__in=[user.pk, case.assignee_id or 0]).select_related("staff_profile__level")
               .order_by("staff_profile__level__rank", "username")[:limit])
     choices = [(f"t{t.pk}", f"Team {t}") for t in Team.objects.select_related("level") if ("t", t.pk) not in taken]
-    choices += [(f"u{p.pk}", f"{p.get_full_name() or p.username} ({p.staff_profile.level.code})")
+    choices += [(f"u{p.pk}", f"{p.get_full_name() or p.username} at {p.staff_profile.level.code}")
                 for p in people if ("u", p.pk) not in taken]
     return choices
 

@@ -60,7 +60,8 @@ def article_unlink(request: HttpRequest, pk: int, article_pk: int) -> HttpRespon
     article = selectors.article_for(article_pk)
     try:
         _set_link(case.pk, request.user, article, linked=False)
-    except workflow.WorkflowError as exc:
-        return refused(request, case, "link", forms.ArticleLinkForm(prefix="link"), exc)
+    except workflow.WorkflowError as exc:  # nothing was typed: say why on the case page
+        messages.error(request, exc.message)
+        return redirect("case-detail", pk=case.pk)
     messages.success(request, f"Unlinked “{article.title}”.")
     return redirect("case-detail", pk=case.pk)
