@@ -98,7 +98,8 @@ def queue(case: Case | None, message: Message, recipients: list[str], key: str,
     if not rows:
         return []
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    request_delivery()
+    if any(row.urgent for row in rows):  # non-urgent notices go with the next scheduled flush
+        request_delivery()
     return rows
 
 

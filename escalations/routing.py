@@ -20,7 +20,6 @@ How a candidate is chosen:
 """
 from __future__ import annotations
 
-import time
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Max
 
 from . import clock
+from .config_cache import cached
 from .models import Case, Level, RoutingPolicy, StaffProfile, Team
 
 
@@ -52,23 +52,9 @@ class Route:
     others: list[Candidate] = field(default_factory=list)
 
 
-_POLICY_TTL = 5.0  # seconds: asked once per escalation, including thousands per sweep batch
-_policy_cache: dict[str, tuple[float, RoutingPolicy | None]] = {}
-
-
 def active_policy() -> RoutingPolicy | None:
-    """The active routing policy, cached per process for a few seconds (saving a policy
-    clears the cache of the process that saved it; others catch up within the TTL)."""
-    now = time.monotonic()
-    hit = _policy_cache.get("active")
-    if hit is None or now - hit[0] > _POLICY_TTL:
-        hit = (now, RoutingPolicy.objects.filter(is_active=True).first())
-        _policy_cache["active"] = hit
-    return hit[1]
-
-
-def forget_policy() -> None:
-    _policy_cache.clear()
+    """The active routing policy (``escalations.config_cache``: a few seconds per process)."""
+    return cached("routing_policy", lambda: RoutingPolicy.objects.filter(is_active=True).first())
 
 
 def _team_loads(teams: list[Team]) -> dict[int, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from .config_cache import cached
 from .models import CustomerTier, Priority, ScoringPolicy, priority_for
 
 PRIORITY_POINTS = 10.0  # score points per priority step: P1 = 40, P4 = 10
@@ -17,7 +18,7 @@ MAX_TIER_BOOST = 3
 
 
 def active_policy() -> ScoringPolicy | None:
-    return ScoringPolicy.objects.filter(is_active=True).first()
+    return cached("scoring_policy", lambda: ScoringPolicy.objects.filter(is_active=True).first())
 
 
 def priority_and_score(impact: int, urgency: int, customer_tier: str, business_impact: int = 0,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from . import clock, notifications
+from .config_cache import cached
 from .models import (
     OPEN_STATUSES,
     Case,
@@ -167,7 +168,9 @@ def next_check_at(case: Case, now: datetime, rules: list[Rule] | None = None,
 
 
 def active_rules() -> list[Rule]:
-    return list(TriggerRule.objects.filter(is_active=True).select_related("target_level").order_by("order", "pk"))
+    """The active rules in order (``escalations.config_cache``: a few seconds per process)."""
+    return cached("rules", lambda: list(
+        TriggerRule.objects.filter(is_active=True).select_related("target_level").order_by("order", "pk")))
 
 
 def firings_at_level(cases: list[Case]) -> dict[int, dict[int, RuleFiring]]:

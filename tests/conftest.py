@@ -5,8 +5,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from escalations import routing
-from escalations.models import organisation
+from escalations import config_cache
 
 from .factories import FakeClock, staff
 
@@ -27,14 +26,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_ladder_cache():
-    """Levels and the routing policy are cached per process for a few seconds; tests roll
-    data back under them."""
-    organisation._ladder_cache.clear()
-    routing.forget_policy()
+def _fresh_config_cache():
+    """Configuration is cached per process for a few seconds; tests roll data back under it."""
+    config_cache.clear()
     yield
-    organisation._ladder_cache.clear()
-    routing.forget_policy()
+    config_cache.clear()
 
 
 @pytest.fixture

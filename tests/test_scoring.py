@@ -28,8 +28,10 @@ def test_the_active_policy_sets_cells_tier_boost_and_weight():
     assert scoring.priority_and_score(2, 2, "vip", 0)[0] == 2  # boosted two steps
     assert scoring.priority_and_score(1, 1, "vip", 0)[0] == 1  # never above P1
     assert scoring.priority_and_score(2, 3, "premium", 2) == (3, 25.0)  # P4 -> P3; 20 + 2 x 2.5
-    # An inactive policy is ignored.
-    ScoringPolicy.objects.update(is_active=False)
+    # An inactive policy is ignored (saved as the admin saves it, which refreshes the cache).
+    for policy in ScoringPolicy.objects.all():
+        policy.is_active = False
+        policy.save()
     assert scoring.priority_and_score(3, 3, "standard", 0)[0] == 4
 
 

@@ -87,13 +87,34 @@ def test_down_for_an_hour_escalates_everything_due_once(agent):
 
 
 def test_outbox_is_sent_after_commit_once(agent, django_capture_on_commit_callbacks):
+    case = due_cases(agent, 1)[0]
+    from .factories import HANDOFF
+    from escalations import workflow
+
+    from escalations.models import Level
+
+    TeamFactory(name="Second line", level=Level.objects.get(code="L2"), email="second-line@example.com")
+    workflow.case_take(case_id=case.pk, actor=agent)
     with django_capture_on_commit_callbacks(execute=True):
-        case = due_cases(agent, 1)[0]
-    assert [m.subject for m in mail.outbox if "received your request" in m.subject]
-    row = Notification.objects.get(case=case, event="opened")
+        workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)  # urgent: sent right away
+    assert [m.subject for m in mail.outbox if "Escalation: case" in m.subject]
+    row = Notification.objects.get(case=case, event="escalated")
     assert row.status == NotificationStatus.SENT and row.attempts == 1
-    mail.outbox.clear()
-    assert notifications.flush() == 0 and mail.outbox == []  # never twice
+    # The intake acknowledgement is not urgent: it asked for no delivery of its own, and
+    # went out with the first flush after it was due (here, the escalation's).
+    ack = Notification.objects.get(case=case, event="opened")
+    assert ack.status == NotificationStatus.SENT and ack.attempts == 1
+    sent = len(mail.outbox)
+    assert notifications.flush() == 0 and len(mail.outbox) == sent  # never twice
+
+
+def test_a_non_urgent_notice_waits_for_a_flush(agent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        case = due_cases(agent, 1)[0]
+    assert callbacks == []  # no delivery task queued for the acknowledgement alone
+    ack = Notification.objects.get(case=case, event="opened")
+    assert ack.status == NotificationStatus.PENDING
+    assert notifications.flush() == 1 and notifications.flush() == 0
 
 
 def test_failed_delivery_is_retried_then_recovers(agent, settings):

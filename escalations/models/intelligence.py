@@ -64,19 +64,6 @@ class RoutingPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_mode_display().lower()})"
 
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        from ..routing import forget_policy
-
-        forget_policy()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        from ..routing import forget_policy
-
-        forget_policy()
-        return result
-
 
 class RiskModel(models.Model):
     """A trained, explainable model (coefficients as JSON, never pickles) and its honest

@@ -1,7 +1,6 @@
 """The ladder and the people on it: levels, categories, teams, staff, authority."""
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,20 +11,13 @@ from .audit import audited_history
 from .choices import ApprovalKind
 
 
-_LADDER_TTL = 5.0  # seconds; levels change rarely and a hot path (the sweep) asks often
-_ladder_cache: dict[str, tuple[float, tuple]] = {}
-
-
 class LevelQuerySet(models.QuerySet):
     def ladder(self) -> tuple[Level, ...]:
-        """All levels by rank, cached per process for a few seconds."""
-        now = time.monotonic()
+        """All levels by rank (``escalations.config_cache``: a few seconds per process)."""
+        from ..config_cache import cached
+
         alias = self._db or "default"  # not self.db: asking the router costs more than the lookup
-        hit = _ladder_cache.get(alias)
-        if hit is None or now - hit[0] > _LADDER_TTL:
-            hit = (now, tuple(self.order_by("rank")))
-            _ladder_cache[alias] = hit
-        return hit[1]
+        return cached(("ladder", alias), lambda: tuple(self.order_by("rank")))
 
     def above(self, level: Level) -> LevelQuerySet:
         return self.filter(rank__gt=level.rank).order_by("rank")
@@ -62,14 +54,7 @@ class Level(models.Model):
     def previous_level(self) -> Level | None:
         return next((lv for lv in reversed(Level.objects.ladder()) if lv.rank < self.rank), None)
 
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        _ladder_cache.clear()
 
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        _ladder_cache.clear()
-        return result
 
 
 class Category(models.Model):

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from .. import authority, clock, notifications, paths, routing, scoring
+from .. import authority, clock, config_cache, notifications, paths, routing, scoring
 from ..models import (
     Case,
     Category,
@@ -45,8 +45,7 @@ def case_open(*, actor, title: str, requester_name: str, requester_email: str, c
         errors["business_impact"] = "Business impact must be 0 (none) to 3 (severe)."
     if errors:
         raise InvalidAction("The case is incomplete: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
-    path = paths.path_for(category)
-    steps = paths.steps_of(path.pk if path else None)
+    path, steps = config_cache.cached(("path", category.pk), lambda: _path_and_steps(category))
     level, step_team = steps[0] if steps else (Level.objects.order_by("rank").first(), None)
     if level is None:
         raise InvalidAction("No levels are configured; a manager must set up the ladder first.")
@@ -59,7 +58,8 @@ def case_open(*, actor, title: str, requester_name: str, requester_email: str, c
             **dict(zip(("priority", "score"), scoring.priority_and_score(impact, urgency, customer_tier, business_impact))),
             complexity=complexity, customer_tier=customer_tier, level=level, highest_level=level,
             team=team or step_team, path=path, created_by=actor, opened_at=now, level_entered_at=now,
-            policy_snapshot=clock.freeze_policy(SlaPolicy.objects.select_related("calendar").default()),
+            policy_snapshot=config_cache.cached("default_snapshot", lambda: clock.freeze_policy(
+                SlaPolicy.objects.select_related("calendar").default())),
         )
         case.version = 0
         routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
@@ -72,6 +72,11 @@ def case_open(*, actor, title: str, requester_name: str, requester_email: str, c
             [case.requester_email], key=f"opened:{case.pk}",
         )
     return case
+
+
+def _path_and_steps(category: Category):
+    path = paths.path_for(category)
+    return path, paths.steps_of(path.pk if path else None)
 
 
 def case_take(*, case_id: int, actor, version: int | None = None) -> Case:
