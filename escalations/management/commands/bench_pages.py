@@ -19,6 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=1_000_000, help="Cases to have in the database.")
         parser.add_argument("--workers", type=int, default=2, help="gunicorn workers.")
         parser.add_argument("--threads", type=int, default=4, help="Concurrent client connections.")
+        parser.add_argument("--worker-threads", type=int, default=1,
+                            help="Threads per gunicorn worker (more than 1: gthread workers).")
         parser.add_argument("--duration", type=float, default=20.0, help="Seconds per scenario (at most).")
         parser.add_argument("--requests", type=int, default=20_000, help="Requests per scenario (at most).")
         parser.add_argument("--scenarios", default="queue,my_queue,case,similar,new_case")
@@ -33,7 +35,7 @@ class Command(BaseCommand):
         case_ids, category_ids = bench.sample_case_ids(user), bench.bench_categories()
         port = bench.free_port()
         log = Path(tempfile.gettempdir()) / f"bench_pages_gunicorn_{port}.log"
-        server = bench.start_gunicorn(port, o["workers"], log)
+        server = bench.start_gunicorn(port, o["workers"], log, o["worker_threads"])
         self.stdout.write(f"gunicorn on 127.0.0.1:{port} ({o['workers']} workers), log {log}")
         results, load_before = [], os.getloadavg()[0]
         try:
