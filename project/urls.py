@@ -13,3 +13,6 @@ urlpatterns = [
     path("", include("escalations.urls")),
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
 ]
+
+# A lost database connection answers 503 with what the user typed; anything else 500.
+handler500 = "escalations.views.errors.server_error"
