@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
@@ -133,10 +133,15 @@ def flush(now: datetime | None = None, limit: int = 200) -> int:
             return sent
 
 
+# Every message names its outbox row, so a delivery can be traced (and deduplicated) downstream.
+NOTICE_HEADER = "X-Escalation-Notice"
+
+
 def _deliver(row: Notification, now: datetime) -> int:
     row.attempts += 1
     try:
-        send_mail(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient])
+        EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient],
+                     headers={NOTICE_HEADER: str(row.pk)}).send()
     except Exception as exc:  # any transport failure: keep the row, retry with backoff
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= MAX_ATTEMPTS:

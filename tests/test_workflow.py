@@ -322,6 +322,7 @@ def test_escalation_queues_notifications_sent_after_commit(agent, l2_team, djang
     assert len(sent) == 1
     assert sent[0].subject == f"[L2] Escalation: case #{case.pk} {case.title}"
     assert HANDOFF.summary in sent[0].body and HANDOFF.customer_impact in sent[0].body
+    assert sent[0].extra_headers == {"X-Escalation-Notice": str(row.pk)}  # traceable to its outbox row
 
 
 def test_notifications_wait_for_the_commit(agent, l2_team, django_capture_on_commit_callbacks):

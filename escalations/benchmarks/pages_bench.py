@@ -154,10 +154,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int, log_path: Path, threads: int = 1) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, log_path: Path, threads: int = 1,
+                   extra_env: dict | None = None) -> subprocess.Popen:
     """``threads`` > 1 runs gthread workers: each worker overlaps requests waiting on the database."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "DJANGO_DEBUG": "0",
-           "DATABASE_URL": os.environ["DATABASE_URL"], "LOG_LEVEL": "ERROR"}
+           "DATABASE_URL": os.environ["DATABASE_URL"], "LOG_LEVEL": "ERROR", **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "project.wsgi:application", "--workers", str(workers),
          "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "256"],

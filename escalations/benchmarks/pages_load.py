@@ -32,6 +32,11 @@ class Session:
         return http.client.HTTPConnection(self.host, self.port, timeout=30)
 
     def request(self, conn, method: str, path: str, body: dict | None = None):
+        status, content, _location = self.exchange(conn, method, path, body)
+        return status, content
+
+    def exchange(self, conn, method: str, path: str, body: dict | None = None):
+        """One request: (status, body, Location header)."""
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
                    "Connection": "keep-alive", "X-Requested-With": "fetch"}
         data = None
@@ -46,7 +51,7 @@ class Session:
                 self.cookies[key] = morsel.value
         if response.getheader("Connection", "").lower() == "close":
             conn.close()
-        return response.status, content
+        return response.status, content, response.getheader("Location")
 
     def sign_in(self, username: str, password: str) -> None:
         conn = self.connect()
