@@ -127,19 +127,17 @@ class Processes:
         self.web = pages_bench.start_gunicorn(port, workers, self.workdir / "gunicorn.log", extra_env=self.env)
 
     def stop(self) -> None:
-        for p in [*self.clusters, self.web]:
-            if p is not None and p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGTERM) if p in self.clusters else p.terminate()
-                except ProcessLookupError:
-                    pass
-        for p in [*self.clusters, self.web]:
-            if p is None:
-                continue
+        """SIGTERM to each cluster's main process (it stops its own workers) and to gunicorn;
+        whatever is still running after 20 s gets SIGKILL."""
+        running = [p for p in [*self.clusters, self.web] if p is not None and p.poll() is None]
+        for p in running:
+            p.terminate()
+        for p in running:
             try:
-                p.wait(timeout=30)
+                p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL) if p in self.clusters else p.kill()
+                p.wait()
 
 
 class Pump(threading.Thread):
@@ -155,24 +153,32 @@ class Pump(threading.Thread):
         from django_q.tasks import async_task
 
         tick = 0
-        while not self.stopped.wait(1.0):
-            try:
-                async_task("escalations.tasks.sweep", group="scale-out")
-                self.enqueued["sweep"] += 1
-                if tick % 5 == 0:
-                    async_task("escalations.tasks.flush_outbox", group="scale-out")
-                    self.enqueued["flush_outbox"] += 1
-            except Exception:  # the database restarting: the next tick tries again
-                self.errors += 1
-                connection.close()
-            tick += 1
+        try:
+            while not self.stopped.wait(1.0):
+                try:
+                    async_task("escalations.tasks.sweep", group="scale-out")
+                    self.enqueued["sweep"] += 1
+                    if tick % 5 == 0:
+                        async_task("escalations.tasks.flush_outbox", group="scale-out")
+                        self.enqueued["flush_outbox"] += 1
+                except Exception:  # the database restarting: the next tick tries again
+                    self.errors += 1
+                    connection.close()
+                tick += 1
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def restart_postgres() -> float:
-    """Restart the local PostgreSQL cluster; returns the seconds it took."""
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    """Restart the local PostgreSQL cluster serving the configured port (``pg_lsclusters``);
+    returns the seconds it took."""
+    port = str(settings.DATABASES["default"].get("PORT") or 5432)
+    listing = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True).stdout
+    cluster = next((line.split()[:2] for line in listing.splitlines() if line.split()[2:3] == [port]), None)
+    if cluster is None:
+        raise RuntimeError(f"no local PostgreSQL cluster listens on port {port}")
     started = time.monotonic()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True,
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"], check=True,
                    capture_output=True, timeout=120)
     return time.monotonic() - started
 
