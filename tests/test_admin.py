@@ -231,8 +231,8 @@ def test_buttons_follow_permissions(client, agent, specialist):
     assert act_url(case, "escalate").encode() in response.content
 
     workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
-    slugs = action_slugs(client.get(url("case", "change", case.pk)))
-    assert "accept" not in slugs and "escalate" not in slugs and "note" not in slugs
+    # Now at L2, above the agent: out of their scope in the admin as on the staff pages.
+    assert client.get(url("case", "change", case.pk)).url == reverse("admin:index")
 
     slugs = action_slugs(as_user(client, specialist).get(url("case", "change", case.pk)))
     assert "accept" in slugs and "return" in slugs
@@ -376,9 +376,7 @@ def test_unknown_action_is_404(client, agent):
 
 
 def test_agent_posting_accept_is_forbidden(client, agent):
-    case = open_case(agent)
-    workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
-    case = fresh(case)
+    case = open_case(agent)  # at L1, in the agent's scope: the role itself may not accept
     before = snapshot()
     as_user(client, agent)
     assert client.post(act_url(case, "accept"), {"version": case.version}).status_code == 403
@@ -392,13 +390,18 @@ def test_action_out_of_reach_redirects_with_an_error(client, agent, specialist):
     workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
     workflow.case_accept(case_id=case.pk, actor=specialist)
     case = fresh(case)  # in progress at L2
+    here = open_case(agent, title="Still at L1")  # new: nothing to close, reopen or resume
     before = snapshot()
     as_user(client, agent)
     for action, data in (("take", {}), ("escalate", escalate_data(case)), ("note", {"body": "hi"}),
                          ("resolve", {"summary": "done"}), ("close", {}), ("reopen", {"reason": "x"})):
         response = client.post(act_url(case, action), {"version": case.version, **data})
+        assert response.status_code == 302, action  # above the agent's level: as if missing
+        assert response["Location"] == reverse("admin:index")
+    for action, data in (("close", {}), ("reopen", {"reason": "x"}), ("resume", {})):
+        response = client.post(act_url(here, action), {"version": here.version, **data})
         assert response.status_code == 302, action
-        assert response["Location"] == url("case", "change", case.pk)
+        assert response["Location"] == url("case", "change", here.pk)
         assert any("You cannot" in m for m in messages_of(response)), action
     assert snapshot() == before
 

@@ -8,11 +8,11 @@ from django.contrib import admin
 from django.utils import timezone
 
 from ..models import Notification, RuleFiring, SweepHeartbeat
-from .base import CaseNumberSearchMixin, ReadOnlyMixin, warn_if_sweep_stale
+from .base import CaseRowsMixin, ReadOnlyMixin, warn_if_sweep_stale
 
 
 @admin.register(Notification)
-class NotificationAdmin(CaseNumberSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
+class NotificationAdmin(CaseRowsMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "event", "recipient", "status", "attempts", "case", "sent_at"]
     list_filter = ["status"]
     list_select_related = ["case"]
@@ -22,7 +22,7 @@ class NotificationAdmin(CaseNumberSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(RuleFiring)
-class RuleFiringAdmin(CaseNumberSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
+class RuleFiringAdmin(CaseRowsMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["fired_at", "rule", "case", "level", "times"]
     list_filter = ["rule", "level"]
     list_select_related = ["rule", "case", "level"]

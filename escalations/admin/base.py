@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import sweep
+from ..models import Case
+from ..selectors import sees_everything
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -76,3 +80,31 @@ class CaseNumberSearchMixin:
         if number.isdigit() and len(number) <= 18:
             return queryset.filter(**{self.case_lookup: int(number)}), False
         return super().get_search_results(request, queryset, search_term)
+
+
+class CaseRowsMixin(CaseNumberSearchMixin):
+    """Admins of cases and of rows that belong to a case: staff on a level see in the admin
+    exactly the cases they see on the staff pages (``Case.objects.visible_to``: their level
+    and below, and cases they were invited to); managers and auditors see all. Out of scope
+    is "not found": the change page and the buttons redirect as for a missing row, and the
+    history pages answer 404 (simple_history would otherwise rebuild the row from its
+    history)."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if sees_everything(request.user):
+            return qs
+        return qs.filter(**{f"{self.case_lookup}__in": Case.objects.visible_to(request.user).values("pk")})
+
+    def _in_scope(self, request, object_id) -> None:
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such row, or not one you may see.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "POST":  # a POST is refused by HistoryAdmin whatever the row
+            self._in_scope(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)

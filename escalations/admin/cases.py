@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from .. import clock, workflow
 from ..models import ApprovalRequest, Case, Escalation, Note
 from .actions import CASE_ACTIONS, CaseAction
-from .base import CaseNumberSearchMixin, HistoryAdmin, ReadOnlyInline, ReadOnlyMixin, warn_if_sweep_stale
+from .base import CaseRowsMixin, HistoryAdmin, ReadOnlyInline, ReadOnlyMixin, warn_if_sweep_stale
 
 
 class EscalationInline(ReadOnlyInline):
@@ -74,7 +74,7 @@ CASE_FIELDSETS = [
 
 
 @admin.register(Case)
-class CaseAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
+class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     change_form_template = "admin/escalations/case/change_form.html"
     action_form_template = "admin/escalations/action_form.html"
     list_display = ["id", "title", "status", "priority", "level", "team", "assignee", "response_due_at",

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from .. import scoring, whatif
 from ..models import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy, SlaPolicy, TriggerRule
-from .base import CaseNumberSearchMixin, HistoryAdmin, ReadOnlyMixin
+from .base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 
 PERM_MANAGE = "escalations.manage_desk"
 
@@ -170,7 +170,7 @@ class RiskModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Collaboration)
-class CollaborationAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
+class CollaborationAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     list_display = ["created_at", "case", "user", "team", "invited_by", "is_active", "ended_at"]
     list_filter = ["is_active"]
     list_select_related = ["case", "user", "team__level", "invited_by"]

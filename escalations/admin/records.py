@@ -17,11 +17,11 @@ from django.utils.text import Truncator
 from .. import authority, workflow
 from ..models import ApprovalRequest, ApprovalStatus, Escalation, KnowledgeArticle, Note, Review
 from .actions import DecisionForm
-from .base import CaseNumberSearchMixin, HistoryAdmin, ReadOnlyMixin
+from .base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 
 
 @admin.register(Escalation)
-class EscalationAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
+class EscalationAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     list_display = ["created_at", "case", "kind", "status", "from_level", "to_level", "raised_by", "rule",
                     "decided_by"]
     list_filter = ["status", "kind", "to_level"]
@@ -32,7 +32,7 @@ class EscalationAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
 
 
 @admin.register(Note)
-class NoteAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
+class NoteAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     list_display = ["created_at", "case", "kind", "author", "excerpt"]
     list_filter = ["kind"]
     list_select_related = ["case", "author"]
@@ -49,7 +49,7 @@ DECISIONS = {"approve": ("Approve", True), "reject": ("Reject", False)}
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
+class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     change_form_template = "admin/escalations/approvalrequest/change_form.html"
     list_display = ["created_at", "case", "kind", "amount", "status", "required_level", "requested_by",
                     "decided_by"]
@@ -126,7 +126,7 @@ class ApprovalRequestAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(CaseNumberSearchMixin, ReadOnlyMixin, HistoryAdmin):
+class ReviewAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     list_display = ["case", "status", "reviewer", "escalation_warranted", "completed_at"]
     list_filter = ["status", "escalation_warranted"]
     list_select_related = ["case", "reviewer"]

@@ -208,11 +208,13 @@ def awaiting_acceptance(user, limit: int = 20) -> list[Case]:
 
 
 def approvals_to_decide(user, limit: int = 20) -> list[ApprovalRequest]:
-    """Pending requests routed to the user's level or below (the decision re-checks the matrix)."""
+    """Pending requests routed to the user's level or below, on cases the user may see (the
+    decision re-checks the matrix; a case above the user's level is not theirs to decide on)."""
     level = authority.user_level(user)
     if level is None or not user.has_perm(authority.PERM_DECIDE):
         return []
-    return list(ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, required_level__rank__lte=level.rank)
+    return list(ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, required_level__rank__lte=level.rank,
+                                               case__in=visible_cases(user).values("pk"))
                 .select_related("case", "required_level", "requested_by").order_by("created_at")[:limit])
 
 
