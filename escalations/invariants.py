@@ -45,6 +45,9 @@ def check() -> list[Finding]:
     unsent_sent = Notification.objects.filter(status=NotificationStatus.SENT, sent_at__isnull=True).count()
     out.append(Finding("every notice recorded once, sent ones with a time", sent_twice == 0 and unsent_sent == 0,
                        f"{sent_twice} duplicate keys, {unsent_sent} sent without a time"))
+    astray = Escalation.objects.exclude(case_opened_at=F("case__opened_at")).count()
+    out.append(Finding("every handoff carries its case's opening moment (reports read it)", astray == 0,
+                       f"{astray} differ"))
     stale = Case.objects.filter(version__lt=1).count() + Case.objects.filter(highest_level__rank__lt=F("level__rank")).count()
     out.append(Finding("case counters consistent (version, highest level)", stale == 0, f"{stale} inconsistent"))
     return out

@@ -43,12 +43,12 @@ class Handoff:
     def decide(self, status: str, at: datetime, reason: str = "") -> None:
         self.status, self.decided_at, self.return_reason = status, at, reason
 
-    def model(self) -> Escalation:
+    def model(self, case: Case) -> Escalation:
         return Escalation(
-            kind=self.kind, status=self.status, from_level=self.from_level, to_level=self.to_level,
-            from_team=self.from_team, to_team=self.to_team, reason=self.reason, decided_at=self.decided_at,
-            return_reason=self.return_reason, response_breached=self.response_breached,
-            created_at=self.created_at,
+            case=case, case_opened_at=case.opened_at, kind=self.kind, status=self.status,
+            from_level=self.from_level, to_level=self.to_level, from_team=self.from_team, to_team=self.to_team,
+            reason=self.reason, decided_at=self.decided_at, return_reason=self.return_reason,
+            response_breached=self.response_breached, created_at=self.created_at,
         )
 
 

@@ -84,8 +84,7 @@ def write(replayed: list[Replayed], ctx: Context) -> None:
     handoffs, esc_history = [], []
     for r in replayed:
         for h in r.handoffs:
-            esc = h.model()
-            esc.case_id = r.case.pk
+            esc = h.model(r.case)
             handoffs.append((h, esc))
             ctx.summary.escalations[h.kind] += 1
             if h.status in ("returned", "pending"):

@@ -168,6 +168,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 "escalation_count", "reopen_count", "source_made_sla", "level_entered_at", "first_response_at",
                 "responded_at", "response_due_at", "response_breached_at", "resolution_due_at",
                 "resolution_breached_at", "resolved_at", "paused_at"]),
+            # What the volume, resolution, speed and backlog passes read: eight columns are
+            # cheaper to read than the twenty above (README "Reports" has the figures).
+            models.Index(fields=["opened_at"], name="case_report_narrow", include=[
+                "level", "highest_level", "team", "category", "priority", "escalation_count", "first_response_at",
+                "resolved_at"]),
+            # The open cases (a few per cent) with what the bottlenecks report reads of them,
+            # instead of one wide row each (the frozen policy makes a row ~1.8 kB).
+            models.Index(fields=["team"], name="case_open_cover", condition=models.Q(status__in=OPEN_STATUSES),
+                         include=["id", "opened_at", "level_entered_at", "level", "category", "priority", "source"]),
         ]
         constraints = [
             models.UniqueConstraint(

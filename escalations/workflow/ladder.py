@@ -79,7 +79,7 @@ def plan_escalation(case: Case, *, actor, handoff: Handoff, now: datetime, to_le
         summary=handoff.summary.strip(), steps_tried=handoff.steps_tried.strip(),
         knowledge_consulted=handoff.knowledge_consulted.strip(),
         customer_impact=handoff.customer_impact.strip(), justification=(justification or "").strip(),
-        response_breached=breached, created_at=now,
+        response_breached=breached, created_at=now, case_opened_at=case.opened_at,
     )
 
 
@@ -180,6 +180,7 @@ def case_de_escalate(*, case_id: int, actor, reason: str, to_level_code: str | N
             from_level=from_level, to_level=target[0], from_team=from_team, to_team=target[1],
             from_assignee=actor, raised_by=actor, reason=reason, summary=reason,
             decided_by=actor, decided_at=now, created_at=now, response_breached=breached,
+            case_opened_at=case.opened_at,
         )
         save_case(case, actor, f"De-escalated {from_level.code} -> {target[0].code}: {reason}", now)
         save(esc, actor, f"De-escalation {from_level.code} -> {target[0].code}")
