@@ -2,18 +2,20 @@
 opening moment (``Escalation.case_opened_at``, migration 0014) whoever writes it (each
 workflow action that moves a case between levels, the sweep's bulk writes, the importers,
 and on PostgreSQL a raw INSERT that leaves it out), and the invariant checker notices one
-astray."""
+astray; and ``reports.sql.histograms`` (one pass, a histogram per measure) agrees with
+one grouped query per measure."""
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.db.models import F
+from django.db.models import Count, F, Sum
 
 from escalations import workflow
 from escalations.importers import FORMATS, run_import
 from escalations.invariants import check
 from escalations.models import Case, Escalation
+from escalations.reports.sql import Bucket, Seconds, histograms
 from escalations.sweep import run_sweep
 
 from .factories import HANDOFF, TeamFactory, open_case
@@ -79,6 +81,34 @@ def test_a_raw_insert_without_the_opening_gets_it_from_the_case(agent):
             SELECT id, 'escalate', 'pending', level_id, level_id, '', '', '', '', '', '', '', false, now()
             FROM escalations_case WHERE id = %s""", [case.pk])
     assert carried(case) == [Case.objects.get(pk=case.pk).opened_at]
+
+
+def test_histograms_in_one_pass_match_one_query_per_measure(clock, agent, specialist):
+    """Both backends: the grouping-sets pass (PostgreSQL) or one pass per measure (SQLite)."""
+    cases = [open_case(agent, title=f"Case {i}") for i in range(5)]
+    for i, case in enumerate(cases):
+        clock.advance(minutes=7 * i + 1)
+        workflow.case_take(case_id=case.pk, actor=agent)
+        if i % 2 == 0:
+            clock.advance(hours=i + 1)
+            workflow.case_resolve(case_id=case.pk, actor=agent, summary="Fixed")
+    clock.advance(days=2)
+    workflow.case_escalate(case_id=cases[1].pk, actor=agent, handoff=HANDOFF)
+    measures = {"first_response_at": Seconds("first_response_at", "opened_at"),
+                "resolved_at": Seconds("resolved_at", "opened_at")}
+    got = histograms(Case.objects.order_by(), ["level_id"], list(measures.values()),
+                     [Seconds("level_entered_at", "opened_at")])
+    for groups, (column, m) in zip(got, measures.items()):
+        expected = {(g["level_id"], g["b"], g["n"], round(g["s"])) for g in Case.objects.order_by().values(
+            "level_id", b=Bucket(m)).annotate(n=Count(column), s=Sum(m)) if g["b"] is not None}
+        assert {(g["key"][0], g["b"], g["n"], round(g["s"])) for g in groups if g["b"] is not None} == expected
+    rows = {g["key"][0]: g for g in got[0]}  # rows and totals: read from one measure's groups
+    totals = {g["level_id"]: g for g in Case.objects.order_by().values("level_id").annotate(
+        n=Count("pk"), t=Sum(Seconds("level_entered_at", "opened_at")))}
+    assert {k: sum(g["rows"] for g in got[0] if g["key"][0] == k) for k in rows} == {
+        k: g["n"] for k, g in totals.items()}
+    assert {k: round(sum(g["totals"][0] for g in got[0] if g["key"][0] == k)) for k in rows} == {
+        k: round(g["t"]) for k, g in totals.items()}
 
 
 def test_the_invariant_checker_catches_a_handoff_astray(agent):

@@ -123,6 +123,16 @@ def test_speed(desk):
     assert t["time_at_level"] == [["L1", 5, 8.25, 1.65, 78.6], ["L2", 2, 2.25, 1.12, 21.4]]
 
 
+def test_speed_filtered_reads_the_handoffs_through_their_cases(desk):
+    """Date-only, the handoffs are selected by their copy of the case's opening; other filters
+    (where the case is now, its category) go through the case rows and agree."""
+    assert run("speed", category="network") == run("speed")
+    t = run("speed", level="L2")  # B only: an hour at L1, two at L2
+    assert t["response_resolution"] == [["L2", 1, 1, 0.17, 0.17, 1, 3.0, 3.0]]
+    assert t["accept"] == [["L2", 1, 1, 0, 0, 0.5, 0.5]]
+    assert t["time_at_level"] == [["L1", 1, 1.0, 1.0, 33.3], ["L2", 1, 2.0, 2.0, 66.7]]
+
+
 def test_quality(desk):
     t = run("quality")
     assert t["over_by_team"] == [["Frontline", 2, 1, 50.0, 2, 1, 50.0]]

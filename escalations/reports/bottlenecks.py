@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db.models import Avg, Case as DjCase, Count, Min, Q, Sum, Value, When
 
 from ..models import OPEN_STATUSES, EscalationKind, EscalationStatus, Team
-from .base import Chart, Column, Scope, Table, hours, pct, period_key, report
+from .base import Chart, Column, Scope, Table, count_cases, hours, pct, period_key, report
 from .sql import Bucket, Figures, Seconds
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
@@ -27,7 +27,7 @@ def _backlog_over_time(scope: Scope) -> Table:
     resolved = DjCase(When(resolved_at__gte=start, resolved_at__lt=end, then=scope.trunc("resolved_at")),
                       default=Value(None))
     groups = (scope.cases(None).filter(opened_at__lt=end)
-              .annotate(op=opened, state=state, rp=resolved).values("op", "state", "rp").annotate(n=Count("pk")))
+              .annotate(op=opened, state=state, rp=resolved).values("op", "state", "rp").annotate(n=count_cases()))
     start_open, opened_in, resolved_in = 0, Counter(), Counter()
     for g in groups:
         if g["op"] is None:

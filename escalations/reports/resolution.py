@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.db.models import Count, Q
+from django.db.models import Q
 
-from .base import Chart, Column, Scope, Table, pct, report
+from .base import Chart, Column, Scope, Table, count_cases, pct, report
 
 
 @report("resolution", "Resolution by level",
@@ -14,9 +14,9 @@ from .base import Chart, Column, Scope, Table, pct, report
         "(resolved at the lowest level without ever leaving it) and the highest level each case reached.")
 def resolution(scope: Scope) -> list[Table]:
     groups = list(scope.cases().values("level_id", "highest_level_id").annotate(
-        cases=Count("pk"),
-        resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
-        resolved_direct=Count("pk", filter=Q(resolved_at__isnull=False, escalation_count=0)),
+        cases=count_cases(),
+        resolved=count_cases(Q(resolved_at__isnull=False)),
+        resolved_direct=count_cases(Q(resolved_at__isnull=False, escalation_count=0)),
     ))
     resolved_at, direct_at, open_at, highest, highest_resolved = (Counter() for _ in range(5))
     for g in groups:

@@ -1,6 +1,7 @@
 """Speed: time to first response and to resolve, time to accept an escalation, and the time
-spent at each level, for the cases opened in the range. Three passes: two over the cases (a histogram per
-median), one over their handoffs.
+spent at each level, for the cases opened in the range. Two passes: one over the cases (a
+histogram per median, both filled in the same pass), one over their handoffs (which carry
+their case's opening moment, so they need no join to the cases).
 
 Time at a level needs no per-case timeline. Measured from each case's opening, a level's
 total time is the sum of the moments cases left it minus the sum of the moments they
@@ -14,47 +15,48 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from django.db.models import Count, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case as DjCase, Value, When
 
 from ..models import EscalationKind, EscalationStatus
 from .base import Chart, Column, Scope, Table, hours, pct, report
-from .sql import Bucket, Figures, Seconds
+from .sql import Figures, Seconds, histograms
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 
 
 def _case_figures(scope: Scope) -> dict:
-    """Per level holding the case: first response, resolution and leaving (resolution or
-    now), each from opening. Two passes: one histogram per median."""
+    """Per level holding the case: first response, resolution and leaving (resolution, or
+    now for a case still open), each from opening. One pass, a histogram per median."""
     first, resolve = Seconds("first_response_at", "opened_at"), Seconds("resolved_at", "opened_at")
-    leave = Seconds(Coalesce("resolved_at", Value(scope.now)), "opened_at")
+    still_open = DjCase(When(resolved_at__isnull=True, then=Seconds(Value(scope.now), "opened_at")))
     out: dict = defaultdict(lambda: {"first": Figures(), "resolve": Figures(), "cases": 0, "leave": 0.0})
-    for g in scope.cases().values("level_id", b=Bucket(first)).annotate(
-            n=Count("first_response_at"), s=Sum(first), cases=Count("pk"), leave=Sum(leave)):
-        f = out[g["level_id"]]
+    by_first, by_resolve = histograms(scope.cases(), ["level_id"], [first, resolve], [still_open])
+    for g in by_first:
+        f = out[g["key"][0]]
         f["first"].add(g["b"], g["n"], g["s"])
-        f["cases"] += g["cases"]
-        f["leave"] += g["leave"] or 0.0
-    for g in scope.cases().filter(resolved_at__isnull=False).values("level_id", b=Bucket(resolve)).annotate(
-            n=Count("pk"), s=Sum(resolve)):
-        out[g["level_id"]]["resolve"].add(g["b"], g["n"], g["s"])
+        f["cases"] += g["rows"]
+        f["leave"] += g["totals"][0] or 0.0
+    for g in by_resolve:
+        f = out[g["key"][0]]
+        f["resolve"].add(g["b"], g["n"], g["s"])
+        f["leave"] += g["s"] or 0.0  # a resolved case leaves its level when resolved
     return out
 
 
 def _handoff_figures(scope: Scope) -> dict:
     """The handoffs of the same cases, by kind, outcome and ends: how many, when raised and
-    decided (from opening), and the wait to acceptance as a histogram."""
-    wait = Seconds("decided_at", "created_at")
+    decided (from the case's opening, which each handoff carries), and the wait to
+    acceptance as a histogram. One pass."""
     out: dict = defaultdict(lambda: {"n": 0, "raised": 0.0, "decided": 0.0, "wait": Figures()})
-    groups = scope.handoffs_of_cases().values("kind", "status", "from_level_id", "to_level_id", b=Bucket(wait))
-    for g in groups.annotate(n=Count("pk"), raised=Sum(Seconds("created_at", "case__opened_at")),
-                             decided=Sum(Seconds("decided_at", "case__opened_at")), wait=Sum(wait)):
-        f = out[(g["kind"], g["status"], g["from_level_id"], g["to_level_id"])]
-        f["n"] += g["n"]
-        f["raised"] += g["raised"] or 0.0
-        f["decided"] += g["decided"] or 0.0
-        f["wait"].add(g["b"], g["n"], g["wait"])
+    (groups,) = histograms(scope.handoffs_of_cases(), ["kind", "status", "from_level_id", "to_level_id"],
+                           [Seconds("decided_at", "created_at")],
+                           [Seconds("created_at", "case_opened_at"), Seconds("decided_at", "case_opened_at")])
+    for g in groups:
+        f = out[g["key"]]
+        f["n"] += g["rows"]
+        f["raised"] += g["totals"][0] or 0.0
+        f["decided"] += g["totals"][1] or 0.0
+        f["wait"].add(g["b"], g["n"], g["s"])
     return out
 
 

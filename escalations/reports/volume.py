@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from django.db.models import Count, F, Q
 
 from ..models import EscalationKind, EscalationStatus
-from .base import Chart, Column, Scope, Table, pct, period_key, report
+from .base import Chart, Column, Scope, Table, count_cases, pct, period_key, report
 
 K, S = EscalationKind, EscalationStatus
 UP = (K.ESCALATE, K.JUMP)
@@ -25,10 +25,10 @@ def _opened(scope: Scope) -> list[Table]:
     ladder = scope.ladder()
     first = ladder[0].pk if ladder else None
     rows = (scope.cases().annotate(period=scope.trunc("opened_at")).values("period")
-            .annotate(n=Count("pk"), **{f"p{p}": Count("pk", filter=Q(priority=p)) for p in (1, 2, 3, 4)},
-                      escalated=Count("pk", filter=Q(escalation_count__gt=0)),
-                      above_first=Count("pk", filter=~Q(highest_level_id=first)),
-                      came_down=Count("pk", filter=~Q(level_id=F("highest_level_id")))))
+            .annotate(n=count_cases(), **{f"p{p}": count_cases(Q(priority=p)) for p in (1, 2, 3, 4)},
+                      escalated=count_cases(Q(escalation_count__gt=0)),
+                      above_first=count_cases(~Q(highest_level_id=first)),
+                      came_down=count_cases(~Q(level_id=F("highest_level_id")))))
     by_period = {period_key(r["period"]): r for r in rows}
     out = []
     for day in scope.periods():
