@@ -99,6 +99,9 @@ class QueueFilterForm(DeskForm):
     assigned = forms.ChoiceField(label="Assigned", required=False,
                                  choices=[("", "Anyone or no one"), ("me", "To me"), ("unassigned", "Unassigned")])
     cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    # The cursors of the pages before this one ("~"-separated; empty is the first page),
+    # so "Previous page" needs no counting either.
+    back = forms.CharField(required=False, max_length=200 * 30, widget=forms.HiddenInput)
 
     def __init__(self, *args, levels=(), teams=None, **kwargs):
         super().__init__(*args, **kwargs)

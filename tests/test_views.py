@@ -159,6 +159,38 @@ def test_queue_pages_by_keyset_without_counting(agent, category):
     assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
 
 
+def _link(body: str, rel: str) -> str | None:
+    found = re.search(rf'<a href="([^"]*)" rel="{rel}">', body)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def _case_ids(body: str) -> list[str]:
+    return re.findall(r'href="/cases/(\d+)/"', body)
+
+
+def test_queue_pages_forward_and_back(client, agent, category):
+    for i in range(2 * selectors.PAGE_SIZE + 3):
+        open_case(agent, category, title=f"Paging case {i}")
+    login(client, agent)
+    url = reverse("team-queue")
+    pages, bodies = [url + "?q=Paging"], []
+    for _ in range(3):
+        bodies.append(client.get(pages[-1]).content.decode())
+        following = _link(bodies[-1], "next")
+        if following:
+            pages.append(url + following)
+    assert len(pages) == 3 and _link(bodies[-1], "next") is None
+    assert _link(bodies[0], "prev") is None
+    back = client.get(url + _link(bodies[2], "prev")).content.decode()
+    assert _case_ids(back) == _case_ids(bodies[1])
+    first = client.get(url + _link(back, "prev")).content.decode()
+    assert _case_ids(first) == _case_ids(bodies[0]) and _link(first, "prev") is None
+    assert "Paging" in first  # the search is kept on the way back
+    # A damaged trail loses only the way back.
+    damaged = client.get(pages[2] + "~not-a-cursor")
+    assert damaged.status_code == 200 and _link(damaged.content.decode(), "prev") is None
+
+
 def test_queue_filters_and_search(client, agent, category):
     a = open_case(agent, category, title="Printer jammed", impact=1, urgency=1)
     b = open_case(agent, category, title="Mailbox full", requester_name="Zed Zebra")

@@ -20,6 +20,7 @@ from .cases import (
     filter_teams,
     invitees,
     is_read_only,
+    parse_cursor,
     queue_page,
     sees_everything,
     sla_text,

@@ -151,7 +151,7 @@ def _filtered(user, scope: str, f: QueueFilters) -> QuerySet[Case]:
     return _search(qs, f.q) if f.q else qs
 
 
-def _parse_cursor(cursor: str | None) -> tuple[int, datetime, int] | None:
+def parse_cursor(cursor: str | None) -> tuple[int, datetime, int] | None:
     """``1|<next_check_at>|<id>`` pages the scheduled cases, ``2|<opened_at>|<id>`` the rest."""
     try:
         phase, at, pk = (cursor or "").split("|")
@@ -177,7 +177,7 @@ def queue_page(user, *, scope: str, filters: QueueFilters, now: datetime, cursor
     there is a next page without counting.
     """
     base = _filtered(user, scope, filters).select_related("level", "team", "assignee").only(*QUEUE_COLUMNS)
-    parsed = _parse_cursor(cursor)
+    parsed = parse_cursor(cursor)
     phase, rows = (parsed[0] if parsed else 1), []
     if phase == 1 and filters.status not in UNSCHEDULED:
         qs = base.filter(next_check_at__isnull=False)

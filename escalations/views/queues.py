@@ -12,6 +12,26 @@ from ..models import Team
 from .base import staff_page
 
 FILTER_FIELDS = ("q", "status", "priority", "level", "team", "assigned")
+TRAIL_LIMIT = 30  # pages remembered for "Previous page"; further back, "First page" remains
+FIRST = "-"  # the first page on the trail
+
+
+def _pager(kept: dict, cursor: str, back: str, next_cursor: str | None) -> dict:
+    """Links to the next and previous pages. The next page's link carries this page's
+    cursor on a trail of the ones before it; the previous page's link pops the trail."""
+    trail = back.split("~") if back else []
+    if any(c != FIRST and selectors.parse_cursor(c) is None for c in trail):
+        trail = []  # a damaged trail: no "Previous page", nothing else changes
+    links = {"next_url": None, "previous_url": None}
+    if next_cursor:
+        onward = (trail + [cursor or FIRST])[-TRAIL_LIMIT:]
+        links["next_url"] = f"?{urlencode({**kept, 'cursor': next_cursor, 'back': '~'.join(onward)})}"
+    if cursor and trail:
+        previous = dict(kept)
+        if trail[-1] != FIRST:
+            previous.update(cursor=trail[-1], back="~".join(trail[:-1]))
+        links["previous_url"] = f"?{urlencode(previous)}"
+    return links
 
 
 def _queue(request: HttpRequest, scope: str) -> HttpResponse:
@@ -33,7 +53,7 @@ def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     context = {
         "scope": scope, "nav": scope, "form": form, "controls": _controls(form, levels, teams), "page": page,
         "filtered": bool(kept),
-        "next_url": f"?{urlencode({**kept, 'cursor': page.next_cursor})}" if page.next_cursor else None,
+        **_pager(kept, data.get("cursor") or "", data.get("back") or "", page.next_cursor),
         "first_url": f"?{urlencode(kept)}" if kept else "?",
         "show_levels": len(levels) > 1,
         "read_only": selectors.is_read_only(user),
