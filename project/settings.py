@@ -57,7 +57,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins before checking passwords
-    "django.contrib.auth.backends.ModelBackend",
+    "escalations.auth_backend.CachedPermissionsBackend",  # ModelBackend, permission sets cached a few seconds
 ]
 
 ROOT_URLCONF = "project.urls"
