@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef
 
 from . import audit
 from .models import Case, CaseStatus, Escalation, EscalationStatus, Notification, NotificationStatus, RuleFiring
@@ -37,7 +37,9 @@ def check() -> list[Finding]:
         escalations__status=EscalationStatus.PENDING).count()
     out.append(Finding("every escalated case has its pending handoff", mismatch == 0, f"{mismatch} without"))
 
-    missing = Case.objects.filter(~Q(pk__in=Case.history.values("id"))).count()
+    # NOT EXISTS, an anti-join: NOT IN (subquery) cannot be one (NULLs) and goes quadratic
+    # once the history ids outgrow work_mem.
+    missing = Case.objects.filter(~Exists(Case.history.filter(id=OuterRef("pk")))).count()
     out.append(Finding("every case has a history", missing == 0, f"{missing} without"))
 
     sent_twice = (Notification.objects.filter(status=NotificationStatus.SENT).values("dedupe_key")
