@@ -177,6 +177,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
             # instead of one wide row each (the frozen policy makes a row ~1.8 kB).
             models.Index(fields=["team"], name="case_open_cover", condition=models.Q(status__in=OPEN_STATUSES),
                          include=["id", "opened_at", "level_entered_at", "level", "category", "priority", "source"]),
+            # Similar cases are looked for among the newest of a category (open ones at
+            # intake, resolved ones on the case page): straight to them, whatever else is new.
+            models.Index(fields=["category", "id"], name="case_open_by_category",
+                         condition=models.Q(status__in=OPEN_STATUSES)),
+            models.Index(fields=["category", "id"], name="case_resolved_by_category",
+                         condition=models.Q(status__in=["resolved", "closed"])),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -45,8 +45,10 @@ class Command(BaseCommand):
             "faults": (["scale_out", "--duration", d, "--kill-at", str(o["duration"] / 4)]
                        + (["--restart-postgres-at", str(o["duration"] / 2)] if o["restart_postgres"] else []),
                        {"Q_REDIS_URL": ""}),
+            # In a database of its own (<name>_sweep): every due case there is the benchmark's.
             # Kept for the next run (removing a million cases means resealing the audit chains).
-            "sweep": (["bench_sweep", "--open", str(n), "--due", str(min(10_000, n // 10)), "--reuse", "--keep"], {}),
+            "sweep": (["bench_sweep", "--open", str(n), "--due", str(min(10_000, n // 10)), "--reuse", "--keep"],
+                      {"DATABASE_URL": sweep_database()} if "sweep" in steps else {}),
         }
         results = {}
         for step in steps:
@@ -67,6 +69,25 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps({"cases": n, "cpus": os.cpu_count(), **results}))
         if any(r.get("exit_code") for r in results.values()):
             raise SystemExit(1)
+
+
+def sweep_database() -> str:
+    """The URL of ``<this database>_sweep`` on the same server, created and migrated if missing."""
+    from psycopg import sql
+
+    s = connection.settings_dict
+    name = f"{s['NAME']}_sweep"
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        exists = cur.fetchone() is not None
+    if not exists:
+        with connection.cursor() as cur:  # CREATE DATABASE cannot run in a transaction; Django autocommits here
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    url = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}"
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=settings.BASE_DIR,
+                   env={**os.environ, "DATABASE_URL": url}, check=True)
+    return url
 
 
 def table(results: dict) -> list[str]:
