@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import clock
-from ..bulk import bulk_history
 from ..models import Case, Category, Level, SlaPolicy, StaffProfile, Team
+from .seeding import creation_history
 
 SOURCE = "bench-pages"
 USERNAME = "bench_agent"
@@ -117,25 +117,10 @@ def build(total: int, out) -> float:
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql, {**params, "first": lo, "last": min(total, lo + step - 1)})
         out.write(f"  ... {min(total, lo + step - 1):,}\n")
-    creation_history(SOURCE, first_new_pk)
+    creation_history(SOURCE, first_new_pk, "Generated case")
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE escalations_case")
     return time.perf_counter() - started
-
-
-def creation_history(source: str, first_pk: int, chunk: int = 20_000) -> None:
-    """One creation row per new case, through ``bulk_history`` and so on the audit chain,
-    dated at its opening: every case has a history, as the invariants expect."""
-    last = first_pk - 1
-    while True:
-        batch = list(Case.objects.filter(source=source, pk__gt=last).defer("policy_snapshot").order_by("pk")[:chunk])
-        if not batch:
-            return
-        last = batch[-1].pk
-        for c in batch:
-            c._change_reason = "Generated case"
-        with transaction.atomic():
-            bulk_history(batch, "+", batch[0].opened_at)
 
 
 def sample_case_ids(user, count: int = 2000) -> list[int]:

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from .. import audit, clock
-from ..bulk import bulk_history
+from ..benchmarks.seeding import creation_history
 from ..models import Case, Category, Level, SlaPolicy, Team
 from .base import REGISTRY, Filters
 
@@ -204,7 +204,7 @@ class ReportsBench:
                            WHERE c.source = %s AND c.external_id = 'r' || p.i""", [SOURCE])
             self._escalations(cur, ids, org, agents)
             self._reviews(cur, have)
-        self._history(first_new_pk)
+        creation_history(SOURCE, first_new_pk, "Benchmark case")  # the reports never read it: real size
         with connection.cursor() as cur:
             for table in ("escalations_case", "escalations_escalation", "escalations_review",
                           "escalations_historicalcase"):
@@ -246,21 +246,6 @@ class ReportsBench:
                 (c.id % 5) <> 0, 'Write a knowledge article', c.closed_at, c.closed_at
             FROM bench_plan p JOIN escalations_case c ON c.id = p.case_id
             WHERE c.status = 'closed' AND c.escalation_count > 0 AND c.id % 10 = 0""")
-
-    def _history(self, first_pk: int, chunk: int = 20_000) -> None:
-        """One creation row per new case, through ``bulk_history`` and so on the audit chain
-        (the reports never read history; it is here so the database has its real size)."""
-        last = first_pk - 1
-        while True:
-            batch = list(Case.objects.filter(source=SOURCE, pk__gt=last).defer("policy_snapshot")
-                         .order_by("pk")[:chunk])
-            if not batch:
-                break
-            last = batch[-1].pk
-            for c in batch:
-                c._change_reason = "Benchmark case"
-            with transaction.atomic():
-                bulk_history(batch, "+", c.opened_at)
 
     def sizes(self) -> dict[str, int]:
         """Row counts of the tables the reports read (estimates from the planner's statistics)."""
