@@ -136,7 +136,10 @@ class Processes:
             try:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL) if p in self.clusters else p.kill()
+                if p in self.clusters:
+                    os.killpg(p.pid, signal.SIGKILL)  # the cluster's workers too
+                else:
+                    p.kill()
                 p.wait()
 
 
@@ -339,5 +342,6 @@ def run(*, duration: float, threads: int, web_workers: int, qclusters: int, due:
         "cases": Case.objects.count(), "cpus": os.cpu_count(),
         "invariants": {f.name: f.held for f in findings}, "invariants_held": all(f.held for f in findings),
     }
-    shutil.rmtree(workdir, ignore_errors=True) if figures["invariants_held"] else None
+    if figures["invariants_held"]:  # otherwise the logs and mail stay for a look
+        shutil.rmtree(workdir, ignore_errors=True)
     return {"figures": figures, "findings": findings}
