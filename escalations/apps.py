@@ -1,4 +1,8 @@
 from django.apps import AppConfig
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from escalations.audit.chain import stamp_action
+from escalations.core.config_cache import clear
 
 
 class EscalationsConfig(AppConfig):
@@ -14,19 +18,17 @@ class EscalationsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
+        # Model modules load only once the app registry is ready (Django's convention).
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group, Permission
+        from simple_history.signals import pre_create_historical_record
 
-        from .config_cache import clear
-
+        pre_create_historical_record.connect(stamp_action, dispatch_uid="escalations-history-action")
         for name in self.CONFIG_MODELS:
             model = self.get_model(name)
             post_save.connect(clear, sender=model, dispatch_uid=f"config-cache-save-{name}")
             post_delete.connect(clear, sender=model, dispatch_uid=f"config-cache-delete-{name}")
         # Cached permission sets (auth_backend): users, groups and who belongs where.
-        from django.contrib.auth import get_user_model
-        from django.contrib.auth.models import Group, Permission
-        from django.db.models.signals import m2m_changed
-
         User = get_user_model()
         for model in (User, Group, Permission):
             post_save.connect(clear, sender=model, dispatch_uid=f"config-cache-save-{model.__name__}")

@@ -2,7 +2,7 @@
 ``requester-confirm`` is reversed by name in e-mails)."""
 from django.urls import path
 
-from . import views
+from escalations import views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),

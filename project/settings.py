@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "axes",
     "escalations.apps.EscalationsConfig",
 ]
+# Benchmarks, load generators and data builders (``escalations.devtools``): development
+# and CI only; a production process never loads them.
+if not PRODUCTION:
+    INSTALLED_APPS.append("escalations.devtools.apps.DevtoolsConfig")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -57,7 +61,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins before checking passwords
-    "escalations.auth_backend.CachedPermissionsBackend",  # ModelBackend, permission sets cached a few seconds
+    "escalations.core.auth_backend.CachedPermissionsBackend",  # ModelBackend, permission sets cached a few seconds
 ]
 
 ROOT_URLCONF = "project.urls"

@@ -7,8 +7,8 @@ admin.site.site_title = "Escalation desk"
 admin.site.index_title = "Back office"
 
 urlpatterns = [
-    path("admin/reports/", include("escalations.admin_reports")),  # before admin/: its catch-all
-    path("admin/audit/", include("escalations.admin_audit")),
+    path("admin/reports/", include("escalations.admin.reports")),  # before admin/: its catch-all
+    path("admin/audit/", include("escalations.admin.audit_log")),
     path("admin/", admin.site.urls),
     path("", include("escalations.urls")),
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from escalations import config_cache
+from escalations.core import config_cache
 
 from .factories import FakeClock, staff
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from escalations import workflow
-from escalations.defaults import ROLE_LEVEL
+from escalations.domain.defaults import ROLE_LEVEL
 from escalations.models import Category, Level, StaffProfile, Team
 
 

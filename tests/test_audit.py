@@ -6,7 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from escalations import audit, workflow
+from escalations import workflow
+from escalations.audit import maintenance, verify
 from escalations.models import AuditHead, AuditSeal, Case
 
 from .factories import HANDOFF, open_case, staff
@@ -16,7 +17,7 @@ CASE_HISTORY = Case.history.model._meta.db_table
 
 
 def broken_tables():
-    return {s.table: s.broken for s in audit.verify() if s.broken}
+    return {s.table: s.broken for s in verify.verify() if s.broken}
 
 
 def tamper(sql, params=()):
@@ -91,7 +92,7 @@ def test_verify_audit_command_exits_non_zero_naming_the_record(worked_case, caps
 
 def test_maintenance_path_reseals_and_records_why(worked_case, manager):
     rows = list(Case.history.filter(id=worked_case.pk).order_by("history_id"))
-    with audit.maintenance(actor="dba", reason="GDPR erasure request #12", tables=[CASE_HISTORY]):
+    with maintenance.maintenance(actor="dba", reason="GDPR erasure request #12", tables=[CASE_HISTORY]):
         with connection.cursor() as cur:
             cur.execute(f"UPDATE {CASE_HISTORY} SET requester_email = 'erased@example.com' WHERE id = %s",
                         [worked_case.pk])
@@ -100,7 +101,7 @@ def test_maintenance_path_reseals_and_records_why(worked_case, manager):
     assert seal.reason == "GDPR erasure request #12" and seal.tables == [CASE_HISTORY]
     assert Case.history.get(history_id=rows[0].history_id).requester_email == "erased@example.com"
     with pytest.raises(ValueError):
-        with audit.maintenance(actor="dba", reason=" "):
+        with maintenance.maintenance(actor="dba", reason=" "):
             pass
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from escalations import authority
+from escalations.domain import authority
 
 
 def fresh(user):

@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from escalations import authority
+from escalations.domain import authority
+from escalations.selectors import approvals
 from escalations.models import AuthorityGrant, Case, Level, StaffProfile
 
 from .factories import UserFactory, staff
@@ -164,11 +165,11 @@ def test_can_decide_reads_the_live_matrix(specialist):
 ])
 def test_lowest_level_allowed_is_the_lowest_covering_grant(kind, amount, code):
     value = Decimal(amount) if amount is not None else None
-    assert authority.lowest_level_allowed(kind, value).code == code
+    assert approvals.lowest_level_allowed(kind, value).code == code
 
 
 def test_lowest_level_allowed_is_none_when_no_grant_covers():
-    assert authority.lowest_level_allowed("no_such_kind", None) is None
+    assert approvals.lowest_level_allowed("no_such_kind", None) is None
     AuthorityGrant.objects.filter(level__code="EXEC", kind="spend").update(limit=Decimal("200000"))
-    assert authority.lowest_level_allowed("spend", Decimal("200001")) is None
-    assert authority.lowest_level_allowed("spend", Decimal("200000")).code == "EXEC"
+    assert approvals.lowest_level_allowed("spend", Decimal("200001")) is None
+    assert approvals.lowest_level_allowed("spend", Decimal("200000")).code == "EXEC"

@@ -81,7 +81,7 @@ def test_a_case_from_intake_to_review(desk):
     expect(specialist.locator(".card--handoff")).to_contain_text("VPN drops for the whole Berlin office.")
     panel = open_panel(specialist, "return")
     panel.get_by_role("button", name="Return it").click()
-    expect(specialist.locator("#action-return .field-error")).to_contain_text("This field is required")
+    expect(specialist.locator("#action-return .field-error")).to_contain_text("Say why the escalation is returned")
     assert specialist.evaluate("document.activeElement.id") == "failure"
     specialist.locator("#action-return").get_by_label("Why return it").fill("L1 runbook covers this: reset the tunnel.")
     specialist.locator("#action-return").get_by_role("button", name="Return it").click()
@@ -97,7 +97,7 @@ def test_a_case_from_intake_to_review(desk):
     specialist.reload()
     specialist.get_by_role("button", name="Accept").click()
     expect(message(specialist)).to_contain_text("You accepted the escalation")
-    panel = open_panel(specialist, "approval")
+    panel = open_panel(specialist, "request-approval")
     panel.get_by_label("Decision needed").select_option("spend")
     panel.get_by_label("Amount").fill("5000")
     panel.get_by_label("What needs approving and why").fill("Replace the office VPN appliance.")

@@ -6,13 +6,16 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from escalations import requester, workflow
+from escalations.domain import requester_links as requester
+from escalations import workflow
 from escalations.models import ApprovalRequest, KnowledgeArticle
-from escalations.views.registry import ACTIONS
+from escalations.actions import catalogue
 
 from .factories import HANDOFF, CategoryFactory, open_case
 
 pytestmark = pytest.mark.django_db
+
+ACTIONS = {a.slug: a for a in catalogue.case_page_actions()}
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -72,7 +75,7 @@ def test_case_actions_survive_junk(world, action):
 
 
 def test_new_case_survives_junk(world):
-    from escalations.forms import NewCaseForm
+    from escalations.actions.forms import NewCaseForm
 
     client = client_for(world["agent"])
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from escalations import audit
+from escalations.audit import verify
 from escalations.importers import FORMATS, run_import
 from escalations.models import Case, Escalation, Team
 from escalations.reports import REGISTRY, Filters
-from escalations.sweep import run_sweep
+from escalations.automation.sweep import run_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_history_rows_are_dated_by_the_events_and_chained(bpic):
     ]
     reason = case("bpic2013", "1-100").history.order_by("history_date").first().history_change_reason
     assert reason == "Imported from BPIC 2013, line 2: Accepted-In Progress at L1"
-    assert [s.broken for s in audit.verify()] == [None] * len(audit.verify())
+    assert [s.broken for s in verify.verify()] == [None] * len(verify.verify())
 
 
 def test_down_before_being_worked_is_a_returned_escalation(bpic):

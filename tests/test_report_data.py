@@ -13,10 +13,10 @@ from django.db.models import Count, F, Sum
 
 from escalations import workflow
 from escalations.importers import FORMATS, run_import
-from escalations.invariants import check
+from escalations.selectors.invariants import check
 from escalations.models import Case, Escalation
 from escalations.reports.sql import Bucket, Seconds, histograms
-from escalations.sweep import run_sweep
+from escalations.automation.sweep import run_sweep
 
 from .factories import HANDOFF, TeamFactory, open_case
 

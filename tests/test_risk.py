@@ -12,13 +12,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from escalations import tasks
+from escalations.automation import tasks
 from escalations.models import Case, CaseStatus, Category, Level, RiskModel
-from escalations.risk import predict, score_open_cases, time_split, train
-from escalations.risk.features import Row, load_rows, make_spec, matrix, past_rates
-from escalations.risk.predict import probability
-from escalations.risk.train import scaled
-from escalations.schedules import SCHEDULES
+from escalations.intelligence.risk import predict, score_open_cases, time_split, train
+from escalations.intelligence.risk.features import Row, load_rows, make_spec, matrix, past_rates
+from escalations.intelligence.risk.predict import probability
+from escalations.intelligence.risk.train import scaled
+from escalations.domain.defaults import SCHEDULES
 
 pytestmark = pytest.mark.django_db
 
@@ -246,7 +246,7 @@ def test_command_without_data_fails_clearly(db):
 
 def test_schedule_runs_the_retrain_task(history):
     func, minutes = SCHEDULES["escalations.risk_retrain"]
-    assert func == "escalations.tasks.risk_retrain" and minutes >= 60
+    assert func == "escalations.automation.tasks.risk_retrain" and minutes >= 60
     make_case(history[0], T0 + timedelta(days=60), priority=1)
     result = tasks.risk_retrain()
     assert result["scored"] == 1 and result["breach"]["n_test"] == 32
@@ -254,7 +254,7 @@ def test_schedule_runs_the_retrain_task(history):
 
 
 def test_past_rate_reasons_only_when_above_the_overall_rate_and_not_thin():
-    from escalations.risk.features import describe
+    from escalations.intelligence.risk.features import describe
 
     (row,) = rows_from([(1, 0, None, "7", False)])
     row.category_name = "Network"

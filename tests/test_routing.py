@@ -4,7 +4,8 @@ from datetime import time
 
 import pytest
 
-from escalations import routing, workflow
+from escalations.intelligence import routing
+from escalations import workflow
 from escalations.models import BusinessCalendar, Case, Level, RoutingPolicy, StaffProfile, WorkingRange
 
 from .factories import HANDOFF, CategoryFactory, TeamFactory, fresh, level, open_case, staff
@@ -186,7 +187,7 @@ def test_rule_escalations_by_the_sweep_are_routed_too(agent, network):
     from datetime import timedelta
 
     from escalations.models import TriggerRule
-    from escalations.sweep import run_sweep
+    from escalations.automation.sweep import run_sweep
 
     TriggerRule.objects.update(is_active=False)
     TriggerRule.objects.create(name="up", condition="sla_percent", params={"target": "response", "percent": 100},

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from escalations.benchmarks import scale_out
+from escalations.devtools.benchmarks import scale_out
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ policy; the admin explains a bad matrix; the queue order follows priority then s
 import pytest
 from django.urls import reverse
 
-from escalations import scoring
+from escalations.intelligence import scoring
 from escalations.models import Case, ScoringPolicy, priority_for
 
 from .factories import open_case

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from zoneinfo import ZoneInfo
 
-from escalations.sla import BusinessCalendar
+from escalations.domain.sla import BusinessCalendar
 
 UTC = timezone.utc
 IST = timezone(timedelta(hours=5, minutes=30))

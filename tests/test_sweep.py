@@ -15,17 +15,11 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
-from escalations import audit, notifications
-from escalations.models import (
-    Case,
-    Escalation,
-    Notification,
-    NotificationStatus,
-    RuleFiring,
-    SweepHeartbeat,
-)
-from escalations.schedules import SCHEDULES, ensure_schedules
-from escalations.sweep import run_sweep, sweep_lag
+from escalations.audit import verify
+from escalations.automation import outbox
+from escalations.models import Case, Escalation, Notification, NotificationStatus, RuleFiring, SweepHeartbeat
+from escalations.domain.defaults import SCHEDULES, declare_schedules
+from escalations.automation.sweep import run_sweep, sweep_lag
 
 from .factories import TeamFactory, open_case
 
@@ -64,8 +58,8 @@ def test_run_sweep_command(agent, capsys):
 
 def test_schedules_are_declared_once_by_name(db):
     assert set(Schedule.objects.values_list("name", flat=True)) >= set(SCHEDULES)  # by the migration
-    ensure_schedules()
-    ensure_schedules()
+    declare_schedules(Schedule)
+    declare_schedules(Schedule)
     call_command("setup_schedules")
     for name, (func, minutes) in SCHEDULES.items():
         schedule = Schedule.objects.get(name=name)
@@ -83,7 +77,7 @@ def test_down_for_an_hour_escalates_everything_due_once(agent):
     for case in Case.objects.filter(pk__in=[c.pk for c in cases]).select_related("level"):
         assert case.level.code == "L2" and case.escalation_count == 1
         assert case.history.count() == 2  # opened, swept once (warnings and escalation together)
-    assert [s.broken for s in audit.verify() if s.broken] == []  # bulk history rows are chained too
+    assert [s.broken for s in verify.verify() if s.broken] == []  # bulk history rows are chained too
 
 
 def test_outbox_is_sent_after_commit_once(agent, django_capture_on_commit_callbacks):
@@ -105,7 +99,7 @@ def test_outbox_is_sent_after_commit_once(agent, django_capture_on_commit_callba
     ack = Notification.objects.get(case=case, event="opened")
     assert ack.status == NotificationStatus.SENT and ack.attempts == 1
     sent = len(mail.outbox)
-    assert notifications.flush() == 0 and len(mail.outbox) == sent  # never twice
+    assert outbox.flush() == 0 and len(mail.outbox) == sent  # never twice
 
 
 def test_a_non_urgent_notice_waits_for_a_flush(agent, django_capture_on_commit_callbacks):
@@ -114,20 +108,20 @@ def test_a_non_urgent_notice_waits_for_a_flush(agent, django_capture_on_commit_c
     assert callbacks == []  # no delivery task queued for the acknowledgement alone
     ack = Notification.objects.get(case=case, event="opened")
     assert ack.status == NotificationStatus.PENDING
-    assert notifications.flush() == 1 and notifications.flush() == 0
+    assert outbox.flush() == 1 and outbox.flush() == 0
 
 
 def test_failed_delivery_is_retried_then_recovers(agent, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2  # nothing listens
     case = due_cases(agent, 1)[0]
-    assert notifications.flush() == 0
+    assert outbox.flush() == 0
     row = Notification.objects.get(case=case, event="opened")
     assert row.status == NotificationStatus.PENDING and row.attempts == 1 and row.last_error
     assert row.not_before > timezone.now()  # backs off
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert notifications.flush() == 0  # not yet due
-    assert notifications.flush(now=row.not_before + timedelta(seconds=1)) == 1
+    assert outbox.flush() == 0  # not yet due
+    assert outbox.flush(now=row.not_before + timedelta(seconds=1)) == 1
     row.refresh_from_db()
     assert row.status == NotificationStatus.SENT and row.attempts == 2 and row.last_error == ""
     assert len(mail.outbox) == 1
@@ -138,11 +132,11 @@ def test_delivery_gives_up_after_max_attempts(agent, settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
     case = due_cases(agent, 1)[0]
     later = timezone.now()
-    for _ in range(notifications.MAX_ATTEMPTS):
+    for _ in range(outbox.MAX_ATTEMPTS):
         later += timedelta(days=1)
-        notifications.flush(now=later)
+        outbox.flush(now=later)
     row = Notification.objects.get(case=case, event="opened")
-    assert row.status == NotificationStatus.FAILED and row.attempts == notifications.MAX_ATTEMPTS
+    assert row.status == NotificationStatus.FAILED and row.attempts == outbox.MAX_ATTEMPTS
 
 
 def test_non_urgent_notice_waits_for_working_hours(agent):
@@ -152,7 +146,7 @@ def test_non_urgent_notice_waits_for_working_hours(agent):
     SlaPolicy.objects.filter(name="Business hours").update(is_default=True)
     case = due_cases(agent, 1)[0]
     row = Notification.objects.get(case=case, event="opened")
-    from escalations import clock
+    from escalations.domain import clock
 
     cal = clock.calendar_of(case)
     assert row.not_before == (row.created_at if cal.is_working(row.created_at) else cal.next_opening(row.created_at))

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from escalations import requester, selectors, workflow
+from escalations.domain import requester_links as requester
+from escalations import selectors, workflow
 from escalations.models import (
     ApprovalRequest,
     Case,
@@ -294,7 +295,7 @@ def test_take_assign_note_update(client, agent, agent2, case):
     assert Case.objects.get(pk=case.pk).assignee == agent2
     assert client.post(act(case, "note"), {"note-body": "Internal detail"}).status_code == 302
     case.refresh_from_db()
-    response = client.post(act(case, "update"), {"update-body": "We are on it", "update-version": case.version})
+    response = client.post(act(case, "public-update"), {"public-update-body": "We are on it", "public-update-version": case.version})
     assert response.status_code == 302
     assert Note.objects.filter(case=case).count() == 2
     assert Notification.objects.filter(case=case, event="public_update", recipient="rita@example.com").exists()
@@ -359,11 +360,11 @@ def test_approval_requested_and_decided_by_authority(client, agent, specialist, 
     c = escalated(agent, category)
     workflow.case_accept(case_id=c.pk, actor=specialist)
     login(client, specialist)
-    response = client.post(act(c, "approval"), {"approval-kind": "spend", "approval-amount": "",
-                                               "approval-description": "Replace router"})
-    assert response.status_code == 400 and 'id="id_approval-amount_errors"' in text(response)
-    client.post(act(c, "approval"), {"approval-kind": "spend", "approval-amount": "5000",
-                                     "approval-description": "Replace router"})
+    response = client.post(act(c, "request-approval"), {"request-approval-kind": "spend", "request-approval-amount": "",
+                                               "request-approval-description": "Replace router"})
+    assert response.status_code == 400 and 'id="id_request-approval-amount_errors"' in text(response)
+    client.post(act(c, "request-approval"), {"request-approval-kind": "spend", "request-approval-amount": "5000",
+                                     "request-approval-description": "Replace router"})
     req = ApprovalRequest.objects.get(case=c)
     assert req.required_level.code == "L3"
     assert "Waiting for someone at L3 or above" in text(client.get(page(c)))

@@ -185,12 +185,21 @@ def test_reopen_and_close_write_one_case_row_each(agent):
         workflow.case_close(case_id=case.pk, actor=agent)
 
 
-def test_the_requester_reopening_is_recorded_without_a_user(agent):
+def test_the_requester_reopening_is_recorded_under_the_system_actor(agent):
     case = taken(agent)
     workflow.case_resolve(case_id=case.pk, actor=agent, summary="Cleared the cache")
-    with audited(case, None, case=1):
-        workflow.case_reopen(case_id=case.pk, actor=None, reason="Still broken")
+    system = workflow.system_actor()
+    with audited(case, system, case=1):
+        workflow.case_reopen(case_id=case.pk, actor=system, reason="Still broken")
     assert "the requester" in Case.history.filter(id=case.pk).latest("history_id").history_change_reason
+    assert system.username == "system" and not system.is_active and not system.has_usable_password()
+
+
+def test_an_action_without_an_actor_is_refused_and_writes_nothing(agent):
+    case = taken(agent)
+    workflow.case_resolve(case_id=case.pk, actor=agent, summary="Cleared the cache")
+    with audited(case, agent), pytest.raises(TypeError, match="needs an actor"):
+        workflow.case_reopen(case_id=case.pk, actor=None, reason="Still broken")
 
 
 def test_internal_note_writes_a_note_row_and_no_case_row(agent):

@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import sweep
-from ..models import Case
-from ..selectors import sees_everything
+from escalations.automation import sweep
+from escalations.models import Case
+from escalations.selectors import sees_everything
 
 
 class HistoryAdmin(SimpleHistoryAdmin):

@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from ..calendar_setup import calendar_load_holidays
-from ..models import BusinessCalendar, Holiday, WorkingRange
-from .base import HistoryAdmin
+from escalations.workflow.calendars import calendar_load_holidays
+from escalations.models import BusinessCalendar, Holiday, WorkingRange
+from escalations.admin.base import HistoryAdmin
 
 
 class WorkingRangeForm(forms.ModelForm):

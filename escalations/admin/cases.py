@@ -16,10 +16,18 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from .. import clock, workflow
-from ..models import ApprovalRequest, Case, Escalation, Note
-from .actions import CASE_ACTIONS, CaseAction
-from .base import CaseRowsMixin, HistoryAdmin, ReadOnlyInline, ReadOnlyMixin, warn_if_sweep_stale
+from escalations.domain import clock
+from escalations import workflow
+from escalations.models import ApprovalRequest, Case, Escalation, Note
+from escalations.actions import catalogue
+from escalations.actions.catalogue import Action
+from escalations.admin.base import (
+    CaseRowsMixin,
+    HistoryAdmin,
+    ReadOnlyInline,
+    ReadOnlyMixin,
+    warn_if_sweep_stale,
+)
 
 
 class EscalationInline(ReadOnlyInline):
@@ -126,9 +134,9 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     def case_actions(self, request, case: Case) -> list[dict]:
         """The buttons this user may press on this case now."""
         return [
-            {"slug": a.slug, "label": a.label, "one_click": a.one_click,
+            {"slug": a.slug, "label": a.name, "one_click": a.one_click,
              "url": reverse(f"{self.admin_site.name}:escalations_case_act", args=[case.pk, a.slug])}
-            for a in CASE_ACTIONS.values() if a.available(case, request.user)
+            for a in catalogue.case_page_actions() if a.offered(case, request.user)
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -137,8 +145,8 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def action_view(self, request, object_id, action):
-        spec = CASE_ACTIONS.get(action)
-        if spec is None:
+        spec = catalogue.ACTIONS.get(action)
+        if spec is None or spec not in catalogue.case_page_actions():
             raise Http404(f"There is no case action '{action}'.")
         case = self.get_object(request, unquote(object_id))
         if case is None:
@@ -148,22 +156,23 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
         change_url = reverse(f"{self.admin_site.name}:escalations_case_change", args=[case.pk])
         if not spec.available(case, request.user):
             self.message_user(
-                request, f"You cannot {spec.label.lower()} case #{case.pk} now: it is "
+                request, f"You cannot {spec.verb} case #{case.pk} now: it is "
                 f"{case.get_status_display().lower()} at {case.level.code}, or your level does not allow it.",
                 messages.ERROR)
             return redirect(change_url)
         if request.method != "POST":
-            form = spec.form(initial={"version": case.version}, case=case)
-            return self.render_action_form(request, case, spec, form)
-        form = spec.form(request.POST, case=case)
+            return self.render_action_form(request, case, spec, spec.make_form(case, request.user))
+        form = spec.make_form(case, request.user, request.POST)
         if not form.is_valid():
-            if form.has_error("version"):
+            if "version" in form.fields and "version" not in form.cleaned_data:
                 self.message_user(request, "The form did not say which version of the case you saw; "
                                   "reload the case and try again.", messages.ERROR)
                 return redirect(change_url)
+            for error in form.non_field_errors():
+                self.message_user(request, error, messages.ERROR)
             return self.render_action_form(request, case, spec, form)
         try:
-            text = spec.perform(case, request.user, form.cleaned_data)
+            text = spec.message(spec.perform(case, request.user, form))
         except workflow.WorkflowError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             if spec.one_click:
@@ -173,24 +182,22 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
                 case = self.get_object(request, unquote(object_id)) or case
                 data = request.POST.copy()
                 data["version"] = str(case.version)
-                form = spec.form(data, case=case)
+                form = spec.make_form(case, request.user, data)
                 form.is_valid()
-            for name, message in exc.errors.items():
-                name = spec.aliases.get(name, name)
-                form.add_error(name if name in form.fields else None, message)
+            form.add_workflow_error(exc)
             return self.render_action_form(request, case, spec, form)
         self.message_user(request, text, messages.SUCCESS)
         return redirect(change_url)
 
-    def render_action_form(self, request, case: Case, spec: CaseAction, form):
+    def render_action_form(self, request, case: Case, spec: Action, form):
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{spec.label}: case #{case.pk}",
+            "title": f"{spec.name}: case #{case.pk}",
             "subtitle": case.title,
             "opts": self.opts,
             "original": case,
             "form": form,
-            "submit_label": spec.label,
+            "submit_label": spec.button,
             "change_url": reverse(f"{self.admin_site.name}:escalations_case_change", args=[case.pk]),
             "facts": [
                 ("Status", case.get_status_display()),

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from ..models import AuthorityGrant, Category, Level, StaffProfile, Team
-from .base import HistoryAdmin
+from escalations.models import AuthorityGrant, Category, Level, StaffProfile, Team
+from escalations.admin.base import HistoryAdmin
 
 
 class AuthorityGrantInline(admin.TabularInline):

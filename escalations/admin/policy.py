@@ -8,18 +8,18 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from ..models import (
+from escalations.models import (
     Complexity,
     CustomerTier,
     EscalationPath,
     PathStep,
+    RecipientKind,
     SlaPolicy,
     SlaTarget,
     TriggerRule,
     validate_path_steps,
 )
-from ..notifications import RECIPIENT_KINDS
-from .base import HistoryAdmin
+from escalations.admin.base import HistoryAdmin
 
 SNAPSHOT_NOTE = ("Running cases keep the policy frozen into them when they were opened; "
                  "changes here apply to cases opened from now on.")
@@ -97,7 +97,7 @@ class EscalationPathAdmin(HistoryAdmin):
 
 class TriggerRuleForm(forms.ModelForm):
     recipients = forms.MultipleChoiceField(
-        choices=[(k, k.replace("_", " ")) for k in RECIPIENT_KINDS], required=False,
+        choices=RecipientKind.choices, required=False,
         widget=forms.CheckboxSelectMultiple, help_text="For notify: who gets the message.",
     )
 

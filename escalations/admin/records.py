@@ -14,10 +14,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import Truncator
 
-from .. import authority, workflow
-from ..models import ApprovalRequest, ApprovalStatus, Escalation, KnowledgeArticle, Note, Review
-from .actions import DecisionForm
-from .base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
+from escalations.domain import authority
+from escalations import workflow
+from escalations.models import ApprovalRequest, ApprovalStatus, Escalation, KnowledgeArticle, Note, Review
+from escalations.actions import catalogue
+from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 
 
 @admin.register(Escalation)
@@ -96,11 +97,16 @@ class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
                               f"{req.get_status_display().lower()}, or your level's authority does not "
                               f"cover it (it needs {req.required_level.code}).", messages.ERROR)
             return redirect(change_url)
-        form = DecisionForm(request.POST if request.method == "POST" else None)
+        decide = catalogue.ACTIONS["decide"]
+        data = request.POST.copy() if request.method == "POST" else None
+        if data is not None:
+            data["decision"] = decision  # the button the manager pressed decides, not a field
+        form = decide.make_form(None, request.user, data)
+        form.fields["decision"].widget = form.fields["decision"].hidden_widget()
+        form.initial["decision"] = decision
         if request.method == "POST" and form.is_valid():
             try:
-                workflow.approval_decide(approval_id=req.pk, actor=request.user, approve=approve,
-                                         note=form.cleaned_data["note"])
+                decide.perform(req, request.user, form)
             except workflow.WorkflowError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
                 for name, message in exc.errors.items():

@@ -22,8 +22,8 @@ from __future__ import annotations
 from datetime import datetime, timezone as dt_timezone
 from typing import Callable, Iterator
 
-from ..models import CaseStatus
-from .common import QUEUED, BadRow, Event, Incident, LogReader, grouped, require_columns
+from escalations.models import CaseStatus
+from escalations.importers.common import QUEUED, BadRow, Event, Incident, LogReader, grouped, require_columns
 
 SOURCE = "bpic2013"
 LABEL = "BPIC 2013"

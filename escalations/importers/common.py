@@ -23,8 +23,8 @@ from typing import Callable, Iterable, Iterator
 
 from django.utils import timezone
 
-from .. import clock
-from ..models import CaseStatus, Category, Level, SlaPolicy, Team
+from escalations.domain import clock
+from escalations.models import CaseStatus, Category, Level, SlaPolicy, Team
 
 S = CaseStatus
 QUEUED = "queued"  # waiting in a queue: "escalated" after a move up, else new / in progress

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .. import clock
-from ..models import Case, CaseStatus, Escalation, EscalationKind, EscalationStatus, Level, Team
-from .common import DONE, QUEUED, WORKED, Context, Event, Incident
+from escalations.domain import clock
+from escalations.models import Case, CaseStatus, Escalation, EscalationKind, EscalationStatus, Level, Team
+from escalations.importers.common import DONE, QUEUED, WORKED, Context, Event, Incident
 
 S = CaseStatus
 K = EscalationKind

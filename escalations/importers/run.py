@@ -7,11 +7,11 @@ from typing import Callable, Iterator
 
 from django.db import transaction
 
-from .. import audit
-from ..bulk import bulk_insert
-from ..models import Case, Escalation
-from .common import Context, Incident, LogReader, Summary
-from .replay import Replay, Replayed
+from escalations.audit import chain
+from escalations.core.bulk import bulk_insert
+from escalations.models import Case, Escalation
+from escalations.importers.common import Context, Incident, LogReader, Summary
+from escalations.importers.replay import Replay, Replayed
 
 BATCH = 500
 CaseHistory = Case.history.model
@@ -93,8 +93,8 @@ def write(replayed: list[Replayed], ctx: Context) -> None:
     history = [CaseHistory(id=r.case.pk, history_user_id=None, **row) for r in replayed for row in r.history]
     for h, esc in handoffs:
         esc_history.extend(_handoff_history(h, esc, ctx))
-    audit.append(_as_stored(history), bulk_insert)
-    audit.append(_as_stored(esc_history), bulk_insert)
+    chain.append(_as_stored(history), bulk_insert)
+    chain.append(_as_stored(esc_history), bulk_insert)
     ctx.summary.history_rows += len(history) + len(esc_history)
 
 

@@ -6,7 +6,7 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from escalations.defaults import ensure_all, ensure_permissions
+    from escalations.domain.defaults import ensure_all, ensure_permissions
 
     ensure_permissions(apps)
     ensure_all(apps)

@@ -3,7 +3,7 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from escalations.audit import install_guards
+    from escalations.audit.guards import install_guards
 
     tables = [m._meta.db_table for m in apps.get_app_config("escalations").get_models()
               if any(f.name == "row_hash" for f in m._meta.fields)]

@@ -3,7 +3,7 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from escalations.defaults import ensure_groups, ensure_permissions
+    from escalations.domain.defaults import ensure_groups, ensure_permissions
 
     ensure_permissions(apps)
     ensure_groups(apps)

@@ -3,8 +3,8 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from escalations.audit import install_guards
-    from escalations.defaults import ensure_groups, ensure_permissions
+    from escalations.audit.guards import install_guards
+    from escalations.domain.defaults import ensure_groups, ensure_permissions
 
     install_guards(schema_editor, [apps.get_model("escalations", name)._meta.db_table for name in (
         "HistoricalScoringPolicy", "HistoricalRoutingPolicy", "HistoricalCollaboration")])

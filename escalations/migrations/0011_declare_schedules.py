@@ -3,7 +3,7 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from escalations.defaults import ensure_schedules
+    from escalations.domain.defaults import ensure_schedules
 
     ensure_schedules(apps)
 

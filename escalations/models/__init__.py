@@ -1,8 +1,8 @@
-from .audit import AuditedHistory, AuditHead, AuditSeal
-from .automation import Notification, RuleFiring, SweepHeartbeat
-from .calendars import BusinessCalendar, Holiday, WorkingRange
-from .case import Case
-from .choices import (
+from escalations.audit.records import AuditedHistory, AuditHead, AuditSeal
+from escalations.models.automation import Notification, RuleFiring, SweepHeartbeat
+from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
+from escalations.models.case import Case
+from escalations.models.choices import (
     OPEN_STATUSES,
     ApprovalKind,
     ApprovalStatus,
@@ -15,14 +15,22 @@ from .choices import (
     NoteKind,
     NotificationStatus,
     Priority,
+    RecipientKind,
     ReviewStatus,
     Urgency,
     priority_for,
 )
-from .intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
-from .organisation import AuthorityGrant, Category, Level, StaffProfile, Team
-from .policy import EscalationPath, PathStep, SlaPolicy, SlaTarget, TriggerRule, validate_path_steps
-from .records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
+from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
+from escalations.models.organisation import AuthorityGrant, Category, Level, StaffProfile, Team
+from escalations.models.policy import (
+    EscalationPath,
+    PathStep,
+    SlaPolicy,
+    SlaTarget,
+    TriggerRule,
+    validate_path_steps,
+)
+from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 
 __all__ = [
     "AuditHead", "AuditSeal", "AuditedHistory", "Collaboration", "RiskModel", "RoutingPolicy", "ScoringPolicy",
@@ -30,7 +38,7 @@ __all__ = [
     "BusinessCalendar", "Case", "CaseStatus", "Category", "Complexity", "CustomerTier",
     "Escalation", "EscalationKind", "EscalationPath", "EscalationStatus", "Holiday", "Impact",
     "KnowledgeArticle", "Level", "Note", "NoteKind", "Notification", "NotificationStatus",
-    "PathStep", "Priority", "Review", "ReviewStatus", "RuleFiring", "SlaPolicy", "SlaTarget",
+    "PathStep", "Priority", "RecipientKind", "Review", "ReviewStatus", "RuleFiring", "SlaPolicy", "SlaTarget",
     "StaffProfile", "SweepHeartbeat", "Team", "TriggerRule", "Urgency", "WorkingRange",
     "priority_for", "validate_path_steps",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from .case import Case
-from .choices import NotificationStatus
-from .organisation import Level
-from .policy import TriggerRule
+from escalations.models.case import Case
+from escalations.models.choices import NotificationStatus
+from escalations.models.organisation import Level
+from escalations.models.policy import TriggerRule
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from .audit import audited_history
+from escalations.audit.records import audited_history
 
-from .. import authority
-from .choices import (
+from escalations.domain import authority
+from escalations.models.choices import (
     OPEN_STATUSES,
     CaseStatus,
     Complexity,
@@ -21,8 +21,8 @@ from .choices import (
     Priority,
     Urgency,
 )
-from .organisation import Category, Level, Team
-from .policy import EscalationPath
+from escalations.models.organisation import Category, Level, Team
+from escalations.models.policy import EscalationPath
 
 S = CaseStatus
 
@@ -220,7 +220,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
             self.first_response_at = at
 
     @transition(field=status, source=[S.NEW, S.IN_PROGRESS], target=S.IN_PROGRESS,
-                permission=authority.can_work)
+                permission=authority.can_work,
+                custom={"verb": "take"})
     def take(self, user, at: datetime) -> None:
         if self.assignee_id and self.assignee_id != user.pk:
             self.reassignment_count += 1
@@ -228,7 +229,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self._respond(at)
 
     @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER], target=None,
-                permission=authority.can_work)
+                permission=authority.can_work,
+                custom={"verb": "assign"})
     def assign(self, assignee, team: Team | None) -> None:
         if self.assignee_id and self.assignee_id != getattr(assignee, "pk", None):
             self.reassignment_count += 1
@@ -237,18 +239,21 @@ class Case(ConcurrentTransitionMixin, models.Model):
             self.team = team
 
     @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER, S.ESCALATED],
-                target=None, permission=authority.can_work)
+                target=None, permission=authority.can_work,
+                custom={"verb": "answer"})
     def record_response(self, at: datetime) -> None:
         """A public update counts as the response at this level (status unchanged)."""
         self._respond(at)
 
     @transition(field=status, source=S.IN_PROGRESS, target=S.AWAITING_CUSTOMER,
-                permission=authority.can_work)
+                permission=authority.can_work,
+                custom={"verb": "pause"})
     def pause_for_customer(self, at: datetime) -> None:
         self.paused_at = at
 
     @transition(field=status, source=S.AWAITING_CUSTOMER, target=S.IN_PROGRESS,
-                permission=authority.can_work)
+                permission=authority.can_work,
+                custom={"verb": "resume"})
     def resume(self, at: datetime) -> None:
         self._end_pause(at)
 
@@ -258,7 +263,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
             self.paused_at = None
 
     @transition(field=status, source=[S.NEW, S.IN_PROGRESS], target=S.ESCALATED,
-                conditions=[_not_top], permission=authority.can_escalate)
+                conditions=[_not_top], permission=authority.can_escalate,
+                custom={"verb": "escalate"})
     def escalate(self, to_level: Level, to_team: Team | None, at: datetime) -> None:
         if to_level.rank <= self.level.rank:
             raise ValidationError(f"{to_level} is not above {self.level}; escalation goes up.")
@@ -267,13 +273,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self._enter_level(to_level, to_team, at)
 
     @transition(field=status, source=S.ESCALATED, target=S.IN_PROGRESS,
-                permission=authority.can_receive)
+                permission=authority.can_receive,
+                custom={"verb": "accept"})
     def accept(self, user, at: datetime) -> None:
         self.assignee = user
         self._respond(at)
 
     @transition(field=status, source=S.ESCALATED, target=S.IN_PROGRESS,
-                permission=authority.can_receive)
+                permission=authority.can_receive,
+                custom={"verb": "return"})
     def return_escalation(self, to_level: Level, to_team: Team | None, assignee, at: datetime) -> None:
         """Send back to the level it came from (an over-escalation)."""
         self._enter_level(to_level, to_team, at)
@@ -281,7 +289,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.responded_at = at  # it was worked there already; the clock restarts as answered
 
     @transition(field=status, source=S.IN_PROGRESS, target=S.IN_PROGRESS,
-                conditions=[_not_bottom], permission=authority.can_deescalate)
+                conditions=[_not_bottom], permission=authority.can_deescalate,
+                custom={"verb": "de-escalate"})
     def de_escalate(self, to_level: Level, to_team: Team | None, at: datetime) -> None:
         if to_level.rank >= self.level.rank:
             raise ValidationError(f"{to_level} is not below {self.level}; de-escalation goes down.")
@@ -289,7 +298,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self._enter_level(to_level, to_team, at)
 
     @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER], target=S.RESOLVED,
-                permission=authority.can_work)
+                permission=authority.can_work,
+                custom={"verb": "resolve"})
     def resolve(self, summary: str, at: datetime) -> None:
         if not summary.strip():
             raise ValidationError({"resolution_summary": "Say how the case was resolved."})
@@ -298,11 +308,13 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.resolved_at = at
         self._respond(at)
 
-    @transition(field=status, source=S.RESOLVED, target=S.IN_PROGRESS, permission=authority.can_work)
+    @transition(field=status, source=S.RESOLVED, target=S.IN_PROGRESS, permission=authority.can_work,
+                custom={"verb": "reopen"})
     def reopen(self, at: datetime) -> None:
         self.reopen_count += 1
         self.resolved_at = None
 
-    @transition(field=status, source=S.RESOLVED, target=S.CLOSED, permission=authority.can_close)
+    @transition(field=status, source=S.RESOLVED, target=S.CLOSED, permission=authority.can_close,
+                custom={"verb": "close"})
     def close(self, at: datetime) -> None:
         self.closed_at = at

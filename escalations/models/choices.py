@@ -98,3 +98,14 @@ class NotificationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+
+
+class RecipientKind(models.TextChoices):
+    """Who a rule's notice goes to, resolved against the case when it fires."""
+
+    ASSIGNEE = "assignee", "Assignee"
+    TEAM = "team", "Team"
+    TEAM_MANAGER = "team_manager", "Team manager"
+    NEXT_LEVEL = "next_level", "Next level"
+    WATCHERS = "watchers", "Watchers"
+    REQUESTER = "requester", "Requester"

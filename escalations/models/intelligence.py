@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from .audit import audited_history
+from escalations.audit.records import audited_history
 
 
 class ScoringPolicy(models.Model):

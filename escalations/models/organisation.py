@@ -6,16 +6,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from .audit import audited_history
+from escalations.audit.records import audited_history
 
-from .choices import ApprovalKind
+from escalations.core.config_cache import cached
+from escalations.models.choices import ApprovalKind
 
 
 class LevelQuerySet(models.QuerySet):
     def ladder(self) -> tuple[Level, ...]:
         """All levels by rank (``escalations.config_cache``: a few seconds per process)."""
-        from ..config_cache import cached
-
         alias = self._db or "default"  # not self.db: asking the router costs more than the lookup
         return cached(("ladder", alias), lambda: tuple(self.order_by("rank")))
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from .audit import audited_history
+from escalations.audit.records import audited_history
 
-from .calendars import BusinessCalendar
-from .choices import Priority
-from .organisation import Category, Level, Team
+from escalations.models.calendars import BusinessCalendar
+from escalations.models.choices import Complexity, CustomerTier, Priority, RecipientKind
+from escalations.models.organisation import Category, Level, Team
 
 
 class SlaPolicyQuerySet(models.QuerySet):
@@ -188,13 +188,12 @@ class TriggerRule(models.Model):
         if self.action == self.Action.JUMP_LEVEL and not self.target_level_id:
             raise ValidationError({"target_level": "A jump needs the level to jump to."})
         if self.action == self.Action.NOTIFY:
-            from ..notifications import RECIPIENT_KINDS
-
+            kinds = RecipientKind.values
             if not isinstance(self.recipients, list) or not self.recipients:
-                raise ValidationError({"recipients": f"Say who to notify: a list of {', '.join(RECIPIENT_KINDS)}."})
-            unknown = [r for r in self.recipients if r not in RECIPIENT_KINDS]
+                raise ValidationError({"recipients": f"Say who to notify: a list of {', '.join(kinds)}."})
+            unknown = [r for r in self.recipients if r not in kinds]
             if unknown:
-                raise ValidationError({"recipients": f"Unknown recipients {unknown}; use {', '.join(RECIPIENT_KINDS)}."})
+                raise ValidationError({"recipients": f"Unknown recipients {unknown}; use {', '.join(kinds)}."})
         if self.repeat_every is not None and self.repeat_every.total_seconds() <= 0:
             raise ValidationError({"repeat_every": "Repeat after a positive interval, or leave it blank."})
         problem = condition_problem(self.condition, self.params)
@@ -209,8 +208,6 @@ def _number(value, low: float, high: float | None = None) -> bool:
 
 def condition_problem(condition: str, params) -> str | None:
     """What is wrong with a condition's parameters, in words; None when they are fine."""
-    from .choices import Complexity, CustomerTier
-
     C = TriggerRule.Condition
     if not isinstance(params, dict):
         return 'Parameters must be a JSON object, e.g. {"target": "response", "percent": 75}.'

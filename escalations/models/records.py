@@ -5,9 +5,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from .audit import audited_history
+from escalations.audit.records import audited_history
 
-from .choices import (
+from escalations.models.choices import (
     ApprovalKind,
     ApprovalStatus,
     EscalationKind,
@@ -15,8 +15,8 @@ from .choices import (
     NoteKind,
     ReviewStatus,
 )
-from .case import Case
-from .organisation import Category, Level, Team
+from escalations.models.case import Case
+from escalations.models.organisation import Category, Level, Team
 
 User = settings.AUTH_USER_MODEL
 

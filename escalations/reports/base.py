@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from ..models import Case, Category, Escalation, Level, Team
+from escalations.models import Case, Category, Escalation, Level, Team
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 SOURCES = {"live": "", "bpic2013": "bpic2013", "uci": "uci"}

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from django.db.models import Avg, Case as DjCase, Count, Min, Q, Sum, Value, When
 
-from ..models import OPEN_STATUSES, EscalationKind, EscalationStatus, Team
-from .base import Chart, Column, Scope, Table, count_cases, hours, pct, period_key, report
-from .sql import Bucket, Figures, Seconds
+from escalations.models import OPEN_STATUSES, EscalationKind, EscalationStatus, Team
+from escalations.reports.base import Chart, Column, Scope, Table, count_cases, hours, pct, period_key, report
+from escalations.reports.sql import Bucket, Figures, Seconds
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 AGES = (1, 3, 7)  # days

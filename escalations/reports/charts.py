@@ -9,7 +9,7 @@ from datetime import date
 
 from django.utils.html import escape
 
-from .base import Table
+from escalations.reports.base import Table
 
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 30, 70

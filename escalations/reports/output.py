@@ -7,7 +7,7 @@ import io
 import json
 from datetime import date
 
-from .base import Result, Table
+from escalations.reports.base import Result, Table
 
 
 def cell_text(value, kind: str) -> str:

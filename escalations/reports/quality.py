@@ -8,8 +8,8 @@ from collections import Counter, defaultdict
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
 
-from ..models import EscalationKind, EscalationStatus
-from .base import Chart, Column, Scope, Table, pct, report
+from escalations.models import EscalationKind, EscalationStatus
+from escalations.reports.base import Chart, Column, Scope, Table, pct, report
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 MAX_AGENTS = 100

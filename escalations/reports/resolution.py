@@ -6,7 +6,7 @@ from collections import Counter
 
 from django.db.models import Q
 
-from .base import Chart, Column, Scope, Table, count_cases, pct, report
+from escalations.reports.base import Chart, Column, Scope, Table, count_cases, pct, report
 
 
 @report("resolution", "Resolution by level",

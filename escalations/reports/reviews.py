@@ -4,8 +4,8 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.db.models.functions import Lower, Trim
 
-from ..models import Case, Review, ReviewStatus
-from .base import Chart, Column, Scope, Table, pct, period_key, report
+from escalations.models import Case, Review, ReviewStatus
+from escalations.reports.base import Chart, Column, Scope, Table, pct, period_key, report
 
 LATEST = 100
 

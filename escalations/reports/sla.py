@@ -14,9 +14,9 @@ from datetime import timedelta
 
 from django.db.models import Count, F, Q, Sum
 
-from ..models import OPEN_STATUSES
-from .base import Chart, Column, Scope, Table, hours, pct, period_key, report
-from .sql import Seconds
+from escalations.models import OPEN_STATUSES
+from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, period_key, report
+from escalations.reports.sql import Seconds
 
 RISK_HOURS = (1, 4, 24)
 

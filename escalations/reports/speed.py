@@ -17,9 +17,9 @@ from collections import Counter, defaultdict
 
 from django.db.models import Case as DjCase, Value, When
 
-from ..models import EscalationKind, EscalationStatus
-from .base import Chart, Column, Scope, Table, hours, pct, report
-from .sql import Figures, Seconds, histograms
+from escalations.models import EscalationKind, EscalationStatus
+from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, report
+from escalations.reports.sql import Figures, Seconds, histograms
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 

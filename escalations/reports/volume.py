@@ -5,8 +5,8 @@ from collections import Counter, defaultdict
 
 from django.db.models import Count, F, Q
 
-from ..models import EscalationKind, EscalationStatus
-from .base import Chart, Column, Scope, Table, count_cases, pct, period_key, report
+from escalations.models import EscalationKind, EscalationStatus
+from escalations.reports.base import Chart, Column, Scope, Table, count_cases, pct, period_key, report
 
 K, S = EscalationKind, EscalationStatus
 UP = (K.ESCALATE, K.JUMP)

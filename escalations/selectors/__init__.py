@@ -1,7 +1,7 @@
 """Read-only queries for the staff pages (nothing here writes): who sees which cases,
 the queues in SLA-urgency order, what a user may do on a case, the timeline, search
 for similar cases and knowledge."""
-from .cases import (
+from escalations.selectors.cases import (
     PAGE_SIZE,
     Colleague,
     QueueFilters,
@@ -9,7 +9,6 @@ from .cases import (
     QueueRow,
     Target,
     approvals_to_decide,
-    available_actions,
     awaiting_acceptance,
     can_review,
     case_for,
@@ -27,7 +26,7 @@ from .cases import (
     visible_cases,
     visible_levels,
 )
-from .search import (
+from escalations.selectors.search import (
     article_cases,
     article_for,
     keywords,
@@ -37,11 +36,11 @@ from .search import (
     similar_resolved_cases,
     suggested_articles,
 )
-from .timeline import CaseRecords, Entry, case_records, case_timeline, changes_since
+from escalations.selectors.timeline import CaseRecords, Entry, case_records, case_timeline, changes_since
 
 __all__ = [
     "CaseRecords", "Colleague", "Entry", "PAGE_SIZE", "QueueFilters", "QueuePage", "QueueRow", "Target",
-    "approvals_to_decide", "article_cases", "article_for", "available_actions", "awaiting_acceptance",
+    "approvals_to_decide", "article_cases", "article_for", "awaiting_acceptance",
     "can_review", "case_for", "case_records", "case_timeline", "changes_since", "colleagues_with_capacity",
     "decidable", "escalation_targets", "filter_teams", "is_read_only", "keywords", "knowledge_search",
     "linked_articles", "queue_page", "sees_everything", "similar_open_cases", "similar_resolved_cases",

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .. import audit
+from escalations.audit import chain
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,11 @@ ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 def history_model_choices() -> list[tuple[str, str]]:
     return [(m._meta.label_lower, m.instance_type._meta.verbose_name.capitalize())
-            for m in audit.history_models()]
+            for m in chain.history_models()]
 
 
 def history_model(label: str):
-    return next((m for m in audit.history_models() if m._meta.label_lower == label), None)
+    return next((m for m in chain.history_models() if m._meta.label_lower == label), None)
 
 
 def log_rows(model, *, username: str = "", object_id: int | None = None, date_from: date | None = None,

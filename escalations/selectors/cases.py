@@ -13,11 +13,12 @@ from datetime import datetime, timezone as dt_timezone
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django_fsm import has_transition_perm
 
-from .. import authority, paths
-from ..clock import _span
-from ..models import (
+from escalations.domain import authority
+from escalations.selectors import paths
+from escalations.selectors.swarming import collaborating_cases, collaborators_of
+from escalations.domain.clock import _span
+from escalations.models import (
     OPEN_STATUSES,
     ApprovalRequest,
     ApprovalStatus,
@@ -224,30 +225,6 @@ def filter_teams(user) -> QuerySet[Team]:
 
 # -- what the user may do on a case ----------------------------------------------------------
 
-# action -> the case transition whose source states, conditions and permission decide it
-TRANSITION_OF = {
-    "take": "take", "assign": "assign", "update": "record_response", "pause": "pause_for_customer",
-    "resume": "resume", "escalate": "escalate", "accept": "accept", "return": "return_escalation",
-    "resolve": "resolve", "reopen": "reopen", "close": "close",
-}
-
-
-def available_actions(case: Case, user) -> set[str]:
-    """The actions to offer; the workflow checks again when one is submitted."""
-    if is_read_only(user):
-        return set()
-    actions = {name for name, t in TRANSITION_OF.items() if has_transition_perm(getattr(case, t), user)}
-    if case.assignee_id == user.pk:
-        actions.discard("take")
-    if case.is_open and authority.can_work(case, user):
-        actions |= {"note", "approval", "link", "invite"}
-    elif case.is_open and authority.can_note(case, user):
-        actions.add("note")  # a collaborator: notes, not transitions
-    if can_review(case, user):
-        actions.add("review")
-    return actions
-
-
 def can_review(case: Case, user) -> bool:
     if case.status != CaseStatus.CLOSED or case.escalation_count == 0 or not authority.can_review(case, user):
         return False
@@ -315,8 +292,6 @@ def decidable(approval: ApprovalRequest, user) -> bool:
 
 def invitees(case: Case, user, limit: int = 100) -> list[tuple[str, str]]:
     """People and teams who could help on the case (not already helping, not its owner)."""
-    from ..workflow.swarming import collaborators_of
-
     taken = {("u", c.user_id) for c in collaborators_of(case) if c.user_id}
     taken |= {("t", c.team_id) for c in collaborators_of(case) if c.team_id}
     people = (get_user_model().objects.filter(is_active=True, staff_profile__isnull=False)
@@ -330,7 +305,5 @@ def invitees(case: Case, user, limit: int = 100) -> list[tuple[str, str]]:
 
 def collaborating_rows(user, now: datetime, limit: int = 100) -> list[QueueRow]:
     """The "collaborating" queue: open cases the user or their team was invited to."""
-    from ..workflow.swarming import collaborating_cases
-
     cases = collaborating_cases(user).only(*QUEUE_COLUMNS)[:limit]
     return [QueueRow(c, *sla_text(c, now)) for c in cases]

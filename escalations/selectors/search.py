@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from ..models import OPEN_STATUSES, Case, CaseStatus, KnowledgeArticle
-from .cases import visible_cases
+from escalations.models import OPEN_STATUSES, Case, CaseStatus, KnowledgeArticle
+from escalations.selectors.cases import visible_cases
 
 # -- search: similar cases and knowledge -----------------------------------------------------
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 
-from ..models import (
+from escalations.models import (
     ApprovalStatus,
     Case,
     Category,
@@ -41,6 +41,8 @@ class Entry:
     body: str = ""
     details: list[tuple[str, str]] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    action: str = ""  # the catalogue slug of the action that wrote it ("rule": the sweep)
+    action_name: str = ""  # filled by the page from the catalogue
 
     @property
     def label(self) -> str:
@@ -106,7 +108,8 @@ def _history_entries(rows: list) -> list[Entry]:
         if previous is not None and not changes and reason == "Changed":
             previous = row
             continue  # a save that changed only bookkeeping: noise
-        entries.append(Entry(row.history_date, "history", reason, _who(row.history_user), changes=changes))
+        entries.append(Entry(row.history_date, "history", reason, _who(row.history_user), changes=changes,
+                             action=row.history_action))
         previous = row
     return entries
 
@@ -125,7 +128,7 @@ def _escalation_entry(esc) -> Entry:
         EscalationKind.JUMP: f"Skip-level jump {move}",
         EscalationKind.DE_ESCALATE: f"De-escalated {move}",
     }.get(esc.kind, move)
-    actor = _who(esc.raised_by) or (f"rule “{esc.rule.name}”" if esc.rule_id else "the system")
+    actor = f"rule “{esc.rule.name}”" if esc.rule_id else _who(esc.raised_by)
     details = [(label, value) for label, value in (
         ("Reason", esc.reason), ("Summary", esc.summary), ("Steps tried", esc.steps_tried),
         ("Knowledge consulted", esc.knowledge_consulted), ("Customer impact", esc.customer_impact),
@@ -139,7 +142,8 @@ def _escalation_entry(esc) -> Entry:
         EscalationStatus.RETURNED: f"Returned{decided}{when}: {esc.return_reason}",
     }[esc.status]
     details.append(("Outcome", outcome))
-    return Entry(esc.created_at, "escalation", title, actor, details=details)
+    slug = "de-escalate" if esc.kind == EscalationKind.DE_ESCALATE else ("rule" if esc.rule_id else "escalate")
+    return Entry(esc.created_at, "escalation", title, actor, details=details, action=slug)
 
 
 def _approval_entry(req) -> Entry:
@@ -151,7 +155,7 @@ def _approval_entry(req) -> Entry:
         details.append(("Decision", f"{req.get_status_display()} by {_who(req.decided_by)} "
                                     f"at {req.decided_at:%Y-%m-%d %H:%M}{note}"))
     return Entry(req.created_at, "approval", f"Approval requested: {req.get_kind_display().lower()}{amount}",
-                 _who(req.requested_by), details=details)
+                 _who(req.requested_by), details=details, action="request-approval")
 
 
 @dataclass
@@ -170,7 +174,7 @@ def case_records(case: Case) -> CaseRecords:
         public = note.kind == NoteKind.PUBLIC
         entries.append(Entry(note.created_at, "public" if public else "note",
                              "Public update to the requester (e-mailed)" if public else "Internal note",
-                             _who(note.author), body=note.body))
+                             _who(note.author), body=note.body, action="public-update" if public else "note"))
     escalations = list(case.escalations.select_related("from_level", "to_level", "from_team", "raised_by",
                                                        "decided_by", "rule"))
     entries += [_escalation_entry(e) for e in escalations]
@@ -179,7 +183,7 @@ def case_records(case: Case) -> CaseRecords:
     for firing in RuleFiring.objects.filter(case=case).select_related("rule", "level"):
         times = f" ({firing.times} times)" if firing.times > 1 else ""
         entries.append(Entry(firing.fired_at, "rule", f"Rule fired at {firing.level.code}: {firing.rule.name}{times}",
-                             "automation", body=firing.reason))
+                             "automation", body=firing.reason, action="rule"))
     pending = [e for e in escalations if e.status == EscalationStatus.PENDING]
     return CaseRecords(
         timeline=sorted(entries, key=lambda e: e.at),

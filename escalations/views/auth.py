@@ -5,8 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from .. import authority, selectors
-from .base import staff_page
+from escalations.domain import authority
+from escalations import selectors
+from escalations.views.base import staff_page
 
 
 class LoginView(auth_views.LoginView):

@@ -8,11 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import forms, selectors, workflow
-from ..models import ApprovalRequest, Case
-from .base import status_for, writer_only
-from .case_page import Failure, render_case
-from .registry import ACTIONS
+from escalations.actions import catalogue, forms
+from escalations import selectors, workflow
+from escalations.models import ApprovalRequest, Case
+from escalations.views.base import status_for, writer_only
+from escalations.views.case_page import Failure, render_case
 
 def refused(request: HttpRequest, case: Case, key: str, form: forms.DeskForm,
             exc: workflow.WorkflowError | None) -> HttpResponse:
@@ -60,28 +60,28 @@ def done(request: HttpRequest, case: Case, message: str) -> HttpResponse:
 
 
 def _extra(key: str, case: Case, user) -> dict:
-    action = ACTIONS.get(key)
-    return action.extra(case, user) if action and action.extra else {}
+    action = catalogue.ACTIONS.get(key)
+    return action.choices(case, user) if action and action.choices else {}
 
 
 @require_POST
 @writer_only
 def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    spec = ACTIONS.get(action)
-    if spec is None:
+    spec = catalogue.ACTIONS.get(action)
+    if spec is None or spec not in catalogue.case_page_actions():
         raise Http404("No such action.")
     try:
         case = selectors.case_for(request.user, pk)
     except Http404:
         return out_of_sight(request, pk, spec.form(request.POST, prefix=action))
-    form = spec.make_form(action, case, request.user, request.POST)
+    form = spec.make_form(case, request.user, request.POST, prefix=action)
     if not form.is_valid():
         return refused(request, case, action, form, None)
     try:
-        spec.run(case, request.user, form.cleaned_data)
+        result = spec.perform(case, request.user, form)
     except workflow.WorkflowError as exc:
         return refused(request, case, action, form, exc)
-    return done(request, case, spec.done)
+    return done(request, case, spec.message(result))
 
 
 @require_POST
@@ -92,12 +92,12 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such approval request.")
     case = selectors.case_for(request.user, approval.case_id)
     key = f"decide{approval.pk}"
-    form = forms.ApprovalDecisionForm(request.POST, prefix=key)
+    decide = catalogue.ACTIONS["decide"]
+    form = decide.make_form(None, request.user, request.POST, prefix=key)
     if not form.is_valid():
         return refused(request, case, key, form, None)
     try:
-        workflow.approval_decide(approval_id=approval.pk, actor=request.user,
-                                 approve=form.cleaned_data["decision"] == "approve", note=form.cleaned_data["note"])
+        decide.perform(approval, request.user, form)
     except workflow.WorkflowError as exc:
         return refused(request, case, key, form, exc)
-    return done(request, case, "Decision recorded.")
+    return done(request, case, decide.message(approval))

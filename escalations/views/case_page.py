@@ -10,11 +10,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .. import clock, forms, routing, selectors
-from ..workflow import swarming
-from ..models import Case
-from .base import staff_page
-from .registry import ACTIONS, BUTTONS
+from escalations.domain import clock
+from escalations.actions import catalogue, forms
+from escalations.intelligence import routing
+from escalations import selectors
+from escalations.selectors import swarming
+from escalations.models import Case
+from escalations.views.base import staff_page
 
 
 @dataclass
@@ -42,13 +44,14 @@ def build_panels(case: Case, user, available: set[str], failure: Failure | None)
     """Buttons and form panels for the available actions; a failed form replaces its
     fresh twin (and is shown even when the action is no longer available)."""
     buttons, panels = [], []
-    for name, action in ACTIONS.items():
+    for action in catalogue.case_page_actions():
+        name = action.slug
         failed = failure is not None and failure.form_key == name
         if name not in available and not failed:
             continue
-        form = failure.form if failed else action.make_form(name, case, user)
-        panel = Panel(name, action.title, action.button, form, open=failed)
-        (buttons if name in BUTTONS and not failed else panels).append(panel)
+        form = failure.form if failed else action.make_form(case, user, prefix=name)
+        panel = Panel(name, action.name, action.button, form, open=failed)
+        (buttons if action.one_click and not failed else panels).append(panel)
     return buttons, panels
 
 
@@ -59,7 +62,7 @@ def decision_forms(approvals: list, user, failure: Failure | None) -> list[tuple
         if failure is not None and failure.form_key == key:
             out.append((approval, failure.form))
         elif selectors.decidable(approval, user):
-            out.append((approval, forms.ApprovalDecisionForm(prefix=key)))
+            out.append((approval, catalogue.ACTIONS["decide"].make_form(None, user, prefix=key)))
         else:
             out.append((approval, None))
     return out
@@ -67,7 +70,7 @@ def decision_forms(approvals: list, user, failure: Failure | None) -> list[tuple
 
 def render_case(request: HttpRequest, case: Case, failure: Failure | None = None, status: int = 200) -> HttpResponse:
     user, now = request.user, timezone.now()
-    available = selectors.available_actions(case, user)
+    available = catalogue.available(case, user)
     buttons, panels = build_panels(case, user, available, failure)
     records = selectors.case_records(case)
     link_form = failure.form if failure and failure.form_key == "link" else forms.ArticleLinkForm(prefix="link")
@@ -76,7 +79,7 @@ def render_case(request: HttpRequest, case: Case, failure: Failure | None = None
         "now": now,
         "clock_lines": clock.describe(case, now),
         "time_left": selectors.sla_text(case, now),
-        "timeline": records.timeline,
+        "timeline": catalogue.name_entries(records.timeline),
         "buttons": buttons,
         "panels": panels,
         "failure": failure,
@@ -84,7 +87,7 @@ def render_case(request: HttpRequest, case: Case, failure: Failure | None = None
         "pending_escalation": records.pending_escalation,
         "linked_articles": selectors.linked_articles(case),
         "suggested_articles": selectors.suggested_articles(case),
-        "can_link": "link" in available,
+        "can_link": "link-article" in available,
         "can_review": "review" in available,
         "link_form": link_form,
         "read_only": selectors.is_read_only(user),

@@ -7,9 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import forms, selectors, workflow
-from ..models import Impact, Priority, Urgency, priority_for
-from .base import READ_ONLY, forbidden, staff_page, status_for
+from escalations.actions import catalogue, forms
+from escalations.views.forms import SimilarQueryForm
+from escalations import selectors, workflow
+from escalations.models import Impact, Priority, Urgency, priority_for
+from escalations.views.base import READ_ONLY, forbidden, staff_page, status_for
 
 
 def priority_matrix() -> dict[str, str]:
@@ -18,7 +20,7 @@ def priority_matrix() -> dict[str, str]:
 
 
 def _similar(user, data) -> list:
-    query = forms.SimilarQueryForm(data)
+    query = SimilarQueryForm(data)
     if not query.is_valid():
         return []
     d = query.cleaned_data
@@ -55,7 +57,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, status=400, similar=_similar(request.user, request.POST))
     try:
-        case = workflow.case_open(actor=request.user, **form.cleaned_data)
+        case = catalogue.ACTIONS["open"].perform(None, request.user, form)
     except workflow.WorkflowError as exc:
         form.add_workflow_error(exc)
         return _page(request, form, status=status_for(exc))

@@ -6,16 +6,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import forms, selectors, workflow
-from ..models import KnowledgeArticle
-from .base import staff_page, writer_only
-from .case_actions import refused
+from escalations.actions import catalogue, forms
+from escalations.views.forms import KnowledgeSearchForm
+from escalations import selectors, workflow
+from escalations.models import KnowledgeArticle
+from escalations.views.base import staff_page, writer_only
+from escalations.views.case_actions import refused
 
 
 @require_GET
 @staff_page
 def kb_list(request: HttpRequest) -> HttpResponse:
-    form = forms.KnowledgeSearchForm(request.GET or None)
+    form = KnowledgeSearchForm(request.GET or None)
     q = form.cleaned_data["q"] if form.is_bound and form.is_valid() else ""
     return render(request, "escalations/kb_list.html",
                   {"nav": "kb", "form": form, "q": q, "articles": selectors.knowledge_search(q)},
@@ -30,10 +32,6 @@ def kb_detail(request: HttpRequest, pk: int) -> HttpResponse:
                   {"nav": "kb", "article": article, "cases": selectors.article_cases(article, request.user)})
 
 
-def _set_link(case_id: int, actor, article: KnowledgeArticle, linked: bool) -> None:
-    workflow.knowledge_link(case_id=case_id, article_id=article.pk, actor=actor, linked=linked)
-
-
 @require_POST
 @writer_only
 def article_link(request: HttpRequest, pk: int) -> HttpResponse:
@@ -46,7 +44,7 @@ def article_link(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error("article", "There is no published article with this number.")
         return refused(request, case, "link", form, None)
     try:
-        _set_link(case.pk, request.user, article, linked=True)
+        catalogue.ACTIONS["link-article"].perform(case, request.user, form)
     except workflow.WorkflowError as exc:
         return refused(request, case, "link", form, exc)
     messages.success(request, f"Linked “{article.title}”.")
@@ -58,8 +56,10 @@ def article_link(request: HttpRequest, pk: int) -> HttpResponse:
 def article_unlink(request: HttpRequest, pk: int, article_pk: int) -> HttpResponse:
     case = selectors.case_for(request.user, pk)
     article = selectors.article_for(article_pk)
+    form = forms.ArticleLinkForm({"article": article.pk, "linked": "0"})
+    form.is_valid()
     try:
-        _set_link(case.pk, request.user, article, linked=False)
+        catalogue.ACTIONS["link-article"].perform(case, request.user, form)
     except workflow.WorkflowError as exc:  # nothing was typed: say why on the case page
         messages.error(request, exc.message)
         return redirect("case-detail", pk=case.pk)

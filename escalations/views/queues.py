@@ -7,9 +7,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from .. import forms, selectors
-from ..models import Team
-from .base import staff_page
+from escalations.views.forms import QueueFilterForm
+from escalations import selectors
+from escalations.models import Team
+from escalations.views.base import staff_page
 
 FILTER_FIELDS = ("q", "status", "priority", "level", "team", "assigned")
 TRAIL_LIMIT = 30  # pages remembered for "Previous page"; further back, "First page" remains
@@ -37,7 +38,7 @@ def _pager(kept: dict, cursor: str, back: str, next_cursor: str | None) -> dict:
 def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     user = request.user
     levels, teams = selectors.visible_levels(user), list(selectors.filter_teams(user))
-    form = forms.QueueFilterForm(request.GET or None, levels=levels,
+    form = QueueFilterForm(request.GET or None, levels=levels,
                                  teams=Team.objects.filter(pk__in=[t.pk for t in teams]))
     data = {}
     if form.is_bound:
@@ -64,7 +65,7 @@ def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     return render(request, "escalations/queue.html", context, status=400 if form.errors else 200)
 
 
-def _controls(form: forms.QueueFilterForm, levels, teams) -> list[dict]:
+def _controls(form: QueueFilterForm, levels, teams) -> list[dict]:
     """The filter controls as plain data. Django's widget templates render each option
     through a template of its own, which cost more than the queue's query; the queue
     template renders these few controls itself."""

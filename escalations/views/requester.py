@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from .. import forms, requester, workflow
-from ..models import Case, CaseStatus
+from escalations.views.forms import RequesterAnswerForm
+from escalations.domain import requester_links as requester
+from escalations import workflow
+from escalations.models import Case, CaseStatus
 
 
 @require_http_methods(["GET", "POST"])
@@ -27,17 +29,17 @@ def requester_confirm(request: HttpRequest, token: str) -> HttpResponse:
         case.resolved_at.isoformat() != data.get("resolved_at")
     context = {"case": case, "stale": stale}
     if request.method == "POST" and not stale:
-        form = forms.RequesterAnswerForm(request.POST)
+        form = RequesterAnswerForm(request.POST)
         context["reason"] = request.POST.get("reason", "")  # kept if the answer is refused
         if not form.is_valid():
             context["error"] = " ".join(m for errors in form.errors.values() for m in errors)
             return render(request, "escalations/requester_confirm.html", context, status=400)
         try:
             if form.cleaned_data["answer"] == "confirm":
-                workflow.case_close(case_id=case.pk, actor=None, reason="Requester confirmed the resolution")
+                workflow.case_close(case_id=case.pk, actor=workflow.system_actor(), reason="Requester confirmed the resolution")
                 context["done"] = "Thank you: the case is closed."
             else:
-                workflow.case_reopen(case_id=case.pk, actor=None,
+                workflow.case_reopen(case_id=case.pk, actor=workflow.system_actor(),
                                      reason=form.cleaned_data["reason"] or "Requester rejected the resolution")
                 context["done"] = "We reopened the case and will be in touch."
         except workflow.WorkflowError as exc:

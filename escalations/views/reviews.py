@@ -6,9 +6,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from .. import authority, forms, selectors, workflow
-from ..models import Review
-from .base import forbidden, staff_page, status_for
+from escalations.domain import authority
+from escalations.actions import catalogue, forms
+from escalations import selectors, workflow
+from escalations.models import Review
+from escalations.views.base import forbidden, staff_page, status_for
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,7 +31,7 @@ def case_review(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _page(request, case, review, form, status=400)
     try:
-        workflow.case_review(case_id=case.pk, actor=request.user, **form.cleaned_data)
+        catalogue.ACTIONS["review"].perform(case, request.user, form)
     except workflow.WorkflowError as exc:
         form.add_workflow_error(exc)
         return _page(request, case, review, form, status=status_for(exc))

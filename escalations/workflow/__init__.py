@@ -1,9 +1,10 @@
 """The only write path. Views, admin, tasks and the sweep call these functions; each
 locks what it changes, checks permission, runs the transition, saves with the history
 user and a reason, and queues side effects to run after commit."""
-from .approvals import approval_decide, approval_request
-from .base import Conflict, InvalidAction, NotAllowed, WorkflowError
-from .cases import (
+from escalations.workflow.approvals import approval_decide, approval_request
+from escalations.workflow.actors import Actor, is_system, system_actor
+from escalations.workflow.base import Conflict, InvalidAction, NotAllowed, WorkflowError
+from escalations.workflow.cases import (
     case_assign,
     case_close,
     case_note,
@@ -15,10 +16,17 @@ from .cases import (
     case_resume,
     case_take,
 )
-from .knowledge import knowledge_link
-from .ladder import Handoff, case_accept, case_de_escalate, case_escalate, case_return, plan_escalation
-from .reviews import case_review
-from .swarming import case_end_collaboration, case_invite, case_leave
+from escalations.workflow.knowledge import knowledge_link
+from escalations.workflow.ladder import (
+    Handoff,
+    case_accept,
+    case_de_escalate,
+    case_escalate,
+    case_return,
+    plan_escalation,
+)
+from escalations.workflow.reviews import case_review
+from escalations.workflow.swarming import case_end_collaboration, case_invite, case_leave
 
 __all__ = [
     "Conflict", "Handoff", "InvalidAction", "NotAllowed", "WorkflowError", "approval_decide",
@@ -27,3 +35,4 @@ __all__ = [
     "case_resume", "case_return", "case_review", "knowledge_link", "case_take", "plan_escalation",
 ]
 __all__ += ["case_end_collaboration", "case_invite", "case_leave"]  # swarming
+__all__ += ["Actor", "is_system", "system_actor"]

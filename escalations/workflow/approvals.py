@@ -6,9 +6,12 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
-from .. import authority, notifications
-from ..models import ApprovalKind, ApprovalRequest, ApprovalStatus
-from .base import InvalidAction, NotAllowed, lock, lock_case, require, save
+from escalations.domain import authority
+from escalations.workflow import notices
+from escalations.selectors import approvals
+from escalations.models import ApprovalKind, ApprovalRequest, ApprovalStatus
+from escalations.workflow.actors import Actor, may
+from escalations.workflow.base import action, InvalidAction, NotAllowed, lock, lock_case, require, save
 
 
 def _amount(kind: str, amount) -> Decimal | None:
@@ -26,7 +29,8 @@ def _amount(kind: str, amount) -> Decimal | None:
     return value.quantize(Decimal("0.01"))
 
 
-def approval_request(*, case_id: int, actor, kind: str, description: str, amount=None) -> ApprovalRequest:
+@action("request-approval")
+def approval_request(*, case_id: int, actor: Actor, kind: str, description: str, amount=None) -> ApprovalRequest:
     """Ask for a decision; the lowest level whose grant covers it is the one to decide."""
     if kind not in ApprovalKind.values:
         raise InvalidAction(f"Unknown approval kind '{kind}'.", {"kind": "Choose a kind."})
@@ -34,26 +38,27 @@ def approval_request(*, case_id: int, actor, kind: str, description: str, amount
     value = _amount(kind, amount)
     with transaction.atomic():
         case = lock_case(case_id, None)
-        if actor is not None and not authority.can_work(case, actor):
+        if not may(actor, authority.can_work, case):
             raise NotAllowed(f"You may not request approvals on case #{case.pk}.")
         if not case.is_open:
             raise InvalidAction(f"Case #{case.pk} is {case.get_status_display().lower()}; nothing to approve.")
-        level = authority.lowest_level_allowed(kind, value)
+        level = approvals.lowest_level_allowed(kind, value)
         if level is None:
             raise InvalidAction("No level of the authority matrix may approve this; ask a manager.")
         req = ApprovalRequest(case=case, kind=kind, amount=value, description=description,
                               required_level=level, requested_by=actor, created_at=timezone.now())
         save(req, actor, f"Requested {req.get_kind_display().lower()} approval from {level.code}")
-        emails = notifications.level_addresses(level)
-        notifications.queue(
-            case, notifications.Message("approval_requested", f"Approval needed on case #{case.pk}",
+        emails = notices.level_addresses(level)
+        notices.queue(
+            case, notices.Message("approval_requested", f"Approval needed on case #{case.pk}",
                                         f"{actor} asks for {req}: {description}"),
             emails, key=f"approval:{req.pk}",
         )
     return req
 
 
-def approval_decide(*, approval_id: int, actor, approve: bool, note: str = "") -> ApprovalRequest:
+@action("decide")
+def approval_decide(*, approval_id: int, actor: Actor, approve: bool, note: str = "") -> ApprovalRequest:
     """Approve or reject; only a level whose grant covers the kind and amount may."""
     with transaction.atomic():
         req = lock(ApprovalRequest, approval_id, "approval request")
@@ -71,8 +76,8 @@ def approval_decide(*, approval_id: int, actor, approve: bool, note: str = "") -
         (req.approve if approve else req.reject)(actor, note, timezone.now())
         save(req, actor, f"{'Approved' if approve else 'Rejected'}: {note}".strip(": "))
         if req.requested_by_id and req.requested_by.email:
-            notifications.queue(
-                req.case, notifications.Message("approval_decided", f"Approval {req.get_status_display().lower()}"
+            notices.queue(
+                req.case, notices.Message("approval_decided", f"Approval {req.get_status_display().lower()}"
                                                 f" on case #{req.case_id}", f"{actor}: {note or 'approved'}"),
                 [req.requested_by.email], key=f"approval_decided:{req.pk}",
             )

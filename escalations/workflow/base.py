@@ -2,6 +2,9 @@
 with the history user and a reason, and rescheduling the SLA clock."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -9,8 +12,32 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
 
-from .. import clock, triggers
-from ..models import Case
+from escalations.domain import clock, rules
+from escalations.models import Case
+from escalations.workflow.actors import Actor, is_system, require_actor
+
+
+_ACTION: ContextVar[str] = ContextVar("escalations_workflow_action", default="")
+
+
+def action(slug: str) -> Callable:
+    """Declares a workflow function as the action ``slug``. History rows written while it
+    runs record the slug (``history_action``; an action called inside another records the
+    outer one), and the action catalogue takes the slug from here."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def act(*args, **kwargs):
+            token = _ACTION.set(_ACTION.get() or slug)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _ACTION.reset(token)
+
+        act.slug = slug
+        return act
+
+    return decorate
 
 
 class WorkflowError(Exception):
@@ -84,29 +111,30 @@ def lock(model: type[models.Model], pk: int, what: str) -> models.Model:
         raise InvalidAction(f"There is no {what} #{pk}.")
 
 
-_VERBS = {
-    "take": "take", "assign": "assign", "record_response": "answer", "pause_for_customer": "pause",
-    "resume": "resume", "escalate": "escalate", "accept": "accept", "return_escalation": "return",
-    "de_escalate": "de-escalate", "resolve": "resolve", "reopen": "reopen", "close": "close",
-}
+def verb_of(obj: models.Model | type[models.Model], name: str) -> str:
+    """The verb a transition declares (``custom={"verb": ...}``), for messages and the catalogue."""
+    model = obj if isinstance(obj, type) else type(obj)
+    meta = getattr(getattr(model, name, None), "_django_fsm", None)
+    declared = next(iter(meta.transitions.values())).custom if meta and meta.transitions else None
+    return (declared or {}).get("verb", name.replace("_", " "))
 
 
-def run(obj: models.Model, name: str, actor, *args) -> None:
+def run(obj: models.Model, name: str, actor: Actor, *args) -> None:
     """Run a transition after checking that it fits the state and the actor may do it.
 
     django-fsm does not enforce ``permission=`` when a transition is called; this does.
-    ``actor=None`` is the system (a trigger rule, or the requester's signed link): the
-    caller has already established its authority.
+    The system actor's authority was established by its caller (a rule, a signed link).
     """
+    require_actor(actor)
     bound = getattr(obj, name)
     if isinstance(obj, Case):  # a breach that happened before this action belongs to the old state
         clock.mark_breaches(obj, timezone.now())
     label = f"{obj._meta.verbose_name} #{obj.pk}"
-    verb = _VERBS.get(name, name.replace("_", " "))
+    verb = verb_of(obj, name)
     if not can_proceed(bound):
         state = obj.get_status_display().lower()
         raise InvalidAction(f"You cannot {verb} {label}: it is {state}.")
-    if actor is not None and not has_transition_perm(bound, actor):
+    if not is_system(actor) and not has_transition_perm(bound, actor):
         raise NotAllowed(f"You may not {verb} {label} (your role or level does not allow it).")
     try:
         bound(*args)
@@ -116,9 +144,10 @@ def run(obj: models.Model, name: str, actor, *args) -> None:
         raise InvalidAction(f"You cannot {verb} {label}: {exc}")
 
 
-def save(obj: models.Model, actor, reason: str) -> None:
+def save(obj: models.Model, actor: Actor, reason: str) -> None:
     """Save with the acting user and the reason on the history row."""
-    obj._history_user = actor
+    obj._history_user = require_actor(actor)
+    obj._history_action = _ACTION.get()
     obj._change_reason = reason[:1000]
     try:
         obj.save()
@@ -126,12 +155,12 @@ def save(obj: models.Model, actor, reason: str) -> None:
         raise Conflict(f"{obj._meta.verbose_name.capitalize()} #{obj.pk} changed while you acted; try again.")
 
 
-def save_case(case: Case, actor, reason: str, now: datetime) -> None:
+def save_case(case: Case, actor: Actor, reason: str, now: datetime) -> None:
     """Bump the version, bring the SLA clock and the next check up to date, save."""
     case.version += 1
     clock.recompute_due(case)
     clock.mark_breaches(case, now)
-    case.next_check_at = triggers.next_check_at(case, now)
+    case.next_check_at = rules.next_check_at(case, now)
     save(case, actor, reason)
 
 

@@ -5,8 +5,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from .. import authority, clock, config_cache, notifications, paths, routing, scoring
-from ..models import (
+from escalations.domain import authority, clock
+from escalations.core import config_cache
+from escalations.workflow import notices
+from escalations.selectors import paths
+from escalations.intelligence import routing, scoring
+from escalations.domain import requester_links
+from escalations.models import (
     Case,
     Category,
     Complexity,
@@ -18,16 +23,28 @@ from ..models import (
     SlaPolicy,
     Team,
 )
-from .base import InvalidAction, NotAllowed, as_id, lock_case, require, run, save, save_case
+from escalations.workflow.actors import Actor, is_system, may
+from escalations.workflow.base import (
+    InvalidAction,
+    action,
+    NotAllowed,
+    as_id,
+    lock_case,
+    require,
+    run,
+    save,
+    save_case,
+)
 
 
-def case_open(*, actor, title: str, requester_name: str, requester_email: str, category: Category,
+@action("open")
+def case_open(*, actor: Actor, title: str, requester_name: str, requester_email: str, category: Category,
               impact: int, urgency: int, description: str = "", complexity: str = Complexity.MEDIUM,
               customer_tier: str = CustomerTier.STANDARD, team: Team | None = None,
               business_impact: int = 0) -> Case:
     """Initial identification: the case starts at the first step of its category's path
     with the policy in force now frozen into it."""
-    if actor is not None and not actor.has_perm(authority.PERM_WORK):
+    if not may(actor, lambda user: user.has_perm(authority.PERM_WORK)):
         raise NotAllowed("You may not open cases.")
     errors = {}
     for field, value in (("title", title), ("requester_name", requester_name), ("requester_email", requester_email)):
@@ -64,9 +81,9 @@ def case_open(*, actor, title: str, requester_name: str, requester_email: str, c
         case.version = 0
         routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
         save_case(case, actor, f"Opened under SLA policy '{case.policy_snapshot['policy']}'", now)
-        notifications.queue(
+        notices.queue(
             case,
-            notifications.Message("opened", f"We received your request: {case.title} [case #{case.pk}]",
+            notices.Message("opened", f"We received your request: {case.title} [case #{case.pk}]",
                                   f"Hello {case.requester_name},\n\nyour request is logged as case #{case.pk} "
                                   f"with priority P{case.priority}. We will keep you informed.", urgent=False),
             [case.requester_email], key=f"opened:{case.pk}",
@@ -79,7 +96,8 @@ def _path_and_steps(category: Category):
     return path, paths.steps_of(path.pk if path else None)
 
 
-def case_take(*, case_id: int, actor, version: int | None = None) -> Case:
+@action("take")
+def case_take(*, case_id: int, actor: Actor, version: int | None = None) -> Case:
     with transaction.atomic():
         case = lock_case(case_id, version)
         now = timezone.now()
@@ -88,7 +106,8 @@ def case_take(*, case_id: int, actor, version: int | None = None) -> Case:
     return case
 
 
-def case_assign(*, case_id: int, actor, assignee_id: int, version: int | None = None) -> Case:
+@action("assign")
+def case_assign(*, case_id: int, actor: Actor, assignee_id: int, version: int | None = None) -> Case:
     """Give the case to a colleague who works at the case's level (or above)."""
     try:
         assignee_pk = as_id(assignee_id, "colleague")
@@ -107,22 +126,23 @@ def case_assign(*, case_id: int, actor, assignee_id: int, version: int | None = 
         now = timezone.now()
         run(case, "assign", actor, assignee, None)
         save_case(case, actor, f"Assigned to {assignee}", now)
-        notifications.queue(
-            case, notifications.Message("assigned", f"Case #{case.pk} assigned to you", f"{actor} assigned you "
+        notices.queue(
+            case, notices.Message("assigned", f"Case #{case.pk} assigned to you", f"{actor} assigned you "
                                         f"case #{case.pk} {case.title}."),
             [assignee.email] if assignee.email else [], key=f"assigned:{case.pk}:{case.version}",
         )
     return case
 
 
-def _check_can_work(case: Case, actor, allowed=authority.can_work) -> None:
-    if actor is not None and not allowed(case, actor):
+def _check_can_work(case: Case, actor: Actor, allowed=authority.can_work) -> None:
+    if not may(actor, allowed, case):
         raise NotAllowed(f"You may not work case #{case.pk} at {case.level.code}.")
     if not case.is_open:
         raise InvalidAction(f"Case #{case.pk} is {case.get_status_display().lower()}; notes are closed.")
 
 
-def case_note(*, case_id: int, actor, body: str) -> Note:
+@action("note")
+def case_note(*, case_id: int, actor: Actor, body: str) -> Note:
     """An internal note: the case itself does not change, so no case history row."""
     body = require(body, "body", "Write the note.")
     with transaction.atomic():
@@ -135,7 +155,8 @@ def case_note(*, case_id: int, actor, body: str) -> Note:
     return note
 
 
-def case_public_update(*, case_id: int, actor, body: str, version: int | None = None) -> Note:
+@action("public-update")
+def case_public_update(*, case_id: int, actor: Actor, body: str, version: int | None = None) -> Note:
     """An update to the requester by e-mail; the first one answers the response clock."""
     body = require(body, "body", "Write the update.")
     with transaction.atomic():
@@ -147,14 +168,15 @@ def case_public_update(*, case_id: int, actor, body: str, version: int | None = 
         if case.responded_at is None or case.first_response_at is None:
             run(case, "record_response", actor, now)
             save_case(case, actor, "Responded with a public update", now)
-        notifications.queue(
-            case, notifications.Message("public_update", f"Update on your request [case #{case.pk}]", body),
+        notices.queue(
+            case, notices.Message("public_update", f"Update on your request [case #{case.pk}]", body),
             [case.requester_email], key=f"public:{note.pk}",
         )
     return note
 
 
-def case_pause(*, case_id: int, actor, reason: str, version: int | None = None) -> Case:
+@action("pause")
+def case_pause(*, case_id: int, actor: Actor, reason: str, version: int | None = None) -> Case:
     reason = require(reason, "reason", "Say what you are waiting for from the customer.")
     with transaction.atomic():
         case = lock_case(case_id, version)
@@ -164,7 +186,8 @@ def case_pause(*, case_id: int, actor, reason: str, version: int | None = None) 
     return case
 
 
-def case_resume(*, case_id: int, actor, reason: str = "Customer answered", version: int | None = None) -> Case:
+@action("resume")
+def case_resume(*, case_id: int, actor: Actor, reason: str = "Customer answered", version: int | None = None) -> Case:
     with transaction.atomic():
         case = lock_case(case_id, version)
         now = timezone.now()
@@ -173,7 +196,8 @@ def case_resume(*, case_id: int, actor, reason: str = "Customer answered", versi
     return case
 
 
-def case_resolve(*, case_id: int, actor, summary: str, publish_article: bool = False,
+@action("resolve")
+def case_resolve(*, case_id: int, actor: Actor, summary: str, publish_article: bool = False,
                  version: int | None = None) -> Case:
     """Resolve; the requester is asked to confirm (which closes) or reject (which reopens)."""
     with transaction.atomic():
@@ -186,41 +210,40 @@ def case_resolve(*, case_id: int, actor, summary: str, publish_article: bool = F
                                        author=actor, created_at=now)
             save(article, actor, f"Published from case #{case.pk}")
             article.cases.add(case)
-        notifications.queue(
+        notices.queue(
             case,
-            notifications.Message("resolved", f"Resolved: {case.title} [case #{case.pk}]",
+            notices.Message("resolved", f"Resolved: {case.title} [case #{case.pk}]",
                                   f"Hello {case.requester_name},\n\nwe resolved your request:\n\n"
                                   f"{case.resolution_summary}\n\nPlease confirm or reject the resolution: "
-                                  f"{confirmation_link(case)}"),
+                                  f"{requester_links.confirmation_url(case)}"),
             [case.requester_email], key=f"resolved:{case.pk}:{case.version}",
         )
     return case
 
 
-def confirmation_link(case: Case) -> str:
-    from ..requester import confirmation_url
-
-    return confirmation_url(case)
 
 
-def case_reopen(*, case_id: int, actor, reason: str, version: int | None = None) -> Case:
-    """Reopen a resolved case; ``actor=None`` is the requester rejecting the resolution."""
+
+@action("reopen")
+def case_reopen(*, case_id: int, actor: Actor, reason: str, version: int | None = None) -> Case:
+    """Reopen a resolved case; the system actor reopens it for the requester rejecting the resolution."""
     reason = require(reason, "reason", "Say why the case is reopened.")
     with transaction.atomic():
         case = lock_case(case_id, version)
         now = timezone.now()
         run(case, "reopen", actor, now)
-        who = actor or "the requester"
+        who = "the requester" if is_system(actor) else actor
         save_case(case, actor, f"Reopened by {who}: {reason}", now)
-        notifications.queue(
-            case, notifications.Message("reopened", f"Case #{case.pk} reopened", f"{who}: {reason}"),
-            notifications.recipients_for(case, ["assignee", "team"]), key=f"reopened:{case.pk}:{case.version}",
+        notices.queue(
+            case, notices.Message("reopened", f"Case #{case.pk} reopened", f"{who}: {reason}"),
+            notices.recipients_for(case, ["assignee", "team"]), key=f"reopened:{case.pk}:{case.version}",
         )
     return case
 
 
-def case_close(*, case_id: int, actor, reason: str = "Resolution confirmed", version: int | None = None) -> Case:
-    """Close a resolved case; ``actor=None`` is the requester confirming the resolution."""
+@action("close")
+def case_close(*, case_id: int, actor: Actor, reason: str = "Resolution confirmed", version: int | None = None) -> Case:
+    """Close a resolved case; the system actor closes it for the requester confirming the resolution."""
     with transaction.atomic():
         case = lock_case(case_id, version)
         now = timezone.now()

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .. import authority
-from ..models import Case, KnowledgeArticle
-from .base import InvalidAction, NotAllowed, as_id, lock, save
+from escalations.domain import authority
+from escalations.models import Case, KnowledgeArticle
+from escalations.workflow.actors import Actor, may
+from escalations.workflow.base import action, InvalidAction, NotAllowed, as_id, lock, save
 
 
-def knowledge_link(*, case_id: int, article_id: int, actor, linked: bool = True) -> KnowledgeArticle:
+@action("link-article")
+def knowledge_link(*, case_id: int, article_id: int, actor: Actor, linked: bool = True) -> KnowledgeArticle:
     """Link (or with ``linked=False`` unlink) an article; the article's history records who and why."""
     with transaction.atomic():
         case = Case.objects.select_related("level").filter(pk=as_id(case_id, "case")).first()
         if case is None:
             raise InvalidAction(f"There is no case #{case_id}.")
-        if actor is not None and not authority.can_work(case, actor):
+        if not may(actor, authority.can_work, case):
             raise NotAllowed(f"You may not change the knowledge linked to case #{case.pk}.")
         article = lock(KnowledgeArticle, article_id, "article")
         is_linked = article.cases.filter(pk=case.pk).exists()

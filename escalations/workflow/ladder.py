@@ -11,9 +11,13 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from .. import clock, notifications, paths, routing
-from ..models import Case, Escalation, EscalationKind, EscalationStatus, Level, TriggerRule
-from .base import InvalidAction, NotAllowed, lock_case, require, run, save, save_case
+from escalations.domain import clock
+from escalations.workflow import notices
+from escalations.selectors import paths
+from escalations.intelligence import routing
+from escalations.models import Case, Escalation, EscalationKind, EscalationStatus, Level, TriggerRule
+from escalations.workflow.actors import Actor
+from escalations.workflow.base import action, InvalidAction, NotAllowed, lock_case, require, run, save, save_case
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def _target(case: Case, to_level: Level | None, justification: str, steps) -> tu
     return to_level, paths.team_at(to_level, steps), EscalationKind.JUMP
 
 
-def plan_escalation(case: Case, *, actor, handoff: Handoff, now: datetime, to_level: Level | None = None,
+def plan_escalation(case: Case, *, actor: Actor, handoff: Handoff, now: datetime, to_level: Level | None = None,
                     justification: str = "", rule: TriggerRule | None = None, steps=None) -> Escalation:
     """Move the case up in memory and return the (unsaved) handoff record.
 
@@ -83,9 +87,9 @@ def plan_escalation(case: Case, *, actor, handoff: Handoff, now: datetime, to_le
     )
 
 
-def escalation_notice(case: Case, esc: Escalation) -> notifications.Message:
+def escalation_notice(case: Case, esc: Escalation) -> notices.Message:
     how = "Skip-level jump" if esc.kind == EscalationKind.JUMP else "Escalation"
-    return notifications.Message(
+    return notices.Message(
         event="escalated",
         subject=f"[{esc.to_level.code}] {how}: case #{case.pk} {case.title}",
         body=(f"Case #{case.pk} was escalated {esc.from_level.code} -> {esc.to_level.code} "
@@ -94,7 +98,8 @@ def escalation_notice(case: Case, esc: Escalation) -> notifications.Message:
     )
 
 
-def case_escalate(*, case_id: int, actor, handoff: Handoff, to_level_code: str | None = None,
+@action("escalate")
+def case_escalate(*, case_id: int, actor: Actor, handoff: Handoff, to_level_code: str | None = None,
                   justification: str = "", version: int | None = None) -> Escalation:
     """Hand a case to the next step of its path, or jump to a higher level with a reason."""
     to_level = None
@@ -109,8 +114,8 @@ def case_escalate(*, case_id: int, actor, handoff: Handoff, to_level_code: str |
                               justification=justification)
         save_case(case, actor, f"Escalated {esc.from_level.code} -> {esc.to_level.code}: {esc.summary}", now)
         save(esc, actor, f"Handoff {esc.from_level.code} -> {esc.to_level.code}")
-        recipients = notifications.recipients_for(case, ["team"]) or notifications.level_addresses(esc.to_level)
-        notifications.queue(case, escalation_notice(case, esc), recipients, key=f"escalated:{esc.pk}")
+        recipients = notices.recipients_for(case, ["team"]) or notices.level_addresses(esc.to_level)
+        notices.queue(case, escalation_notice(case, esc), recipients, key=f"escalated:{esc.pk}")
     return esc
 
 
@@ -121,7 +126,8 @@ def _pending(case: Case) -> Escalation:
     return esc
 
 
-def case_accept(*, case_id: int, actor, version: int | None = None) -> Escalation:
+@action("accept")
+def case_accept(*, case_id: int, actor: Actor, version: int | None = None) -> Escalation:
     """The receiving level takes the case on; its response clock is answered."""
     with transaction.atomic():
         case = lock_case(case_id, version)
@@ -134,7 +140,8 @@ def case_accept(*, case_id: int, actor, version: int | None = None) -> Escalatio
     return esc
 
 
-def case_return(*, case_id: int, actor, reason: str, version: int | None = None) -> Escalation:
+@action("return")
+def case_return(*, case_id: int, actor: Actor, reason: str, version: int | None = None) -> Escalation:
     """Send an escalation back to where it came from (counts as over-escalation)."""
     reason = require(reason, "reason", "Say why the escalation is returned.")
     with transaction.atomic():
@@ -145,16 +152,17 @@ def case_return(*, case_id: int, actor, reason: str, version: int | None = None)
         esc.return_(actor, reason, now)
         save_case(case, actor, f"Returned {esc.to_level.code} -> {esc.from_level.code}: {reason}", now)
         save(esc, actor, f"Returned: {reason}")
-        notifications.queue(
+        notices.queue(
             case,
-            notifications.Message("returned", f"Case #{case.pk} returned to {esc.from_level.code}",
+            notices.Message("returned", f"Case #{case.pk} returned to {esc.from_level.code}",
                                   f"{actor} returned case #{case.pk} {case.title}: {reason}"),
-            notifications.recipients_for(case, ["assignee", "team"]), key=f"returned:{esc.pk}",
+            notices.recipients_for(case, ["assignee", "team"]), key=f"returned:{esc.pk}",
         )
     return esc
 
 
-def case_de_escalate(*, case_id: int, actor, reason: str, to_level_code: str | None = None,
+@action("de-escalate")
+def case_de_escalate(*, case_id: int, actor: Actor, reason: str, to_level_code: str | None = None,
                      version: int | None = None) -> Escalation:
     """Hand an accepted case back down, e.g. once the expert part is done."""
     reason = require(reason, "reason", "Say why the case goes back down.")

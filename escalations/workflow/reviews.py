@@ -4,18 +4,20 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from .. import authority
-from ..models import CaseStatus, Review
-from .base import InvalidAction, NotAllowed, lock_case, require, save
+from escalations.domain import authority
+from escalations.models import CaseStatus, Review
+from escalations.workflow.actors import Actor, may
+from escalations.workflow.base import action, InvalidAction, NotAllowed, lock_case, require, save
 
 
-def case_review(*, case_id: int, actor, root_cause: str, went_well: str = "", went_badly: str = "",
+@action("review")
+def case_review(*, case_id: int, actor: Actor, root_cause: str, went_well: str = "", went_badly: str = "",
                 escalation_warranted: bool | None = None, prevention_actions: str = "",
                 complete: bool = True) -> Review:
     root_cause = require(root_cause, "root_cause", "State the root cause.")
     with transaction.atomic():
         case = lock_case(case_id, None)
-        if actor is not None and not authority.can_review(case, actor):
+        if not may(actor, authority.can_review, case):
             raise NotAllowed("You may not review cases.")
         if case.status != CaseStatus.CLOSED or case.escalation_count == 0:
             raise InvalidAction(f"Only closed, escalated cases are reviewed; case #{case.pk} is "

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
-from .. import authority, notifications
-from ..models import Case, Collaboration, Team
-from .base import InvalidAction, NotAllowed, as_id, lock, lock_case, require, save
+from escalations.domain import authority
+from escalations.workflow import notices
+from escalations.models import Collaboration, Team
+from escalations.workflow.actors import Actor, is_system, may
+from escalations.workflow.base import action, InvalidAction, NotAllowed, as_id, lock, lock_case, require, save
 
 
 def _invitee(user_id, team_id):
@@ -40,14 +42,15 @@ def _invitee(user_id, team_id):
     return None, team
 
 
-def case_invite(*, case_id: int, actor, reason: str, user_id: int | None = None,
+@action("invite")
+def case_invite(*, case_id: int, actor: Actor, reason: str, user_id: int | None = None,
                 team_id: int | None = None) -> Collaboration:
     """Ask a person or a team to help on a case; they are told, the owner does not change."""
     reason = require(reason, "reason", "Say what help you need.")
     user, team = _invitee(user_id, team_id)
     with transaction.atomic():
         case = lock_case(case_id, None)  # serialises invitations: no duplicate slips in between
-        if actor is not None and not authority.can_work(case, actor):
+        if not may(actor, authority.can_work, case):
             raise NotAllowed(f"You may not invite collaborators on case #{case.pk} at {case.level.code}.")
         if not case.is_open:
             raise InvalidAction(f"Case #{case.pk} is {case.get_status_display().lower()}; nobody to invite.")
@@ -62,11 +65,11 @@ def case_invite(*, case_id: int, actor, reason: str, user_id: int | None = None,
         name = str(user) if user is not None else f"team {team.name}"
         save(collab, actor, f"Invited {name} to case #{case.pk}: {reason}")
         emails = ([user.email] if user is not None and user.email
-                  else notifications._team_addresses(team) if team is not None else [])
-        notifications.queue(
-            case, notifications.Message(
+                  else notices.team_addresses(team) if team is not None else [])
+        notices.queue(
+            case, notices.Message(
                 "collaboration_invited", f"Your help is asked on case #{case.pk} {case.title}",
-                f"{actor or 'The desk'} invites {name} to work on case #{case.pk} ({case.level.code}, "
+                f"{actor} invites {name} to work on case #{case.pk} ({case.level.code}, "
                 f"P{case.priority}) without taking it over: {reason}\n\nThe case stays with "
                 f"{case.assignee or 'its current owner'}; add your findings as internal notes."),
             [e for e in emails if e], key=f"collab:{collab.pk}",
@@ -80,13 +83,13 @@ def is_invitee(collab: Collaboration, user) -> bool:
     return collab.team.members.filter(pk=user.pk).exists()
 
 
-def _end(collaboration_id: int, actor, reason: str, *, leaving: bool) -> Collaboration:
+def _end(collaboration_id: int, actor: Actor, reason: str, *, leaving: bool) -> Collaboration:
     with transaction.atomic():
         collab = lock(Collaboration, collaboration_id, "collaboration")
         if not collab.is_active:
             raise InvalidAction("This collaboration has ended already.")
         case = collab.case
-        if actor is not None:
+        if not is_system(actor):
             invitee = is_invitee(collab, actor)
             allowed = invitee if leaving else (invitee or authority.can_work(case, actor))
             if not allowed:
@@ -95,37 +98,17 @@ def _end(collaboration_id: int, actor, reason: str, *, leaving: bool) -> Collabo
         collab.is_active = False
         collab.ended_at = timezone.now()
         verb = "Left" if leaving else "Ended"
-        save(collab, actor, f"{verb} by {actor or 'the system'}{f': {reason}' if reason else ''}")
+        save(collab, actor, f"{verb} by {actor}{f': {reason}' if reason else ''}")
     return collab
 
 
-def case_leave(*, collaboration_id: int, actor, reason: str = "") -> Collaboration:
+@action("leave")
+def case_leave(*, collaboration_id: int, actor: Actor, reason: str = "") -> Collaboration:
     """The invitee (or a member of the invited team) steps out; the owner carries on."""
     return _end(collaboration_id, actor, reason, leaving=True)
 
 
-def case_end_collaboration(*, collaboration_id: int, actor, reason: str = "") -> Collaboration:
+@action("end-collaboration")
+def case_end_collaboration(*, collaboration_id: int, actor: Actor, reason: str = "") -> Collaboration:
     """Whoever works the case (or the invitee) ends a collaboration, e.g. once the help is in."""
     return _end(collaboration_id, actor, reason, leaving=False)
-
-
-# -- selectors: what the staff pages show ---------------------------------------------------
-
-def active_collaborations(user) -> QuerySet:
-    """Active collaborations naming the user or one of their teams."""
-    return Collaboration.objects.filter(Q(user=user) | Q(team__members=user), is_active=True)
-
-
-def collaborating_cases(user) -> QuerySet:
-    """Open cases the user (or one of their teams) is invited to work on: the 'collaborating' queue."""
-    return (Case.objects.open().filter(pk__in=active_collaborations(user).values("case_id"))
-            .select_related("level", "team", "assignee").order_by("priority", "-score", "opened_at"))
-
-
-def collaborators_of(case: Case) -> QuerySet:
-    """The case's active collaborations, for the case page (who helps, invited by whom, why)."""
-    return case.collaborations.filter(is_active=True).select_related("user", "team", "invited_by")
-
-
-def can_invite(case: Case, user) -> bool:
-    return case.is_open and authority.can_work(case, user)

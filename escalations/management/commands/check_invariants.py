@@ -3,7 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from escalations.invariants import check
+from escalations.selectors.invariants import check
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from escalations.sweep import run_sweep
+from escalations.automation.sweep import run_sweep
 
 
 class Command(BaseCommand):

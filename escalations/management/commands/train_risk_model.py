@@ -3,8 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from escalations.models import Category
-from escalations.risk import NotTrainable, score_open_cases, train
-from escalations.risk.features import TARGETS
+from escalations.intelligence.risk import NotTrainable, score_open_cases, train
+from escalations.intelligence.risk.features import TARGETS
 
 SOURCES = ("all", "live", "bpic2013", "uci")
 

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from escalations import audit
+from escalations.audit import verify
 
 
 class Command(BaseCommand):
@@ -11,7 +11,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         broken = []
-        for status in audit.verify():
+        for status in verify.verify():
             state = "OK" if status.broken is None else f"BROKEN at {status.broken}"
             self.stdout.write(f"{status.table:<45} {status.rows:>10} rows  {state}")
             if status.broken is not None:

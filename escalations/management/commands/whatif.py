@@ -3,7 +3,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from escalations import whatif
+from escalations.automation import whatif
 from escalations.models import SlaPolicy
 
 

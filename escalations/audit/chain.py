@@ -1,0 +1,182 @@
+"""The chain: how history rows are hashed and appended, one at a time or in bulk.
+
+Each history row stores ``row_hash = HMAC(key, prev_hash | content)`` where ``prev_hash``
+is the hash of the row before it in the same table, and a head row per table
+(``AuditHead``) records where the chain ends. The key is ``AUDIT_SECRET`` (default
+``SECRET_KEY``), which the database does not hold: a row edited, deleted or inserted
+behind the application's back breaks the chain, and ``audit.verify`` names the first
+break. On PostgreSQL the history tables also refuse UPDATE and DELETE outside
+``audit.maintenance`` (``audit.guards``).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Callable, Iterable
+
+from django.apps import apps
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+
+from escalations.core.bulk import column_arrays, connection_for, insert_arrays
+
+SKIP = {"history_id", "prev_hash", "row_hash"}
+# Columns added to the history tables after rows were chained: hashed only when they hold
+# a value, so rows written before a column existed still verify.
+LATER_FIELDS = {"history_action"}
+
+
+def history_models() -> list:
+    """Every chained history model (they carry the chain's two columns)."""
+    chained = (m for m in apps.get_models() if getattr(m, "audit_chained", False))
+    return sorted(chained, key=lambda m: m._meta.db_table)
+
+
+def table_label(table: str) -> tuple[str, str]:
+    """(app label, model name) of a history table."""
+    model = next(m for m in history_models() if m._meta.db_table == table)
+    return model._meta.app_label, model._meta.model_name
+
+
+def hashed_fields(model) -> list:
+    return sorted((f for f in model._meta.concrete_fields if f.attname not in SKIP), key=lambda f: f.attname)
+
+
+def _canon(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value // timedelta(microseconds=1)
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def _key() -> bytes:
+    return (getattr(settings, "AUDIT_SECRET", "") or settings.SECRET_KEY).encode()
+
+
+def digest(prev: str, table: str, values: Iterable, fields: list) -> str:
+    """``fields`` (in ``hashed_fields`` order) normalise each value through its field first
+    (0 and 0.0 in a float column, "5" and 5 in a key), so what was hashed before saving
+    hashes the same read back; an empty later column is left out."""
+    values = [v if v is None else f.to_python(v) for f, v in zip(fields, values)
+              if not (f.attname in LATER_FIELDS and v in ("", None))]
+    content = json.dumps([table, [_canon(v) for v in values]], separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(_key(), f"{prev}|{content}".encode(), hashlib.sha256).hexdigest()
+
+
+def _head_model():
+    # Looked up, not imported: the records module imports this one (to chain its saves).
+    return apps.get_model("escalations", "AuditHead")
+
+
+def locked_head(table: str):
+    AuditHead = _head_model()
+    head = AuditHead.objects.select_for_update().filter(table=table).first()
+    if head is None:
+        try:
+            with transaction.atomic():
+                AuditHead.objects.create(table=table)
+        except IntegrityError:
+            pass  # another writer created it first
+        head = AuditHead.objects.select_for_update().get(table=table)
+    return head
+
+
+def append(rows: list, insert: Callable[[list], None], values: Callable | None = None,
+           table: str | None = None) -> None:
+    """Chain ``rows`` (history instances, or anything ``values`` can read) onto their table,
+    call ``insert(rows)`` (which must assign ``history_id`` in order), and move the head.
+
+    The head row is locked for the rest of the transaction, so writers to one table
+    append one after another and the chain never forks.
+    """
+    if not rows:
+        return
+    fields = hashed_fields(type(rows[0])) if values is None else None
+    table = table or type(rows[0])._meta.db_table
+    model = apps.get_model(*table_label(table)) if values is not None else None
+    hash_fields = fields if fields is not None else hashed_fields(model)
+    with transaction.atomic():
+        head = locked_head(table)
+        prev = head.last_hash
+        for row in rows:
+            row_values = [getattr(row, f.attname) for f in fields] if values is None else values(row)
+            row.prev_hash = prev
+            row.row_hash = prev = digest(prev, table, row_values, hash_fields)
+        insert(rows)
+        head.last_history_id = max(row.history_id for row in rows)
+        head.last_hash = prev
+        head.rows += len(rows)
+        head.save(update_fields=["last_history_id", "last_hash", "rows"])
+
+
+def stamp_action(sender, instance, history_instance, **kwargs) -> None:
+    """simple-history's ``pre_create_historical_record``: carry the action the workflow
+    named on the object (``_history_action``) into its history row, as simple-history
+    does for ``_history_user`` and ``_change_reason``. Connected in ``apps.ready``."""
+    history_instance.history_action = (getattr(instance, "_history_action", "") or "")[:32]
+
+
+def bulk_history(objs: list[Model], history_type: str, when: datetime) -> None:
+    """History rows for objects already written, each with its ``_history_user`` and
+    ``_change_reason`` (as simple-history's own save would record them)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connection_for(model)
+    history = model.history.model
+    if connection.vendor != "postgresql":
+        rows = [history(history_date=when, history_type=history_type,
+                        history_change_reason=getattr(o, "_change_reason", "") or "",
+                        history_user_id=getattr(getattr(o, "_history_user", None), "pk", None),
+                        **{f.attname: getattr(o, f.attname) for f in history.tracked_fields}) for o in objs]
+        append(rows, lambda rs: history.objects.bulk_create(rs))
+        return
+    tracked = list(history.tracked_fields)
+    meta = history._meta
+    extra = [meta.get_field(n) for n in ("history_date", "history_change_reason", "history_type", "history_user",
+                                         "history_action")]
+    arrays = column_arrays(objs, tracked, connection) + [
+        [when] * len(objs),
+        [getattr(o, "_change_reason", "") or "" for o in objs],
+        [history_type] * len(objs),
+        [getattr(getattr(o, "_history_user", None), "pk", None) for o in objs],
+        [getattr(o, "_history_action", "") or "" for o in objs],
+    ]
+    # Hash the values as Python has them (the arrays hold database adapters for JSON).
+    raw = {f.attname: [getattr(o, f.attname) for o in objs] for f in tracked}
+    raw.update({f.attname: values for f, values in zip(extra, arrays[len(tracked):])})
+    order = [raw[f.attname] for f in hashed_fields(history)]
+    rows = [_Row(i) for i in range(len(objs))]
+
+    def insert(rs):
+        hashes = [meta.get_field("prev_hash"), meta.get_field("row_hash")]
+        ids = insert_arrays(connection, meta.db_table, tracked + extra + hashes,
+                      arrays + [[r.prev_hash for r in rs], [r.row_hash for r in rs]], "history_id")
+        for r, (history_id,) in zip(rs, ids):
+            r.history_id = history_id
+
+    append(rows, insert, values=lambda r: [column[r.index] for column in order], table=meta.db_table)
+
+
+class _Row:
+    """A history row being written in bulk: its place in the column arrays and its links."""
+
+    __slots__ = ("index", "prev_hash", "row_hash", "history_id")
+
+    def __init__(self, index: int):
+        self.index = index

@@ -1,0 +1,22 @@
+"""django-q2 entry points: stable dotted names, thin, safe to run twice."""
+from __future__ import annotations
+
+from escalations.automation import outbox
+from escalations.automation.sweep import run_sweep
+
+
+def sweep() -> dict:
+    result = run_sweep()
+    return {"examined": result.examined, "actions": result.actions, "ms": round(result.duration_ms, 1)}
+
+
+def flush_outbox() -> int:
+    return outbox.flush()
+
+
+def risk_retrain() -> dict:
+    """Retrain both risk models on every closed case and rescore the open ones."""
+    # Imported here: training loads NumPy and scikit-learn, which only this task needs.
+    from escalations.intelligence.risk import retrain
+
+    return retrain()

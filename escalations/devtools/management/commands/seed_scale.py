@@ -1,0 +1,55 @@
+import json
+import os
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from escalations.devtools.benchmarks import pages_bench
+from escalations.devtools.benchmarks.reports_bench import ReportsBench
+
+
+class Command(BaseCommand):
+    help = ("Fill a PostgreSQL database with N realistic cases, fast (set-based INSERT ... SELECT): two years "
+            "of history in eight shapes (resolved at L1, escalated, returned, L1->L2->L3, skip-level, "
+            "de-escalated, still open, awaiting acceptance) with handoffs, reviews and chained history rows, "
+            "plus today's desk (open cases at every level with SLA clocks running, some overdue). Every "
+            "benchmark (bench_reports, bench_pages, scale_out) runs on the result; running it again only adds "
+            "what is missing. Use a scratch database (DATABASE_URL).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cases", type=int, default=1_000_000, help="Cases to have in all.")
+        parser.add_argument("--current-share", type=float, default=0.1,
+                            help="Share of the cases that are today's desk (the rest is history).")
+
+    def handle(self, *args, **o):
+        if connection.vendor != "postgresql":
+            raise CommandError("seed_scale writes with PostgreSQL's generate_series: set DATABASE_URL to a "
+                               "postgres:// scratch database.")
+        if o["cases"] < 10 or not 0 < o["current_share"] < 1:
+            raise CommandError("--cases must be at least 10 and --current-share between 0 and 1.")
+        current = max(1, round(o["cases"] * o["current_share"]))
+        history = o["cases"] - current
+        started = time.perf_counter()
+        self.stdout.write(f"History: {history:,} cases over two years (handoffs, reviews, history rows) ...")
+        history_s = ReportsBench(history, self.stdout).build()
+        self.stdout.write(f"  {'built in %.1f s' % history_s if history_s else 'already there'}")
+        self.stdout.write(f"Today's desk: {current:,} cases at L1-L4, open ones with running clocks ...")
+        current_s = pages_bench.build(current, self.stdout)
+        self.stdout.write(f"  {'built in %.1f s' % current_s if current_s else 'already there'}")
+        seconds = time.perf_counter() - started
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*), count(*) FILTER (WHERE status NOT IN ('resolved', 'closed')) "
+                        "FROM escalations_case")
+            total, open_ = cur.fetchone()
+            cur.execute("SELECT count(*) FROM escalations_escalation")
+            handoffs = cur.fetchone()[0]
+            cur.execute("SELECT count(*) FROM escalations_historicalcase")
+            history_rows = cur.fetchone()[0]
+        built = (history_s > 0) + (current_s > 0)
+        figures = {"cases": total, "open": open_, "handoffs": handoffs, "history_rows": history_rows,
+                   "seconds": round(seconds, 1), "cases_per_s": round(o["cases"] / seconds) if built else None,
+                   "cpus": os.cpu_count()}
+        self.stdout.write(f"{total:,} cases ({open_:,} open), {handoffs:,} handoffs, {history_rows:,} history rows "
+                          f"in {seconds:.1f} s")
+        self.stdout.write(json.dumps(figures))

@@ -1,0 +1,221 @@
+"""Trigger rules, pure: when a case is due for a look, and which rules fire now.
+
+Conditions are a dispatch table keyed by the rule's kind. ``decide`` yields a
+``Decision`` per rule that holds now, in order; it writes nothing and knows no effects:
+``workflow.automation`` applies each decision (moving the case in memory, collecting
+handoffs, notices and firings) before asking for the next, so a rule sees what the
+rules before it changed, and a rule that moves the case ends the round.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from escalations.core.config_cache import cached
+from escalations.domain import clock
+from escalations.models import OPEN_STATUSES, Case, RuleFiring, TriggerRule
+
+Rule = TriggerRule
+C = TriggerRule.Condition
+A = TriggerRule.Action
+
+
+# -- conditions: (case, params, now) -> reason when true, None when false ------------------
+
+def _clock_named(case: Case, name: str) -> clock.Clock | None:
+    for c in clock.clocks(case):
+        if c.name == name and c.stopped_at is None:
+            return c
+    return None
+
+
+def _sla_percent(case: Case, params: dict, now: datetime) -> str | None:
+    c = _clock_named(case, params.get("target", "response"))
+    if c is None:
+        return None
+    used = clock.percent_used(case, c, now)
+    if used + 1e-9 >= float(params["percent"]):
+        return f"{c.name} clock at {used:.0f}% of {clock._span(c.target)} (threshold {params['percent']}%)"
+    return None
+
+
+def _at_most(attr: str, label: str):
+    def check(case: Case, params: dict, now: datetime) -> str | None:
+        value = getattr(case, attr)
+        return f"{label} {value} (threshold {params.get('at_most', 1)})" if value <= int(params.get("at_most", 1)) else None
+    return check
+
+
+def _member_of(attr: str, label: str):
+    def check(case: Case, params: dict, now: datetime) -> str | None:
+        value = getattr(case, attr)
+        return f"{label} is {value}" if value in params.get("in", []) else None
+    return check
+
+
+def _at_least(attr: str, label: str):
+    def check(case: Case, params: dict, now: datetime) -> str | None:
+        value = getattr(case, attr)
+        return f"{label} {value} (threshold {params.get('at_least', 1)})" if value >= int(params.get("at_least", 1)) else None
+    return check
+
+
+def _no_response_moment(case: Case, params: dict) -> datetime | None:
+    if case.responded_at is not None:
+        return None
+    return clock.calendar_of(case).add(
+        case.level_entered_at, timedelta(minutes=float(params.get("minutes", 15))), exclude=clock.pauses_of(case)
+    )
+
+
+def _no_response(case: Case, params: dict, now: datetime) -> str | None:
+    moment = _no_response_moment(case, params)
+    if moment is not None and moment <= now:
+        return f"no response at {case.level.code} within {params.get('minutes', 15)} business minutes"
+    return None
+
+
+CONDITIONS: dict[str, Callable[[Case, dict, datetime], str | None]] = {
+    C.SLA_PERCENT: _sla_percent,
+    C.PRIORITY: _at_most("priority", "priority P"),
+    C.IMPACT: _at_most("impact", "impact"),
+    C.COMPLEXITY: _member_of("complexity", "complexity"),
+    C.CUSTOMER_TIER: _member_of("customer_tier", "customer tier"),
+    C.REASSIGNMENTS: _at_least("reassignment_count", "reassignments at this level:"),
+    C.REOPENS: _at_least("reopen_count", "reopens:"),
+    C.NO_RESPONSE: _no_response,
+}
+TIMED = {C.SLA_PERCENT, C.NO_RESPONSE}
+MOVES = {A.ESCALATE_NEXT, A.JUMP_LEVEL}
+# The progress guard: a case that claims to be due but where nothing fired (e.g. an
+# "and" condition that does not hold) is looked at again after this, not at once.
+RECHECK = timedelta(minutes=1)
+
+
+def _moment(case: Case, condition: str, params: dict) -> datetime | None:
+    """When a timed condition becomes true (None: it cannot while the case stays as it is)."""
+    if condition == C.SLA_PERCENT:
+        c = _clock_named(case, params.get("target", "response"))
+        return None if c is None else clock.moment_at_percent(case, c, float(params["percent"]))
+    return _no_response_moment(case, params)
+
+
+def _extra_conditions_hold(case: Case, rule: Rule, now: datetime) -> list[str] | None:
+    """Optional ``"and": [{"condition": kind, ...params}]`` in a rule's params."""
+    reasons = []
+    for extra in (rule.params or {}).get("and", []):
+        reason = CONDITIONS[extra["condition"]](case, extra, now)
+        if reason is None:
+            return None
+        reasons.append(reason)
+    return reasons
+
+
+def applies(rule: Rule, case: Case) -> bool:
+    return rule.is_active and (rule.level_id is None or rule.level_id == case.level_id)
+
+
+def _ready_after(rule: Rule, firing: RuleFiring | None) -> datetime | None | bool:
+    """False: spent at this level. None: never fired. A datetime: may repeat from then."""
+    if firing is None:
+        return None
+    if rule.repeat_every is None:
+        return False
+    return firing.fired_at + rule.repeat_every
+
+
+def is_watched(case: Case) -> bool:
+    return case.status in OPEN_STATUSES and case.paused_at is None
+
+
+def next_check_at(case: Case, now: datetime, rules: list[Rule] | None = None,
+                  firings: dict[int, RuleFiring] | None = None) -> datetime | None:
+    """The earliest moment any rule could fire, or a running clock breach; None if never."""
+    if not is_watched(case):
+        return None
+    if rules is None:
+        rules = active_rules()
+    if firings is None:
+        firings = firings_at_level([case]).get(case.pk, {}) if case.pk else {}
+    moments = [
+        due for due, breached, stopped in (
+            (case.response_due_at, case.response_breached_at, case.responded_at),
+            (case.resolution_due_at, case.resolution_breached_at, case.resolved_at),
+        ) if due is not None and breached is None and stopped is None
+    ]
+    for rule in rules:
+        if not applies(rule, case):
+            continue
+        params = rule.params or {}
+        try:
+            if rule.condition in TIMED:
+                moment = _moment(case, rule.condition, params)
+            else:  # a static condition only changes through the workflow, which reschedules
+                moment = now if CONDITIONS[rule.condition](case, params, now) is not None else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # see evaluate(): a malformed rule is skipped, never fatal
+        if moment is None:
+            continue
+        ready = _ready_after(rule, firings.get(rule.pk))
+        if ready is not False:
+            moments.append(max(moment, ready) if ready else moment)
+        if rule.stop_processing and moment <= now:
+            break  # it holds now, so the rules after it are not looked at
+    return min(moments) if moments else None
+
+
+def active_rules() -> list[Rule]:
+    """The active rules in order (``escalations.config_cache``: a few seconds per process)."""
+    return cached("rules", lambda: list(
+        TriggerRule.objects.filter(is_active=True).select_related("target_level").order_by("order", "pk")))
+
+
+def firings_at_level(cases: list[Case]) -> dict[int, dict[int, RuleFiring]]:
+    out: dict[int, dict[int, RuleFiring]] = {}
+    levels = {c.pk: c.level_id for c in cases}
+    for f in RuleFiring.objects.filter(case_id__in=list(levels)):
+        if levels[f.case_id] == f.level_id:
+            out.setdefault(f.case_id, {})[f.rule_id] = f
+    return out
+
+
+@dataclass
+class Decision:
+    """A rule that holds now and is ready to fire; ``firing`` is its earlier firing at
+    this level (a repeat), or None."""
+
+    rule: Rule
+    reason: str
+    firing: RuleFiring | None
+
+
+def decide(case: Case, rules: list[Rule], firings: dict[int, RuleFiring], now: datetime) -> Iterator[Decision]:
+    """The rules that fire now, in order, one at a time (the caller applies each).
+
+    ``stop_processing``: while such a rule holds (fired now or earlier), the rules after
+    it are not evaluated. A rule that moves the case ends the round: the rules of the new
+    level get their own look at the next check.
+    """
+    if not is_watched(case):
+        return
+    level_id = case.level_id
+    for rule in rules:
+        if not applies(rule, case):
+            continue
+        try:
+            reason = CONDITIONS[rule.condition](case, rule.params or {}, now)
+            extras = _extra_conditions_hold(case, rule, now) if reason is not None else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # a rule saved around validation (not through the admin) must not stop the sweep
+        if extras is None:
+            continue
+        firing = firings.get(rule.pk)
+        ready = _ready_after(rule, firing)
+        if ready is False or (ready is not None and ready > now):
+            if rule.stop_processing:
+                break  # spent, but while it holds the later rules stay quiet
+            continue
+        yield Decision(rule, "; ".join([reason, *extras]), firing)
+        if rule.stop_processing or (rule.action in MOVES and case.level_id != level_id):
+            break

@@ -1,0 +1,267 @@
+"""What a risk model may know about a case: only what was known when the case was opened.
+
+Leakage is the trap here, so the rules are explicit:
+- The case's own fields are read as they were at intake, from its first history row
+  (``history_type = "+"``); imported UCI cases, for one, carry the priority of their last
+  event on the case row. Counts accumulated later (reassignments, reopens, escalations,
+  the highest level) and every resolution or closing time are labels, never features.
+- "Past rate" features (how often this category / requester / team breached or escalated)
+  count only cases CLOSED strictly before this case was OPENED, through a time-ordered
+  running aggregate. A case's label is known at its closing, not before.
+- Category one-hot columns and the scaling come from the training rows only.
+
+Labels:
+- breach: ``resolution_breached_at`` is set, or the source system said the SLA was missed
+  (``source_made_sla is False``, imported UCI cases).
+- escalation: ``escalation_count > 0`` or the highest level is above the intake level.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from escalations.models import Case, CaseStatus, Category, Level, Team
+from escalations.models.choices import Complexity, CustomerTier, Impact, Priority, Urgency
+
+TARGETS = ("breach", "escalation")
+TOP_CATEGORIES = 12
+SMOOTHING = 10.0  # pseudo-cases of the overall past rate mixed into each group's rate
+RATE_KINDS = ("category", "requester", "team")
+WORKDAY = (8, 18)  # local hours; outside them a case is "opened out of hours"
+
+
+@dataclass
+class Row:
+    """One case as known at intake, plus (for closed cases) its labels."""
+
+    id: int
+    opened_at: datetime
+    closed_at: datetime | None
+    priority: int
+    impact: int
+    urgency: int
+    complexity: str
+    customer_tier: str
+    business_impact: int
+    category: str  # category id as text
+    category_name: str
+    requester: str
+    team: str  # intake team id as text, "" when none
+    team_name: str
+    level_rank: int
+    level_code: str
+    breach: bool = False
+    escalation: bool = False
+    past: dict = field(default_factory=dict)  # kind -> (hits, n), filled by ``past_rates``
+
+    def label(self, target: str) -> bool:
+        return self.breach if target == "breach" else self.escalation
+
+    def key(self, kind: str) -> str:
+        return {"category": self.category, "requester": self.requester, "team": self.team}[kind]
+
+
+def requester_key(name: str, email: str) -> str:
+    """A digest, not the address: the rate tables are stored in the model's parameters."""
+    email = (email or "").strip().lower()
+    key = email if email and not email.endswith(".invalid") else (name or "").strip().lower()  # imported: placeholder
+    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+def closed_cases(source: str = "all") -> QuerySet:
+    qs = Case.objects.filter(status=CaseStatus.CLOSED, closed_at__isnull=False)
+    return filter_source(qs, source)
+
+
+def filter_source(qs: QuerySet, source: str) -> QuerySet:
+    if source == "all":
+        return qs
+    if source == "live":
+        return qs.filter(source="")
+    return qs.filter(source=source)
+
+
+def load_rows(qs: QuerySet) -> list[Row]:
+    """Rows for the cases of ``qs``, with intake values from each case's first history row
+    and labels from the case as it is now; ordered by opening time."""
+    levels = {lv.pk: lv for lv in Level.objects.all()}
+    teams = dict(Team.objects.values_list("pk", "name"))
+    categories = dict(Category.objects.values_list("pk", "name"))
+    cases = list(qs.values(
+        "id", "opened_at", "closed_at", "requester_name", "requester_email", "escalation_count",
+        "highest_level_id", "resolution_breached_at", "source_made_sla",
+        "priority", "impact", "urgency", "complexity", "customer_tier", "business_impact",
+        "category_id", "team_id", "level_id",
+    ))
+    intake = {}
+    first = (Case.history.model.objects.filter(history_type="+", id__in=qs.values("id"))
+             .order_by("history_date", "history_id")
+             .values("id", "priority", "impact", "urgency", "complexity", "customer_tier", "business_impact",
+                     "category_id", "team_id", "level_id"))
+    for h in first.iterator(chunk_size=5000):
+        intake.setdefault(h["id"], h)
+    rows = []
+    for c in cases:
+        at = intake.get(c["id"], c)  # no history row (rows written around history): the case itself
+        level = levels.get(at["level_id"]) or levels.get(c["level_id"])
+        highest = levels.get(c["highest_level_id"])
+        rows.append(Row(
+            id=c["id"], opened_at=c["opened_at"], closed_at=c["closed_at"],
+            priority=at["priority"], impact=at["impact"], urgency=at["urgency"],
+            complexity=at["complexity"], customer_tier=at["customer_tier"],
+            business_impact=at["business_impact"] or 0,
+            category=str(at["category_id"]), category_name=categories.get(at["category_id"], "?"),
+            requester=requester_key(c["requester_name"], c["requester_email"]),
+            team=str(at["team_id"] or ""), team_name=teams.get(at["team_id"], ""),
+            level_rank=level.rank if level else 1, level_code=level.code if level else "?",
+            breach=c["resolution_breached_at"] is not None or c["source_made_sla"] is False,
+            escalation=c["escalation_count"] > 0 or bool(highest and level and highest.rank > level.rank),
+        ))
+    rows.sort(key=lambda r: (r.opened_at, r.id))
+    return rows
+
+
+# -- past rates: a time-ordered running aggregate ------------------------------------------
+
+def past_rates(rows: list[Row], history: list[Row], target: str) -> None:
+    """Set ``row.past[kind] = (hits, n)`` for each row: the ``target`` labels of the
+    ``history`` cases with the same category / requester / team that were closed strictly
+    before the row was opened; ``row.past["all"]`` counts every such case."""
+    closings = sorted((h for h in history if h.closed_at is not None), key=lambda h: (h.closed_at, h.id))
+    counts: dict[tuple[str, str], list[int]] = {}
+    overall = [0, 0]
+    i = 0
+    for row in sorted(rows, key=lambda r: (r.opened_at, r.id)):
+        while i < len(closings) and closings[i].closed_at < row.opened_at:
+            h = closings[i]
+            hit = int(h.label(target))
+            overall[0] += hit
+            overall[1] += 1
+            for kind in RATE_KINDS:
+                key = h.key(kind)
+                if key:
+                    c = counts.setdefault((kind, key), [0, 0])
+                    c[0] += hit
+                    c[1] += 1
+            i += 1
+        row.past = {kind: tuple(counts.get((kind, row.key(kind)), (0, 0))) for kind in RATE_KINDS}
+        row.past["all"] = tuple(overall)
+
+
+def rate_tables(history: list[Row], target: str) -> dict:
+    """Every group's (hits, n) over all of ``history``: what an open case may know today."""
+    tables: dict = {kind: {} for kind in RATE_KINDS}
+    overall = [0, 0]
+    for h in history:
+        hit = int(h.label(target))
+        overall[0] += hit
+        overall[1] += 1
+        for kind in RATE_KINDS:
+            key = h.key(kind)
+            if key:
+                c = tables[kind].setdefault(key, [0, 0])
+                c[0] += hit
+                c[1] += 1
+    tables["all"] = overall
+    return tables
+
+
+def rates_from_tables(row: Row, tables: dict) -> None:
+    row.past = {kind: tuple(tables[kind].get(row.key(kind), (0, 0))) for kind in RATE_KINDS}
+    row.past["all"] = tuple(tables["all"])
+
+
+def smoothed(hits: int, n: int, overall: tuple[int, int]) -> float:
+    prior = (overall[0] + 1) / (overall[1] + 2)
+    return (hits + SMOOTHING * prior) / (n + SMOOTHING)
+
+
+# -- the feature vector ----------------------------------------------------------------------
+
+def make_spec(train_rows: list[Row]) -> dict:
+    """The columns, decided from the training rows only (the top categories)."""
+    freq: dict[str, int] = {}
+    for r in train_rows:
+        freq[r.category] = freq.get(r.category, 0) + 1
+    top = sorted(freq, key=lambda k: (-freq[k], k))[:TOP_CATEGORIES]
+    names = (
+        [f"priority:{p}" for p in Priority.values]
+        + [f"impact:{v}" for v in Impact.values]
+        + [f"urgency:{v}" for v in Urgency.values]
+        + [f"complexity:{v}" for v in Complexity.values]
+        + [f"tier:{v}" for v in CustomerTier.values]
+        + ["business_impact", "level_rank", "out_of_hours", "weekend"]
+        + [f"category:{c}" for c in top] + ["category:other"]
+        + [f"past_rate:{k}" for k in RATE_KINDS]
+    )
+    return {"names": names, "categories": top}
+
+
+def vector(row: Row, spec: dict) -> list[float]:
+    local = timezone.localtime(row.opened_at)
+    cat = row.category if row.category in spec["categories"] else "other"
+    on = {f"priority:{row.priority}", f"impact:{row.impact}", f"urgency:{row.urgency}",
+          f"complexity:{row.complexity}", f"tier:{row.customer_tier}", f"category:{cat}"}
+    if not WORKDAY[0] <= local.hour < WORKDAY[1]:
+        on.add("out_of_hours")
+    if local.weekday() >= 5:
+        on.add("weekend")
+    values = {"business_impact": float(row.business_impact), "level_rank": float(row.level_rank)}
+    for kind in RATE_KINDS:
+        values[f"past_rate:{kind}"] = smoothed(*row.past.get(kind, (0, 0)), row.past.get("all", (0, 0)))
+    return [values[n] if n in values else (1.0 if n in on else 0.0) for n in spec["names"]]
+
+
+def matrix(rows: list[Row], spec: dict) -> list[list[float]]:
+    return [vector(r, spec) for r in rows]
+
+
+# -- reasons in words ------------------------------------------------------------------------
+
+VERB = {"breach": "breached the SLA", "escalation": "were escalated"}
+MIN_HISTORY = 3  # a past rate over fewer closed cases is not worth a sentence
+
+
+def describe(name: str, row: Row, target: str) -> str | None:
+    """A short phrase for a feature that pushed this case's risk up; None for a column
+    that is off for this case (we explain what the case is, not what it is not), and for a
+    past rate that is thin or not above the overall past rate."""
+    kind, _, value = name.partition(":")
+    if kind == "past_rate":
+        hits, n = row.past.get(value, (0, 0))
+        all_hits, all_n = row.past.get("all", (0, 0))
+        if n < MIN_HISTORY or (all_n and hits / n <= all_hits / all_n):
+            return None
+        who = {"category": f"category {row.category_name} cases", "requester": "this requester's cases",
+               "team": f"team {row.team_name or '?'} cases"}[value]
+        return f"{who} {VERB[target]} {round(100 * hits / n)} % of the time ({hits} of {n} closed)"
+    if name == "business_impact":
+        return f"business impact {row.business_impact} of 3" if row.business_impact else None
+    if name == "level_rank":
+        return f"opened at level {row.level_code}"
+    if name == "out_of_hours":
+        return "opened out of working hours"
+    if name == "weekend":
+        return "opened at the weekend"
+    if kind == "category":
+        return f"category {row.category_name}" if value != "other" else "a less common category"
+    labels = {
+        "priority": lambda v: f"priority {Priority(int(v)).label}",
+        "impact": lambda v: f"impact {Impact(int(v)).label.lower()}",
+        "urgency": lambda v: f"urgency {Urgency(int(v)).label.lower()}",
+        "complexity": lambda v: f"complexity {Complexity(v).label.lower()}",
+        "tier": lambda v: f"customer tier {CustomerTier(v).label}",
+    }
+    return labels[kind](value) if kind in labels else name
+
+
+def is_on(name: str, x: float) -> bool:
+    kind = name.partition(":")[0]
+    return kind in ("past_rate", "business_impact", "level_rank") or x != 0.0
+

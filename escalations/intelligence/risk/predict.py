@@ -1,0 +1,128 @@
+"""Scoring with a stored model: a dot product over JSON parameters, no pickle and no
+scikit-learn at request time."""
+from __future__ import annotations
+
+import math
+
+from django.db import transaction
+from django.utils import timezone
+
+from escalations.core.bulk import bulk_update_rows
+from escalations.models import Case, RiskModel
+from escalations.intelligence.risk.features import (
+    TARGETS,
+    Row,
+    describe,
+    is_on,
+    load_rows,
+    rates_from_tables,
+    vector,
+)
+
+BATCH = 1000
+TOP_REASONS = 3
+
+
+def standardized(params: dict, x: list[float]) -> list[float]:
+    clip = params.get("clip")
+    out = [(xi - m) / s for xi, m, s in zip(x, params["means"], params["scales"])]
+    return [max(-clip, min(clip, v)) for v in out] if clip else out
+
+
+def probability(params: dict, x: list[float]) -> float:
+    """Logistic regression on standardized (clipped) inputs, as scikit-learn computes it."""
+    z = params["intercept"] + sum(c * v for c, v in zip(params["coefficients"], standardized(params, x)))
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def contributions(params: dict, x: list[float]) -> list[tuple[float, str]]:
+    """Each column's push on the log-odds (coefficient x standardized value), largest first."""
+    out = [(c * v, name) for c, v, name in zip(params["coefficients"], standardized(params, x), params["names"])]
+    return sorted(out, reverse=True)
+
+
+def reasons(params: dict, row: Row, x: list[float], target: str, limit: int = TOP_REASONS) -> list[str]:
+    words = []
+    for push, name in contributions(params, x):
+        if push <= 0 or len(words) >= limit:
+            break
+        if not is_on(name, x[params["names"].index(name)]):
+            continue
+        phrase = describe(name, row, target)
+        if phrase and phrase not in words:
+            words.append(phrase)
+    return words
+
+
+def score_row(model: RiskModel, row: Row) -> tuple[float, list[str]]:
+    params = model.parameters
+    rates_from_tables(row, params["rates"])
+    x = vector(row, params)
+    return probability(params, x), reasons(params, row, x, model.target)
+
+
+def active_models() -> dict[str, RiskModel]:
+    """The newest active model per target."""
+    models = {}
+    for m in RiskModel.objects.filter(is_active=True).order_by("-trained_at", "-pk"):
+        models.setdefault(m.target, m)
+    return models
+
+
+def predict(case: Case, models: dict[str, RiskModel] | None = None) -> dict:
+    """Risk for one case, from the active models, as of its intake.
+
+    Returns ``{"breach_risk": float | None, "escalation_risk": float | None,
+    "breach_reasons": [str], "escalation_reasons": [str], "reasons": [str],
+    "model_ids": {"breach": id | None, "escalation": id | None}}``; ``reasons`` is what
+    ``score_open_cases`` stores in ``Case.risk_reasons``. A target without an active
+    model gives None and no reasons."""
+    models = active_models() if models is None else models
+    rows = load_rows(Case.objects.filter(pk=case.pk))
+    out: dict = {"breach_risk": None, "escalation_risk": None, "breach_reasons": [], "escalation_reasons": [],
+                 "reasons": [], "model_ids": {t: None for t in TARGETS}}
+    if not rows:
+        return out
+    for target in TARGETS:
+        model = models.get(target)
+        if model is None:
+            continue
+        p, words = score_row(model, rows[0])
+        out[f"{target}_risk"] = round(p, 4)
+        out[f"{target}_reasons"] = words
+        out["model_ids"][target] = model.pk
+    out["reasons"] = combined_reasons(out)
+    return out
+
+
+def combined_reasons(result: dict) -> list[str]:
+    return ([f"breach: {w}" for w in result["breach_reasons"]]
+            + [f"escalation: {w}" for w in result["escalation_reasons"]])
+
+
+def score_open_cases(batch: int = BATCH) -> int:
+    """Write ``breach_risk``, ``escalation_risk``, ``risk_reasons`` and ``risk_scored_at``
+    on every open case, in batches, with set-based updates. Returns the number scored."""
+    models = active_models()
+    if not models:
+        return 0
+    ids = list(Case.objects.open().order_by("pk").values_list("pk", flat=True))
+    now = timezone.now()
+    scored = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        objs = []
+        for row in load_rows(Case.objects.filter(pk__in=chunk)):
+            result = {"breach_risk": None, "escalation_risk": None, "breach_reasons": [], "escalation_reasons": []}
+            for target, model in models.items():
+                p, words = score_row(model, row)
+                result[f"{target}_risk"] = round(p, 4)
+                result[f"{target}_reasons"] = words
+            objs.append(Case(pk=row.id, breach_risk=result["breach_risk"], escalation_risk=result["escalation_risk"],
+                             risk_reasons=combined_reasons(result), risk_scored_at=now))
+        with transaction.atomic():
+            scored += bulk_update_rows(objs, ["breach_risk", "escalation_risk", "risk_reasons", "risk_scored_at"])
+    return scored

@@ -1,0 +1,184 @@
+"""Workload-aware routing: which team and person at a level should take a case, and why.
+
+``route`` is a selector (it reads, never writes). ``apply`` is the workflow's hook: under
+the active ``RoutingPolicy`` it sets the in-memory case's ``routing_note`` (mode
+*suggest*) or also its team and assignee (mode *assign*) before the workflow saves it.
+
+How a candidate is chosen:
+
+* Teams: the team the escalation path names for the level, when it names one (the
+  manager's explicit choice); otherwise the teams at the level whose skills include the
+  case's category, or every team at the level when none has the skill. Teams at or over
+  capacity (open cases held by the team) are passed over while another has room.
+* People: members of the candidate teams whose staff profile is at the level, who are
+  on duty, working now by their own calendar (no calendar: available) and carry fewer
+  open cases than their capacity.
+* The lowest load ratio (open cases / capacity) wins. Among equals the one least
+  recently active on an assigned case wins (the newest case-history row naming them as
+  assignee: a routed or taken case writes one), then the lowest id: a round robin that
+  needs no extra bookkeeping column.
+"""
+from __future__ import annotations
+
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max
+
+from escalations.domain import clock
+from escalations.core.config_cache import cached
+from escalations.models import Case, Level, RoutingPolicy, StaffProfile, Team
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user: object
+    team: Team
+    load: int
+    capacity: int
+
+    @property
+    def ratio(self) -> float:
+        return self.load / self.capacity if self.capacity else float("inf")
+
+
+@dataclass(frozen=True)
+class Route:
+    team: Team | None
+    user: object | None
+    reason: str
+    others: list[Candidate] = field(default_factory=list)
+
+
+def active_policy() -> RoutingPolicy | None:
+    """The active routing policy (``escalations.config_cache``: a few seconds per process)."""
+    return cached("routing_policy", lambda: RoutingPolicy.objects.filter(is_active=True).first())
+
+
+def _team_loads(teams: list[Team]) -> dict[int, int]:
+    rows = Case.objects.open().filter(team__in=teams).values("team").annotate(n=Count("pk"))
+    return {r["team"]: r["n"] for r in rows}
+
+
+def candidate_teams(case: Case, level: Level) -> tuple[list[Team], str]:
+    """The teams that may take the case at ``level`` and why those."""
+    if case.team_id and case.team.level_id == level.pk:
+        return [case.team], f"the path names team {case.team.name}"
+    teams = list(Team.objects.filter(level=level).order_by("name"))
+    skilled = [t for t in teams if case.category_id in {c.pk for c in t.skills.all()}] if case.category_id else []
+    if skilled:
+        return skilled, f"skilled in {case.category.name}"
+    return teams, f"no {level.code} team lists {case.category.name if case.category_id else 'the category'}" \
+        " among its skills; any team at the level"
+
+
+def _working(profile: StaffProfile, now: datetime, cache: dict) -> bool:
+    if profile.calendar_id is None:
+        return True
+    cal = cache.get(profile.calendar_id)
+    if cal is None:
+        cal = cache[profile.calendar_id] = clock.calendar_from_spec(profile.calendar.as_spec())
+    return cal.is_working(now)
+
+
+def route(case: Case, level: Level, now: datetime) -> Route:
+    """The team and person at ``level`` best placed to take ``case`` now (either may be None)."""
+    teams, why_teams = candidate_teams(case, level)
+    if not teams:
+        return Route(None, None, f"No team works at {level.code}; nobody to route to.")
+    team_load = _team_loads(teams)
+    roomy = [t for t in teams if team_load.get(t.pk, 0) < t.capacity]
+    if roomy and len(roomy) < len(teams):
+        full = [t for t in teams if t not in roomy]
+        why_teams += f"; passed over at capacity: {', '.join(f'{t.name} {team_load.get(t.pk, 0)}/{t.capacity}' for t in full)}"
+    teams = roomy or teams
+
+    User = get_user_model()
+    members = (User.objects.filter(teams__in=teams, is_active=True, staff_profile__level=level)
+               .select_related("staff_profile__calendar").prefetch_related("teams")
+               .prefetch_related("staff_profile__calendar__ranges", "staff_profile__calendar__holidays")
+               .distinct().order_by("pk"))
+    members = list(members)
+    ids = [u.pk for u in members]
+    loads = {r["assignee"]: r["n"] for r in
+             Case.objects.open().filter(assignee__in=ids).values("assignee").annotate(n=Count("pk"))}
+    last = {r["assignee_id"]: r["last"] for r in
+            Case.history.filter(assignee_id__in=ids).values("assignee_id").annotate(last=Max("history_date"))}
+    team_ids = {t.pk: t for t in teams}
+    calendars: dict = {}
+    available: list[Candidate] = []
+    skipped: list[str] = []
+    for user in members:
+        profile = user.staff_profile
+        load = loads.get(user.pk, 0)
+        if not profile.on_duty:
+            skipped.append(f"{user} off duty")
+        elif not _working(profile, now, calendars):
+            skipped.append(f"{user} outside working hours")
+        elif load >= profile.capacity:
+            skipped.append(f"{user} at capacity {load}/{profile.capacity}")
+        else:
+            # The member's least loaded candidate team (a person may be in several).
+            team = min((t for t in user.teams.all() if t.pk in team_ids),
+                       key=lambda t: (team_load.get(t.pk, 0) / (t.capacity or 1), t.name))
+            available.append(Candidate(user, team, load, profile.capacity))
+
+    def rank(c: Candidate):
+        seen = last.get(c.user.pk)
+        return (c.ratio, seen is not None, seen or now, c.user.pk)
+
+    available.sort(key=rank)
+    if not available:
+        team = min(teams, key=lambda t: (team_load.get(t.pk, 0) / (t.capacity or 1), t.name))
+        nobody = f"; nobody at {level.code} is available ({', '.join(skipped)})" if skipped else \
+            f"; no member of it works at {level.code}"
+        return Route(team, None, f"Team {team.name} ({why_teams}; {team_load.get(team.pk, 0)}/{team.capacity} "
+                                 f"open){nobody}.")
+    best = available[0]
+    reason = (f"Team {best.team.name} ({why_teams}; {team_load.get(best.team.pk, 0)}/{best.team.capacity} open), "
+              f"{best.user} ({best.load}/{best.capacity} open cases, on duty, in working hours")
+    equals = [c for c in available[1:] if c.ratio == best.ratio]
+    reason += f"; least recently assigned of {len(equals) + 1} equally loaded)" if equals else "; lowest load)"
+    if len(available) > 1:
+        reason += "; also available: " + ", ".join(f"{c.user} {c.load}/{c.capacity}" for c in available[1:4])
+    if skipped:
+        reason += "; not available: " + ", ".join(skipped[:5])
+    return Route(best.team, best.user, reason + ".", available[1:])
+
+
+def explain(case: Case) -> str:
+    """Why the case is where it is, for the case page ('' when routing never ran)."""
+    return case.routing_note
+
+
+def suggest(case: Case, now: datetime | None = None) -> Route:
+    """The route for the case at its current level now (e.g. a 'who should take this?' hint)."""
+    from django.utils import timezone
+
+    return route(case, case.level, now or timezone.now())
+
+
+def apply(case: Case, level: Level, now: datetime, *, escalation: bool = False) -> Route | None:
+    """The workflow hook: route the in-memory case under the active policy (unsaved).
+
+    At intake, mode *assign* sets team and assignee. On an escalation only the team is
+    set (the receiving level accepts the handoff itself) and the person is a suggestion.
+    """
+    policy = active_policy()
+    if policy is None or policy.mode == RoutingPolicy.Mode.OFF:
+        return None
+    result = route(case, level, now)
+    assign = policy.mode == RoutingPolicy.Mode.ASSIGN
+    if assign and result.team is not None:
+        case.team = result.team
+    if assign and not escalation and result.user is not None:
+        case.assignee = result.user
+        verb = "Routed"
+    elif assign:
+        verb = "Routed to the team; suggested person" if escalation else "Routed"
+    else:
+        verb = "Suggested"
+    case.routing_note = f"{verb} at {level.code} on {now:%Y-%m-%d %H:%M %Z}: {result.reason}"[:4000]
+    return result

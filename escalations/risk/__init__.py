@@ -1,8 +1,0 @@
-"""Predictive escalation: explainable models of SLA breach and escalation risk.
-
-``features`` (what may be known at intake), ``train`` (time-ordered evaluation, fitting,
-storing), ``predict`` (pure-Python scoring from stored JSON parameters)."""
-from .predict import active_models, predict, score_open_cases
-from .train import NotTrainable, retrain, time_split, train
-
-__all__ = ["NotTrainable", "active_models", "predict", "retrain", "score_open_cases", "time_split", "train"]

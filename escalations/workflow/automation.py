@@ -1,0 +1,193 @@
+"""Applying trigger rules: what each rule kind does when ``domain.rules`` decides it fires.
+
+Effects change the case in memory and collect what must be written (handoffs, outbox
+rows, firings) in an ``Effects``. ``apply_rules`` runs a batch of claimed cases through
+the rules and writes everything with set-based statements in the caller's transaction;
+``fire`` is the same round for one case, for callers that write nothing (the what-if).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from escalations.audit.chain import bulk_history
+from escalations.core.bulk import bulk_insert, bulk_update_rows
+from escalations.domain import clock, rules
+from escalations.models import Case, CaseStatus, Escalation, Level, Notification, RuleFiring, Team, TriggerRule
+from escalations.selectors import paths
+from escalations.workflow import notices
+from escalations.workflow.actors import system_actor
+from escalations.workflow.base import WorkflowError
+from escalations.workflow.ladder import Handoff, escalation_notice, plan_escalation
+
+Rule = TriggerRule
+A = TriggerRule.Action
+
+# The case columns a round may change (written back in one statement per batch).
+CASE_FIELDS = [
+    "status", "level", "team", "assignee", "priority", "escalation_count", "highest_level",
+    "level_entered_at", "responded_at", "reassignment_count", "response_due_at", "resolution_due_at",
+    "response_breached_at", "resolution_breached_at", "routing_note", "next_check_at", "version",
+]
+TRACKED = [f for f in CASE_FIELDS if f != "next_check_at"]
+RULE = "rule"  # the action the sweep's history rows record (``actions.catalogue.RULE``)
+
+
+@dataclass
+class Effects:
+    """Everything a round of rule firings wants written, collected in memory."""
+
+    now: datetime
+    escalations: list[Escalation] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    new_firings: list[RuleFiring] = field(default_factory=list)
+    repeat_firings: list[RuleFiring] = field(default_factory=list)
+    steps_cache: dict = field(default_factory=dict)
+    address_cache: dict = field(default_factory=dict)
+
+    def notify(self, case: Case, message: notices.Message, kinds, key: str) -> None:
+        recipients = notices.recipients_for(case, kinds, cache=self.address_cache)
+        self.notifications.extend(notices.build(case, message, recipients, key, now=self.now))
+
+
+def _notify(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
+    fx.notify(case, notices.Message(
+        "rule_notice", f"[{case.level.code} P{case.priority}] {rule.name}: case #{case.pk} {case.title}",
+        f"Rule '{rule.name}' fired for case #{case.pk}: {reason}."), rule.recipients,
+        key=f"rule:{rule.pk}:{case.pk}:{case.level_id}:{fx.now.isoformat()}")
+    return f"notified {', '.join(rule.recipients)}"
+
+
+def _escalate(case: Case, rule: Rule, reason: str, fx: Effects, to_level: Level | None = None) -> str:
+    if case.status not in (CaseStatus.NEW, CaseStatus.IN_PROGRESS):
+        return f"not escalated ({case.get_status_display().lower()})"
+    if case.path_id not in fx.steps_cache:
+        fx.steps_cache[case.path_id] = paths.steps_of(case.path_id)
+    handoff = Handoff(
+        summary=f"Automatic escalation by rule '{rule.name}': {reason}.",
+        steps_tried="See the case timeline; handled at "
+                    f"{case.level.code}{f' by {case.assignee}' if case.assignee_id else ' (unassigned)'}.",
+        customer_impact=f"Priority P{case.priority}, impact {case.get_impact_display().lower()}, "
+                        f"customer tier {case.get_customer_tier_display()}.",
+    )
+    try:
+        esc = plan_escalation(case, actor=system_actor(), handoff=handoff, now=fx.now, to_level=to_level,
+                              justification=f"Rule '{rule.name}': {reason}" if to_level else "",
+                              rule=rule, steps=fx.steps_cache[case.path_id])
+    except WorkflowError as exc:
+        return f"could not escalate: {exc.message}"
+    fx.escalations.append(esc)
+    kinds = ["team"] if case.team_id else ["next_level"]
+    fx.notify(case, escalation_notice(case, esc), kinds,
+              key=f"escalated:{case.pk}:{esc.to_level_id}:{fx.now.isoformat()}")
+    return f"escalated {esc.from_level.code} -> {esc.to_level.code}"
+
+
+def _jump(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
+    if rule.target_level.rank <= case.level.rank:
+        return f"already at or above {rule.target_level.code}"
+    return _escalate(case, rule, reason, fx, to_level=rule.target_level)
+
+
+def _raise_priority(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
+    if case.priority <= 1:
+        return "priority already P1"
+    case.priority -= 1  # the caller recomputes the due times after the round
+    return f"priority raised to P{case.priority}"
+
+
+EFFECTS: dict[str, Callable[[Case, Rule, str, Effects], str]] = {
+    A.NOTIFY: _notify,
+    A.ESCALATE_NEXT: _escalate,
+    A.JUMP_LEVEL: _jump,
+    A.RAISE_PRIORITY: _raise_priority,
+}
+
+
+def fire(case: Case, active: list[Rule], firings: dict[int, RuleFiring], fx: Effects) -> list[str]:
+    """Apply the rules that hold now, in order; returns what happened, in words."""
+    done: list[str] = []
+    level_id = case.level_id
+    for decision in rules.decide(case, active, firings, fx.now):
+        rule, reason = decision.rule, decision.reason
+        outcome = EFFECTS[rule.action](case, rule, reason, fx)
+        done.append(f"Rule '{rule.name}' fired ({reason}): {outcome}")
+        firing = decision.firing
+        if firing is None:
+            firing = RuleFiring(case=case, rule=rule, level_id=level_id, fired_at=fx.now, reason=reason)
+            fx.new_firings.append(firing)
+            firings[rule.pk] = firing
+        else:
+            firing.fired_at, firing.times, firing.reason = fx.now, firing.times + 1, reason
+            fx.repeat_firings.append(firing)
+    return done
+
+
+@dataclass
+class BatchResult:
+    examined: int = 0
+    changed: int = 0
+    actions: int = 0
+    escalations: int = 0
+    notifications: int = 0
+
+
+def _state(case: Case) -> tuple:
+    return tuple(getattr(case, f + "_id" if f in ("level", "team", "assignee", "highest_level") else f)
+                 for f in TRACKED)
+
+
+def _load(ids: list[int]) -> list[Case]:
+    """The claimed cases, sharing one object per level and team instead of a copy per row."""
+    cases = list(Case.objects.filter(pk__in=ids).select_related("assignee"))
+    levels = {lv.pk: lv for lv in Level.objects.ladder()}
+    teams = Team.objects.in_bulk({c.team_id for c in cases if c.team_id})
+    for case in cases:
+        case.level, case.highest_level = levels[case.level_id], levels[case.highest_level_id]
+        case.team = teams.get(case.team_id)
+    return cases
+
+
+def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResult:
+    """Run the claimed cases through the rules at ``now`` and write the results in bulk:
+    cases, one history row per changed case (by the system, with what fired as the
+    reason), handoffs with their history, firings and outbox rows. The caller holds the
+    row locks and the transaction."""
+    out = BatchResult()
+    cases = _load(ids)
+    firings = rules.firings_at_level(cases)
+    fx = Effects(now=now)
+    actor = system_actor()
+    changed: list[Case] = []
+    for case in cases:
+        before, level_before, priority_before = _state(case), case.level_id, case.priority
+        breaches = clock.mark_breaches(case, now)
+        done = fire(case, active, firings.setdefault(case.pk, {}), fx)
+        if (case.level_id, case.priority) != (level_before, priority_before):
+            clock.recompute_due(case)
+        level_firings = firings[case.pk] if case.level_id == level_before else {}
+        case.next_check_at = rules.next_check_at(case, now, active, level_firings)
+        if case.next_check_at is not None and case.next_check_at <= now:
+            case.next_check_at = now + rules.RECHECK  # the progress guard
+        if _state(case) != before:
+            case.version += 1
+            case._change_reason = "; ".join(done + [f"{b} target breached" for b in breaches]) or "Clock updated"
+            case._history_user, case._history_action = actor, RULE
+            changed.append(case)
+        out.actions += len(done)
+    bulk_update_rows(cases, CASE_FIELDS)
+    bulk_history(changed, "~", now)
+    bulk_insert(fx.escalations)
+    for esc in fx.escalations:
+        esc._history_user, esc._history_action = actor, RULE
+        esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
+    bulk_history(fx.escalations, "+", now)
+    bulk_insert(fx.new_firings)
+    bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason"])
+    if fx.notifications:
+        Notification.objects.bulk_create(fx.notifications, batch_size=1000, ignore_conflicts=True)
+        notices.request_delivery()
+    out.examined, out.changed = len(cases), len(changed)
+    out.escalations, out.notifications = len(fx.escalations), len(fx.notifications)
+    return out
