@@ -3,6 +3,7 @@
 
     python3 project/dev.py run    # venv, install, migrate, demo data, web + task cluster
     python3 project/dev.py test   # venv, install (with test tools), the whole suite
+    python3 project/dev.py lint   # ruff: lint and formatting check (CI runs it first)
 
 ``run`` serves on SQLite unless DATABASE_URL is set; Ctrl-C stops the web server and
 the django-q2 cluster together. Extra arguments after ``test`` go to pytest.
@@ -79,11 +80,18 @@ def test(args: list[str]) -> int:
     return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT).returncode
 
 
+def lint() -> int:
+    ensure_env("requirements-dev.txt")
+    ruff = str(VENV / ("Scripts/ruff.exe" if os.name == "nt" else "bin/ruff"))
+    return subprocess.run([ruff, "check", "."], cwd=ROOT).returncode
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    commands = {"run": lambda: run(), "test": lambda: test(sys.argv[2:]), "lint": lambda: lint()}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
-    return run() if sys.argv[1] == "run" else test(sys.argv[2:])
+    return commands[sys.argv[1]]()
 
 
 if __name__ == "__main__":

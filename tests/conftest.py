@@ -1,5 +1,5 @@
 import os
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -35,7 +35,7 @@ def _fresh_config_cache():
 
 @pytest.fixture
 def clock_start():
-    return datetime(2025, 6, 2, 8, 30, tzinfo=dt_timezone.utc)  # a Monday morning
+    return datetime(2025, 6, 2, 8, 30, tzinfo=UTC)  # a Monday morning
 
 
 @pytest.fixture

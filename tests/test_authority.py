@@ -4,8 +4,8 @@ from decimal import Decimal
 import pytest
 
 from escalations.domain import authority
-from escalations.selectors import approvals
 from escalations.models import AuthorityGrant, Case, Level, StaffProfile
+from escalations.selectors import approvals
 
 from .factories import UserFactory, staff
 

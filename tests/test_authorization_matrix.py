@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from django.apps import apps
@@ -25,9 +25,9 @@ from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
-from escalations.domain import requester_links as requester
 from escalations import workflow
 from escalations.actions import catalogue
+from escalations.domain import requester_links as requester
 from escalations.models import (
     ApprovalRequest,
     AuditHead,
@@ -36,11 +36,9 @@ from escalations.models import (
     BusinessCalendar,
     Case,
     Category,
-    Collaboration,
     Escalation,
     EscalationPath,
     KnowledgeArticle,
-    Note,
     Notification,
     Review,
     RiskModel,
@@ -103,7 +101,7 @@ class Entry:
     path: str  # as documented
     route: str  # URL name (namespaced) or, for unnamed patterns, the full pattern
     expect: str  # one outcome per role, in ROLES order
-    build: Callable[["World"], Req]
+    build: Callable[[World], Req]
 
     def outcome(self, role: str) -> str:
         return self.expect.split()[ROLES.index(role)]
@@ -352,7 +350,7 @@ def _spare_profile(w):
 
 
 def _first_audit_head(w):
-    w.l1_working  # writes history, so chain heads exist
+    _ = w.l1_working  # writes history, so chain heads exist
     return AuditHead.objects.order_by("pk").first() or AuditHead.objects.create(table="x", rows=0)
 
 
@@ -465,7 +463,7 @@ def _delete_selected(w: World) -> Req:
 
 
 def _autocomplete(w: World) -> Req:
-    w.l1_working
+    _ = w.l1_working  # the world's cases exist
     return Req(reverse("admin:autocomplete") + "?app_label=escalations&model_name=knowledgearticle"
                "&field_name=cases&term=case")
 

@@ -1,11 +1,10 @@
 """The Case state machine (and the Escalation, ApprovalRequest and Review machines),
 driven only through ``escalations.workflow``: every transition allowed and forbidden,
 by state and by role."""
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from escalations import workflow
 from escalations.models import (
@@ -15,12 +14,11 @@ from escalations.models import (
     Escalation,
     EscalationKind,
     EscalationStatus,
-    Level,
     Review,
 )
 from escalations.workflow import InvalidAction, NotAllowed
 
-from .factories import HANDOFF, fresh, level, TeamFactory, open_case, staff
+from .factories import HANDOFF, TeamFactory, fresh, level, open_case, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +29,7 @@ S = CaseStatus
 
 @pytest.fixture
 def clock_start():
-    return datetime(2025, 3, 3, 9, 0, tzinfo=dt_timezone.utc)
+    return datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
 def escalate(case, actor, **kwargs) -> Escalation:

@@ -6,10 +6,10 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from escalations.domain import requester_links as requester
 from escalations import workflow
-from escalations.models import ApprovalRequest, KnowledgeArticle
 from escalations.actions import catalogue
+from escalations.domain import requester_links as requester
+from escalations.models import ApprovalRequest, KnowledgeArticle
 
 from .factories import HANDOFF, CategoryFactory, open_case
 

@@ -1,7 +1,8 @@
 """import_events on the project's own small logs (tests/fixtures): cases, levels, teams,
 handoffs up and down, status history dated by the events, SLA fields, bad rows with
 their line numbers, and a second run that changes nothing."""
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from io import StringIO
 from pathlib import Path
 
@@ -9,10 +10,10 @@ import pytest
 from django.core.management import call_command
 
 from escalations.audit import verify
+from escalations.automation.sweep import run_sweep
 from escalations.importers import FORMATS, run_import
 from escalations.models import Case, Escalation, Team
 from escalations.reports import REGISTRY, Filters
-from escalations.automation.sweep import run_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -100,8 +101,8 @@ def test_skip_level_jump_pause_and_reopen(bpic):
     c = case("bpic2013", "1-300")
     assert handoffs(c) == [("jump", "accepted", "L1", "L3", at(2012, 2, 1, 8, 30), at(2012, 2, 1, 9))]
     assert (c.level.code, c.highest_level.code, c.priority, c.reopen_count) == ("L3", "L3", 1, 1)
-    assert c.pauses == [[at(2012, 2, 1, 10).astimezone(dt_timezone.utc).isoformat(),
-                         at(2012, 2, 1, 12).astimezone(dt_timezone.utc).isoformat()]]
+    assert c.pauses == [[at(2012, 2, 1, 10).astimezone(UTC).isoformat(),
+                         at(2012, 2, 1, 12).astimezone(UTC).isoformat()]]
     assert (c.resolved_at, c.closed_at) == (at(2012, 2, 1, 15), at(2012, 2, 1, 15))
     # L3 P1 response target 4 h from entering L3 at 08:30, plus the 2 h pause; accepted at 09:00.
     assert (c.response_due_at, c.responded_at, c.response_breached_at) == (
@@ -141,7 +142,7 @@ def test_uci_import(uci):
     assert (uci.rows, uci.incidents, uci.created) == (15, 3, 3)
     assert [(b.line, b.reason) for b in uci.bad_rows] == [
         (13, "unknown state '-100'"), (15, "unreadable sys_updated_at '31/2/2016 25:00'")]
-    utc = dt_timezone.utc
+    utc = UTC
     one = case("uci", "0000001")
     assert (one.status, one.level.code, one.team.name, one.reassignment_count, one.source_made_sla) == (
         "closed", "L1", "UCI group 20", 1, True)

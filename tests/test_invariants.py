@@ -3,9 +3,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from escalations import workflow
-from escalations.selectors.invariants import check
-from escalations.models import Escalation, RuleFiring, TriggerRule
 from escalations.automation.sweep import run_sweep
+from escalations.models import Escalation, RuleFiring, TriggerRule
+from escalations.selectors.invariants import check
 
 from .factories import HANDOFF, open_case
 

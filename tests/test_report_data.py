@@ -12,11 +12,11 @@ from django.db import connection
 from django.db.models import Count, F, Sum
 
 from escalations import workflow
+from escalations.automation.sweep import run_sweep
 from escalations.importers import FORMATS, run_import
-from escalations.selectors.invariants import check
 from escalations.models import Case, Escalation
 from escalations.reports.sql import Bucket, Seconds, histograms
-from escalations.automation.sweep import run_sweep
+from escalations.selectors.invariants import check
 
 from .factories import HANDOFF, TeamFactory, open_case
 

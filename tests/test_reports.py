@@ -12,7 +12,7 @@ The day (2025-06-02, all times UTC, four P3 cases opened at 08:00 by alice at L1
 import csv
 import io
 import json
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -28,11 +28,11 @@ from .factories import HANDOFF, CategoryFactory, TeamFactory, open_case
 pytestmark = pytest.mark.django_db
 
 DAY = date(2025, 6, 2)
-NOON = datetime(2025, 6, 2, 12, 0, tzinfo=dt_timezone.utc)
+NOON = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 
 
 def at(hour: int, minute: int = 0) -> datetime:
-    return datetime(2025, 6, 2, hour, minute, tzinfo=dt_timezone.utc)
+    return datetime(2025, 6, 2, hour, minute, tzinfo=UTC)
 
 
 class Clock:

@@ -6,23 +6,23 @@ pattern driven by priority and category, escalations driven by category."""
 import json
 import random
 import sys
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from escalations.automation import tasks
-from escalations.models import Case, CaseStatus, Category, Level, RiskModel
+from escalations.domain.defaults import SCHEDULES
 from escalations.intelligence.risk import predict, score_open_cases, time_split, train
 from escalations.intelligence.risk.features import Row, load_rows, make_spec, matrix, past_rates
 from escalations.intelligence.risk.predict import probability
 from escalations.intelligence.risk.train import scaled
-from escalations.domain.defaults import SCHEDULES
+from escalations.models import Case, CaseStatus, Category, Level, RiskModel
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2025, 1, 6, 9, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
 def make_case(category, opened_at, *, priority=3, closed_after=None, breached=False, escalated=False,

@@ -4,8 +4,8 @@ from datetime import time
 
 import pytest
 
-from escalations.intelligence import routing
 from escalations import workflow
+from escalations.intelligence import routing
 from escalations.models import BusinessCalendar, Case, Level, RoutingPolicy, StaffProfile, WorkingRange
 
 from .factories import HANDOFF, CategoryFactory, TeamFactory, fresh, level, open_case, staff
@@ -186,8 +186,8 @@ def test_no_team_at_the_level(clock, agent):
 def test_rule_escalations_by_the_sweep_are_routed_too(agent, network):
     from datetime import timedelta
 
-    from escalations.models import TriggerRule
     from escalations.automation.sweep import run_sweep
+    from escalations.models import TriggerRule
 
     TriggerRule.objects.update(is_active=False)
     TriggerRule.objects.create(name="up", condition="sla_percent", params={"target": "response", "percent": 100},

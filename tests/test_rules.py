@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from escalations.domain import clock, rules
-from escalations.workflow import automation
 from escalations import workflow
+from escalations.automation.sweep import run_sweep
+from escalations.domain import clock, rules
 from escalations.models import (
     Case,
     CaseStatus,
@@ -19,7 +19,7 @@ from escalations.models import (
     RuleFiring,
     TriggerRule,
 )
-from escalations.automation.sweep import run_sweep
+from escalations.workflow import automation
 
 from .factories import TeamFactory, open_case
 

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import time as _time
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from zoneinfo import ZoneInfo
 
 from escalations.domain.sla import BusinessCalendar
 
-UTC = timezone.utc
+UTC = UTC
 IST = timezone(timedelta(hours=5, minutes=30))
 BER = ZoneInfo("Europe/Berlin")
 SAO = ZoneInfo("America/Sao_Paulo")

@@ -2,11 +2,11 @@
 collaborating queue and add notes; the owner stays accountable; leaving and ending."""
 import pytest
 
-from escalations.domain import authority
 from escalations import workflow
+from escalations.domain import authority
 from escalations.models import Case, Collaboration, Note, Notification
-from escalations.workflow import InvalidAction, NotAllowed
 from escalations.selectors.swarming import can_invite, collaborating_cases, collaborators_of
+from escalations.workflow import InvalidAction, NotAllowed
 
 from .factories import HANDOFF, TeamFactory, fresh, open_case, staff
 

@@ -17,9 +17,9 @@ from django_q.models import Schedule
 
 from escalations.audit import verify
 from escalations.automation import outbox
-from escalations.models import Case, Escalation, Notification, NotificationStatus, RuleFiring, SweepHeartbeat
-from escalations.domain.defaults import SCHEDULES, declare_schedules
 from escalations.automation.sweep import run_sweep, sweep_lag
+from escalations.domain.defaults import SCHEDULES, declare_schedules
+from escalations.models import Case, Escalation, Notification, NotificationStatus, RuleFiring
 
 from .factories import TeamFactory, open_case
 
@@ -82,10 +82,10 @@ def test_down_for_an_hour_escalates_everything_due_once(agent):
 
 def test_outbox_is_sent_after_commit_once(agent, django_capture_on_commit_callbacks):
     case = due_cases(agent, 1)[0]
-    from .factories import HANDOFF
     from escalations import workflow
-
     from escalations.models import Level
+
+    from .factories import HANDOFF
 
     TeamFactory(name="Second line", level=Level.objects.get(code="L2"), email="second-line@example.com")
     workflow.case_take(case_id=case.pk, actor=agent)

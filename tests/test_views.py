@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from escalations.domain import requester_links as requester
 from escalations import selectors, workflow
+from escalations.domain import requester_links as requester
 from escalations.models import (
     ApprovalRequest,
     Case,

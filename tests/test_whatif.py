@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from escalations.automation import whatif
 from escalations import workflow
+from escalations.automation import whatif
 from escalations.models import (
     BusinessCalendar,
     Case,

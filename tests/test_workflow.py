@@ -3,11 +3,10 @@ per changed object, with who and why), the versions it bumps, the side effects i
 for after commit, the SLA clock it sets from the frozen policy, and what it refuses
 without writing anything."""
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from escalations import workflow
 from escalations.models import (
@@ -17,7 +16,6 @@ from escalations.models import (
     Escalation,
     EscalationPath,
     KnowledgeArticle,
-    Level,
     Note,
     Notification,
     PathStep,
@@ -28,7 +26,7 @@ from escalations.models import (
 )
 from escalations.workflow import Conflict, InvalidAction, NotAllowed
 
-from .factories import HANDOFF, fresh, level, CategoryFactory, TeamFactory, open_case
+from .factories import HANDOFF, CategoryFactory, TeamFactory, fresh, level, open_case
 
 pytestmark = pytest.mark.django_db
 

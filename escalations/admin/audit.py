@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from escalations.models import AuditHead, AuditSeal
 from escalations.admin.base import ReadOnlyMixin
+from escalations.models import AuditHead, AuditSeal
 
 PERM_VIEW_AUDIT = "escalations.view_audit"
 

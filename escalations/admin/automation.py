@@ -7,8 +7,8 @@ import functools
 from django.contrib import admin
 from django.utils import timezone
 
-from escalations.models import Notification, RuleFiring, SweepHeartbeat
 from escalations.admin.base import CaseRowsMixin, ReadOnlyMixin, warn_if_sweep_stale
+from escalations.models import Notification, RuleFiring, SweepHeartbeat
 
 
 @admin.register(Notification)

@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from escalations.workflow.calendars import calendar_load_holidays
-from escalations.models import BusinessCalendar, Holiday, WorkingRange
 from escalations.admin.base import HistoryAdmin
+from escalations.models import BusinessCalendar, Holiday, WorkingRange
+from escalations.workflow.calendars import calendar_load_holidays
 
 
 class WorkingRangeForm(forms.ModelForm):

@@ -16,9 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from escalations.domain import clock
 from escalations import workflow
-from escalations.models import ApprovalRequest, Case, Escalation, Note
 from escalations.actions import catalogue
 from escalations.actions.catalogue import Action
 from escalations.admin.base import (
@@ -28,6 +26,8 @@ from escalations.admin.base import (
     ReadOnlyMixin,
     warn_if_sweep_stale,
 )
+from escalations.domain import clock
+from escalations.models import ApprovalRequest, Case, Escalation, Note
 
 
 class EscalationInline(ReadOnlyInline):

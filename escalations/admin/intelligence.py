@@ -15,10 +15,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 from escalations.automation import whatif
 from escalations.intelligence import scoring
 from escalations.models import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy, SlaPolicy, TriggerRule
-from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 
 PERM_MANAGE = "escalations.manage_desk"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from escalations.models import AuthorityGrant, Category, Level, StaffProfile, Team
 from escalations.admin.base import HistoryAdmin
+from escalations.models import AuthorityGrant, Category, Level, StaffProfile, Team
 
 
 class AuthorityGrantInline(admin.TabularInline):

@@ -8,9 +8,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from escalations.admin.base import HistoryAdmin
 from escalations.models import (
-    Complexity,
-    CustomerTier,
     EscalationPath,
     PathStep,
     RecipientKind,
@@ -19,7 +18,6 @@ from escalations.models import (
     TriggerRule,
     validate_path_steps,
 )
-from escalations.admin.base import HistoryAdmin
 
 SNAPSHOT_NOTE = ("Running cases keep the policy frozen into them when they were opened; "
                  "changes here apply to cases opened from now on.")
@@ -103,7 +101,8 @@ class TriggerRuleForm(forms.ModelForm):
 
     class Meta:
         model = TriggerRule
-        fields = "__all__"
+        fields = ["name", "order", "is_active", "level", "condition", "params", "action", "recipients",
+                  "target_level", "stop_processing", "repeat_every"]
 
     def clean_params(self):
         """Blank means no parameters; what they must say is the model's to check."""

@@ -14,11 +14,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import Truncator
 
-from escalations.domain import authority
 from escalations import workflow
-from escalations.models import ApprovalRequest, ApprovalStatus, Escalation, KnowledgeArticle, Note, Review
 from escalations.actions import catalogue
 from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
+from escalations.domain import authority
+from escalations.models import ApprovalRequest, ApprovalStatus, Escalation, KnowledgeArticle, Note, Review
 
 
 @admin.register(Escalation)

@@ -111,7 +111,7 @@ def report_csv(request, name: str, table_key: str):
     try:
         table = find_table(result, table_key)
     except KeyError as exc:
-        raise Http404(exc.args[0])
+        raise Http404(exc.args[0]) from exc
     f = result.filters
     response = HttpResponse(table_csv(table), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from django.apps import apps
 from django.conf import settings
@@ -50,7 +50,7 @@ def _canon(value):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, (date, time)):
         return value.isoformat()
     if isinstance(value, timedelta):

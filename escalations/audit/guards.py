@@ -1,7 +1,7 @@
 """PostgreSQL guards: history tables refuse UPDATE and DELETE outside maintenance."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from escalations.audit.maintenance import MAINTENANCE_FLAG
 

@@ -37,7 +37,6 @@ from django_fsm import can_proceed
 
 from escalations.domain import clock
 from escalations.domain.rules import RECHECK, next_check_at
-from escalations.workflow import automation
 from escalations.models import (
     Case,
     CaseStatus,
@@ -48,6 +47,7 @@ from escalations.models import (
     SlaPolicy,
     TriggerRule,
 )
+from escalations.workflow import automation
 
 MAX_STEPS = 500  # per case: a repeating rule cannot make a replay run forever
 CHUNK = 500
@@ -359,7 +359,7 @@ def rules_for(spec: str) -> list[TriggerRule]:
     try:
         wanted = [int(p) for p in spec.split(",") if p.strip()]
     except ValueError:
-        raise ValueError(f"--rules takes all, active or rule ids such as 3,5; not '{spec}'.")
+        raise ValueError(f"--rules takes all, active or rule ids such as 3,5; not '{spec}'.") from None
     found = list(qs.filter(pk__in=wanted))
     missing = sorted(set(wanted) - {r.pk for r in found})
     if missing:

@@ -5,7 +5,8 @@ configuration row clears the cache of the process that saved it (connected in
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 TTL = 5.0
 T = TypeVar("T")

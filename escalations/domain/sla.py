@@ -40,18 +40,18 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 __all__ = ["BusinessCalendar"]
 
 _US = timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _AVG_YEAR_US = 31_556_952_000_000  # mean Gregorian year; only a first guess
 _MIN_YEAR, _MAX_YEAR = 2, 9998
-_MAX_INSTANT = (datetime(_MAX_YEAR, 12, 31, tzinfo=timezone.utc) - _EPOCH) // _US
+_MAX_INSTANT = (datetime(_MAX_YEAR, 12, 31, tzinfo=UTC) - _EPOCH) // _US
 _INF = float("inf")
 _ZERO = timedelta(0)
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
@@ -276,7 +276,7 @@ class BusinessCalendar:
         """Results are in UTC: a datetime in the calendar's zone would carry ``fold=1`` in a
         repeated hour, which PEP 495 makes unequal to every datetime of another zone."""
         seconds, micro = divmod(t, 1_000_000)
-        result = datetime.fromtimestamp(seconds, timezone.utc)  # int seconds: exact
+        result = datetime.fromtimestamp(seconds, UTC)  # int seconds: exact
         return result.replace(microsecond=micro) if micro else result
 
     def _pauses(self, exclude: Iterable[tuple[datetime, datetime | None]]) -> list[tuple[int, float]]:

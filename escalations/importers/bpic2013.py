@@ -19,11 +19,11 @@ Mapping decisions:
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
-from escalations.models import CaseStatus
 from escalations.importers.common import QUEUED, BadRow, Event, Incident, LogReader, grouped, require_columns
+from escalations.models import CaseStatus
 
 SOURCE = "bpic2013"
 LABEL = "BPIC 2013"
@@ -47,7 +47,7 @@ COLUMNS = ["SR Number", "Change Date+Time", "Status", "Sub Status", "Involved ST
 def _moment(text: str) -> datetime:
     """In UTC, as every moment the desk stores (the pause list keeps them as text)."""
     at = datetime.fromisoformat(text.strip())
-    return at.astimezone(dt_timezone.utc) if at.tzinfo else at.replace(tzinfo=dt_timezone.utc)
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Incident]:

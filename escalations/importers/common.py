@@ -17,9 +17,9 @@ import gzip
 import io
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Iterator
 
 from django.utils import timezone
 
@@ -105,7 +105,7 @@ class LogReader:
         try:
             self.header = next(self.reader)
         except StopIteration:
-            raise LogFormatError(f"{path} is empty.")
+            raise LogFormatError(f"{path} is empty.") from None
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         for row in self.reader:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from escalations.domain import clock
-from escalations.models import Case, CaseStatus, Escalation, EscalationKind, EscalationStatus, Level, Team
 from escalations.importers.common import DONE, QUEUED, WORKED, Context, Event, Incident
+from escalations.models import Case, CaseStatus, Escalation, EscalationKind, EscalationStatus, Level, Team
 
 S = CaseStatus
 K = EscalationKind

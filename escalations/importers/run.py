@@ -3,15 +3,15 @@ rest and write them in batches (one transaction each): cases, handoffs, and thei
 rows chained onto the audit trail."""
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from django.db import transaction
 
 from escalations.audit import chain
 from escalations.core.bulk import bulk_insert
-from escalations.models import Case, Escalation
 from escalations.importers.common import Context, Incident, LogReader, Summary
 from escalations.importers.replay import Replay, Replayed
+from escalations.models import Case, Escalation
 
 BATCH = 500
 CaseHistory = Case.history.model

@@ -18,11 +18,11 @@ Mapping decisions:
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
-from escalations.models import CaseStatus
 from escalations.importers.common import BadRow, Event, Incident, LogReader, grouped, require_columns
+from escalations.models import CaseStatus
 
 SOURCE = "uci"
 LABEL = "UCI incident log"
@@ -42,7 +42,7 @@ def _moment(text: str) -> datetime | None:
     text = text.strip()
     if text in ("", "?"):
         return None
-    return datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=dt_timezone.utc)
+    return datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=UTC)
 
 
 def _columns(header: list[str], path: str) -> dict[str, int]:

@@ -20,15 +20,14 @@ How a candidate is chosen:
 """
 from __future__ import annotations
 
-
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max
 
-from escalations.domain import clock
 from escalations.core.config_cache import cached
+from escalations.domain import clock
 from escalations.models import Case, Level, RoutingPolicy, StaffProfile, Team
 
 

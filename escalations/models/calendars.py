@@ -5,6 +5,7 @@ import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.db import models
+
 from escalations.audit.records import audited_history
 
 WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
@@ -15,7 +16,7 @@ def validate_timezone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"'{value}' is not an IANA time zone name (e.g. Europe/Berlin).")
+        raise ValidationError(f"'{value}' is not an IANA time zone name (e.g. Europe/Berlin).") from None
 
 
 class BusinessCalendar(models.Model):

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from escalations.audit.records import audited_history
 
+from escalations.audit.records import audited_history
 from escalations.domain import authority
 from escalations.models.choices import (
     OPEN_STATUSES,

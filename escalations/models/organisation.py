@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from escalations.audit.records import audited_history
 
+from escalations.audit.records import audited_history
 from escalations.core.config_cache import cached
 from escalations.models.choices import ApprovalKind
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from escalations.audit.records import audited_history
 
+from escalations.audit.records import audited_history
 from escalations.models.calendars import BusinessCalendar
 from escalations.models.choices import Complexity, CustomerTier, Priority, RecipientKind
 from escalations.models.organisation import Category, Level, Team

@@ -5,8 +5,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from escalations.audit.records import audited_history
 
+from escalations.audit.records import audited_history
+from escalations.models.case import Case
 from escalations.models.choices import (
     ApprovalKind,
     ApprovalStatus,
@@ -15,7 +16,6 @@ from escalations.models.choices import (
     NoteKind,
     ReviewStatus,
 )
-from escalations.models.case import Case
 from escalations.models.organisation import Category, Level, Team
 
 User = settings.AUTH_USER_MODEL

@@ -9,9 +9,9 @@ and the handoffs once or twice, never row by row.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Callable
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from django.db.models import Avg, Case as DjCase, Count, Min, Q, Sum, Value, When
+from django.db.models import Avg, Count, Min, Q, Sum, Value, When
+from django.db.models import Case as DjCase
 
 from escalations.models import OPEN_STATUSES, EscalationKind, EscalationStatus, Team
 from escalations.reports.base import Chart, Column, Scope, Table, count_cases, hours, pct, period_key, report

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from django.db.models import Case as DjCase, Value, When
+from django.db.models import Case as DjCase
+from django.db.models import Value, When
 
 from escalations.models import EscalationKind, EscalationStatus
 from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, report

@@ -40,7 +40,8 @@ from escalations.selectors.timeline import CaseRecords, Entry, case_records, cas
 
 __all__ = [
     "CaseRecords", "Colleague", "Entry", "PAGE_SIZE", "QueueFilters", "QueuePage", "QueueRow", "Target",
-    "approvals_to_decide", "article_cases", "article_for", "awaiting_acceptance",
+    "approvals_to_decide", "article_cases", "article_for", "awaiting_acceptance", "collaborating_rows",
+    "invitees", "parse_cursor",
     "can_review", "case_for", "case_records", "case_timeline", "changes_since", "colleagues_with_capacity",
     "decidable", "escalation_targets", "filter_teams", "is_read_only", "keywords", "knowledge_search",
     "linked_articles", "queue_page", "sees_everything", "similar_open_cases", "similar_resolved_cases",

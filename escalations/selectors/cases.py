@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from escalations.domain import authority
-from escalations.selectors import paths
-from escalations.selectors.swarming import collaborating_cases, collaborators_of
 from escalations.domain.clock import _span
 from escalations.models import (
     OPEN_STATUSES,
@@ -29,6 +27,8 @@ from escalations.models import (
     ReviewStatus,
     Team,
 )
+from escalations.selectors import paths
+from escalations.selectors.swarming import collaborating_cases, collaborators_of
 
 # Columns a queue row needs: the frozen policy (a few KB of JSON) and the description stay behind.
 QUEUE_COLUMNS = (
@@ -158,7 +158,7 @@ def parse_cursor(cursor: str | None) -> tuple[int, datetime, int] | None:
         phase, at, pk = (cursor or "").split("|")
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt_timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return int(phase), moment, int(pk)
     except (ValueError, TypeError, OverflowError):
         return None

@@ -1,7 +1,6 @@
 """Selectors over escalation paths: where a case goes next on its ladder."""
 from __future__ import annotations
 
-
 from escalations.models import Case, Category, EscalationPath, Level, PathStep, Team
 
 

@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from escalations.domain import authority
 from escalations import selectors
+from escalations.domain import authority
 from escalations.views.base import staff_page
 
 

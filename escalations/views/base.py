@@ -8,8 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from escalations.domain import authority
 from escalations import workflow
+from escalations.domain import authority
 
 LOGIN_URL = "login"
 READ_ONLY = "Your role is read-only: you can look at cases but not change them."

@@ -8,11 +8,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from escalations.actions import catalogue, forms
 from escalations import selectors, workflow
+from escalations.actions import catalogue, forms
 from escalations.models import ApprovalRequest, Case
 from escalations.views.base import status_for, writer_only
 from escalations.views.case_page import Failure, render_case
+
 
 def refused(request: HttpRequest, case: Case, key: str, form: forms.DeskForm,
             exc: workflow.WorkflowError | None) -> HttpResponse:

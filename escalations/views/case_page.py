@@ -10,12 +10,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from escalations.domain import clock
-from escalations.actions import catalogue, forms
-from escalations.intelligence import routing
 from escalations import selectors
-from escalations.selectors import swarming
+from escalations.actions import catalogue, forms
+from escalations.domain import clock
+from escalations.intelligence import routing
 from escalations.models import Case
+from escalations.selectors import swarming
 from escalations.views.base import staff_page
 
 

@@ -7,11 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from escalations.actions import catalogue, forms
-from escalations.views.forms import SimilarQueryForm
 from escalations import selectors, workflow
+from escalations.actions import catalogue, forms
 from escalations.models import Impact, Priority, Urgency, priority_for
 from escalations.views.base import READ_ONLY, forbidden, staff_page, status_for
+from escalations.views.forms import SimilarQueryForm
 
 
 def priority_matrix() -> dict[str, str]:

@@ -6,12 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from escalations.actions import catalogue, forms
-from escalations.views.forms import KnowledgeSearchForm
 from escalations import selectors, workflow
+from escalations.actions import catalogue, forms
 from escalations.models import KnowledgeArticle
 from escalations.views.base import staff_page, writer_only
 from escalations.views.case_actions import refused
+from escalations.views.forms import KnowledgeSearchForm
 
 
 @require_GET

@@ -7,10 +7,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from escalations.views.forms import QueueFilterForm
 from escalations import selectors
 from escalations.models import Team
 from escalations.views.base import staff_page
+from escalations.views.forms import QueueFilterForm
 
 FILTER_FIELDS = ("q", "status", "priority", "level", "team", "assigned")
 TRAIL_LIMIT = 30  # pages remembered for "Previous page"; further back, "First page" remains

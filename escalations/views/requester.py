@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from escalations.views.forms import RequesterAnswerForm
-from escalations.domain import requester_links as requester
 from escalations import workflow
+from escalations.domain import requester_links as requester
 from escalations.models import Case, CaseStatus
+from escalations.views.forms import RequesterAnswerForm
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from escalations.domain import authority
-from escalations.actions import catalogue, forms
 from escalations import selectors, workflow
+from escalations.actions import catalogue, forms
+from escalations.domain import authority
 from escalations.models import Review
 from escalations.views.base import forbidden, staff_page, status_for
 

@@ -1,8 +1,8 @@
 """The only write path. Views, admin, tasks and the sweep call these functions; each
 locks what it changes, checks permission, runs the transition, saves with the history
 user and a reason, and queues side effects to run after commit."""
-from escalations.workflow.approvals import approval_decide, approval_request
 from escalations.workflow.actors import Actor, is_system, system_actor
+from escalations.workflow.approvals import approval_decide, approval_request
 from escalations.workflow.base import Conflict, InvalidAction, NotAllowed, WorkflowError
 from escalations.workflow.cases import (
     case_assign,

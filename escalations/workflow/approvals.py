@@ -7,11 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations.domain import authority
-from escalations.workflow import notices
-from escalations.selectors import approvals
 from escalations.models import ApprovalKind, ApprovalRequest, ApprovalStatus
+from escalations.selectors import approvals
+from escalations.workflow import notices
 from escalations.workflow.actors import Actor, may
-from escalations.workflow.base import action, InvalidAction, NotAllowed, lock, lock_case, require, save
+from escalations.workflow.base import InvalidAction, NotAllowed, action, lock, lock_case, require, save
 
 
 def _amount(kind: str, amount) -> Decimal | None:
@@ -22,7 +22,7 @@ def _amount(kind: str, amount) -> Decimal | None:
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
-        raise InvalidAction(f"'{amount}' is not an amount.", {"amount": "Enter a number, e.g. 1250.00."})
+        raise InvalidAction(f"'{amount}' is not an amount.", {"amount": "Enter a number, e.g. 1250.00."}) from None
     if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
         raise InvalidAction("The amount must be a positive number below 1,000,000,000,000.",
                             {"amount": "Enter a positive amount."})

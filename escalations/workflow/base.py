@@ -16,7 +16,6 @@ from escalations.domain import clock, rules
 from escalations.models import Case
 from escalations.workflow.actors import Actor, is_system, require_actor
 
-
 _ACTION: ContextVar[str] = ContextVar("escalations_workflow_action", default="")
 
 
@@ -84,7 +83,7 @@ def lock_case(case_id: int, seen_version: int | None) -> Case:
         # the lock, and a winner that changed the level would make the row vanish.
         case = Case.objects.select_for_update().get(pk=case_id)
     except Case.DoesNotExist:
-        raise InvalidAction(f"There is no case #{case_id}.")
+        raise InvalidAction(f"There is no case #{case_id}.") from None
     if case.version != seen_version:
         raise Conflict(
             f"Case #{case.pk} changed since you opened it (it is now {case.get_status_display().lower()} "
@@ -108,7 +107,7 @@ def lock(model: type[models.Model], pk: int, what: str) -> models.Model:
     try:
         return model.objects.select_for_update().get(pk=pk)
     except model.DoesNotExist:
-        raise InvalidAction(f"There is no {what} #{pk}.")
+        raise InvalidAction(f"There is no {what} #{pk}.") from None
 
 
 def verb_of(obj: models.Model | type[models.Model], name: str) -> str:
@@ -139,9 +138,9 @@ def run(obj: models.Model, name: str, actor: Actor, *args) -> None:
     try:
         bound(*args)
     except ValidationError as exc:
-        raise from_validation_error(exc)
+        raise from_validation_error(exc) from exc
     except TransitionNotAllowed as exc:
-        raise InvalidAction(f"You cannot {verb} {label}: {exc}")
+        raise InvalidAction(f"You cannot {verb} {label}: {exc}") from exc
 
 
 def save(obj: models.Model, actor: Actor, reason: str) -> None:
@@ -152,7 +151,7 @@ def save(obj: models.Model, actor: Actor, reason: str) -> None:
     try:
         obj.save()
     except ConcurrentTransition:
-        raise Conflict(f"{obj._meta.verbose_name.capitalize()} #{obj.pk} changed while you acted; try again.")
+        raise Conflict(f"{obj._meta.verbose_name.capitalize()} #{obj.pk} changed while you acted; try again.") from None
 
 
 def save_case(case: Case, actor: Actor, reason: str, now: datetime) -> None:

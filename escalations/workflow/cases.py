@@ -5,12 +5,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from escalations.domain import authority, clock
 from escalations.core import config_cache
-from escalations.workflow import notices
-from escalations.selectors import paths
+from escalations.domain import authority, clock, requester_links
 from escalations.intelligence import routing, scoring
-from escalations.domain import requester_links
 from escalations.models import (
     Case,
     Category,
@@ -23,11 +20,13 @@ from escalations.models import (
     SlaPolicy,
     Team,
 )
+from escalations.selectors import paths
+from escalations.workflow import notices
 from escalations.workflow.actors import Actor, is_system, may
 from escalations.workflow.base import (
     InvalidAction,
-    action,
     NotAllowed,
+    action,
     as_id,
     lock_case,
     require,

@@ -6,7 +6,7 @@ from django.db import transaction
 from escalations.domain import authority
 from escalations.models import Case, KnowledgeArticle
 from escalations.workflow.actors import Actor, may
-from escalations.workflow.base import action, InvalidAction, NotAllowed, as_id, lock, save
+from escalations.workflow.base import InvalidAction, NotAllowed, action, as_id, lock, save
 
 
 @action("link-article")

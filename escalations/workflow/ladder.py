@@ -12,12 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations.domain import clock
-from escalations.workflow import notices
-from escalations.selectors import paths
 from escalations.intelligence import routing
 from escalations.models import Case, Escalation, EscalationKind, EscalationStatus, Level, TriggerRule
+from escalations.selectors import paths
+from escalations.workflow import notices
 from escalations.workflow.actors import Actor
-from escalations.workflow.base import action, InvalidAction, NotAllowed, lock_case, require, run, save, save_case
+from escalations.workflow.base import InvalidAction, NotAllowed, action, lock_case, require, run, save, save_case
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from escalations.domain import authority
 from escalations.models import CaseStatus, Review
 from escalations.workflow.actors import Actor, may
-from escalations.workflow.base import action, InvalidAction, NotAllowed, lock_case, require, save
+from escalations.workflow.base import InvalidAction, NotAllowed, action, lock_case, require, save
 
 
 @action("review")

@@ -14,10 +14,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from escalations.domain import authority
-from escalations.workflow import notices
 from escalations.models import Collaboration, Team
+from escalations.workflow import notices
 from escalations.workflow.actors import Actor, is_system, may
-from escalations.workflow.base import action, InvalidAction, NotAllowed, as_id, lock, lock_case, require, save
+from escalations.workflow.base import InvalidAction, NotAllowed, action, as_id, lock, lock_case, require, save
 
 
 def _invitee(user_id, team_id):

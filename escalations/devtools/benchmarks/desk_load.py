@@ -39,7 +39,7 @@ class Outcome(Exception):
 
 
 class Journey:
-    def __init__(self, run: "Run", agent: Session, specialist: Session, n: int):
+    def __init__(self, run: Run, agent: Session, specialist: Session, n: int):
         self.run, self.agent, self.specialist, self.n = run, agent, specialist, n
         self.conns = {id(agent): agent.connect(), id(specialist): specialist.connect()}
 

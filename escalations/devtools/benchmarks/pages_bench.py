@@ -24,9 +24,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from escalations import workflow
+from escalations.devtools.benchmarks.seeding import creation_history
 from escalations.domain import clock
 from escalations.models import Case, Category, Level, SlaPolicy, StaffProfile, Team
-from escalations.devtools.benchmarks.seeding import creation_history
 
 SOURCE = "bench-pages"
 USERNAME = "bench_agent"
@@ -157,7 +157,7 @@ def start_gunicorn(port: int, workers: int, log_path: Path, threads: int = 1,
             return proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError("gunicorn exited: " + log_path.read_text()[-2000:])
+                raise RuntimeError("gunicorn exited: " + log_path.read_text()[-2000:]) from None
             time.sleep(0.3)
     proc.terminate()
     raise RuntimeError("gunicorn did not answer within 60 s")

@@ -11,19 +11,19 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from escalations.audit import maintenance
-from escalations.domain import clock
 from escalations.devtools.benchmarks.seeding import creation_history
+from escalations.domain import clock
 from escalations.models import Case, Category, Level, SlaPolicy, Team
 from escalations.reports.base import REGISTRY, Filters
 
 SOURCE = "bench-reports"
-START = datetime(2023, 1, 1, tzinfo=dt_timezone.utc)
+START = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN_DAYS = 730
 TEAMS_PER_LEVEL = 4
 CATEGORIES = 20
@@ -153,7 +153,7 @@ class ReportsBench:
                        random() < 0.03 AS reopened, random() < 0.9 AS closed, random() < 0.10 AS thin_handoff
                 FROM (SELECT i, random() AS r0, random() AS r1 FROM generate_series(%(first)s, %(n)s) AS s(i)) AS g""",
                         {"start": START, "n": self.n, "first": have + 1})
-            cur.execute(f"ALTER TABLE bench_plan ADD COLUMN pattern int")
+            cur.execute("ALTER TABLE bench_plan ADD COLUMN pattern int")
             cur.execute(f"UPDATE bench_plan p SET pattern = {_pattern_case()}")
             # Moments relative to opening, in seconds: e1 first move, a1 its decision, e2 second move.
             cur.execute("""

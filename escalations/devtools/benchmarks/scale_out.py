@@ -29,7 +29,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
 
@@ -39,8 +38,8 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 
-from escalations.selectors import invariants
 from escalations.automation.outbox import NOTICE_HEADER
+from escalations.devtools.benchmarks import pages_bench
 from escalations.models import (
     Case,
     CaseStatus,
@@ -52,7 +51,7 @@ from escalations.models import (
     StaffProfile,
     Team,
 )
-from escalations.devtools.benchmarks import pages_bench
+from escalations.selectors import invariants
 
 PASSWORD = "scale-out-pass-1"
 PAIRS = 4  # agent/specialist pairs the load signs in as
@@ -66,7 +65,6 @@ def ensure_people() -> list[tuple[str, str]]:
     """Agents at L1 and specialists at L2, on their own teams, with room for the load."""
     User = get_user_model()
     levels = {lv.code: lv for lv in Level.objects.filter(code__in=["L1", "L2"])}
-    pairs = []
     for code, role, prefix in (("L1", "Agent", "scale-agent"), ("L2", "Specialist", "scale-specialist")):
         team, _ = Team.objects.get_or_create(name=f"Scale {code}", defaults={"level": levels[code],
                                                                             "email": f"{code.lower()}@scale.example"})

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from escalations.audit import maintenance
+from escalations.automation.sweep import run_sweep
 from escalations.domain import clock, sla
 from escalations.models import (
     Case,
@@ -30,7 +31,6 @@ from escalations.models import (
     Team,
     TriggerRule,
 )
-from escalations.automation.sweep import run_sweep
 
 SOURCE = "bench"
 RULE_NAME = "bench: escalate at 100% of the response target"

@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations.core.bulk import bulk_update_rows
-from escalations.models import Case, RiskModel
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
@@ -18,6 +17,7 @@ from escalations.intelligence.risk.features import (
     rates_from_tables,
     vector,
 )
+from escalations.models import Case, RiskModel
 
 BATCH = 1000
 TOP_REASONS = 3

@@ -17,7 +17,6 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from escalations.models import RiskModel
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
@@ -28,6 +27,7 @@ from escalations.intelligence.risk.features import (
     past_rates,
     rate_tables,
 )
+from escalations.models import RiskModel
 
 TEST_FRACTION = 0.2
 MIN_ROWS = 20

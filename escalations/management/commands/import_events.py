@@ -27,7 +27,7 @@ class Command(BaseCommand):
         try:
             summary = run_import(FORMATS[o["fmt"]], o["path"], progress=progress, batch_size=o["batch"])
         except (OSError, LogFormatError) as exc:
-            raise CommandError(str(exc))
+            raise CommandError(str(exc)) from exc
         if progress:
             self.stderr.write("")
         elapsed = time.perf_counter() - started

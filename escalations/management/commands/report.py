@@ -12,7 +12,7 @@ def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"'{value}' is not a date (YYYY-MM-DD).")
+        raise CommandError(f"'{value}' is not a date (YYYY-MM-DD).") from None
 
 
 class Command(BaseCommand):
@@ -43,13 +43,13 @@ class Command(BaseCommand):
                               period=o["period"])
             result = REGISTRY[o["name"]].run(filters)
         except FilterError as exc:
-            raise CommandError(str(exc))
+            raise CommandError(str(exc)) from exc
         if o["format"] == "json":
             self.stdout.write(result_json(result))
         elif o["format"] == "csv":
             try:
                 self.stdout.write(result_csv(result, o["table"]), ending="")
             except KeyError as exc:
-                raise CommandError(exc.args[0])
+                raise CommandError(exc.args[0]) from exc
         else:
             self.stdout.write(result_text(result), ending="")

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             users = self._people()
             if not Case.objects.filter(requester_email__endswith="@" + DEMO_DOMAIN).exists():
                 self._cases(users)
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password for all: {PASSWORD}):"))
         for username, role, level, _ in USERS:
             self.stdout.write(f"  {role:<11} {username:<11} level {level or '-'}")
         self.stdout.write(f"  {'Superuser':<11} {'admin':<11}")

@@ -1,5 +1,4 @@
 from django.core.management.base import BaseCommand
-
 from django_q.models import Schedule
 
 from escalations.domain.defaults import SCHEDULES, declare_schedules

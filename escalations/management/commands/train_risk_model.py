@@ -2,9 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from escalations.models import Category
 from escalations.intelligence.risk import NotTrainable, score_open_cases, train
 from escalations.intelligence.risk.features import TARGETS
+from escalations.models import Category
 
 SOURCES = ("all", "live", "bpic2013", "uci")
 

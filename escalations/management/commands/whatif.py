@@ -11,7 +11,7 @@ def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise CommandError(f"'{value}' is not a date (YYYY-MM-DD).")
+        raise CommandError(f"'{value}' is not a date (YYYY-MM-DD).") from None
 
 
 class Command(BaseCommand):
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         try:
             rules = whatif.rules_for(o["rules"])
         except ValueError as exc:
-            raise CommandError(str(exc))
+            raise CommandError(str(exc)) from exc
         report = whatif.simulate(date_from, date_to, policy, rules, limit=o["limit"])
         for line in report.lines():
             self.stdout.write(line)

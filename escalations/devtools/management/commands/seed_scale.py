@@ -33,10 +33,10 @@ class Command(BaseCommand):
         started = time.perf_counter()
         self.stdout.write(f"History: {history:,} cases over two years (handoffs, reviews, history rows) ...")
         history_s = ReportsBench(history, self.stdout).build()
-        self.stdout.write(f"  {'built in %.1f s' % history_s if history_s else 'already there'}")
+        self.stdout.write(f"  {f'built in {history_s:.1f} s' if history_s else 'already there'}")
         self.stdout.write(f"Today's desk: {current:,} cases at L1-L4, open ones with running clocks ...")
         current_s = pages_bench.build(current, self.stdout)
-        self.stdout.write(f"  {'built in %.1f s' % current_s if current_s else 'already there'}")
+        self.stdout.write(f"  {f'built in {current_s:.1f} s' if current_s else 'already there'}")
         seconds = time.perf_counter() - started
         with connection.cursor() as cur:
             cur.execute("SELECT count(*), count(*) FILTER (WHERE status NOT IN ('resolved', 'closed')) "
