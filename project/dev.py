@@ -43,19 +43,27 @@ def ensure_env(requirements: str) -> None:
         stamp.write_text(digest.hexdigest())
 
 
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops everything, exactly like Ctrl-C
+
+
 def run() -> int:
     ensure_env("requirements.txt")
     env = {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1")}
-    sh(PY, "manage.py", "migrate", "--noinput", env=env)
-    sh(PY, "manage.py", "seed_demo", env=env)
-    port = os.environ.get("PORT", "8000")
-    print(f"\nServing on http://127.0.0.1:{port}/ with the task cluster beside it. Ctrl-C stops both.\n",
-          flush=True)
-    procs = [
-        subprocess.Popen([str(PY), "manage.py", "qcluster"], cwd=ROOT, env=env),
-        subprocess.Popen([str(PY), "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env),
-    ]
+    # One line per sweep from the task cluster (cases checked, escalated, duration).
+    env.setdefault("SWEEP_LOG_LEVEL", "INFO")
+    signal.signal(signal.SIGTERM, _stop)
+    procs: list[subprocess.Popen] = []
     try:
+        sh(PY, "manage.py", "migrate", "--noinput", env=env)
+        sh(PY, "manage.py", "seed_demo", env=env)
+        port = os.environ.get("PORT", "8000")
+        print(f"\nServing on http://127.0.0.1:{port}/ with the task cluster beside it. Ctrl-C stops both.\n",
+              flush=True)
+        procs = [
+            subprocess.Popen([str(PY), "manage.py", "qcluster"], cwd=ROOT, env=env),
+            subprocess.Popen([str(PY), "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env),
+        ]
         while all(p.poll() is None for p in procs):
             try:
                 procs[1].wait(timeout=1)

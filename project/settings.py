@@ -206,8 +206,11 @@ ESCALATIONS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"format": "%(asctime)s %(name)s %(message)s", "datefmt": "%H:%M:%S"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+    # One line per sweep run (``python3 project/dev.py run`` sets INFO so a newcomer sees it).
+    "loggers": {"escalations.sweep": {"level": env("SWEEP_LOG_LEVEL", default="WARNING")}},
 }
 
 # Absolute address of the site, used in links sent by e-mail (the requester's signed link).

@@ -1,12 +1,18 @@
 """django-q2 entry points: stable dotted names, thin, safe to run twice."""
 from __future__ import annotations
 
+import logging
+
 from escalations.automation import outbox
 from escalations.automation.sweep import run_sweep
+
+log = logging.getLogger("escalations.sweep")
 
 
 def sweep() -> dict:
     result = run_sweep()
+    log.info("sweep: %d due cases checked, %d escalated, %d rule actions, %d notices, %.0f ms",
+             result.examined, result.escalations, result.actions, result.notifications, result.duration_ms)
     return {"examined": result.examined, "actions": result.actions, "ms": round(result.duration_ms, 1)}
 
 
