@@ -114,6 +114,10 @@ TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
+# Uploaded files (e-mail attachments): Django's default storage, here the file system.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+MEDIA_URL = "media/"  # never served as such: attachments go through a permission-checked view
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
@@ -169,6 +173,28 @@ LOGIN_URL = "admin:login"
 # E-mail: console in the demo; set EMAIL_URL (smtp://user:pass@host:587) in production.
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="escalation-desk@localhost")
+
+# Incoming e-mail (README "E-mail in and out"). Each URL is one mailbox, e.g.
+# imap+ssl://user:pass@mail.example:993/INBOX (also imap:// and imap+starttls://); the admin
+# maps each to a category and team. The passwords stay here, never in the database.
+MAILBOX_URLS = env.list("MAILBOX_URLS", default=[])
+MAIL_FETCH_LIMIT = env.int("MAIL_FETCH_LIMIT", default=500)  # messages per mailbox per run
+MAIL_TIMEOUT_SECONDS = env.int("MAIL_TIMEOUT_SECONDS", default=30)
+# Certificates of the IMAP servers are verified against the system's CAs, plus this file if set.
+MAIL_CA_FILE = env("MAIL_CA_FILE", default="")
+MAIL_MESSAGE_MAX_BYTES = env.int("MAIL_MESSAGE_MAX_BYTES", default=25 * 1024 * 1024)
+# A reply to a case resolved at most this many days ago reopens it; later, or once the case
+# is closed, the reply opens a follow-up case that names the old one.
+MAIL_REOPEN_DAYS = env.int("MAIL_REOPEN_DAYS", default=14)
+# The right-hand side of our outgoing Message-IDs (default: the domain of DEFAULT_FROM_EMAIL).
+MAIL_MESSAGE_ID_DOMAIN = env("MAIL_MESSAGE_ID_DOMAIN", default="")
+# Attachments (any channel): the largest file and the content types accepted (shell-style patterns).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_TYPES = env.list("ATTACHMENT_TYPES", default=[
+    "image/*", "text/plain", "text/csv", "application/pdf", "application/zip", "message/rfc822",
+    "application/msword", "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.*",
+    "application/vnd.oasis.opendocument.*", "application/json", "application/xml", "text/xml",
+])
 
 # Audit trail: a revert would bypass the state machines, so it is switched off.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -9,7 +9,7 @@ from escalations.core import config_cache
 
 from .factories import FakeClock, staff
 
-pytest_plugins = ["tests.browser_conftest"]
+pytest_plugins = ["tests.browser_conftest", "tests.mail_conftest"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -16,6 +16,8 @@ from django.utils import timezone
 from escalations import workflow
 from escalations.admin.base import HistoryAdmin
 from escalations.models import (
+    InboundMessage,
+    Mailbox,
     ApprovalRequest,
     AuditHead,
     AuditSeal,
@@ -98,8 +100,9 @@ def superuser(db):
 
 
 @pytest.fixture
-def world(agent, specialist, manager):
+def world(agent, specialist, manager, settings, tmp_path):
     """One row of every model, made through the workflow where the workflow writes it."""
+    settings.MEDIA_ROOT = str(tmp_path)
     category = CategoryFactory(code="network", name="Network")
     team = TeamFactory(name="Network L1", manager=manager)
     team.members.add(agent)
@@ -129,6 +132,11 @@ def world(agent, specialist, manager):
     RoutingPolicy.objects.create(name="Suggest", is_active=True)
     RiskModel.objects.create(target="breach", features=["priority"], parameters={}, metrics={"auc": 0.7})
     workflow.case_invite(case_id=case.pk, actor=manager, user_id=specialist.pk, reason="Second pair of eyes")
+    mailbox = Mailbox.objects.create(name="Support", source="desk@mail.example:993/INBOX", category=category)
+    sent = workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender=case.requester_email, body="The log.",
+                                          files=[workflow.IncomingFile("log.txt", "text/plain", b"log")])
+    InboundMessage.objects.create(mailbox=mailbox, message_id="<m1@example.com>", outcome="replied", case=case,
+                                  note=sent.note)
     return {"case": fresh(case), "done": fresh(done)}
 
 

@@ -38,7 +38,9 @@ from escalations.models import (
     Category,
     Escalation,
     EscalationPath,
+    InboundMessage,
     KnowledgeArticle,
+    Mailbox,
     Notification,
     Review,
     RiskModel,
@@ -163,6 +165,19 @@ class World:
         case = self.new(title)
         workflow.case_take(case_id=case.pk, actor=self.owner)
         return fresh(case)
+
+    @cached_property
+    def mailbox(self):
+        return Mailbox.objects.create(name="Spare mailbox", source="desk@mail.example:993/INBOX",
+                                      category=self.category)
+
+    def attachment(self, case):
+        """A requester's file on the case (stored under a temporary MEDIA_ROOT)."""
+        settings = self._request.getfixturevalue("settings")
+        settings.MEDIA_ROOT = str(self._request.getfixturevalue("tmp_path"))
+        sent = workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender=case.requester_email, body="See the log.",
+                                              files=[workflow.IncomingFile("log.txt", "text/plain", b"the log")])
+        return sent.note.attachments.get()
 
     @cached_property
     def l1_new(self):
@@ -387,6 +402,10 @@ OBJECTS: dict[str, Callable[[World], object]] = {
     "escalations.riskmodel": lambda w: RiskModel.objects.create(target="breach", features=["priority"]),
     "escalations.audithead": _first_audit_head,
     "escalations.auditseal": lambda w: AuditSeal.objects.create(actor="root", reason="Test seal", tables=[]),
+    "escalations.mailbox": lambda w: w.mailbox,
+    "escalations.inboundmessage": lambda w: InboundMessage.objects.create(
+        mailbox=w.mailbox, message_id="<authz@example.com>", outcome="opened", case=w.l1_working),
+    "escalations.attachment": lambda w: w.attachment(w.l1_working),
     "auth.user": lambda w: w.owner,
     "auth.group": lambda w: type(w.owner.groups.first()).objects.get(name="Agent"),
 }
@@ -482,14 +501,15 @@ ABOVE_L2 = "login 404 404 done done done done 403 done"  # an L3 case: out of L1
 CONFIG = ("escalations.level", "escalations.category", "escalations.team", "escalations.staffprofile",
           "escalations.authoritygrant", "escalations.businesscalendar", "escalations.slapolicy",
           "escalations.escalationpath", "escalations.triggerrule", "escalations.scoringpolicy",
-          "escalations.routingpolicy")
+          "escalations.routingpolicy", "escalations.mailbox")
 RECORDS = ("escalations.case", "escalations.escalation", "escalations.note", "escalations.approvalrequest",
            "escalations.review", "escalations.collaboration", "escalations.notification", "escalations.rulefiring",
-           "escalations.sweepheartbeat", "escalations.riskmodel", "escalations.audithead", "escalations.auditseal")
+           "escalations.sweepheartbeat", "escalations.riskmodel", "escalations.audithead", "escalations.auditseal",
+           "escalations.inboundmessage", "escalations.attachment")
 KB = ("escalations.knowledgearticle",)
 HISTORY = tuple(m for m in CONFIG + RECORDS + KB if m not in (
     "escalations.notification", "escalations.rulefiring", "escalations.sweepheartbeat", "escalations.riskmodel",
-    "escalations.audithead", "escalations.auditseal"))
+    "escalations.audithead", "escalations.auditseal", "escalations.inboundmessage"))
 THIRD_PARTY = ("auth.user", "auth.group", "django_q.schedule", "django_q.success", "django_q.failure",
                "django_q.ormq", "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog")
 
@@ -519,6 +539,12 @@ MATRIX: tuple[Section, ...] = (
         Entry("case-detail.L3-invited", "case page, L3 case the agent is invited to", "GET", S, "case-detail",
               "login 200 404 200 200 200 200 200 200",
               lambda w: Req(reverse("case-detail", args=[w.l3_collab.pk]))),
+        Entry("case-attachment.L1", "a requester's file, L1 case", "GET", S + "attachments/<id>/",
+              "case-attachment", ALL_200,
+              lambda w: Req(reverse("case-attachment", args=[w.l1_working.pk, w.attachment(w.l1_working).pk]))),
+        Entry("case-attachment.L3", "a requester's file, L3 case", "GET", S + "attachments/<id>/",
+              "case-attachment", "login 404 404 200 200 200 200 200 200",
+              lambda w: Req(reverse("case-attachment", args=[w.l3_working.pk, w.attachment(w.l3_working).pk]))),
         Entry("case-similar-resolved.L1", "similar resolved cases, L1 case", "GET", S + "similar/",
               "case-similar-resolved", ALL_200,
               lambda w: Req(reverse("case-similar-resolved", args=[w.l1_working.pk]))),
@@ -725,11 +751,12 @@ MATRIX: tuple[Section, ...] = (
               "login 200 200 200 200 200 done 200 done", _delete_selected),
     )),
     Section("Admin: the desk's models", "Every role may view every model of the desk (``view_*``). Configuration "
-            "is added, changed and deleted by managers; the knowledge base is written by everyone who works "
-            "cases and deleted by superusers only; the records the workflow and automation write (cases, "
-            "handoffs, notes, approvals, reviews, collaborations, outbox, firings, heartbeat, risk models, audit "
-            "heads and seals) are read-only for everyone, superusers included. Rows of a case follow the case's "
-            "scope. Past versions can be read but never saved back (any POST there is 403).", (
+            "(mailboxes included) is added, changed and deleted by managers; the knowledge base is written by "
+            "everyone who works cases and deleted by superusers only; the records the workflow and automation "
+            "write (cases, handoffs, notes, approvals, reviews, collaborations, outbox, firings, heartbeat, risk "
+            "models, audit heads and seals, messages read from mailboxes, requesters' files) are read-only for "
+            "everyone, superusers included. Rows of a case follow the case's scope. Past versions can be read but "
+            "never saved back (any POST there is 403).", (
         Family("model.changelist", "list", "GET", "changelist", CONFIG + RECORDS + KB, ALL_200),
         Family("model.add", "add form", "GET", "add", CONFIG, "login 403 403 403 403 403 200 403 200"),
         Family("model.add", "add form", "GET", "add", KB, "login 200 200 200 200 200 200 403 200"),

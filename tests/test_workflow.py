@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 
 from escalations import workflow
+from escalations.automation import outbox
 from escalations.models import (
     ApprovalRequest,
     Case,
@@ -329,7 +330,9 @@ def test_escalation_queues_notifications_sent_after_commit(agent, l2_team, djang
     assert len(sent) == 1
     assert sent[0].subject == f"[L2] Escalation: case #{case.pk} {case.title}"
     assert HANDOFF.summary in sent[0].body and HANDOFF.customer_impact in sent[0].body
-    assert sent[0].extra_headers == {"X-Escalation-Notice": str(row.pk)}  # traceable to its outbox row
+    # Traceable to its outbox row, and a Message-ID of ours naming it (replies thread, loops are caught).
+    assert sent[0].extra_headers == {"X-Escalation-Notice": str(row.pk),
+                                     "Message-ID": outbox.notice_message_id(row.pk)}
 
 
 def test_notifications_wait_for_the_commit(agent, l2_team, django_capture_on_commit_callbacks):

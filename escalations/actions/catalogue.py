@@ -174,6 +174,13 @@ ACTIONS: dict[str, Action] = {a.slug: a for a in [
     Action(workflow.case_review, "Post-escalation review", "Save the review", forms.ReviewForm,
            perms=(P.PERM_REVIEW,), allowed=lambda case, user: selectors.can_review(case, user),
            done="Review saved.", on_case_page=False),
+    # The requester's own actions: taken through a channel (e-mail; the portal and API later),
+    # which acts as the system actor; no staff button.
+    Action(workflow.case_open_from_requester, "Request from the requester", "Send the request",
+           forms.RequesterCaseForm, target="new", done=lambda sent: f"Case #{sent.case.pk} opened.",
+           on_case_page=False),
+    Action(workflow.case_customer_message, "Message from the requester", "Send the message",
+           forms.RequesterMessageForm, done="Message added to the case.", on_case_page=False),
 ]}
 
 

@@ -86,6 +86,25 @@ class NewCaseForm(DeskForm):
                        help_text="What the requester reported and what you checked.")
 
 
+class RequesterCaseForm(DeskForm):
+    """A request from the requester themselves (the mail channel today, the portal and the API
+    later): no impact, urgency or tier to choose, the text is their first message."""
+
+    requester_name = forms.CharField(label="Your name", max_length=120)
+    requester_email = forms.EmailField(label="Your e-mail", max_length=254)
+    title = forms.CharField(label="Subject", max_length=200)
+    category = forms.ModelChoiceField(label="Category", queryset=Category.objects.order_by("name"),
+                                      empty_label="Choose a category")
+    body = text("Your message", missing="Write your message.")
+
+
+class RequesterMessageForm(DeskForm):
+    """The requester writes to their case (files come from the channel, not from this form)."""
+
+    sender = forms.EmailField(label="Your e-mail", max_length=254)
+    body = text("Your message", missing="Write your message.")
+
+
 # -- case actions ----------------------------------------------------------------------------
 
 class AssignForm(VersionForm):

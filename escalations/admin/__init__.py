@@ -5,6 +5,7 @@ from escalations.admin import (  # noqa: F401
     calendars,
     cases,
     intelligence,
+    mail,
     organisation,
     policy,
     records,

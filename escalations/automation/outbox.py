@@ -2,6 +2,9 @@
 e-mail backend, and marked sent in the same transaction; failures retry with backoff."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -9,7 +12,8 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from escalations.models import Notification, NotificationStatus
+from escalations.models import InboundMessage, Notification, NotificationStatus
+from escalations.workflow.notices import case_token
 
 MAX_ATTEMPTS = 5
 
@@ -38,11 +42,56 @@ def flush(now: datetime | None = None, limit: int = 200) -> int:
 NOTICE_HEADER = "X-Escalation-Notice"
 
 
+def message_id_domain() -> str:
+    return settings.MAIL_MESSAGE_ID_DOMAIN or settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+
+
+def _signature(pk: int) -> str:
+    key = (getattr(settings, "AUDIT_SECRET", "") or settings.SECRET_KEY).encode()
+    return hmac.new(key, f"notice:{pk}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def notice_message_id(pk: int) -> str:
+    """Our Message-ID for an outbox row: names the row and carries a keyed signature, so a
+    reply's In-Reply-To proves the sender received our mail (a row number alone is guessable)."""
+    return f"<notice.{pk}.{_signature(pk)}@{message_id_domain()}>"
+
+
+_NOTICE_ID = re.compile(r"^<notice\.(\d{1,18})\.([0-9a-f]{12})@([^<>@\s]+)>$")
+
+
+def notice_of_message_id(message_id: str) -> int | None:
+    """The outbox row one of our Message-IDs names, or None when it is not ours."""
+    match = _NOTICE_ID.match(message_id or "")
+    if not match or match.group(3).lower() != message_id_domain().lower():
+        return None
+    pk = int(match.group(1))
+    return pk if hmac.compare_digest(match.group(2), _signature(pk)) else None
+
+
+def _headers(row: Notification) -> tuple[str, dict[str, str]]:
+    """Subject and headers: every notice names its row; one to the requester also carries
+    the case token and threads to the e-mails the requester sent on this case."""
+    headers = {NOTICE_HEADER: str(row.pk), "Message-ID": notice_message_id(row.pk)}
+    subject = row.subject
+    if row.to_requester and row.case_id:
+        token = case_token(row.case_id)
+        if token.lower() not in subject.lower():
+            subject = f"{subject} {token}"
+        theirs = list(InboundMessage.objects.filter(case_id=row.case_id, from_address__iexact=row.recipient)
+                      .exclude(message_id__startswith="<sha256-").order_by("received_at", "pk")
+                      .values_list("message_id", flat=True))
+        if theirs:
+            headers["In-Reply-To"] = theirs[-1]
+            headers["References"] = " ".join(dict.fromkeys([theirs[0], theirs[-1]]))
+    return subject, headers
+
+
 def _deliver(row: Notification, now: datetime) -> int:
     row.attempts += 1
     try:
-        EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient],
-                     headers={NOTICE_HEADER: str(row.pk)}).send()
+        subject, headers = _headers(row)
+        EmailMessage(subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient], headers=headers).send()
     except Exception as exc:  # any transport failure: keep the row, retry with backoff
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= MAX_ATTEMPTS:

@@ -5,6 +5,7 @@ import logging
 
 from escalations.automation import outbox
 from escalations.automation.sweep import run_sweep
+from escalations.channels.mail.fetch import fetch_all
 
 log = logging.getLogger("escalations.sweep")
 
@@ -26,3 +27,8 @@ def risk_retrain() -> dict:
     from escalations.intelligence.risk import retrain
 
     return retrain()
+
+
+def fetch_mail() -> list[str]:
+    """Poll the mailboxes in MAILBOX_URLS (every minute); a second overlapping run is harmless."""
+    return [str(result) for result in fetch_all()]

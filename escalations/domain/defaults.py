@@ -40,11 +40,12 @@ DOMAIN_MODELS = [
     "holiday", "slapolicy", "slatarget", "escalationpath", "pathstep", "triggerrule", "case",
     "escalation", "note", "approvalrequest", "review", "knowledgearticle", "notification", "rulefiring",
     "sweepheartbeat", "audithead", "auditseal", "scoringpolicy", "routingpolicy", "riskmodel", "collaboration",
+    "mailbox", "inboundmessage", "attachment",
 ]
 CONFIG_MODELS = [
     "level", "category", "team", "staffprofile", "authoritygrant", "businesscalendar", "workingrange",
     "holiday", "slapolicy", "slatarget", "escalationpath", "pathstep", "triggerrule", "scoringpolicy",
-    "routingpolicy",
+    "routingpolicy", "mailbox",
 ]
 STAFF_PERMS = ["work_case", "escalate_case", "close_case", "add_case", "add_note",
                "add_knowledgearticle", "change_knowledgearticle"]
@@ -159,6 +160,7 @@ SCHEDULES = {
     "escalations.sweep": ("escalations.automation.tasks.sweep", 1),
     "escalations.flush_outbox": ("escalations.automation.tasks.flush_outbox", 1),
     "escalations.risk_retrain": ("escalations.automation.tasks.risk_retrain", 24 * 60),  # daily
+    "escalations.fetch_mail": ("escalations.automation.tasks.fetch_mail", 1),  # MAILBOX_URLS; nothing to do without
 }
 
 

@@ -21,6 +21,7 @@ from escalations.models.choices import (
     priority_for,
 )
 from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
+from escalations.models.mail import Attachment, InboundMessage, InboundOutcome, Mailbox
 from escalations.models.organisation import AuthorityGrant, Category, Level, StaffProfile, Team
 from escalations.models.policy import (
     EscalationPath,
@@ -33,6 +34,7 @@ from escalations.models.policy import (
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 
 __all__ = [
+    "Attachment", "InboundMessage", "InboundOutcome", "Mailbox",
     "AuditHead", "AuditSeal", "AuditedHistory", "Collaboration", "RiskModel", "RoutingPolicy", "ScoringPolicy",
     "OPEN_STATUSES", "ApprovalKind", "ApprovalRequest", "ApprovalStatus", "AuthorityGrant",
     "BusinessCalendar", "Case", "CaseStatus", "Category", "Complexity", "CustomerTier",

@@ -26,6 +26,8 @@ class Notification(models.Model):
     subject = models.CharField(max_length=200)
     body = models.TextField()
     urgent = models.BooleanField(default=True)
+    # Sent to the case's requester: carries the case token and threads to their e-mails.
+    to_requester = models.BooleanField(default=False, db_default=False)
     status = models.CharField(
         max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )

@@ -121,6 +121,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     risk_scored_at = models.DateTimeField(null=True, blank=True)
     routing_note = models.TextField(blank=True, default="", db_default="", help_text="Why the case went to this team and person.")
 
+    # A requester wrote again after the case was closed: the new case names the old one.
+    follow_up_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="follow_ups")
+
     # Bumped by every workflow write: a stale form (or a second person) is detected by it.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)

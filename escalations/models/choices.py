@@ -92,6 +92,7 @@ class ReviewStatus(models.TextChoices):
 class NoteKind(models.TextChoices):
     INTERNAL = "internal", "Internal note"
     PUBLIC = "public", "Public update to the requester"
+    CUSTOMER = "customer", "Message from the requester"
 
 
 class NotificationStatus(models.TextChoices):

@@ -92,6 +92,8 @@ class Note(models.Model):
     kind = models.CharField(max_length=16, choices=NoteKind.choices, default=NoteKind.INTERNAL)
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     body = models.TextField()
+    # Who wrote a note that no staff member wrote (the requester's address, for an e-mail).
+    sender = models.CharField(max_length=254, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     history = audited_history()

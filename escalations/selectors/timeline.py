@@ -29,13 +29,19 @@ TRACKED = ("status", "level", "team", "assignee", "priority", "impact", "urgency
            "response_breached_at", "resolution_breached_at")
 LONG_TEXT = {"description", "resolution_summary"}
 KIND_LABELS = {"history": "Case change", "note": "Internal note", "public": "Public update",
-               "escalation": "Handoff", "approval": "Approval", "rule": "Rule"}
+               "customer": "Requester", "escalation": "Handoff", "approval": "Approval", "rule": "Rule"}
+# Note kind -> (timeline kind, title, the catalogue slug of the action that writes it).
+NOTE_ENTRIES = {
+    NoteKind.INTERNAL: ("note", "Internal note", "note"),
+    NoteKind.PUBLIC: ("public", "Public update to the requester (e-mailed)", "public-update"),
+    NoteKind.CUSTOMER: ("customer", "Message from the requester", "requester-message"),
+}
 
 
 @dataclass
 class Entry:
     at: datetime
-    kind: str  # history | note | public | escalation | approval | rule
+    kind: str  # history | note | public | customer | escalation | approval | rule
     title: str
     actor: str = ""
     body: str = ""
@@ -43,6 +49,7 @@ class Entry:
     changes: list[str] = field(default_factory=list)
     action: str = ""  # the catalogue slug of the action that wrote it ("rule": the sweep)
     action_name: str = ""  # filled by the page from the catalogue
+    attachments: list = field(default_factory=list)  # Attachment rows (a requester's files)
 
     @property
     def label(self) -> str:
@@ -170,11 +177,10 @@ class CaseRecords:
 def case_records(case: Case) -> CaseRecords:
     """Everything that happened to the case, oldest first, read once for the case page."""
     entries = _history_entries(_history_rows(case))
-    for note in case.notes.select_related("author"):
-        public = note.kind == NoteKind.PUBLIC
-        entries.append(Entry(note.created_at, "public" if public else "note",
-                             "Public update to the requester (e-mailed)" if public else "Internal note",
-                             _who(note.author), body=note.body, action="public-update" if public else "note"))
+    for note in case.notes.select_related("author").prefetch_related("attachments"):
+        kind, title, slug = NOTE_ENTRIES.get(note.kind, NOTE_ENTRIES[NoteKind.INTERNAL])
+        entries.append(Entry(note.created_at, kind, title, _who(note.author) or note.sender, body=note.body,
+                             action=slug, attachments=list(note.attachments.all())))
     escalations = list(case.escalations.select_related("from_level", "to_level", "from_team", "raised_by",
                                                        "decided_by", "rule"))
     entries += [_escalation_entry(e) for e in escalations]

@@ -16,6 +16,14 @@ from escalations.workflow.cases import (
     case_resume,
     case_take,
 )
+from escalations.workflow.customer import (
+    CustomerMessage,
+    IncomingFile,
+    attach_files,
+    case_customer_message,
+    case_open_from_requester,
+    check_files,
+)
 from escalations.workflow.knowledge import knowledge_link
 from escalations.workflow.ladder import (
     Handoff,
@@ -36,3 +44,5 @@ __all__ = [
 ]
 __all__ += ["case_end_collaboration", "case_invite", "case_leave"]  # swarming
 __all__ += ["Actor", "is_system", "system_actor"]
+__all__ += ["CustomerMessage", "IncomingFile", "attach_files", "case_customer_message",  # the requester's channels
+            "case_open_from_requester", "check_files"]

@@ -40,9 +40,10 @@ from escalations.workflow.base import (
 def case_open(*, actor: Actor, title: str, requester_name: str, requester_email: str, category: Category,
               impact: int, urgency: int, description: str = "", complexity: str = Complexity.MEDIUM,
               customer_tier: str = CustomerTier.STANDARD, team: Team | None = None,
-              business_impact: int = 0) -> Case:
+              business_impact: int = 0, follow_up_of: Case | None = None) -> Case:
     """Initial identification: the case starts at the first step of its category's path
-    with the policy in force now frozen into it."""
+    with the policy in force now frozen into it. ``follow_up_of``: the finished case a
+    requester wrote to again (``workflow.customer``)."""
     if not may(actor, lambda user: user.has_perm(authority.PERM_WORK)):
         raise NotAllowed("You may not open cases.")
     errors = {}
@@ -66,7 +67,7 @@ def case_open(*, actor: Actor, title: str, requester_name: str, requester_email:
     if level is None:
         raise InvalidAction("No levels are configured; a manager must set up the ladder first.")
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # within a caller's transaction (mail intake): no savepoint
         case = Case(
             title=title.strip(), description=(description or "").strip(),
             requester_name=requester_name.strip(), requester_email=requester_email.strip(),
@@ -74,12 +75,14 @@ def case_open(*, actor: Actor, title: str, requester_name: str, requester_email:
             **dict(zip(("priority", "score"), scoring.priority_and_score(impact, urgency, customer_tier, business_impact))),
             complexity=complexity, customer_tier=customer_tier, level=level, highest_level=level,
             team=team or step_team, path=path, created_by=actor, opened_at=now, level_entered_at=now,
+            follow_up_of=follow_up_of,
             policy_snapshot=config_cache.cached("default_snapshot", lambda: clock.freeze_policy(
                 SlaPolicy.objects.select_related("calendar").default())),
         )
         case.version = 0
         routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
-        save_case(case, actor, f"Opened under SLA policy '{case.policy_snapshot['policy']}'", now)
+        follow_up = f" as a follow-up of case #{follow_up_of.pk}" if follow_up_of is not None else ""
+        save_case(case, actor, f"Opened{follow_up} under SLA policy '{case.policy_snapshot['policy']}'", now)
         notices.queue(
             case,
             notices.Message("opened", f"We received your request: {case.title} [case #{case.pk}]",

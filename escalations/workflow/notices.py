@@ -73,11 +73,12 @@ def build(case: Case | None, message: Message, recipients: list[str], key: str,
     if not_before is None and not message.urgent and case is not None and case.policy_snapshot:
         cal = clock.calendar_of(case)
         not_before = now if cal.is_working(now) else cal.next_opening(now)
+    requester = case.requester_email.lower() if case is not None and case.requester_email else None
     return [
         Notification(
             case=case, event=message.event, recipient=r, subject=message.subject[:200],
             body=message.body, urgent=message.urgent, dedupe_key=f"{key}:{r}"[:200],
-            created_at=now, not_before=not_before or now,
+            created_at=now, not_before=not_before or now, to_requester=r.lower() == requester,
         )
         for r in recipients
     ]
@@ -103,3 +104,8 @@ def _enqueue_flush() -> None:
     from django_q.tasks import async_task
 
     async_task("escalations.automation.tasks.flush_outbox", task_name="flush_outbox", q_options={"group": "outbox"})
+
+
+def case_token(case_id: int) -> str:
+    """The token in every subject to the requester; a reply carrying it finds its case."""
+    return f"[case #{case_id}]"

@@ -9,7 +9,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from escalations import workflow
-from escalations.models import Case, Category, KnowledgeArticle, Level, StaffProfile, Team
+from escalations.channels.mail.fetch import own_mail
+from escalations.channels.mail.intake import take_in
+from escalations.models import Case, Category, InboundMessage, KnowledgeArticle, Level, Mailbox, StaffProfile, Team
 
 PASSWORD = "demo-pass-2026"
 DEMO_DOMAIN = "demo.example"
@@ -104,5 +106,24 @@ class Command(BaseCommand):
             title="VPN drops every few minutes",
             defaults={"body": "Update the client to 5.2 and disable IPv6 on the tunnel adapter.",
                       "category": cat["network"]})
+        mailed = self._mailed_case(cat["email"])
         self.stdout.write(f"Demo cases: #{new.pk} new, #{working.pk} in progress, #{escalated.pk} escalated, "
-                          f"#{done.pk} resolved")
+                          f"#{done.pk} resolved, #{mailed.pk} e-mailed")
+
+    def _mailed_case(self, category: Category) -> Case:
+        """A request as it arrives by e-mail, through the real parser and intake (the demo
+        polls no server: its mailbox is switched off; set MAILBOX_URLS to read real mail)."""
+        from email.message import EmailMessage
+
+        mailbox, _ = Mailbox.objects.get_or_create(
+            source=f"support@{DEMO_DOMAIN}@localhost:143/INBOX",
+            defaults={"name": "Support (demo)", "category": category, "is_active": False})
+        msg = EmailMessage()
+        msg["From"], msg["To"] = f"Dana Customer <dana@{DEMO_DOMAIN}>", f"support@{DEMO_DOMAIN}"
+        msg["Subject"], msg["Message-ID"] = "Shared calendar shows nothing since Monday", f"<demo-1@{DEMO_DOMAIN}>"
+        msg.set_content("Hello,\n\nthe team calendar is empty for everyone since Monday's update. "
+                        "A screenshot of the error log is attached.\n\nDana")
+        msg.add_attachment(b"12:01 calendar sync: 403 Forbidden\n", maintype="text", subtype="plain",
+                           filename="sync.log")
+        take_in(mailbox, msg.as_bytes(), own_mail([]))
+        return InboundMessage.objects.get(mailbox=mailbox, message_id=f"<demo-1@{DEMO_DOMAIN}>").case
