@@ -11,8 +11,8 @@ from email.message import EmailMessage
 import pytest
 from imapclient import IMAPClient
 
-from escalations.devtools.benchmarks import dovecot as dovecot_server
 from escalations.channels.mail.config import MailboxConfig
+from escalations.devtools.benchmarks import dovecot as dovecot_server
 
 
 @pytest.fixture(scope="session")

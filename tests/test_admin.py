@@ -16,8 +16,6 @@ from django.utils import timezone
 from escalations import workflow
 from escalations.admin.base import HistoryAdmin
 from escalations.models import (
-    InboundMessage,
-    Mailbox,
     ApprovalRequest,
     AuditHead,
     AuditSeal,
@@ -27,8 +25,10 @@ from escalations.models import (
     Escalation,
     EscalationPath,
     Holiday,
+    InboundMessage,
     KnowledgeArticle,
     Level,
+    Mailbox,
     Note,
     Notification,
     PathStep,

@@ -18,7 +18,7 @@ def case_attachment(request: HttpRequest, pk: int, attachment_pk: int) -> FileRe
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:
-        raise Http404("The file of this attachment is missing from storage.")
+        raise Http404("The file of this attachment is missing from storage.") from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.filename,
                             content_type="application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"

@@ -44,7 +44,7 @@ class MailboxConfig:
         try:
             port = parts.port or default_port
         except ValueError:
-            raise BadMailboxUrl(f"The port of the mailbox at {parts.hostname} is not a number.")
+            raise BadMailboxUrl(f"The port of the mailbox at {parts.hostname} is not a number.") from None
         if not parts.hostname or not parts.username:
             raise BadMailboxUrl("A MAILBOX_URLS entry needs a user and a host (scheme://user:pass@host:port/folder).")
         folder = unquote(parts.path.lstrip("/")) or "INBOX"

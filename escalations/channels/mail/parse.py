@@ -209,7 +209,7 @@ def parse(raw: bytes) -> ParsedMail:
     except MailRejected:
         raise
     except Exception as exc:  # the parser gave up on something: refuse it, never half-read it
-        raise MailRejected(f"Malformed message: {type(exc).__name__}: {str(exc)[:200]}")
+        raise MailRejected(f"Malformed message: {type(exc).__name__}: {str(exc)[:200]}") from exc
     return ParsedMail(
         message_id=found[0] if found else synthetic_message_id(raw),
         from_name=from_name or from_address.split("@")[0], from_address=from_address,

@@ -17,9 +17,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 from imapclient import IMAPClient
 
-from escalations.devtools.benchmarks.dovecot import Dovecot, binary
 from escalations.channels.mail.config import MailboxConfig
 from escalations.channels.mail.fetch import own_mail, poll
+from escalations.devtools.benchmarks.dovecot import Dovecot, binary
 from escalations.models import Category, InboundMessage, Mailbox
 
 
