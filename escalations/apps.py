@@ -12,8 +12,20 @@ class EscalationsConfig(AppConfig):
 
     # Saving or deleting any of these clears this process's configuration cache.
     CONFIG_MODELS = (
-        "Level", "Category", "Team", "StaffProfile", "AuthorityGrant", "BusinessCalendar", "WorkingRange",
-        "Holiday", "SlaPolicy", "SlaTarget", "EscalationPath", "PathStep", "TriggerRule", "ScoringPolicy",
+        "Level",
+        "Category",
+        "Team",
+        "StaffProfile",
+        "AuthorityGrant",
+        "BusinessCalendar",
+        "WorkingRange",
+        "Holiday",
+        "SlaPolicy",
+        "SlaTarget",
+        "EscalationPath",
+        "PathStep",
+        "TriggerRule",
+        "ScoringPolicy",
         "RoutingPolicy",
     )
 

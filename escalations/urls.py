@@ -1,5 +1,6 @@
 """Staff pages and the requester's confirmation link (URL names are not namespaced:
 ``requester-confirm`` is reversed by name in e-mails)."""
+
 from django.urls import path
 
 from escalations import views

@@ -8,6 +8,7 @@
 ``run`` serves on SQLite unless DATABASE_URL is set; Ctrl-C stops the web server and
 the django-q2 cluster together. Extra arguments after ``test`` go to pytest.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,9 @@ def run() -> int:
         sh(PY, "manage.py", "migrate", "--noinput", env=env)
         sh(PY, "manage.py", "seed_demo", env=env)
         port = os.environ.get("PORT", "8000")
-        print(f"\nServing on http://127.0.0.1:{port}/ with the task cluster beside it. Ctrl-C stops both.\n",
-              flush=True)
+        print(
+            f"\nServing on http://127.0.0.1:{port}/ with the task cluster beside it. Ctrl-C stops both.\n", flush=True
+        )
         procs = [
             subprocess.Popen([str(PY), "manage.py", "qcluster"], cwd=ROOT, env=env),
             subprocess.Popen([str(PY), "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env),
@@ -91,7 +93,9 @@ def test(args: list[str]) -> int:
 def lint() -> int:
     ensure_env("requirements-dev.txt")
     ruff = str(VENV / ("Scripts/ruff.exe" if os.name == "nt" else "bin/ruff"))
-    return subprocess.run([ruff, "check", "."], cwd=ROOT).returncode
+    checked = subprocess.run([ruff, "check", "."], cwd=ROOT).returncode
+    formatted = subprocess.run([ruff, "format", "--check", "."], cwd=ROOT).returncode
+    return checked or formatted
 
 
 def main() -> int:

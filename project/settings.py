@@ -4,6 +4,7 @@ Production differs from the laptop demo only by environment values. With no
 ``DATABASE_URL`` the app runs on an embedded SQLite file in WAL mode with
 IMMEDIATE transactions, so the demo needs nothing installed.
 """
+
 from pathlib import Path
 
 import environ
@@ -89,9 +90,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
-            ),
+            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"),
         }
     )
     # The reports' covering index (PostgreSQL INCLUDE columns) is a plain index on SQLite.
@@ -122,12 +121,17 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if PRODUCTION
-                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 
 # Security. Cookies, HSTS and the redirect follow DJANGO_ENV; each can be set on its own.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=PRODUCTION) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=PRODUCTION) else None
+)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=PRODUCTION)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=PRODUCTION)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
@@ -190,11 +194,24 @@ MAIL_REOPEN_DAYS = env.int("MAIL_REOPEN_DAYS", default=14)
 MAIL_MESSAGE_ID_DOMAIN = env("MAIL_MESSAGE_ID_DOMAIN", default="")
 # Attachments (any channel): the largest file and the content types accepted (shell-style patterns).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
-ATTACHMENT_TYPES = env.list("ATTACHMENT_TYPES", default=[
-    "image/*", "text/plain", "text/csv", "application/pdf", "application/zip", "message/rfc822",
-    "application/msword", "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.*",
-    "application/vnd.oasis.opendocument.*", "application/json", "application/xml", "text/xml",
-])
+ATTACHMENT_TYPES = env.list(
+    "ATTACHMENT_TYPES",
+    default=[
+        "image/*",
+        "text/plain",
+        "text/csv",
+        "application/pdf",
+        "application/zip",
+        "message/rfc822",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.*",
+        "application/vnd.oasis.opendocument.*",
+        "application/json",
+        "application/xml",
+        "text/xml",
+    ],
+)
 
 # Audit trail: a revert would bypass the state machines, so it is switched off.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -1,4 +1,5 @@
 """Test settings: the production settings with tasks run inline and fast hashing."""
+
 from project.settings import *  # noqa: F403
 from project.settings import Q_CLUSTER
 

@@ -4,6 +4,7 @@ Playwright's Python package drives Debian's ``/usr/bin/chromium``: browsers cann
 downloaded here, so ``playwright install`` is never run. Tests marked ``browser`` are
 skipped locally when Chromium or Playwright is missing, and FAIL in CI (``CI`` set).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,16 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "pw-for-tests-1"  # tests/factories.py
 
 

@@ -1,5 +1,6 @@
 """factory_boy factories; the default data (levels, groups, policy, path, rules) comes from
 the migrations, so factories attach to it rather than inventing a second ladder."""
+
 from __future__ import annotations
 
 import factory
@@ -53,8 +54,13 @@ class TeamFactory(factory.django.DjangoModelFactory):
 
 def open_case(actor, category=None, **kwargs):
     fields = dict(
-        title="Printer on fire", requester_name="Rita Requester", requester_email="rita@example.com",
-        category=category or CategoryFactory(), impact=2, urgency=2, description="Smoke everywhere.",
+        title="Printer on fire",
+        requester_name="Rita Requester",
+        requester_email="rita@example.com",
+        category=category or CategoryFactory(),
+        impact=2,
+        urgency=2,
+        description="Smoke everywhere.",
     )
     fields.update(kwargs)
     return workflow.case_open(actor=actor, **fields)

@@ -1,6 +1,7 @@
 """Real mail servers for the mail tests: Debian's Dovecot (IMAP) started once per session
 as a child process, and an aiosmtpd SMTP server in a thread that Django's SMTP backend
 sends to. Under CI a missing Dovecot fails the run instead of skipping it."""
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,13 @@ def unseen(url: str) -> int:
         client.logout()
 
 
-def mail(subject: str = "Printer on fire", body: str = "It smokes.", sender: str = "Rita <rita@example.com>",
-         message_id: str | None = "<m1@example.com>", **headers) -> EmailMessage:
+def mail(
+    subject: str = "Printer on fire",
+    body: str = "It smokes.",
+    sender: str = "Rita <rita@example.com>",
+    message_id: str | None = "<m1@example.com>",
+    **headers,
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "desk@mail.test"

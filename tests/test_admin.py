@@ -1,6 +1,7 @@
 """Tests for escalations.admin: pages load, buttons follow permissions, every change goes
 through the workflow layer, forged requests never fail with a 500, configuration mistakes
 are explained."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -50,6 +51,7 @@ INLINE_ONLY = {"workingrange", "holiday", "slatarget", "pathstep"}
 
 # -- helpers ---------------------------------------------------------------------------------
 
+
 def url(model: str, view: str, *args) -> str:
     return reverse(f"admin:escalations_{model}_{view}", args=args)
 
@@ -69,9 +71,13 @@ def as_user(client, user):
 
 def escalate_data(case, **overrides) -> dict:
     data = {
-        "version": case.version, "summary": HANDOFF.summary, "steps_tried": HANDOFF.steps_tried,
-        "customer_impact": HANDOFF.customer_impact, "knowledge_consulted": HANDOFF.knowledge_consulted,
-        "to_level": "", "justification": "",
+        "version": case.version,
+        "summary": HANDOFF.summary,
+        "steps_tried": HANDOFF.steps_tried,
+        "customer_impact": HANDOFF.customer_impact,
+        "knowledge_consulted": HANDOFF.knowledge_consulted,
+        "to_level": "",
+        "justification": "",
     }
     data.update(overrides)
     return data
@@ -89,7 +95,9 @@ def snapshot() -> tuple:
     """Everything a case action could write."""
     return (
         list(Case.objects.order_by("pk").values_list("pk", "status", "version", "level_id", "assignee_id")),
-        Escalation.objects.count(), Note.objects.count(), ApprovalRequest.objects.count(),
+        Escalation.objects.count(),
+        Note.objects.count(),
+        ApprovalRequest.objects.count(),
         Case.history.count(),
     )
 
@@ -124,8 +132,8 @@ def world(agent, specialist, manager, settings, tmp_path):
     rule = TriggerRule.objects.order_by("pk").first()
     RuleFiring.objects.create(case=case, rule=rule, level=case.level, fired_at=timezone.now(), reason="test")
     Notification.objects.get_or_create(
-        dedupe_key="test:1", defaults=dict(case=case, event="test", recipient="a@example.com",
-                                           subject="s", body="b"))
+        dedupe_key="test:1", defaults=dict(case=case, event="test", recipient="a@example.com", subject="s", body="b")
+    )
     SweepHeartbeat.objects.create(name="sweep", last_run_at=timezone.now())
     AuditSeal.objects.create(actor="root", reason="Test seal", tables=[])
     ScoringPolicy.objects.create(name="Default scoring", is_active=True)
@@ -133,18 +141,28 @@ def world(agent, specialist, manager, settings, tmp_path):
     RiskModel.objects.create(target="breach", features=["priority"], parameters={}, metrics={"auc": 0.7})
     workflow.case_invite(case_id=case.pk, actor=manager, user_id=specialist.pk, reason="Second pair of eyes")
     mailbox = Mailbox.objects.create(name="Support", source="desk@mail.example:993/INBOX", category=category)
-    sent = workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender=case.requester_email, body="The log.",
-                                          files=[workflow.IncomingFile("log.txt", "text/plain", b"log")])
-    InboundMessage.objects.create(mailbox=mailbox, message_id="<m1@example.com>", outcome="replied", case=case,
-                                  note=sent.note)
+    sent = workflow.case_customer_message(
+        actor=workflow.system_actor(),
+        case_id=case.pk,
+        sender=case.requester_email,
+        body="The log.",
+        files=[workflow.IncomingFile("log.txt", "text/plain", b"log")],
+    )
+    InboundMessage.objects.create(
+        mailbox=mailbox, message_id="<m1@example.com>", outcome="replied", case=case, note=sent.note
+    )
     return {"case": fresh(case), "done": fresh(done)}
 
 
 # -- registration and pages ------------------------------------------------------------------
 
+
 def test_every_model_is_registered_and_inline_only_ones_are_inlines():
-    names = {m._meta.model_name for m in apps.get_app_config("escalations").get_models()
-             if not m.__name__.startswith("Historical")}
+    names = {
+        m._meta.model_name
+        for m in apps.get_app_config("escalations").get_models()
+        if not m.__name__.startswith("Historical")
+    }
     registered = {m._meta.model_name for m in admin.site._registry if m._meta.app_label == "escalations"}
     assert registered == names - INLINE_ONLY
     for model, model_admin in admin.site._registry.items():
@@ -170,8 +188,9 @@ def test_changelist_change_and_history_pages_load(client, world, who, request):
             assert response.status_code == 200, name
             past = obj.history.order_by("-history_id").first()
             if past is not None:
-                response = client.get(reverse(f"admin:escalations_{name}_simple_history",
-                                              args=[obj.pk, past.history_id]))
+                response = client.get(
+                    reverse(f"admin:escalations_{name}_simple_history", args=[obj.pk, past.history_id])
+                )
                 assert response.status_code == 200, name
                 assert b'name="_save"' not in response.content, name
         for term in ("42", "#1", "printer", "x' OR 1=1", "9" * 40):
@@ -189,8 +208,18 @@ def test_history_page_shows_field_diffs_and_the_acting_user(client, world, manag
 
 def test_config_add_pages_load_for_the_manager(client, manager):
     as_user(client, manager)
-    for name in ("level", "category", "team", "staffprofile", "authoritygrant", "businesscalendar",
-                 "slapolicy", "escalationpath", "triggerrule", "knowledgearticle"):
+    for name in (
+        "level",
+        "category",
+        "team",
+        "staffprofile",
+        "authoritygrant",
+        "businesscalendar",
+        "slapolicy",
+        "escalationpath",
+        "triggerrule",
+        "knowledgearticle",
+    ):
         assert client.get(url(name, "add")).status_code == 200, name
 
 
@@ -208,8 +237,9 @@ def test_case_page_is_read_only_and_cannot_be_added_or_changed(client, superuser
     assert posted.status_code == 403
     assert client.post(url("case", "add"), {"title": "New"}).status_code == 403
     assert client.post(url("case", "delete", case.pk), {"post": "yes"}).status_code == 403
-    bulk = client.post(url("case", "changelist"), {"action": "delete_selected", "_selected_action": [case.pk],
-                                                   "post": "yes"})
+    bulk = client.post(
+        url("case", "changelist"), {"action": "delete_selected", "_selected_action": [case.pk], "post": "yes"}
+    )
     assert bulk.status_code in (200, 302)
     assert snapshot() == before
 
@@ -222,13 +252,16 @@ def test_history_revert_posts_are_refused(client, manager):
     as_user(client, manager)
     form_url = reverse("admin:escalations_level_simple_history", args=[level.pk, old.history_id])
     assert client.get(form_url).status_code == 200
-    response = client.post(form_url, {"rank": 1, "code": "L1", "name": "Reverted",
-                                      "response_target": "00:15:00", "resolution_target": "04:00:00"})
+    response = client.post(
+        form_url,
+        {"rank": 1, "code": "L1", "name": "Reverted", "response_target": "00:15:00", "resolution_target": "04:00:00"},
+    )
     assert response.status_code == 403
     assert Level.objects.get(pk=level.pk).name == "Level 1 - renamed"
 
 
 # -- case buttons ------------------------------------------------------------------------
+
 
 def test_buttons_follow_permissions(client, agent, specialist):
     case = open_case(agent)
@@ -292,8 +325,9 @@ def test_skip_level_jump_needs_a_justification(client, agent):
     response = client.post(act_url(case, "escalate"), escalate_data(case, to_level="L4"))
     assert response.status_code == 200
     assert "justification" in response.context["form"].errors
-    response = client.post(act_url(case, "escalate"),
-                           escalate_data(case, to_level="L4", justification="Security breach"))
+    response = client.post(
+        act_url(case, "escalate"), escalate_data(case, to_level="L4", justification="Security breach")
+    )
     assert response.status_code == 302
     assert Escalation.objects.get(case=case).kind == "jump"
 
@@ -318,8 +352,9 @@ def test_one_click_actions_and_the_case_lifecycle(client, agent, specialist):
     response = client.post(act_url(case, "take"), {"version": case.version})
     assert response.status_code == 302 and fresh(case).assignee == agent
     case = fresh(case)
-    assert client.post(act_url(case, "pause"), {"version": case.version, "reason": "Waiting for logs"}
-                       ).status_code == 302
+    assert (
+        client.post(act_url(case, "pause"), {"version": case.version, "reason": "Waiting for logs"}).status_code == 302
+    )
     assert fresh(case).status == CaseStatus.AWAITING_CUSTOMER
     case = fresh(case)
     assert client.post(act_url(case, "resume"), {"version": case.version, "reason": ""}).status_code == 302
@@ -356,8 +391,9 @@ def test_de_escalate_through_the_admin(client, agent, specialist):
     workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
     workflow.case_accept(case_id=case.pk, actor=specialist)
     case = fresh(case)
-    response = as_user(client, specialist).post(act_url(case, "de-escalate"),
-                                                 {"version": case.version, "reason": "Expert part done"})
+    response = as_user(client, specialist).post(
+        act_url(case, "de-escalate"), {"version": case.version, "reason": "Expert part done"}
+    )
     assert response.status_code == 302
     assert fresh(case).level.code == "L1"
 
@@ -373,6 +409,7 @@ def test_one_click_failure_redirects_with_the_workflow_message(client, agent, ag
 
 
 # -- forged requests -----------------------------------------------------------------------
+
 
 def test_unknown_action_is_404(client, agent):
     case = open_case(agent)
@@ -401,8 +438,14 @@ def test_action_out_of_reach_redirects_with_an_error(client, agent, specialist):
     here = open_case(agent, title="Still at L1")  # new: nothing to close, reopen or resume
     before = snapshot()
     as_user(client, agent)
-    for action, data in (("take", {}), ("escalate", escalate_data(case)), ("note", {"body": "hi"}),
-                         ("resolve", {"summary": "done"}), ("close", {}), ("reopen", {"reason": "x"})):
+    for action, data in (
+        ("take", {}),
+        ("escalate", escalate_data(case)),
+        ("note", {"body": "hi"}),
+        ("resolve", {"summary": "done"}),
+        ("close", {}),
+        ("reopen", {"reason": "x"}),
+    ):
         response = client.post(act_url(case, action), {"version": case.version, **data})
         assert response.status_code == 302, action  # above the agent's level: as if missing
         assert response["Location"] == reverse("admin:index")
@@ -486,13 +529,18 @@ def test_auditor_can_view_but_not_change_configuration(client, auditor):
     page = client.get(url("level", "change", level.pk))
     assert page.status_code == 200 and b'name="_save"' not in page.content
     assert client.get(url("level", "add")).status_code == 403
-    assert client.post(url("level", "change", level.pk), {"rank": 1, "code": "HACK", "name": "x",
-                                                          "response_target": "1:00:00",
-                                                          "resolution_target": "2:00:00"}).status_code == 403
+    assert (
+        client.post(
+            url("level", "change", level.pk),
+            {"rank": 1, "code": "HACK", "name": "x", "response_target": "1:00:00", "resolution_target": "2:00:00"},
+        ).status_code
+        == 403
+    )
     assert client.post(url("level", "add"), {"rank": 9, "code": "L9", "name": "x"}).status_code == 403
     assert client.post(url("level", "delete", level.pk), {"post": "yes"}).status_code == 403
-    response = client.post(url("businesscalendar", "changelist"), {
-        "action": "load_public_holidays", "_selected_action": [calendar.pk]})
+    response = client.post(
+        url("businesscalendar", "changelist"), {"action": "load_public_holidays", "_selected_action": [calendar.pk]}
+    )
     assert response.status_code in (200, 302)  # the action is not offered: "no action selected"
     old = level.history.order_by("history_id").first()
     history_form = reverse("admin:escalations_level_simple_history", args=[level.pk, old.history_id])
@@ -510,11 +558,14 @@ def test_auditor_can_view_but_not_change_configuration(client, auditor):
 
 # -- approvals ---------------------------------------------------------------------------
 
+
 def test_request_and_decide_an_approval_through_the_admin(client, agent, specialist, auditor):
     case = open_case(agent)
     as_user(client, agent)
-    response = client.post(act_url(case, "request-approval"),
-                           {"version": case.version, "kind": "spend", "amount": "500", "description": "Parts"})
+    response = client.post(
+        act_url(case, "request-approval"),
+        {"version": case.version, "kind": "spend", "amount": "500", "description": "Parts"},
+    )
     assert response.status_code == 302
     req = ApprovalRequest.objects.get(case=case)
     assert req.amount == Decimal("500.00") and req.required_level.code == "L2"
@@ -545,8 +596,7 @@ def test_request_and_decide_an_approval_through_the_admin(client, agent, special
 
 def test_approval_beyond_the_authority_of_the_level(client, agent, specialist):
     case = open_case(agent)
-    req = workflow.approval_request(case_id=case.pk, actor=agent, kind="spend", amount="5000",
-                                    description="Server")
+    req = workflow.approval_request(case_id=case.pk, actor=agent, kind="spend", amount="5000", description="Server")
     as_user(client, specialist)  # L2 may approve up to 1000
     page = client.get(url("approvalrequest", "change", req.pk))
     assert not page.context.get("decision_actions")
@@ -558,15 +608,25 @@ def test_approval_beyond_the_authority_of_the_level(client, agent, specialist):
 
 # -- configuration -------------------------------------------------------------------------
 
+
 def inline_management(prefix: str, total: int, initial: int = 0) -> dict:
-    return {f"{prefix}-TOTAL_FORMS": total, f"{prefix}-INITIAL_FORMS": initial,
-            f"{prefix}-MIN_NUM_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000}
+    return {
+        f"{prefix}-TOTAL_FORMS": total,
+        f"{prefix}-INITIAL_FORMS": initial,
+        f"{prefix}-MIN_NUM_FORMS": 0,
+        f"{prefix}-MAX_NUM_FORMS": 1000,
+    }
 
 
 def calendar_post(ranges: list[tuple], **fields) -> dict:
-    data = {"name": "Support hours", "timezone": "Europe/Berlin", "holiday_country": "",
-            "holiday_subdivision": "", **inline_management("ranges", len(ranges)),
-            **inline_management("holidays", 0)}
+    data = {
+        "name": "Support hours",
+        "timezone": "Europe/Berlin",
+        "holiday_country": "",
+        "holiday_subdivision": "",
+        **inline_management("ranges", len(ranges)),
+        **inline_management("holidays", 0),
+    }
     data.update(fields)
     for i, (weekday, start, end, midnight) in enumerate(ranges):
         data.update({f"ranges-{i}-weekday": weekday, f"ranges-{i}-start": start, f"ranges-{i}-end": end})
@@ -577,12 +637,12 @@ def calendar_post(ranges: list[tuple], **fields) -> dict:
 
 def test_overlapping_working_ranges_are_rejected(client, manager):
     as_user(client, manager)
-    response = client.post(url("businesscalendar", "add"),
-                           calendar_post([(0, "08:00", "12:00", False), (0, "11:00", "18:00", False),
-                                          (1, "11:00", "18:00", False)]))
+    response = client.post(
+        url("businesscalendar", "add"),
+        calendar_post([(0, "08:00", "12:00", False), (0, "11:00", "18:00", False), (1, "11:00", "18:00", False)]),
+    )
     assert response.status_code == 200
-    errors = " ".join(str(e) for fs in response.context["inline_admin_formsets"]
-                      for e in fs.formset.non_form_errors())
+    errors = " ".join(str(e) for fs in response.context["inline_admin_formsets"] for e in fs.formset.non_form_errors())
     assert "Monday 08:00-12:00 overlaps Monday 11:00-18:00" in errors
     assert "must not overlap" in response.content.decode()
     assert not BusinessCalendar.objects.filter(name="Support hours").exists()
@@ -590,9 +650,10 @@ def test_overlapping_working_ranges_are_rejected(client, manager):
 
 def test_touching_ranges_and_midnight_are_accepted(client, manager):
     as_user(client, manager)
-    response = client.post(url("businesscalendar", "add"),
-                           calendar_post([(0, "08:00", "12:00", False), (0, "12:00", "00:00", True),
-                                          (1, "22:00", "00:00", True)]))
+    response = client.post(
+        url("businesscalendar", "add"),
+        calendar_post([(0, "08:00", "12:00", False), (0, "12:00", "00:00", True), (1, "22:00", "00:00", True)]),
+    )
     assert response.status_code == 302, response.context and response.context["errors"]
     cal = BusinessCalendar.objects.get(name="Support hours")
     assert cal.ranges.count() == 3
@@ -601,26 +662,33 @@ def test_touching_ranges_and_midnight_are_accepted(client, manager):
 
 def test_bad_range_and_country_are_explained(client, manager):
     as_user(client, manager)
-    response = client.post(url("businesscalendar", "add"),
-                           calendar_post([(0, "18:00", "08:00", False), (2, "08:00", "17:00", True)],
-                                         holiday_country="XX", timezone="Mars/Base"))
+    response = client.post(
+        url("businesscalendar", "add"),
+        calendar_post(
+            [(0, "18:00", "08:00", False), (2, "08:00", "17:00", True)], holiday_country="XX", timezone="Mars/Base"
+        ),
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "must end after it starts" in html
     assert "the end must be 00:00" in html
     assert "is not a country the holidays package knows" in html
     assert "is not an IANA time zone name" in html
-    response = client.post(url("businesscalendar", "add"),
-                           calendar_post([], holiday_country="de", holiday_subdivision="ZZ"))
-    assert "DE has no subdivision &#x27;ZZ&#x27;" in response.content.decode() or \
-        "DE has no subdivision 'ZZ'" in response.content.decode()
+    response = client.post(
+        url("businesscalendar", "add"), calendar_post([], holiday_country="de", holiday_subdivision="ZZ")
+    )
+    assert (
+        "DE has no subdivision &#x27;ZZ&#x27;" in response.content.decode()
+        or "DE has no subdivision 'ZZ'" in response.content.decode()
+    )
 
 
 def path_post(steps: list[tuple[int, str]]) -> dict:
     data = {"name": "Network ladder", "category": "", **inline_management("steps", len(steps))}
     for i, (order, code) in enumerate(steps):
-        data.update({f"steps-{i}-order": order, f"steps-{i}-level": Level.objects.get(code=code).pk,
-                     f"steps-{i}-team": ""})
+        data.update(
+            {f"steps-{i}-order": order, f"steps-{i}-level": Level.objects.get(code=code).pk, f"steps-{i}-team": ""}
+        )
     return data
 
 
@@ -640,9 +708,18 @@ def test_path_step_below_the_previous_is_rejected(client, manager):
 
 
 def rule_post(**fields) -> dict:
-    data = {"name": "Tell the VIP team", "order": 100, "is_active": "on", "level": "",
-            "condition": "customer_tier", "params": '{"in": ["vip"]}', "action": "notify",
-            "recipients": ["team_manager"], "target_level": "", "repeat_every": ""}
+    data = {
+        "name": "Tell the VIP team",
+        "order": 100,
+        "is_active": "on",
+        "level": "",
+        "condition": "customer_tier",
+        "params": '{"in": ["vip"]}',
+        "action": "notify",
+        "recipients": ["team_manager"],
+        "target_level": "",
+        "repeat_every": "",
+    }
     data.update(fields)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -674,9 +751,16 @@ def test_trigger_rule_mistakes_are_explained(client, manager):
 def test_sla_policy_targets_and_single_default_are_explained(client, manager):
     as_user(client, manager)
     calendar = BusinessCalendar.objects.get(name="24x7")
-    data = {"name": "Premium", "calendar": calendar.pk, "is_default": "on",
-            **inline_management("targets", 1), "targets-0-level": Level.objects.get(code="L1").pk,
-            "targets-0-priority": 1, "targets-0-response": "02:00:00", "targets-0-resolution": "01:00:00"}
+    data = {
+        "name": "Premium",
+        "calendar": calendar.pk,
+        "is_default": "on",
+        **inline_management("targets", 1),
+        "targets-0-level": Level.objects.get(code="L1").pk,
+        "targets-0-priority": 1,
+        "targets-0-response": "02:00:00",
+        "targets-0-resolution": "01:00:00",
+    }
     response = client.post(url("slapolicy", "add"), data)
     assert response.status_code == 200
     html = response.content.decode()
@@ -686,9 +770,11 @@ def test_sla_policy_targets_and_single_default_are_explained(client, manager):
 
 # -- holidays ----------------------------------------------------------------------------
 
+
 def test_holiday_loader_is_idempotent(client, manager):
-    calendar = BusinessCalendar.objects.create(name="Berlin office", timezone="Europe/Berlin",
-                                               holiday_country="DE", holiday_subdivision="BE")
+    calendar = BusinessCalendar.objects.create(
+        name="Berlin office", timezone="Europe/Berlin", holiday_country="DE", holiday_subdivision="BE"
+    )
     as_user(client, manager)
     action = {"action": "load_public_holidays", "_selected_action": [calendar.pk]}
     response = client.post(url("businesscalendar", "changelist"), action)
@@ -707,8 +793,9 @@ def test_holiday_loader_with_an_unknown_or_missing_country(client, manager):
     bad = BusinessCalendar.objects.create(name="Atlantis", holiday_country="XX")
     none = BusinessCalendar.objects.get(name="24x7")
     as_user(client, manager)
-    response = client.post(url("businesscalendar", "changelist"),
-                           {"action": "load_public_holidays", "_selected_action": [bad.pk, none.pk]})
+    response = client.post(
+        url("businesscalendar", "changelist"), {"action": "load_public_holidays", "_selected_action": [bad.pk, none.pk]}
+    )
     assert response.status_code == 302
     text = " ".join(messages_of(response))
     assert "Atlantis: cannot load holidays" in text
@@ -717,6 +804,7 @@ def test_holiday_loader_with_an_unknown_or_missing_country(client, manager):
 
 
 # -- the sweep's heartbeat ---------------------------------------------------------------
+
 
 def test_sweep_warning_when_it_never_ran_or_is_stale(client, manager):
     as_user(client, manager)
@@ -737,16 +825,30 @@ def test_sweep_warning_when_it_never_ran_or_is_stale(client, manager):
 
 # -- the rest of the configuration ----------------------------------------------------------
 
+
 def test_manager_edits_configuration_with_history(client, manager):
     as_user(client, manager)
     calendar = BusinessCalendar.objects.get(name="Mon-Fri 08:00-18:00")
-    data = {"name": calendar.name, "timezone": "Europe/Paris", "holiday_country": "fr",
-            "holiday_subdivision": "", **inline_management("ranges", 0), **inline_management("holidays", 0)}
+    data = {
+        "name": calendar.name,
+        "timezone": "Europe/Paris",
+        "holiday_country": "fr",
+        "holiday_subdivision": "",
+        **inline_management("ranges", 0),
+        **inline_management("holidays", 0),
+    }
     ranges = list(calendar.ranges.all())
     data.update(inline_management("ranges", len(ranges), len(ranges)))
     for i, r in enumerate(ranges):
-        data.update({f"ranges-{i}-id": r.pk, f"ranges-{i}-calendar": calendar.pk, f"ranges-{i}-weekday": r.weekday,
-                     f"ranges-{i}-start": "08:00", f"ranges-{i}-end": "18:00"})
+        data.update(
+            {
+                f"ranges-{i}-id": r.pk,
+                f"ranges-{i}-calendar": calendar.pk,
+                f"ranges-{i}-weekday": r.weekday,
+                f"ranges-{i}-start": "08:00",
+                f"ranges-{i}-end": "18:00",
+            }
+        )
     response = client.post(url("businesscalendar", "change", calendar.pk), data)
     assert response.status_code == 302, response.context and response.context["errors"]
     calendar.refresh_from_db()

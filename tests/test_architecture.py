@@ -5,6 +5,7 @@ Imports are read from the source with ``ast`` (module level and inside functions
 ``if TYPE_CHECKING:`` blocks are annotations, not imports), so the rule holds for code
 that has not run yet.
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,16 @@ PACKAGE = ROOT / "escalations"
 # own layer and the layers below it, never from a layer above.
 LAYERS: list[tuple[str, ...]] = [
     ("escalations.devtools",),
-    ("escalations.views", "escalations.admin", "escalations.api", "escalations.portal",
-     "escalations.management", "escalations.urls", "escalations.apps", "escalations.migrations"),
+    (
+        "escalations.views",
+        "escalations.admin",
+        "escalations.api",
+        "escalations.portal",
+        "escalations.management",
+        "escalations.urls",
+        "escalations.apps",
+        "escalations.migrations",
+    ),
     ("escalations.actions",),
     ("escalations.automation", "escalations.importers", "escalations.channels"),
     ("escalations.workflow",),
@@ -107,7 +116,8 @@ def test_no_module_imports_from_a_layer_above_it():
     upward = [
         f"{m}:{line} imports {target} ({' | '.join(LAYERS[layer_of(target)])} is above "
         f"{' | '.join(LAYERS[layer_of(m)])})"
-        for m, edges in GRAPH.items() for target, line, _ in edges
+        for m, edges in GRAPH.items()
+        for target, line, _ in edges
         if layer_of(target) < layer_of(m)
     ]
     assert upward == []

@@ -1,5 +1,6 @@
 """The tamper-evident trail: chained history rows, detection of raw SQL edits, deletes and
 inserts, the append-only guard on PostgreSQL, and the documented maintenance path."""
+
 import threading
 
 import pytest
@@ -51,8 +52,10 @@ def test_every_history_row_is_chained(worked_case):
 
 def test_an_edit_is_detected(worked_case):
     victim = Case.history.filter(id=worked_case.pk).order_by("history_id")[1]
-    tamper(f"UPDATE {CASE_HISTORY} SET history_change_reason = 'nothing happened' WHERE history_id = %s",
-           [victim.history_id])
+    tamper(
+        f"UPDATE {CASE_HISTORY} SET history_change_reason = 'nothing happened' WHERE history_id = %s",
+        [victim.history_id],
+    )
     broken = broken_tables()[CASE_HISTORY]
     assert broken.history_id == victim.history_id and "content does not match" in broken.problem
 
@@ -73,8 +76,11 @@ def test_deleting_the_newest_row_is_detected(worked_case):
 def test_an_insert_is_detected(worked_case):
     last = Case.history.order_by("-history_id").first()
     columns = [f.column for f in Case.history.model._meta.concrete_fields if f.column != "history_id"]
-    tamper(f"INSERT INTO {CASE_HISTORY} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {CASE_HISTORY} "
-           "WHERE history_id = %s", [last.history_id])
+    tamper(
+        f"INSERT INTO {CASE_HISTORY} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {CASE_HISTORY} "
+        "WHERE history_id = %s",
+        [last.history_id],
+    )
     broken = broken_tables()[CASE_HISTORY]
     assert broken.history_id > last.history_id
 
@@ -94,8 +100,9 @@ def test_maintenance_path_reseals_and_records_why(worked_case, manager):
     rows = list(Case.history.filter(id=worked_case.pk).order_by("history_id"))
     with maintenance.maintenance(actor="dba", reason="GDPR erasure request #12", tables=[CASE_HISTORY]):
         with connection.cursor() as cur:
-            cur.execute(f"UPDATE {CASE_HISTORY} SET requester_email = 'erased@example.com' WHERE id = %s",
-                        [worked_case.pk])
+            cur.execute(
+                f"UPDATE {CASE_HISTORY} SET requester_email = 'erased@example.com' WHERE id = %s", [worked_case.pk]
+            )
     assert broken_tables() == {}
     seal = AuditSeal.objects.get()
     assert seal.reason == "GDPR erasure request #12" and seal.tables == [CASE_HISTORY]

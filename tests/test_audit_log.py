@@ -1,5 +1,6 @@
 """The auditor's log page: who, what, when, why with field diffs, filters, exports, and
 read-only access."""
+
 import json
 
 import pytest

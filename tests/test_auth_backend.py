@@ -1,4 +1,5 @@
 """Permission sets are cached per process, and dropped the moment roles change here."""
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection

@@ -1,4 +1,5 @@
 """escalations.authority: who may work, receive, decide; where approvals are routed."""
+
 from decimal import Decimal
 
 import pytest
@@ -19,16 +20,32 @@ def case_at(code: str) -> Case:
 
 @pytest.fixture
 def everyone(agent, specialist, senior, expert, executive, manager, auditor):
-    return {"agent": agent, "specialist": specialist, "senior": senior, "expert": expert,
-            "executive": executive, "manager": manager, "auditor": auditor}
+    return {
+        "agent": agent,
+        "specialist": specialist,
+        "senior": senior,
+        "expert": expert,
+        "executive": executive,
+        "manager": manager,
+        "auditor": auditor,
+    }
 
 
 # -- user_level / is_manager -----------------------------------------------------------------
 
-@pytest.mark.parametrize("who, code", [
-    ("agent", "L1"), ("specialist", "L2"), ("senior", "L3"), ("expert", "L4"), ("executive", "EXEC"),
-    ("manager", None), ("auditor", None),
-])
+
+@pytest.mark.parametrize(
+    "who, code",
+    [
+        ("agent", "L1"),
+        ("specialist", "L2"),
+        ("senior", "L3"),
+        ("expert", "L4"),
+        ("executive", "EXEC"),
+        ("manager", None),
+        ("auditor", None),
+    ],
+)
 def test_user_level_is_the_staff_profile_level(everyone, who, code):
     level = authority.user_level(everyone[who])
     assert (level.code if level else None) == code
@@ -49,13 +66,17 @@ def test_an_inactive_manager_is_no_manager():
 
 # -- can_work: by level rank ------------------------------------------------------------------
 
-@pytest.mark.parametrize("code, allowed", [
-    ("L1", {"agent", "specialist", "senior", "expert", "executive", "manager"}),
-    ("L2", {"specialist", "senior", "expert", "executive", "manager"}),
-    ("L3", {"senior", "expert", "executive", "manager"}),
-    ("L4", {"expert", "executive", "manager"}),
-    ("EXEC", {"executive", "manager"}),
-])
+
+@pytest.mark.parametrize(
+    "code, allowed",
+    [
+        ("L1", {"agent", "specialist", "senior", "expert", "executive", "manager"}),
+        ("L2", {"specialist", "senior", "expert", "executive", "manager"}),
+        ("L3", {"senior", "expert", "executive", "manager"}),
+        ("L4", {"expert", "executive", "manager"}),
+        ("EXEC", {"executive", "manager"}),
+    ],
+)
 def test_can_work_at_the_case_level_or_above(everyone, code, allowed):
     case = case_at(code)
     assert {w for w, u in everyone.items() if authority.can_work(case, u)} == allowed
@@ -81,13 +102,17 @@ def test_can_escalate_and_can_close_follow_can_work(everyone):
 
 # -- can_receive: only the case's level (or a manager) -----------------------------------------
 
-@pytest.mark.parametrize("code, allowed", [
-    ("L1", {"manager"}),  # agents may not accept escalations at all
-    ("L2", {"specialist", "manager"}),
-    ("L3", {"senior", "manager"}),
-    ("L4", {"expert", "manager"}),
-    ("EXEC", {"executive", "manager"}),
-])
+
+@pytest.mark.parametrize(
+    "code, allowed",
+    [
+        ("L1", {"manager"}),  # agents may not accept escalations at all
+        ("L2", {"specialist", "manager"}),
+        ("L3", {"senior", "manager"}),
+        ("L4", {"expert", "manager"}),
+        ("EXEC", {"executive", "manager"}),
+    ],
+)
 def test_can_receive_only_at_the_case_level(everyone, code, allowed):
     case = case_at(code)
     assert {w for w, u in everyone.items() if authority.can_receive(case, u)} == allowed
@@ -105,33 +130,41 @@ def test_can_deescalate_follows_can_receive(everyone):
 def test_can_review_needs_the_review_permission(everyone):
     case = case_at("L1")
     assert {w for w, u in everyone.items() if authority.can_review(case, u)} == {
-        "senior", "expert", "executive", "manager"}
+        "senior",
+        "expert",
+        "executive",
+        "manager",
+    }
 
 
 # -- can_decide: the authority matrix ----------------------------------------------------------
 
-@pytest.mark.parametrize("who, kind, amount, allowed", [
-    ("specialist", "spend", "0", True),
-    ("specialist", "spend", "1000", True),
-    ("specialist", "spend", "1000.01", False),
-    ("specialist", "spend", "5000", False),
-    ("specialist", "policy_exception", None, True),
-    ("specialist", "major_incident", None, False),
-    ("senior", "spend", "5000", True),
-    ("senior", "spend", "10000", True),
-    ("senior", "spend", "10000.01", False),
-    ("senior", "major_incident", None, False),
-    ("expert", "spend", "100000", True),
-    ("expert", "spend", "100001", False),
-    ("expert", "major_incident", None, True),
-    ("executive", "spend", "999999999", True),
-    ("executive", "major_incident", None, True),
-    ("executive", "policy_exception", None, True),
-    ("agent", "spend", "1", False),
-    ("agent", "policy_exception", None, False),
-    ("auditor", "spend", "1", False),
-    ("manager", "spend", "1", False),  # managers configure; the matrix is by level
-])
+
+@pytest.mark.parametrize(
+    "who, kind, amount, allowed",
+    [
+        ("specialist", "spend", "0", True),
+        ("specialist", "spend", "1000", True),
+        ("specialist", "spend", "1000.01", False),
+        ("specialist", "spend", "5000", False),
+        ("specialist", "policy_exception", None, True),
+        ("specialist", "major_incident", None, False),
+        ("senior", "spend", "5000", True),
+        ("senior", "spend", "10000", True),
+        ("senior", "spend", "10000.01", False),
+        ("senior", "major_incident", None, False),
+        ("expert", "spend", "100000", True),
+        ("expert", "spend", "100001", False),
+        ("expert", "major_incident", None, True),
+        ("executive", "spend", "999999999", True),
+        ("executive", "major_incident", None, True),
+        ("executive", "policy_exception", None, True),
+        ("agent", "spend", "1", False),
+        ("agent", "policy_exception", None, False),
+        ("auditor", "spend", "1", False),
+        ("manager", "spend", "1", False),  # managers configure; the matrix is by level
+    ],
+)
 def test_can_decide_by_kind_and_amount(everyone, who, kind, amount, allowed):
     value = Decimal(amount) if amount is not None else None
     assert authority.can_decide(kind, value, everyone[who]) is allowed
@@ -149,20 +182,24 @@ def test_can_decide_reads_the_live_matrix(specialist):
 
 # -- lowest_level_allowed: where a request is routed --------------------------------------------
 
-@pytest.mark.parametrize("kind, amount, code", [
-    ("spend", "0", "L2"),
-    ("spend", "999", "L2"),
-    ("spend", "1000", "L2"),
-    ("spend", "1000.01", "L3"),
-    ("spend", "5000", "L3"),
-    ("spend", "10000", "L3"),
-    ("spend", "10001", "L4"),
-    ("spend", "100000", "L4"),
-    ("spend", "100000.01", "EXEC"),
-    ("spend", "5000000", "EXEC"),
-    ("policy_exception", None, "L2"),
-    ("major_incident", None, "L4"),
-])
+
+@pytest.mark.parametrize(
+    "kind, amount, code",
+    [
+        ("spend", "0", "L2"),
+        ("spend", "999", "L2"),
+        ("spend", "1000", "L2"),
+        ("spend", "1000.01", "L3"),
+        ("spend", "5000", "L3"),
+        ("spend", "10000", "L3"),
+        ("spend", "10001", "L4"),
+        ("spend", "100000", "L4"),
+        ("spend", "100000.01", "EXEC"),
+        ("spend", "5000000", "EXEC"),
+        ("policy_exception", None, "L2"),
+        ("major_incident", None, "L4"),
+    ],
+)
 def test_lowest_level_allowed_is_the_lowest_covering_grant(kind, amount, code):
     value = Decimal(amount) if amount is not None else None
     assert approvals.lowest_level_allowed(kind, value).code == code

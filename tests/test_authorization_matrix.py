@@ -7,6 +7,7 @@ Every POST whose expected outcome is not ``done`` must leave the database as it 
 new row in any table (history rows included) and every case at the version it had. A
 guard test fails when the project has a URL pattern no entry covers.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,31 +62,37 @@ pytestmark = pytest.mark.django_db
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "authorization.md"
 ROLES = ("anonymous", "agent", "specialist", "senior", "expert", "executive", "manager", "auditor", "admin")
-HEADER = ("anon", "agent L1", "specialist L2", "senior L3", "expert L4", "executive", "manager", "auditor",
-          "admin (superuser)")
+HEADER = (
+    "anon",
+    "agent L1",
+    "specialist L2",
+    "senior L3",
+    "expert L4",
+    "executive",
+    "manager",
+    "auditor",
+    "admin (superuser)",
+)
 
 # What a cell says. For a POST, every outcome but ``done`` also asserts that nothing changed.
 OUTCOMES = {
-    "200": "the page is shown (a POST form shown again with its errors: the permission check passed, "
-           "nothing saved)",
+    "200": "the page is shown (a POST form shown again with its errors: the permission check passed, nothing saved)",
     "done": "the action happened: redirect (302; 200 on the requester's page) and a change recorded",
     "403": "refused: 403, nothing changed",
     "404": "not found, or out of the user's scope: 404, nothing changed",
-    "login": "not signed in: redirect to the sign-in page (the staff one for staff pages, the admin one "
-             "for /admin/)",
+    "login": "not signed in: redirect to the sign-in page (the staff one for staff pages, the admin one for /admin/)",
     "gone": "admin, out of the user's scope: treated as a missing row, redirect (302) to the admin index, "
-            "nothing changed",
+    "nothing changed",
     "refused": "admin button the role has but may not use on this case now (its level, the case's state, "
-               "the authority matrix): redirect (302) back to the change page with the reason, nothing "
-               "changed",
+    "the authority matrix): redirect (302) back to the change page with the reason, nothing "
+    "changed",
     "→desk": "redirect to /desk/",
     "→my": "redirect to My queue",
     "→team": "redirect to Team queue",
     "→login": "redirect to the sign-in page (signed out)",
     "→admin": "redirect to the admin index",
 }
-REDIRECTS = {"→desk": "home", "→my": "my-queue", "→team": "team-queue", "→login": "login",
-             "→admin": "admin:index"}
+REDIRECTS = {"→desk": "home", "→my": "my-queue", "→team": "team-queue", "→login": "login", "→admin": "admin:index"}
 
 
 @dataclass(frozen=True)
@@ -124,9 +131,17 @@ class Family:
         out = []
         for label in self.models:
             app, name = label.split(".")
-            out.append(Entry(f"{self.key}.{name}", f"{self.label}: {name}", self.method,
-                             f"/admin/{app}/{name}/…", f"admin:{app}_{name}_{self.view}", self.expect,
-                             _model_page(label, self.view, self.method)))
+            out.append(
+                Entry(
+                    f"{self.key}.{name}",
+                    f"{self.label}: {name}",
+                    self.method,
+                    f"/admin/{app}/{name}/…",
+                    f"admin:{app}_{name}_{self.view}",
+                    self.expect,
+                    _model_page(label, self.view, self.method),
+                )
+            )
         return out
 
 
@@ -138,6 +153,7 @@ class Section:
 
 
 # -- the world an entry is tried in (built lazily, per test) --------------------------------
+
 
 class World:
     def __init__(self, request):
@@ -168,15 +184,21 @@ class World:
 
     @cached_property
     def mailbox(self):
-        return Mailbox.objects.create(name="Spare mailbox", source="desk@mail.example:993/INBOX",
-                                      category=self.category)
+        return Mailbox.objects.create(
+            name="Spare mailbox", source="desk@mail.example:993/INBOX", category=self.category
+        )
 
     def attachment(self, case):
         """A requester's file on the case (stored under a temporary MEDIA_ROOT)."""
         settings = self._request.getfixturevalue("settings")
         settings.MEDIA_ROOT = str(self._request.getfixturevalue("tmp_path"))
-        sent = workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender=case.requester_email, body="See the log.",
-                                              files=[workflow.IncomingFile("log.txt", "text/plain", b"the log")])
+        sent = workflow.case_customer_message(
+            actor=workflow.system_actor(),
+            case_id=case.pk,
+            sender=case.requester_email,
+            body="See the log.",
+            files=[workflow.IncomingFile("log.txt", "text/plain", b"the log")],
+        )
         return sent.note.attachments.get()
 
     @cached_property
@@ -227,8 +249,13 @@ class World:
 
     def at_l3(self, title) -> Case:
         case = self.working(title)
-        workflow.case_escalate(case_id=case.pk, actor=self.boss, handoff=HANDOFF, to_level_code="L3",
-                               justification="Database corruption: L2 cannot help")
+        workflow.case_escalate(
+            case_id=case.pk,
+            actor=self.boss,
+            handoff=HANDOFF,
+            to_level_code="L3",
+            justification="Database corruption: L2 cannot help",
+        )
         workflow.case_accept(case_id=case.pk, actor=self.boss)
         return fresh(case)
 
@@ -250,8 +277,9 @@ class World:
         return fresh(case)
 
     def approval(self, case) -> ApprovalRequest:  # spend 500: the lowest level allowed is L2
-        return workflow.approval_request(case_id=case.pk, actor=self.boss, kind="spend", amount="500",
-                                         description="A new router")
+        return workflow.approval_request(
+            case_id=case.pk, actor=self.boss, kind="spend", amount="500", description="A new router"
+        )
 
     @cached_property
     def article(self):
@@ -271,6 +299,7 @@ def fresh(case) -> Case:
 
 
 # -- request builders ------------------------------------------------------------------------
+
 
 def get(name, *args) -> Callable[[World], Req]:
     return lambda w: Req(reverse(name, args=args))
@@ -293,15 +322,23 @@ def admin_act(case_attr: str, action: str, **data) -> Callable[[World], Req]:
     def build(w: World) -> Req:
         case = getattr(w, case_attr)
         fields = {k: v(w) if callable(v) else v for k, v in data.items()}
-        return Req(reverse("admin:escalations_case_act", args=[case.pk, action]), {"version": case.version, **fields},
-                   back=reverse("admin:escalations_case_change", args=[case.pk]))
+        return Req(
+            reverse("admin:escalations_case_act", args=[case.pk, action]),
+            {"version": case.version, **fields},
+            back=reverse("admin:escalations_case_change", args=[case.pk]),
+        )
 
     return build
 
 
-HANDOFF_FIELDS = {"summary": HANDOFF.summary, "steps_tried": HANDOFF.steps_tried,
-                  "customer_impact": HANDOFF.customer_impact, "knowledge_consulted": HANDOFF.knowledge_consulted,
-                  "to_level": "", "justification": ""}
+HANDOFF_FIELDS = {
+    "summary": HANDOFF.summary,
+    "steps_tried": HANDOFF.steps_tried,
+    "customer_impact": HANDOFF.customer_impact,
+    "knowledge_consulted": HANDOFF.knowledge_consulted,
+    "to_level": "",
+    "justification": "",
+}
 
 
 def _l1_approval(w):
@@ -315,8 +352,10 @@ def _l3_approval(w):
 def decide(approval: Callable[[World], ApprovalRequest]) -> Callable[[World], Req]:
     def build(w: World) -> Req:
         req = approval(w)
-        return Req(reverse("approval-decide", args=[req.pk]),
-                   {f"decide{req.pk}-decision": "approve", f"decide{req.pk}-note": "Fine"})
+        return Req(
+            reverse("approval-decide", args=[req.pk]),
+            {f"decide{req.pk}-decision": "approve", f"decide{req.pk}-note": "Fine"},
+        )
 
     return build
 
@@ -324,8 +363,11 @@ def decide(approval: Callable[[World], ApprovalRequest]) -> Callable[[World], Re
 def admin_decide(approval: Callable[[World], ApprovalRequest]) -> Callable[[World], Req]:
     def build(w: World) -> Req:
         req = approval(w)
-        return Req(reverse("admin:escalations_approvalrequest_decide", args=[req.pk, "approve"]), {"note": "Fine"},
-                   back=reverse("admin:escalations_approvalrequest_change", args=[req.pk]))
+        return Req(
+            reverse("admin:escalations_approvalrequest_decide", args=[req.pk, "approve"]),
+            {"note": "Fine"},
+            back=reverse("admin:escalations_approvalrequest_change", args=[req.pk]),
+        )
 
     return build
 
@@ -356,8 +398,15 @@ def report_page(csv: bool = False) -> Callable[[World], Req]:
 # and, for configuration, a spare row of its own so that a manager's delete can succeed.
 def _spare_rule(w):
     rule = TriggerRule.objects.order_by("pk").first()
-    return TriggerRule.objects.create(name="Spare rule", order=999, is_active=False, condition=rule.condition,
-                                      params=rule.params, action=rule.action, recipients=rule.recipients)
+    return TriggerRule.objects.create(
+        name="Spare rule",
+        order=999,
+        is_active=False,
+        condition=rule.condition,
+        params=rule.params,
+        action=rule.action,
+        recipients=rule.recipients,
+    )
 
 
 def _spare_profile(w):
@@ -371,15 +420,20 @@ def _first_audit_head(w):
 
 OBJECTS: dict[str, Callable[[World], object]] = {
     "escalations.level": lambda w: type(level("L1")).objects.create(
-        rank=90, code="L90", name="Spare level", response_target=timedelta(hours=1),
-        resolution_target=timedelta(hours=2)),
+        rank=90,
+        code="L90",
+        name="Spare level",
+        response_target=timedelta(hours=1),
+        resolution_target=timedelta(hours=2),
+    ),
     "escalations.category": lambda w: Category.objects.create(code="spare", name="Spare"),
     "escalations.team": lambda w: Team.objects.create(name="Spare team", level=level("L1"), email="s@example.com"),
     "escalations.staffprofile": _spare_profile,
     "escalations.authoritygrant": lambda w: AuthorityGrant.objects.create(level=level("L1"), kind="spend", limit=10),
     "escalations.businesscalendar": lambda w: BusinessCalendar.objects.create(name="Spare", timezone="UTC"),
     "escalations.slapolicy": lambda w: SlaPolicy.objects.create(
-        name="Spare policy", calendar=BusinessCalendar.objects.order_by("pk").first()),
+        name="Spare policy", calendar=BusinessCalendar.objects.order_by("pk").first()
+    ),
     "escalations.escalationpath": lambda w: EscalationPath.objects.create(name="Spare path"),
     "escalations.triggerrule": _spare_rule,
     "escalations.scoringpolicy": lambda w: ScoringPolicy.objects.create(name="Spare scoring", is_active=False),
@@ -389,22 +443,30 @@ OBJECTS: dict[str, Callable[[World], object]] = {
     "escalations.escalation": lambda w: Escalation.objects.filter(case=w.l1_returned).first(),
     "escalations.note": lambda w: workflow.case_note(case_id=w.l1_working.pk, actor=w.owner, body="Checked it."),
     "escalations.approvalrequest": _l1_approval,
-    "escalations.review": lambda w: workflow.case_review(case_id=w.l1_closed_escalated.pk, actor=w.boss,
-                                                         root_cause="Missing runbook step"),
-    "escalations.collaboration": lambda w: workflow.case_invite(case_id=w.l1_working.pk, actor=w.boss,
-                                                                team_id=w.l2_team.pk, reason="Second opinion"),
+    "escalations.review": lambda w: workflow.case_review(
+        case_id=w.l1_closed_escalated.pk, actor=w.boss, root_cause="Missing runbook step"
+    ),
+    "escalations.collaboration": lambda w: workflow.case_invite(
+        case_id=w.l1_working.pk, actor=w.boss, team_id=w.l2_team.pk, reason="Second opinion"
+    ),
     "escalations.notification": lambda w: Notification.objects.create(
-        case=w.l1_working, event="test", recipient="a@example.com", subject="s", body="b", dedupe_key="authz:1"),
+        case=w.l1_working, event="test", recipient="a@example.com", subject="s", body="b", dedupe_key="authz:1"
+    ),
     "escalations.rulefiring": lambda w: RuleFiring.objects.create(
-        case=w.l1_working, rule=TriggerRule.objects.order_by("pk").first(), level=level("L1"),
-        fired_at=timezone.now(), reason="test"),
+        case=w.l1_working,
+        rule=TriggerRule.objects.order_by("pk").first(),
+        level=level("L1"),
+        fired_at=timezone.now(),
+        reason="test",
+    ),
     "escalations.sweepheartbeat": lambda w: SweepHeartbeat.objects.create(name="sweep", last_run_at=timezone.now()),
     "escalations.riskmodel": lambda w: RiskModel.objects.create(target="breach", features=["priority"]),
     "escalations.audithead": _first_audit_head,
     "escalations.auditseal": lambda w: AuditSeal.objects.create(actor="root", reason="Test seal", tables=[]),
     "escalations.mailbox": lambda w: w.mailbox,
     "escalations.inboundmessage": lambda w: InboundMessage.objects.create(
-        mailbox=w.mailbox, message_id="<authz@example.com>", outcome="opened", case=w.l1_working),
+        mailbox=w.mailbox, message_id="<authz@example.com>", outcome="opened", case=w.l1_working
+    ),
     "escalations.attachment": lambda w: w.attachment(w.l1_working),
     "auth.user": lambda w: w.owner,
     "auth.group": lambda w: type(w.owner.groups.first()).objects.get(name="Agent"),
@@ -432,9 +494,12 @@ def _on_l3(model: str, view: str) -> Callable[[World], Req]:
 
     def build(w: World) -> Req:
         case = w.l3_working
-        obj = {"case": lambda: case, "note": lambda: workflow.case_note(case_id=case.pk, actor=w.boss, body="x"),
-               "escalation": lambda: Escalation.objects.filter(case=case).first(),
-               "approvalrequest": lambda: _l3_approval(w)}[model]()
+        obj = {
+            "case": lambda: case,
+            "note": lambda: workflow.case_note(case_id=case.pk, actor=w.boss, body="x"),
+            "escalation": lambda: Escalation.objects.filter(case=case).first(),
+            "approvalrequest": lambda: _l3_approval(w),
+        }[model]()
         return Req(reverse(f"admin:escalations_{model}_{view}", args=[obj.pk]))
 
     return build
@@ -444,20 +509,34 @@ def _history_revert(w: World) -> Req:
     lv = level("L1")
     lv.save()  # a history row to try to revert to
     past = lv.history.order_by("history_id").first()
-    return Req(reverse("admin:escalations_level_simple_history", args=[lv.pk, past.history_id]),
-               {"rank": 1, "code": "HACK", "name": "x"})
+    return Req(
+        reverse("admin:escalations_level_simple_history", args=[lv.pk, past.history_id]),
+        {"rank": 1, "code": "HACK", "name": "x"},
+    )
 
 
 def _new_case_form(w: World) -> Req:
-    return Req(reverse("case-new"), {
-        "requester_name": "Rita", "requester_email": "rita@example.com", "title": "Printer on fire",
-        "category": w.category.pk, "impact": 2, "urgency": 2, "complexity": "medium", "customer_tier": "standard",
-        "description": "Smoke everywhere."})
+    return Req(
+        reverse("case-new"),
+        {
+            "requester_name": "Rita",
+            "requester_email": "rita@example.com",
+            "title": "Printer on fire",
+            "category": w.category.pk,
+            "impact": 2,
+            "urgency": 2,
+            "complexity": "medium",
+            "customer_tier": "standard",
+            "description": "Smoke everywhere.",
+        },
+    )
 
 
 def _review_post(case_attr: str) -> Callable[[World], Req]:
-    return lambda w: Req(reverse("case-review", args=[getattr(w, case_attr).pk]),
-                         {"root_cause": "Missing runbook step", "escalation_warranted": "no", "complete": "on"})
+    return lambda w: Req(
+        reverse("case-review", args=[getattr(w, case_attr).pk]),
+        {"root_cause": "Missing runbook step", "escalation_warranted": "no", "complete": "on"},
+    )
 
 
 def _link(case_attr: str) -> Callable[[World], Req]:
@@ -471,20 +550,25 @@ def _unlink(w: World) -> Req:
 
 def _load_holidays(w: World) -> Req:
     calendar = BusinessCalendar.objects.create(name="Berlin", timezone="Europe/Berlin", holiday_country="DE")
-    return Req(reverse("admin:escalations_businesscalendar_changelist"),
-               {"action": "load_public_holidays", "_selected_action": [calendar.pk]})
+    return Req(
+        reverse("admin:escalations_businesscalendar_changelist"),
+        {"action": "load_public_holidays", "_selected_action": [calendar.pk]},
+    )
 
 
 def _delete_selected(w: World) -> Req:
     spare = Category.objects.create(code="spare", name="Spare")
-    return Req(reverse("admin:escalations_category_changelist"),
-               {"action": "delete_selected", "_selected_action": [spare.pk], "post": "yes"})
+    return Req(
+        reverse("admin:escalations_category_changelist"),
+        {"action": "delete_selected", "_selected_action": [spare.pk], "post": "yes"},
+    )
 
 
 def _autocomplete(w: World) -> Req:
     _ = w.l1_working  # the world's cases exist
-    return Req(reverse("admin:autocomplete") + "?app_label=escalations&model_name=knowledgearticle"
-               "&field_name=cases&term=case")
+    return Req(
+        reverse("admin:autocomplete") + "?app_label=escalations&model_name=knowledgearticle&field_name=cases&term=case"
+    )
 
 
 def _view_on_site(w: World) -> Req:
@@ -498,320 +582,1090 @@ def _view_on_site(w: World) -> Req:
 ALL_200 = "login 200 200 200 200 200 200 200 200"
 WORKERS = "login done done done done done done 403 done"  # everyone who works cases; auditors are read-only
 ABOVE_L2 = "login 404 404 done done done done 403 done"  # an L3 case: out of L1/L2 scope
-CONFIG = ("escalations.level", "escalations.category", "escalations.team", "escalations.staffprofile",
-          "escalations.authoritygrant", "escalations.businesscalendar", "escalations.slapolicy",
-          "escalations.escalationpath", "escalations.triggerrule", "escalations.scoringpolicy",
-          "escalations.routingpolicy", "escalations.mailbox")
-RECORDS = ("escalations.case", "escalations.escalation", "escalations.note", "escalations.approvalrequest",
-           "escalations.review", "escalations.collaboration", "escalations.notification", "escalations.rulefiring",
-           "escalations.sweepheartbeat", "escalations.riskmodel", "escalations.audithead", "escalations.auditseal",
-           "escalations.inboundmessage", "escalations.attachment")
+CONFIG = (
+    "escalations.level",
+    "escalations.category",
+    "escalations.team",
+    "escalations.staffprofile",
+    "escalations.authoritygrant",
+    "escalations.businesscalendar",
+    "escalations.slapolicy",
+    "escalations.escalationpath",
+    "escalations.triggerrule",
+    "escalations.scoringpolicy",
+    "escalations.routingpolicy",
+    "escalations.mailbox",
+)
+RECORDS = (
+    "escalations.case",
+    "escalations.escalation",
+    "escalations.note",
+    "escalations.approvalrequest",
+    "escalations.review",
+    "escalations.collaboration",
+    "escalations.notification",
+    "escalations.rulefiring",
+    "escalations.sweepheartbeat",
+    "escalations.riskmodel",
+    "escalations.audithead",
+    "escalations.auditseal",
+    "escalations.inboundmessage",
+    "escalations.attachment",
+)
 KB = ("escalations.knowledgearticle",)
-HISTORY = tuple(m for m in CONFIG + RECORDS + KB if m not in (
-    "escalations.notification", "escalations.rulefiring", "escalations.sweepheartbeat", "escalations.riskmodel",
-    "escalations.audithead", "escalations.auditseal", "escalations.inboundmessage"))
-THIRD_PARTY = ("auth.user", "auth.group", "django_q.schedule", "django_q.success", "django_q.failure",
-               "django_q.ormq", "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog")
+HISTORY = tuple(
+    m
+    for m in CONFIG + RECORDS + KB
+    if m
+    not in (
+        "escalations.notification",
+        "escalations.rulefiring",
+        "escalations.sweepheartbeat",
+        "escalations.riskmodel",
+        "escalations.audithead",
+        "escalations.auditseal",
+        "escalations.inboundmessage",
+    )
+)
+THIRD_PARTY = (
+    "auth.user",
+    "auth.group",
+    "django_q.schedule",
+    "django_q.success",
+    "django_q.failure",
+    "django_q.ormq",
+    "axes.accessattempt",
+    "axes.accesslog",
+    "axes.accessfailurelog",
+)
 
 S = "/cases/<pk>/"
 MATRIX: tuple[Section, ...] = (
-    Section("Staff pages (GET)", "Every staff page needs a signed-in user. A case page exists for a user only when "
-            "the case is in their scope; otherwise it is 404, exactly as if it did not exist.", (
-        Entry("root", "site root", "GET", "/", "<>", "→desk →desk →desk →desk →desk →desk →desk →desk →desk",
-              lambda w: Req("/")),
-        Entry("login", "sign-in page", "GET", "/login/", "login",
-              "200 →desk →desk →desk →desk →desk →desk →desk →desk", get("login")),
-        Entry("home", "desk home", "GET", "/desk/", "home", "login →my →my →my →my →my →team →team →team",
-              get("home")),
-        Entry("my-queue", "My queue", "GET", "/queue/mine/", "my-queue", ALL_200, get("my-queue")),
-        Entry("team-queue", "Team queue", "GET", "/queue/team/", "team-queue", ALL_200, get("team-queue")),
-        Entry("collab-queue", "Collaborating queue", "GET", "/queue/collaborating/", "collab-queue", ALL_200,
-              get("collab-queue")),
-        Entry("case-new", "new-case form", "GET", "/cases/new/", "case-new",
-              "login 200 200 200 200 200 200 403 200", get("case-new")),
-        Entry("case-similar", "similar open cases (intake fragment)", "GET", "/cases/similar/", "case-similar",
-              ALL_200, get("case-similar")),
-        Entry("case-detail.L1", "case page, L1 case", "GET", S, "case-detail", ALL_200,
-              lambda w: Req(reverse("case-detail", args=[w.l1_working.pk]))),
-        Entry("case-detail.L3", "case page, L3 case", "GET", S, "case-detail",
-              "login 404 404 200 200 200 200 200 200",
-              lambda w: Req(reverse("case-detail", args=[w.l3_working.pk]))),
-        Entry("case-detail.L3-invited", "case page, L3 case the agent is invited to", "GET", S, "case-detail",
-              "login 200 404 200 200 200 200 200 200",
-              lambda w: Req(reverse("case-detail", args=[w.l3_collab.pk]))),
-        Entry("case-attachment.L1", "a requester's file, L1 case", "GET", S + "attachments/<id>/",
-              "case-attachment", ALL_200,
-              lambda w: Req(reverse("case-attachment", args=[w.l1_working.pk, w.attachment(w.l1_working).pk]))),
-        Entry("case-attachment.L3", "a requester's file, L3 case", "GET", S + "attachments/<id>/",
-              "case-attachment", "login 404 404 200 200 200 200 200 200",
-              lambda w: Req(reverse("case-attachment", args=[w.l3_working.pk, w.attachment(w.l3_working).pk]))),
-        Entry("case-similar-resolved.L1", "similar resolved cases, L1 case", "GET", S + "similar/",
-              "case-similar-resolved", ALL_200,
-              lambda w: Req(reverse("case-similar-resolved", args=[w.l1_working.pk]))),
-        Entry("case-similar-resolved.L3", "similar resolved cases, L3 case", "GET", S + "similar/",
-              "case-similar-resolved", "login 404 404 200 200 200 200 200 200",
-              lambda w: Req(reverse("case-similar-resolved", args=[w.l3_working.pk]))),
-        Entry("case-review.L1", "review page, closed escalated case back at L1", "GET", S + "review/",
-              "case-review", "login 403 403 200 200 200 200 403 200",
-              lambda w: Req(reverse("case-review", args=[w.l1_closed_escalated.pk]))),
-        Entry("case-review.L3", "review page, closed L3 case", "GET", S + "review/", "case-review",
-              "login 404 404 200 200 200 200 403 200",
-              lambda w: Req(reverse("case-review", args=[w.l3_closed_escalated.pk]))),
-        Entry("kb-list", "knowledge base", "GET", "/kb/", "kb-list", ALL_200, get("kb-list")),
-        Entry("kb-detail", "published article", "GET", "/kb/<pk>/", "kb-detail", ALL_200,
-              lambda w: Req(reverse("kb-detail", args=[w.article.pk]))),
-        Entry("kb-detail.draft", "unpublished article", "GET", "/kb/<pk>/", "kb-detail",
-              "login 404 404 404 404 404 404 404 404",
-              lambda w: Req(reverse("kb-detail", args=[KnowledgeArticle.objects.create(title="Draft", is_published=False).pk]))),
-    )),
-    Section("Staff actions (POST)", "Auditors are read-only: every staff POST answers 403 before its input is read. "
-            "A case out of the user's scope is 404 (nothing typed is lost: the page gives it back). The "
-            "workflow decides the rest: working a case needs the case's level or above (or the Manager role); "
-            "accepting or returning a handoff needs the receiving level itself (or a manager); an invited "
-            "collaborator may add notes and nothing else; approvals follow the authority matrix of the "
-            "user's level (managers and superusers have no level, so they decide none); reviews need the "
-            "review permission (senior and above, managers).", (
-        Entry("logout", "sign out", "POST", "/logout/", "logout",
-              "→login →login →login →login →login →login →login →login →login", lambda w: Req(reverse("logout"), {})),
-        Entry("case-new.post", "open a case", "POST", "/cases/new/", "case-new", WORKERS, _new_case_form),
-        Entry("act.take", "take (new L1 case)", "POST", S + "take/", "case-action", WORKERS,
-              staff_action("l1_new", "take")),
-        Entry("act.assign", "assign (L1 case, to the L1 agent)", "POST", S + "assign/", "case-action", WORKERS,
-              staff_action("l1_working", "assign", assignee=lambda w: w.user("agent").pk)),
-        Entry("act.note", "internal note (L1 case)", "POST", S + "note/", "case-action", WORKERS,
-              staff_action("l1_working", "note", body="Checked the router.")),
-        Entry("act.public-update", "public update (L1 case)", "POST", S + "public-update/", "case-action", WORKERS,
-              staff_action("l1_working", "public-update", body="We are on it.")),
-        Entry("act.pause", "pause for the customer (L1 case)", "POST", S + "pause/", "case-action", WORKERS,
-              staff_action("l1_working", "pause", reason="Waiting for logs")),
-        Entry("act.resume", "resume (paused L1 case)", "POST", S + "resume/", "case-action", WORKERS,
-              staff_action("l1_paused", "resume", reason="Logs arrived")),
-        Entry("act.escalate", "escalate with a handoff (L1 case)", "POST", S + "escalate/", "case-action", WORKERS,
-              staff_action("l1_working", "escalate", **HANDOFF_FIELDS)),
-        Entry("act.accept", "accept (handoff waiting at L2)", "POST", S + "accept/", "case-action",
-              "login 404 done 403 403 403 done 403 done", staff_action("l1_escalated", "accept")),
-        Entry("act.return", "return (handoff waiting at L2)", "POST", S + "return/", "case-action",
-              "login 404 done 403 403 403 done 403 done",
-              staff_action("l1_escalated", "return", reason="Try the runbook first")),
-        Entry("act.request-approval", "request an approval (L1 case)", "POST", S + "request-approval/", "case-action",
-              WORKERS, staff_action("l1_working", "request-approval", kind="spend", amount="500",
-                                    description="A new router")),
-        Entry("act.de-escalate", "de-escalate (L2 case in progress)", "POST", S + "de-escalate/", "case-action",
-              "login 404 done 403 403 403 done 403 done",
-              staff_action("l2_working", "de-escalate", reason="L1 can finish it", to_level="")),
-        Entry("act.resolve", "resolve (L1 case)", "POST", S + "resolve/", "case-action", WORKERS,
-              staff_action("l1_working", "resolve", summary="Replaced the cable")),
-        Entry("act.reopen", "reopen (resolved L1 case)", "POST", S + "reopen/", "case-action", WORKERS,
-              staff_action("l1_resolved", "reopen", reason="It broke again")),
-        Entry("act.close", "close (resolved L1 case)", "POST", S + "close/", "case-action", WORKERS,
-              staff_action("l1_resolved", "close", reason="Confirmed by phone")),
-        Entry("act.invite", "invite a team (L1 case)", "POST", S + "invite/", "case-action", WORKERS,
-              staff_action("l1_working", "invite", collaborator=lambda w: f"t{w.l2_team.pk}", reason="Second look")),
-        Entry("act.unknown", "an action that does not exist", "POST", S + "fly/", "case-action",
-              "login 404 404 404 404 404 404 403 404", staff_action("l1_working", "fly")),
-        Entry("act.note.L3", "internal note (L3 case)", "POST", S + "note/", "case-action", ABOVE_L2,
-              staff_action("l3_working", "note", body="Checked the replica.")),
-        Entry("act.take.L3", "take (L3 case)", "POST", S + "take/", "case-action", ABOVE_L2,
-              staff_action("l3_working", "take")),
-        Entry("act.note.L3-invited", "internal note (L3 case the agent is invited to)", "POST", S + "note/",
-              "case-action", "login done 404 done done done done 403 done",
-              staff_action("l3_collab", "note", body="I know this customer.")),
-        Entry("act.take.L3-invited", "take (L3 case the agent is invited to)", "POST", S + "take/", "case-action",
-              "login 403 404 done done done done 403 done", staff_action("l3_collab", "take")),
-        Entry("approval-decide.L1", "decide an approval on an L1 case (spend 500: L2 and above)", "POST",
-              "/approvals/<pk>/decide/", "approval-decide", "login 403 done done done done 403 403 403",
-              decide(_l1_approval)),
-        Entry("approval-decide.L3", "decide an approval on an L3 case (spend 500)", "POST",
-              "/approvals/<pk>/decide/", "approval-decide", "login 404 404 done done done 403 403 403",
-              decide(_l3_approval)),
-        Entry("article-link.L1", "link an article (L1 case)", "POST", S + "articles/link/", "article-link",
-              WORKERS, _link("l1_working")),
-        Entry("article-link.L3", "link an article (L3 case)", "POST", S + "articles/link/", "article-link",
-              ABOVE_L2, _link("l3_working")),
-        Entry("article-unlink.L1", "unlink an article (L1 case)", "POST", S + "articles/<article_pk>/unlink/",
-              "article-unlink", WORKERS, _unlink),
-        Entry("case-review.L1.post", "write the review (closed escalated case back at L1)", "POST", S + "review/",
-              "case-review", "login 403 403 done done done done 403 done", _review_post("l1_closed_escalated")),
-        Entry("case-review.L3.post", "write the review (closed L3 case)", "POST", S + "review/", "case-review",
-              "login 404 404 done done done done 403 done", _review_post("l3_closed_escalated")),
-    )),
-    Section("The requester's signed link", "No account: the signed, expiring token is the authority, so a "
-            "signed-in user gets exactly what the requester gets.", (
-        Entry("confirm", "confirmation page", "GET", "/confirm/<token>/", "requester-confirm",
-              "200 200 200 200 200 200 200 200 200", lambda w: Req(reverse("requester-confirm", args=[token(w)]))),
-        Entry("confirm.post", "confirm the resolution (closes the case)", "POST", "/confirm/<token>/",
-              "requester-confirm", "done done done done done done done done done",
-              lambda w: Req(reverse("requester-confirm", args=[token(w)]), {"answer": "confirm"})),
-        Entry("confirm.forged", "a forged token", "GET", "/confirm/<token>/", "requester-confirm",
-              "404 404 404 404 404 404 404 404 404", lambda w: Req(reverse("requester-confirm", args=["forged:x"]))),
-    )),
-    Section("Admin: site, reports, audit, what-if", "Every role's user is staff (``is_staff``) and may open the "
-            "admin; what they see there follows their model permissions. Reports and the policy what-if need "
-            "the Manager role (``manage_desk``); the audit pages need ``view_audit`` (Auditor, Manager); "
-            "superusers pass every check.", (
-        Entry("admin.index", "admin index", "GET", "/admin/", "admin:index", ALL_200, get("admin:index")),
-        Entry("admin.login", "admin sign-in", "GET", "/admin/login/", "admin:login",
-              "200 →admin →admin →admin →admin →admin →admin →admin →admin", get("admin:login")),
-        Entry("admin.logout", "admin sign-out", "POST", "/admin/logout/", "admin:logout",
-              "→admin 200 200 200 200 200 200 200 200", lambda w: Req(reverse("admin:logout"), {})),
-        Entry("admin.password", "change own password", "GET", "/admin/password_change/", "admin:password_change",
-              ALL_200, get("admin:password_change")),
-        Entry("admin.password-done", "password changed", "GET", "/admin/password_change/done/",
-              "admin:password_change_done", ALL_200, get("admin:password_change_done")),
-        Entry("admin.jsi18n", "admin JavaScript catalogue", "GET", "/admin/jsi18n/", "admin:jsi18n", ALL_200,
-              get("admin:jsi18n")),
-        Entry("admin.autocomplete", "case autocomplete (knowledge article form)", "GET", "/admin/autocomplete/",
-              "admin:autocomplete", ALL_200, _autocomplete),
-        Entry("admin.view-on-site", "view a case on the site", "GET", "/admin/r/<ct>/<pk>/", "admin:view_on_site",
-              "login 404 404 404 404 404 404 404 404", _view_on_site),
-        Entry("admin.app.escalations", "app index: escalations", "GET", "/admin/escalations/", "admin:app_list",
-              ALL_200, get("admin:app_list", "escalations")),
-        Entry("admin.app.auth", "app index: auth", "GET", "/admin/auth/", "admin:app_list",
-              "login 404 404 404 404 404 200 404 200", get("admin:app_list", "auth")),
-        Entry("admin.app.django_q", "app index: django_q", "GET", "/admin/django_q/", "admin:app_list",
-              "login 404 404 404 404 404 404 404 200", get("admin:app_list", "django_q")),
-        Entry("admin.app.axes", "app index: axes", "GET", "/admin/axes/", "admin:app_list",
-              "login 404 404 404 404 404 404 404 200", get("admin:app_list", "axes")),
-        Entry("admin.unknown", "an admin URL that does not exist", "GET", "/admin/nothing/", "<admin/(?P<url>.*)$>",
-              "login 404 404 404 404 404 404 404 404", lambda w: Req("/admin/nothing/")),
-        Entry("reports.index", "reports index", "GET", "/admin/reports/", "reports-index",
-              "login 403 403 403 403 403 200 403 200", get("reports-index")),
-        Entry("reports.detail", "a report", "GET", "/admin/reports/<name>/", "reports-detail",
-              "login 403 403 403 403 403 200 403 200", report_page()),
-        Entry("reports.csv", "a report table as CSV", "GET", "/admin/reports/<name>/<table>.csv", "reports-csv",
-              "login 403 403 403 403 403 200 403 200", report_page(csv=True)),
-        Entry("audit.log", "audit log", "GET", "/admin/audit/", "audit-log",
-              "login 403 403 403 403 403 200 200 200", get("audit-log")),
-        Entry("audit.export", "audit log as CSV", "GET", "/admin/audit/?export=csv", "audit-log",
-              "login 403 403 403 403 403 200 200 200", lambda w: Req(reverse("audit-log") + "?export=csv")),
-        Entry("audit.verify", "verify the audit chains", "GET", "/admin/audit/verify/", "audit-verify",
-              "login 403 403 403 403 403 200 200 200", get("audit-verify")),
-        Entry("whatif", "policy what-if", "GET", "/admin/escalations/scoringpolicy/whatif/",
-              "admin:escalations_scoringpolicy_whatif", "login 403 403 403 403 403 200 403 200",
-              get("admin:escalations_scoringpolicy_whatif")),
-    )),
-    Section("Admin: case buttons, approval decisions, list actions", "A button needs the role's permission "
-            "(else 403: auditors hold none) and then the workflow's conditions on this case now (else "
-            "``refused``). Rows of a case out of the user's scope are missing (``gone``), as on the staff pages.", (
-        Entry("admin.act.form", "escalate form (L1 case)", "GET", "/admin/escalations/case/<pk>/act/escalate/",
-              "admin:escalations_case_act", "login 200 200 200 200 200 200 403 200",
-              lambda w: Req(admin_act("l1_working", "escalate")(w).url)),
-        Entry("admin.act.take", "take (new L1 case)", "POST", "…/act/take/", "admin:escalations_case_act", WORKERS,
-              admin_act("l1_new", "take")),
-        Entry("admin.act.escalate", "escalate (L1 case)", "POST", "…/act/escalate/", "admin:escalations_case_act",
-              WORKERS, admin_act("l1_working", "escalate", **HANDOFF_FIELDS)),
-        Entry("admin.act.accept", "accept (handoff waiting at L2)", "POST", "…/act/accept/",
-              "admin:escalations_case_act", "login gone done refused refused refused done 403 done",
-              admin_act("l1_escalated", "accept")),
-        Entry("admin.act.return", "return (handoff waiting at L2)", "POST", "…/act/return/",
-              "admin:escalations_case_act", "login gone done refused refused refused done 403 done",
-              admin_act("l1_escalated", "return", reason="Try the runbook first")),
-        Entry("admin.act.de-escalate", "de-escalate (L2 case in progress)", "POST", "…/act/de-escalate/",
-              "admin:escalations_case_act", "login gone done refused refused refused done 403 done",
-              admin_act("l2_working", "de-escalate", reason="L1 can finish it", to_level="")),
-        Entry("admin.act.assign", "assign (L1 case, to the L1 agent)", "POST", "…/act/assign/",
-              "admin:escalations_case_act", WORKERS,
-              admin_act("l1_working", "assign", assignee=lambda w: w.user("agent").pk)),
-        Entry("admin.act.invite", "invite a team (L1 case)", "POST", "…/act/invite/", "admin:escalations_case_act",
-              WORKERS, admin_act("l1_working", "invite", collaborator=lambda w: f"t{w.l2_team.pk}",
-                                 reason="Second look")),
-        Entry("admin.act.pause", "await customer (L1 case)", "POST", "…/act/pause/", "admin:escalations_case_act",
-              WORKERS, admin_act("l1_working", "pause", reason="Waiting for logs")),
-        Entry("admin.act.resume", "resume (paused L1 case)", "POST", "…/act/resume/", "admin:escalations_case_act",
-              WORKERS, admin_act("l1_paused", "resume", reason="")),
-        Entry("admin.act.resolve", "resolve (L1 case)", "POST", "…/act/resolve/", "admin:escalations_case_act",
-              WORKERS, admin_act("l1_working", "resolve", summary="Replaced the cable")),
-        Entry("admin.act.reopen", "reopen (resolved L1 case)", "POST", "…/act/reopen/",
-              "admin:escalations_case_act", WORKERS, admin_act("l1_resolved", "reopen", reason="Broke again")),
-        Entry("admin.act.close", "close (resolved L1 case)", "POST", "…/act/close/", "admin:escalations_case_act",
-              WORKERS, admin_act("l1_resolved", "close")),
-        Entry("admin.act.note", "internal note (L1 case)", "POST", "…/act/note/", "admin:escalations_case_act",
-              WORKERS, admin_act("l1_working", "note", body="Checked the router.")),
-        Entry("admin.act.public-update", "public update (L1 case)", "POST", "…/act/public-update/",
-              "admin:escalations_case_act", WORKERS, admin_act("l1_working", "public-update", body="On it.")),
-        Entry("admin.act.request-approval", "request approval (L1 case)", "POST", "…/act/request-approval/",
-              "admin:escalations_case_act", WORKERS,
-              admin_act("l1_working", "request-approval", kind="spend", amount="500", description="Router")),
-        Entry("admin.act.take.L3", "take (L3 case)", "POST", "…/act/take/", "admin:escalations_case_act",
-              "login gone gone done done done done 403 done", admin_act("l3_working", "take")),
-        Entry("admin.act.note.L3-invited", "internal note (L3 case the agent is invited to)", "POST",
-              "…/act/note/", "admin:escalations_case_act", "login done gone done done done done 403 done",
-              admin_act("l3_collab", "note", body="I know this customer.")),
-        Entry("admin.decide.L1", "approve (L1 case, spend 500: L2 and above)", "POST",
-              "/admin/escalations/approvalrequest/<pk>/decide/approve/", "admin:escalations_approvalrequest_decide",
-              "login 403 done done done done refused 403 refused", admin_decide(_l1_approval)),
-        Entry("admin.decide.L3", "approve (L3 case, spend 500)", "POST", "…/decide/approve/",
-              "admin:escalations_approvalrequest_decide", "login gone gone done done done refused 403 refused",
-              admin_decide(_l3_approval)),
-        Entry("admin.holidays", "calendar list action: load public holidays", "POST",
-              "/admin/escalations/businesscalendar/", "admin:escalations_businesscalendar_changelist",
-              "login 200 200 200 200 200 done 200 done", _load_holidays),
-        Entry("admin.delete-selected", "category list action: delete selected", "POST",
-              "/admin/escalations/category/", "admin:escalations_category_changelist",
-              "login 200 200 200 200 200 done 200 done", _delete_selected),
-    )),
-    Section("Admin: the desk's models", "Every role may view every model of the desk (``view_*``). Configuration "
-            "(mailboxes included) is added, changed and deleted by managers; the knowledge base is written by "
-            "everyone who works cases and deleted by superusers only; the records the workflow and automation "
-            "write (cases, handoffs, notes, approvals, reviews, collaborations, outbox, firings, heartbeat, risk "
-            "models, audit heads and seals, messages read from mailboxes, requesters' files) are read-only for "
-            "everyone, superusers included. Rows of a case follow the case's scope. Past versions can be read but "
-            "never saved back (any POST there is 403).", (
-        Family("model.changelist", "list", "GET", "changelist", CONFIG + RECORDS + KB, ALL_200),
-        Family("model.add", "add form", "GET", "add", CONFIG, "login 403 403 403 403 403 200 403 200"),
-        Family("model.add", "add form", "GET", "add", KB, "login 200 200 200 200 200 200 403 200"),
-        Family("model.add", "add form", "GET", "add", RECORDS, "login 403 403 403 403 403 403 403 403"),
-        Family("model.add.post", "add (empty form posted)", "POST", "add", CONFIG,
-               "login 403 403 403 403 403 200 403 200"),
-        Family("model.add.post", "add (empty form posted)", "POST", "add", KB, "login 200 200 200 200 200 200 403 200"),
-        Family("model.add.post", "add (empty form posted)", "POST", "add", RECORDS,
-               "login 403 403 403 403 403 403 403 403"),
-        Family("model.change", "change page (a row at L1)", "GET", "change", CONFIG + RECORDS + KB, ALL_200),
-        Family("model.change.post", "change (empty form posted)", "POST", "change", CONFIG,
-               "login 403 403 403 403 403 200 403 200"),
-        Family("model.change.post", "change (empty form posted)", "POST", "change", KB,
-               "login 200 200 200 200 200 200 403 200"),
-        Family("model.change.post", "change (empty form posted)", "POST", "change", RECORDS,
-               "login 403 403 403 403 403 403 403 403"),
-        Family("model.delete.post", "delete (confirmed)", "POST", "delete", CONFIG,
-               "login 403 403 403 403 403 done 403 done"),
-        Family("model.delete.post", "delete (confirmed)", "POST", "delete", KB,
-               "login 403 403 403 403 403 403 403 done"),
-        Family("model.delete.post", "delete (confirmed)", "POST", "delete", RECORDS,
-               "login 403 403 403 403 403 403 403 403"),
-        Family("model.history", "history", "GET", "history", CONFIG + RECORDS + KB, ALL_200),
-        Family("model.history-version", "a past version", "GET", "simple_history", HISTORY, ALL_200),
-        Entry("model.history-revert", "revert to a past version (level)", "POST",
-              "/admin/escalations/level/<pk>/history/<id>/", "admin:escalations_level_simple_history",
-              "login 403 403 403 403 403 403 403 403", _history_revert),
-        Entry("model.change.case.L3", "change page of an L3 case", "GET", "/admin/escalations/case/<pk>/change/",
-              "admin:escalations_case_change", "login gone gone 200 200 200 200 200 200", _on_l3("case", "change")),
-        Entry("model.history.case.L3", "history of an L3 case", "GET", "/admin/escalations/case/<pk>/history/",
-              "admin:escalations_case_history", "login 404 404 200 200 200 200 200 200", _on_l3("case", "history")),
-        Entry("model.change.note.L3", "a note on an L3 case", "GET", "/admin/escalations/note/<pk>/change/",
-              "admin:escalations_note_change", "login gone gone 200 200 200 200 200 200", _on_l3("note", "change")),
-        Entry("model.change.escalation.L3", "a handoff of an L3 case", "GET",
-              "/admin/escalations/escalation/<pk>/change/", "admin:escalations_escalation_change",
-              "login gone gone 200 200 200 200 200 200", _on_l3("escalation", "change")),
-        Entry("model.change.approvalrequest.L3", "an approval on an L3 case", "GET",
-              "/admin/escalations/approvalrequest/<pk>/change/", "admin:escalations_approvalrequest_change",
-              "login gone gone 200 200 200 200 200 200", _on_l3("approvalrequest", "change")),
-    )),
-    Section("Admin: other apps' models", "Users and groups, django-q2's task tables and django-axes' sign-in "
-            "records are the superuser's; managers may view users.", (
-        Family("other.changelist", "list", "GET", "changelist", ("auth.user",),
-               "login 403 403 403 403 403 200 403 200"),
-        Family("other.changelist", "list", "GET", "changelist", THIRD_PARTY[1:],
-               "login 403 403 403 403 403 403 403 200"),
-        Family("other.add", "add form", "GET", "add", ("auth.user", "auth.group", "django_q.schedule"),
-               "login 403 403 403 403 403 403 403 200"),
-        Family("other.change", "change page", "GET", "change", ("auth.user",),
-               "login 403 403 403 403 403 200 403 200"),
-        Family("other.change", "change page", "GET", "change", ("auth.group",),
-               "login 403 403 403 403 403 403 403 200"),
-        Family("other.change.post", "change (empty form posted)", "POST", "change", ("auth.user", "auth.group"),
-               "login 403 403 403 403 403 403 403 200"),
-    )),
+    Section(
+        "Staff pages (GET)",
+        "Every staff page needs a signed-in user. A case page exists for a user only when "
+        "the case is in their scope; otherwise it is 404, exactly as if it did not exist.",
+        (
+            Entry(
+                "root",
+                "site root",
+                "GET",
+                "/",
+                "<>",
+                "→desk →desk →desk →desk →desk →desk →desk →desk →desk",
+                lambda w: Req("/"),
+            ),
+            Entry(
+                "login",
+                "sign-in page",
+                "GET",
+                "/login/",
+                "login",
+                "200 →desk →desk →desk →desk →desk →desk →desk →desk",
+                get("login"),
+            ),
+            Entry(
+                "home", "desk home", "GET", "/desk/", "home", "login →my →my →my →my →my →team →team →team", get("home")
+            ),
+            Entry("my-queue", "My queue", "GET", "/queue/mine/", "my-queue", ALL_200, get("my-queue")),
+            Entry("team-queue", "Team queue", "GET", "/queue/team/", "team-queue", ALL_200, get("team-queue")),
+            Entry(
+                "collab-queue",
+                "Collaborating queue",
+                "GET",
+                "/queue/collaborating/",
+                "collab-queue",
+                ALL_200,
+                get("collab-queue"),
+            ),
+            Entry(
+                "case-new",
+                "new-case form",
+                "GET",
+                "/cases/new/",
+                "case-new",
+                "login 200 200 200 200 200 200 403 200",
+                get("case-new"),
+            ),
+            Entry(
+                "case-similar",
+                "similar open cases (intake fragment)",
+                "GET",
+                "/cases/similar/",
+                "case-similar",
+                ALL_200,
+                get("case-similar"),
+            ),
+            Entry(
+                "case-detail.L1",
+                "case page, L1 case",
+                "GET",
+                S,
+                "case-detail",
+                ALL_200,
+                lambda w: Req(reverse("case-detail", args=[w.l1_working.pk])),
+            ),
+            Entry(
+                "case-detail.L3",
+                "case page, L3 case",
+                "GET",
+                S,
+                "case-detail",
+                "login 404 404 200 200 200 200 200 200",
+                lambda w: Req(reverse("case-detail", args=[w.l3_working.pk])),
+            ),
+            Entry(
+                "case-detail.L3-invited",
+                "case page, L3 case the agent is invited to",
+                "GET",
+                S,
+                "case-detail",
+                "login 200 404 200 200 200 200 200 200",
+                lambda w: Req(reverse("case-detail", args=[w.l3_collab.pk])),
+            ),
+            Entry(
+                "case-attachment.L1",
+                "a requester's file, L1 case",
+                "GET",
+                S + "attachments/<id>/",
+                "case-attachment",
+                ALL_200,
+                lambda w: Req(reverse("case-attachment", args=[w.l1_working.pk, w.attachment(w.l1_working).pk])),
+            ),
+            Entry(
+                "case-attachment.L3",
+                "a requester's file, L3 case",
+                "GET",
+                S + "attachments/<id>/",
+                "case-attachment",
+                "login 404 404 200 200 200 200 200 200",
+                lambda w: Req(reverse("case-attachment", args=[w.l3_working.pk, w.attachment(w.l3_working).pk])),
+            ),
+            Entry(
+                "case-similar-resolved.L1",
+                "similar resolved cases, L1 case",
+                "GET",
+                S + "similar/",
+                "case-similar-resolved",
+                ALL_200,
+                lambda w: Req(reverse("case-similar-resolved", args=[w.l1_working.pk])),
+            ),
+            Entry(
+                "case-similar-resolved.L3",
+                "similar resolved cases, L3 case",
+                "GET",
+                S + "similar/",
+                "case-similar-resolved",
+                "login 404 404 200 200 200 200 200 200",
+                lambda w: Req(reverse("case-similar-resolved", args=[w.l3_working.pk])),
+            ),
+            Entry(
+                "case-review.L1",
+                "review page, closed escalated case back at L1",
+                "GET",
+                S + "review/",
+                "case-review",
+                "login 403 403 200 200 200 200 403 200",
+                lambda w: Req(reverse("case-review", args=[w.l1_closed_escalated.pk])),
+            ),
+            Entry(
+                "case-review.L3",
+                "review page, closed L3 case",
+                "GET",
+                S + "review/",
+                "case-review",
+                "login 404 404 200 200 200 200 403 200",
+                lambda w: Req(reverse("case-review", args=[w.l3_closed_escalated.pk])),
+            ),
+            Entry("kb-list", "knowledge base", "GET", "/kb/", "kb-list", ALL_200, get("kb-list")),
+            Entry(
+                "kb-detail",
+                "published article",
+                "GET",
+                "/kb/<pk>/",
+                "kb-detail",
+                ALL_200,
+                lambda w: Req(reverse("kb-detail", args=[w.article.pk])),
+            ),
+            Entry(
+                "kb-detail.draft",
+                "unpublished article",
+                "GET",
+                "/kb/<pk>/",
+                "kb-detail",
+                "login 404 404 404 404 404 404 404 404",
+                lambda w: Req(
+                    reverse("kb-detail", args=[KnowledgeArticle.objects.create(title="Draft", is_published=False).pk])
+                ),
+            ),
+        ),
+    ),
+    Section(
+        "Staff actions (POST)",
+        "Auditors are read-only: every staff POST answers 403 before its input is read. "
+        "A case out of the user's scope is 404 (nothing typed is lost: the page gives it back). The "
+        "workflow decides the rest: working a case needs the case's level or above (or the Manager role); "
+        "accepting or returning a handoff needs the receiving level itself (or a manager); an invited "
+        "collaborator may add notes and nothing else; approvals follow the authority matrix of the "
+        "user's level (managers and superusers have no level, so they decide none); reviews need the "
+        "review permission (senior and above, managers).",
+        (
+            Entry(
+                "logout",
+                "sign out",
+                "POST",
+                "/logout/",
+                "logout",
+                "→login →login →login →login →login →login →login →login →login",
+                lambda w: Req(reverse("logout"), {}),
+            ),
+            Entry("case-new.post", "open a case", "POST", "/cases/new/", "case-new", WORKERS, _new_case_form),
+            Entry(
+                "act.take",
+                "take (new L1 case)",
+                "POST",
+                S + "take/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_new", "take"),
+            ),
+            Entry(
+                "act.assign",
+                "assign (L1 case, to the L1 agent)",
+                "POST",
+                S + "assign/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "assign", assignee=lambda w: w.user("agent").pk),
+            ),
+            Entry(
+                "act.note",
+                "internal note (L1 case)",
+                "POST",
+                S + "note/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "note", body="Checked the router."),
+            ),
+            Entry(
+                "act.public-update",
+                "public update (L1 case)",
+                "POST",
+                S + "public-update/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "public-update", body="We are on it."),
+            ),
+            Entry(
+                "act.pause",
+                "pause for the customer (L1 case)",
+                "POST",
+                S + "pause/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "pause", reason="Waiting for logs"),
+            ),
+            Entry(
+                "act.resume",
+                "resume (paused L1 case)",
+                "POST",
+                S + "resume/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_paused", "resume", reason="Logs arrived"),
+            ),
+            Entry(
+                "act.escalate",
+                "escalate with a handoff (L1 case)",
+                "POST",
+                S + "escalate/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "escalate", **HANDOFF_FIELDS),
+            ),
+            Entry(
+                "act.accept",
+                "accept (handoff waiting at L2)",
+                "POST",
+                S + "accept/",
+                "case-action",
+                "login 404 done 403 403 403 done 403 done",
+                staff_action("l1_escalated", "accept"),
+            ),
+            Entry(
+                "act.return",
+                "return (handoff waiting at L2)",
+                "POST",
+                S + "return/",
+                "case-action",
+                "login 404 done 403 403 403 done 403 done",
+                staff_action("l1_escalated", "return", reason="Try the runbook first"),
+            ),
+            Entry(
+                "act.request-approval",
+                "request an approval (L1 case)",
+                "POST",
+                S + "request-approval/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "request-approval", kind="spend", amount="500", description="A new router"),
+            ),
+            Entry(
+                "act.de-escalate",
+                "de-escalate (L2 case in progress)",
+                "POST",
+                S + "de-escalate/",
+                "case-action",
+                "login 404 done 403 403 403 done 403 done",
+                staff_action("l2_working", "de-escalate", reason="L1 can finish it", to_level=""),
+            ),
+            Entry(
+                "act.resolve",
+                "resolve (L1 case)",
+                "POST",
+                S + "resolve/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "resolve", summary="Replaced the cable"),
+            ),
+            Entry(
+                "act.reopen",
+                "reopen (resolved L1 case)",
+                "POST",
+                S + "reopen/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_resolved", "reopen", reason="It broke again"),
+            ),
+            Entry(
+                "act.close",
+                "close (resolved L1 case)",
+                "POST",
+                S + "close/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_resolved", "close", reason="Confirmed by phone"),
+            ),
+            Entry(
+                "act.invite",
+                "invite a team (L1 case)",
+                "POST",
+                S + "invite/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "invite", collaborator=lambda w: f"t{w.l2_team.pk}", reason="Second look"),
+            ),
+            Entry(
+                "act.unknown",
+                "an action that does not exist",
+                "POST",
+                S + "fly/",
+                "case-action",
+                "login 404 404 404 404 404 404 403 404",
+                staff_action("l1_working", "fly"),
+            ),
+            Entry(
+                "act.note.L3",
+                "internal note (L3 case)",
+                "POST",
+                S + "note/",
+                "case-action",
+                ABOVE_L2,
+                staff_action("l3_working", "note", body="Checked the replica."),
+            ),
+            Entry(
+                "act.take.L3",
+                "take (L3 case)",
+                "POST",
+                S + "take/",
+                "case-action",
+                ABOVE_L2,
+                staff_action("l3_working", "take"),
+            ),
+            Entry(
+                "act.note.L3-invited",
+                "internal note (L3 case the agent is invited to)",
+                "POST",
+                S + "note/",
+                "case-action",
+                "login done 404 done done done done 403 done",
+                staff_action("l3_collab", "note", body="I know this customer."),
+            ),
+            Entry(
+                "act.take.L3-invited",
+                "take (L3 case the agent is invited to)",
+                "POST",
+                S + "take/",
+                "case-action",
+                "login 403 404 done done done done 403 done",
+                staff_action("l3_collab", "take"),
+            ),
+            Entry(
+                "approval-decide.L1",
+                "decide an approval on an L1 case (spend 500: L2 and above)",
+                "POST",
+                "/approvals/<pk>/decide/",
+                "approval-decide",
+                "login 403 done done done done 403 403 403",
+                decide(_l1_approval),
+            ),
+            Entry(
+                "approval-decide.L3",
+                "decide an approval on an L3 case (spend 500)",
+                "POST",
+                "/approvals/<pk>/decide/",
+                "approval-decide",
+                "login 404 404 done done done 403 403 403",
+                decide(_l3_approval),
+            ),
+            Entry(
+                "article-link.L1",
+                "link an article (L1 case)",
+                "POST",
+                S + "articles/link/",
+                "article-link",
+                WORKERS,
+                _link("l1_working"),
+            ),
+            Entry(
+                "article-link.L3",
+                "link an article (L3 case)",
+                "POST",
+                S + "articles/link/",
+                "article-link",
+                ABOVE_L2,
+                _link("l3_working"),
+            ),
+            Entry(
+                "article-unlink.L1",
+                "unlink an article (L1 case)",
+                "POST",
+                S + "articles/<article_pk>/unlink/",
+                "article-unlink",
+                WORKERS,
+                _unlink,
+            ),
+            Entry(
+                "case-review.L1.post",
+                "write the review (closed escalated case back at L1)",
+                "POST",
+                S + "review/",
+                "case-review",
+                "login 403 403 done done done done 403 done",
+                _review_post("l1_closed_escalated"),
+            ),
+            Entry(
+                "case-review.L3.post",
+                "write the review (closed L3 case)",
+                "POST",
+                S + "review/",
+                "case-review",
+                "login 404 404 done done done done 403 done",
+                _review_post("l3_closed_escalated"),
+            ),
+        ),
+    ),
+    Section(
+        "The requester's signed link",
+        "No account: the signed, expiring token is the authority, so a "
+        "signed-in user gets exactly what the requester gets.",
+        (
+            Entry(
+                "confirm",
+                "confirmation page",
+                "GET",
+                "/confirm/<token>/",
+                "requester-confirm",
+                "200 200 200 200 200 200 200 200 200",
+                lambda w: Req(reverse("requester-confirm", args=[token(w)])),
+            ),
+            Entry(
+                "confirm.post",
+                "confirm the resolution (closes the case)",
+                "POST",
+                "/confirm/<token>/",
+                "requester-confirm",
+                "done done done done done done done done done",
+                lambda w: Req(reverse("requester-confirm", args=[token(w)]), {"answer": "confirm"}),
+            ),
+            Entry(
+                "confirm.forged",
+                "a forged token",
+                "GET",
+                "/confirm/<token>/",
+                "requester-confirm",
+                "404 404 404 404 404 404 404 404 404",
+                lambda w: Req(reverse("requester-confirm", args=["forged:x"])),
+            ),
+        ),
+    ),
+    Section(
+        "Admin: site, reports, audit, what-if",
+        "Every role's user is staff (``is_staff``) and may open the "
+        "admin; what they see there follows their model permissions. Reports and the policy what-if need "
+        "the Manager role (``manage_desk``); the audit pages need ``view_audit`` (Auditor, Manager); "
+        "superusers pass every check.",
+        (
+            Entry("admin.index", "admin index", "GET", "/admin/", "admin:index", ALL_200, get("admin:index")),
+            Entry(
+                "admin.login",
+                "admin sign-in",
+                "GET",
+                "/admin/login/",
+                "admin:login",
+                "200 →admin →admin →admin →admin →admin →admin →admin →admin",
+                get("admin:login"),
+            ),
+            Entry(
+                "admin.logout",
+                "admin sign-out",
+                "POST",
+                "/admin/logout/",
+                "admin:logout",
+                "→admin 200 200 200 200 200 200 200 200",
+                lambda w: Req(reverse("admin:logout"), {}),
+            ),
+            Entry(
+                "admin.password",
+                "change own password",
+                "GET",
+                "/admin/password_change/",
+                "admin:password_change",
+                ALL_200,
+                get("admin:password_change"),
+            ),
+            Entry(
+                "admin.password-done",
+                "password changed",
+                "GET",
+                "/admin/password_change/done/",
+                "admin:password_change_done",
+                ALL_200,
+                get("admin:password_change_done"),
+            ),
+            Entry(
+                "admin.jsi18n",
+                "admin JavaScript catalogue",
+                "GET",
+                "/admin/jsi18n/",
+                "admin:jsi18n",
+                ALL_200,
+                get("admin:jsi18n"),
+            ),
+            Entry(
+                "admin.autocomplete",
+                "case autocomplete (knowledge article form)",
+                "GET",
+                "/admin/autocomplete/",
+                "admin:autocomplete",
+                ALL_200,
+                _autocomplete,
+            ),
+            Entry(
+                "admin.view-on-site",
+                "view a case on the site",
+                "GET",
+                "/admin/r/<ct>/<pk>/",
+                "admin:view_on_site",
+                "login 404 404 404 404 404 404 404 404",
+                _view_on_site,
+            ),
+            Entry(
+                "admin.app.escalations",
+                "app index: escalations",
+                "GET",
+                "/admin/escalations/",
+                "admin:app_list",
+                ALL_200,
+                get("admin:app_list", "escalations"),
+            ),
+            Entry(
+                "admin.app.auth",
+                "app index: auth",
+                "GET",
+                "/admin/auth/",
+                "admin:app_list",
+                "login 404 404 404 404 404 200 404 200",
+                get("admin:app_list", "auth"),
+            ),
+            Entry(
+                "admin.app.django_q",
+                "app index: django_q",
+                "GET",
+                "/admin/django_q/",
+                "admin:app_list",
+                "login 404 404 404 404 404 404 404 200",
+                get("admin:app_list", "django_q"),
+            ),
+            Entry(
+                "admin.app.axes",
+                "app index: axes",
+                "GET",
+                "/admin/axes/",
+                "admin:app_list",
+                "login 404 404 404 404 404 404 404 200",
+                get("admin:app_list", "axes"),
+            ),
+            Entry(
+                "admin.unknown",
+                "an admin URL that does not exist",
+                "GET",
+                "/admin/nothing/",
+                "<admin/(?P<url>.*)$>",
+                "login 404 404 404 404 404 404 404 404",
+                lambda w: Req("/admin/nothing/"),
+            ),
+            Entry(
+                "reports.index",
+                "reports index",
+                "GET",
+                "/admin/reports/",
+                "reports-index",
+                "login 403 403 403 403 403 200 403 200",
+                get("reports-index"),
+            ),
+            Entry(
+                "reports.detail",
+                "a report",
+                "GET",
+                "/admin/reports/<name>/",
+                "reports-detail",
+                "login 403 403 403 403 403 200 403 200",
+                report_page(),
+            ),
+            Entry(
+                "reports.csv",
+                "a report table as CSV",
+                "GET",
+                "/admin/reports/<name>/<table>.csv",
+                "reports-csv",
+                "login 403 403 403 403 403 200 403 200",
+                report_page(csv=True),
+            ),
+            Entry(
+                "audit.log",
+                "audit log",
+                "GET",
+                "/admin/audit/",
+                "audit-log",
+                "login 403 403 403 403 403 200 200 200",
+                get("audit-log"),
+            ),
+            Entry(
+                "audit.export",
+                "audit log as CSV",
+                "GET",
+                "/admin/audit/?export=csv",
+                "audit-log",
+                "login 403 403 403 403 403 200 200 200",
+                lambda w: Req(reverse("audit-log") + "?export=csv"),
+            ),
+            Entry(
+                "audit.verify",
+                "verify the audit chains",
+                "GET",
+                "/admin/audit/verify/",
+                "audit-verify",
+                "login 403 403 403 403 403 200 200 200",
+                get("audit-verify"),
+            ),
+            Entry(
+                "whatif",
+                "policy what-if",
+                "GET",
+                "/admin/escalations/scoringpolicy/whatif/",
+                "admin:escalations_scoringpolicy_whatif",
+                "login 403 403 403 403 403 200 403 200",
+                get("admin:escalations_scoringpolicy_whatif"),
+            ),
+        ),
+    ),
+    Section(
+        "Admin: case buttons, approval decisions, list actions",
+        "A button needs the role's permission "
+        "(else 403: auditors hold none) and then the workflow's conditions on this case now (else "
+        "``refused``). Rows of a case out of the user's scope are missing (``gone``), as on the staff pages.",
+        (
+            Entry(
+                "admin.act.form",
+                "escalate form (L1 case)",
+                "GET",
+                "/admin/escalations/case/<pk>/act/escalate/",
+                "admin:escalations_case_act",
+                "login 200 200 200 200 200 200 403 200",
+                lambda w: Req(admin_act("l1_working", "escalate")(w).url),
+            ),
+            Entry(
+                "admin.act.take",
+                "take (new L1 case)",
+                "POST",
+                "…/act/take/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_new", "take"),
+            ),
+            Entry(
+                "admin.act.escalate",
+                "escalate (L1 case)",
+                "POST",
+                "…/act/escalate/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "escalate", **HANDOFF_FIELDS),
+            ),
+            Entry(
+                "admin.act.accept",
+                "accept (handoff waiting at L2)",
+                "POST",
+                "…/act/accept/",
+                "admin:escalations_case_act",
+                "login gone done refused refused refused done 403 done",
+                admin_act("l1_escalated", "accept"),
+            ),
+            Entry(
+                "admin.act.return",
+                "return (handoff waiting at L2)",
+                "POST",
+                "…/act/return/",
+                "admin:escalations_case_act",
+                "login gone done refused refused refused done 403 done",
+                admin_act("l1_escalated", "return", reason="Try the runbook first"),
+            ),
+            Entry(
+                "admin.act.de-escalate",
+                "de-escalate (L2 case in progress)",
+                "POST",
+                "…/act/de-escalate/",
+                "admin:escalations_case_act",
+                "login gone done refused refused refused done 403 done",
+                admin_act("l2_working", "de-escalate", reason="L1 can finish it", to_level=""),
+            ),
+            Entry(
+                "admin.act.assign",
+                "assign (L1 case, to the L1 agent)",
+                "POST",
+                "…/act/assign/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "assign", assignee=lambda w: w.user("agent").pk),
+            ),
+            Entry(
+                "admin.act.invite",
+                "invite a team (L1 case)",
+                "POST",
+                "…/act/invite/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "invite", collaborator=lambda w: f"t{w.l2_team.pk}", reason="Second look"),
+            ),
+            Entry(
+                "admin.act.pause",
+                "await customer (L1 case)",
+                "POST",
+                "…/act/pause/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "pause", reason="Waiting for logs"),
+            ),
+            Entry(
+                "admin.act.resume",
+                "resume (paused L1 case)",
+                "POST",
+                "…/act/resume/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_paused", "resume", reason=""),
+            ),
+            Entry(
+                "admin.act.resolve",
+                "resolve (L1 case)",
+                "POST",
+                "…/act/resolve/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "resolve", summary="Replaced the cable"),
+            ),
+            Entry(
+                "admin.act.reopen",
+                "reopen (resolved L1 case)",
+                "POST",
+                "…/act/reopen/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_resolved", "reopen", reason="Broke again"),
+            ),
+            Entry(
+                "admin.act.close",
+                "close (resolved L1 case)",
+                "POST",
+                "…/act/close/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_resolved", "close"),
+            ),
+            Entry(
+                "admin.act.note",
+                "internal note (L1 case)",
+                "POST",
+                "…/act/note/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "note", body="Checked the router."),
+            ),
+            Entry(
+                "admin.act.public-update",
+                "public update (L1 case)",
+                "POST",
+                "…/act/public-update/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "public-update", body="On it."),
+            ),
+            Entry(
+                "admin.act.request-approval",
+                "request approval (L1 case)",
+                "POST",
+                "…/act/request-approval/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "request-approval", kind="spend", amount="500", description="Router"),
+            ),
+            Entry(
+                "admin.act.take.L3",
+                "take (L3 case)",
+                "POST",
+                "…/act/take/",
+                "admin:escalations_case_act",
+                "login gone gone done done done done 403 done",
+                admin_act("l3_working", "take"),
+            ),
+            Entry(
+                "admin.act.note.L3-invited",
+                "internal note (L3 case the agent is invited to)",
+                "POST",
+                "…/act/note/",
+                "admin:escalations_case_act",
+                "login done gone done done done done 403 done",
+                admin_act("l3_collab", "note", body="I know this customer."),
+            ),
+            Entry(
+                "admin.decide.L1",
+                "approve (L1 case, spend 500: L2 and above)",
+                "POST",
+                "/admin/escalations/approvalrequest/<pk>/decide/approve/",
+                "admin:escalations_approvalrequest_decide",
+                "login 403 done done done done refused 403 refused",
+                admin_decide(_l1_approval),
+            ),
+            Entry(
+                "admin.decide.L3",
+                "approve (L3 case, spend 500)",
+                "POST",
+                "…/decide/approve/",
+                "admin:escalations_approvalrequest_decide",
+                "login gone gone done done done refused 403 refused",
+                admin_decide(_l3_approval),
+            ),
+            Entry(
+                "admin.holidays",
+                "calendar list action: load public holidays",
+                "POST",
+                "/admin/escalations/businesscalendar/",
+                "admin:escalations_businesscalendar_changelist",
+                "login 200 200 200 200 200 done 200 done",
+                _load_holidays,
+            ),
+            Entry(
+                "admin.delete-selected",
+                "category list action: delete selected",
+                "POST",
+                "/admin/escalations/category/",
+                "admin:escalations_category_changelist",
+                "login 200 200 200 200 200 done 200 done",
+                _delete_selected,
+            ),
+        ),
+    ),
+    Section(
+        "Admin: the desk's models",
+        "Every role may view every model of the desk (``view_*``). Configuration "
+        "(mailboxes included) is added, changed and deleted by managers; the knowledge base is written by "
+        "everyone who works cases and deleted by superusers only; the records the workflow and automation "
+        "write (cases, handoffs, notes, approvals, reviews, collaborations, outbox, firings, heartbeat, risk "
+        "models, audit heads and seals, messages read from mailboxes, requesters' files) are read-only for "
+        "everyone, superusers included. Rows of a case follow the case's scope. Past versions can be read but "
+        "never saved back (any POST there is 403).",
+        (
+            Family("model.changelist", "list", "GET", "changelist", CONFIG + RECORDS + KB, ALL_200),
+            Family("model.add", "add form", "GET", "add", CONFIG, "login 403 403 403 403 403 200 403 200"),
+            Family("model.add", "add form", "GET", "add", KB, "login 200 200 200 200 200 200 403 200"),
+            Family("model.add", "add form", "GET", "add", RECORDS, "login 403 403 403 403 403 403 403 403"),
+            Family(
+                "model.add.post",
+                "add (empty form posted)",
+                "POST",
+                "add",
+                CONFIG,
+                "login 403 403 403 403 403 200 403 200",
+            ),
+            Family(
+                "model.add.post", "add (empty form posted)", "POST", "add", KB, "login 200 200 200 200 200 200 403 200"
+            ),
+            Family(
+                "model.add.post",
+                "add (empty form posted)",
+                "POST",
+                "add",
+                RECORDS,
+                "login 403 403 403 403 403 403 403 403",
+            ),
+            Family("model.change", "change page (a row at L1)", "GET", "change", CONFIG + RECORDS + KB, ALL_200),
+            Family(
+                "model.change.post",
+                "change (empty form posted)",
+                "POST",
+                "change",
+                CONFIG,
+                "login 403 403 403 403 403 200 403 200",
+            ),
+            Family(
+                "model.change.post",
+                "change (empty form posted)",
+                "POST",
+                "change",
+                KB,
+                "login 200 200 200 200 200 200 403 200",
+            ),
+            Family(
+                "model.change.post",
+                "change (empty form posted)",
+                "POST",
+                "change",
+                RECORDS,
+                "login 403 403 403 403 403 403 403 403",
+            ),
+            Family(
+                "model.delete.post",
+                "delete (confirmed)",
+                "POST",
+                "delete",
+                CONFIG,
+                "login 403 403 403 403 403 done 403 done",
+            ),
+            Family(
+                "model.delete.post",
+                "delete (confirmed)",
+                "POST",
+                "delete",
+                KB,
+                "login 403 403 403 403 403 403 403 done",
+            ),
+            Family(
+                "model.delete.post",
+                "delete (confirmed)",
+                "POST",
+                "delete",
+                RECORDS,
+                "login 403 403 403 403 403 403 403 403",
+            ),
+            Family("model.history", "history", "GET", "history", CONFIG + RECORDS + KB, ALL_200),
+            Family("model.history-version", "a past version", "GET", "simple_history", HISTORY, ALL_200),
+            Entry(
+                "model.history-revert",
+                "revert to a past version (level)",
+                "POST",
+                "/admin/escalations/level/<pk>/history/<id>/",
+                "admin:escalations_level_simple_history",
+                "login 403 403 403 403 403 403 403 403",
+                _history_revert,
+            ),
+            Entry(
+                "model.change.case.L3",
+                "change page of an L3 case",
+                "GET",
+                "/admin/escalations/case/<pk>/change/",
+                "admin:escalations_case_change",
+                "login gone gone 200 200 200 200 200 200",
+                _on_l3("case", "change"),
+            ),
+            Entry(
+                "model.history.case.L3",
+                "history of an L3 case",
+                "GET",
+                "/admin/escalations/case/<pk>/history/",
+                "admin:escalations_case_history",
+                "login 404 404 200 200 200 200 200 200",
+                _on_l3("case", "history"),
+            ),
+            Entry(
+                "model.change.note.L3",
+                "a note on an L3 case",
+                "GET",
+                "/admin/escalations/note/<pk>/change/",
+                "admin:escalations_note_change",
+                "login gone gone 200 200 200 200 200 200",
+                _on_l3("note", "change"),
+            ),
+            Entry(
+                "model.change.escalation.L3",
+                "a handoff of an L3 case",
+                "GET",
+                "/admin/escalations/escalation/<pk>/change/",
+                "admin:escalations_escalation_change",
+                "login gone gone 200 200 200 200 200 200",
+                _on_l3("escalation", "change"),
+            ),
+            Entry(
+                "model.change.approvalrequest.L3",
+                "an approval on an L3 case",
+                "GET",
+                "/admin/escalations/approvalrequest/<pk>/change/",
+                "admin:escalations_approvalrequest_change",
+                "login gone gone 200 200 200 200 200 200",
+                _on_l3("approvalrequest", "change"),
+            ),
+        ),
+    ),
+    Section(
+        "Admin: other apps' models",
+        "Users and groups, django-q2's task tables and django-axes' sign-in "
+        "records are the superuser's; managers may view users.",
+        (
+            Family(
+                "other.changelist", "list", "GET", "changelist", ("auth.user",), "login 403 403 403 403 403 200 403 200"
+            ),
+            Family(
+                "other.changelist",
+                "list",
+                "GET",
+                "changelist",
+                THIRD_PARTY[1:],
+                "login 403 403 403 403 403 403 403 200",
+            ),
+            Family(
+                "other.add",
+                "add form",
+                "GET",
+                "add",
+                ("auth.user", "auth.group", "django_q.schedule"),
+                "login 403 403 403 403 403 403 403 200",
+            ),
+            Family(
+                "other.change", "change page", "GET", "change", ("auth.user",), "login 403 403 403 403 403 200 403 200"
+            ),
+            Family(
+                "other.change", "change page", "GET", "change", ("auth.group",), "login 403 403 403 403 403 403 403 200"
+            ),
+            Family(
+                "other.change.post",
+                "change (empty form posted)",
+                "POST",
+                "change",
+                ("auth.user", "auth.group"),
+                "login 403 403 403 403 403 403 403 200",
+            ),
+        ),
+    ),
 )
 
 
@@ -828,11 +1682,17 @@ ENTRIES = entries()
 
 # -- checking one cell -----------------------------------------------------------------------
 
+
 def fingerprint() -> tuple:
     """Row counts of every table a request could write (history, audit, m2m and admin log
     included) and each case's version: a refused POST must leave all of them as they were."""
-    tables = sorted({m._meta.db_table for m in apps.get_models(include_auto_created=True)
-                     if m._meta.app_label in ("escalations", "auth", "admin", "django_q") and m._meta.managed})
+    tables = sorted(
+        {
+            m._meta.db_table
+            for m in apps.get_models(include_auto_created=True)
+            if m._meta.app_label in ("escalations", "auth", "admin", "django_q") and m._meta.managed
+        }
+    )
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:  # one round trip for some eighty tables
         cursor.execute("SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {quote(t)})" for t in tables))
@@ -890,6 +1750,7 @@ def test_matrix(client, request, entry: Entry, role: str):
 
 # -- the matrix is complete, and documented --------------------------------------------------
 
+
 def project_routes() -> set[str]:
     """Every URL pattern of the project, as a URL name (namespaced) or, unnamed, its pattern."""
     found = set()
@@ -923,8 +1784,13 @@ def test_every_url_pattern_is_in_the_matrix():
 
 def test_every_registered_admin_model_is_in_the_matrix():
     registered = {m._meta.label_lower for m in admin.site._registry}
-    listed = {model for section in MATRIX for row in section.rows
-              if isinstance(row, Family) and row.view == "changelist" for model in row.models}
+    listed = {
+        model
+        for section in MATRIX
+        for row in section.rows
+        if isinstance(row, Family) and row.view == "changelist"
+        for model in row.models
+    }
     assert registered <= listed, sorted(registered - listed)
 
 
@@ -940,9 +1806,15 @@ def render_doc_tables() -> str:
     out = ["Outcomes:", ""]
     out += [f"- `{k}`: {v}" for k, v in OUTCOMES.items()]
     for section in MATRIX:
-        out += ["", f"### {section.title}", "", section.rules, "",
-                "| page / action | method | URL | " + " | ".join(HEADER) + " |",
-                "|---|---|---|" + "---|" * len(HEADER)]
+        out += [
+            "",
+            f"### {section.title}",
+            "",
+            section.rules,
+            "",
+            "| page / action | method | URL | " + " | ".join(HEADER) + " |",
+            "|---|---|---|" + "---|" * len(HEADER),
+        ]
         for row in section.rows:
             if isinstance(row, Family):
                 label = f"{row.label}: " + ", ".join(f"`{m}`" for m in row.models)
@@ -977,6 +1849,7 @@ def test_every_cell_is_a_known_outcome():
 
 # -- scope beyond status codes ----------------------------------------------------------------
 
+
 def test_queues_and_lists_show_only_cases_in_scope(client, request, agent, specialist):
     """A case above the user's level leaves no trace in their queues, their approvals to
     decide, or the admin lists of cases and of a case's rows."""
@@ -986,13 +1859,17 @@ def test_queues_and_lists_show_only_cases_in_scope(client, request, agent, speci
     workflow.case_note(case_id=secret.pk, actor=world.boss, body="Top secret note")
     for user in (agent, specialist):
         client.force_login(user)
-        for url in (reverse("team-queue") + "?status=in_progress", reverse("my-queue"),
-                    reverse("team-queue") + f"?q=%23{secret.pk}",
-                    reverse("admin:escalations_case_changelist"), reverse("admin:escalations_note_changelist"),
-                    reverse("admin:escalations_approvalrequest_changelist"),
-                    reverse("admin:escalations_escalation_changelist"),
-                    reverse("admin:autocomplete") + "?app_label=escalations&model_name=knowledgearticle"
-                                                    "&field_name=cases&term=secret"):
+        for url in (
+            reverse("team-queue") + "?status=in_progress",
+            reverse("my-queue"),
+            reverse("team-queue") + f"?q=%23{secret.pk}",
+            reverse("admin:escalations_case_changelist"),
+            reverse("admin:escalations_note_changelist"),
+            reverse("admin:escalations_approvalrequest_changelist"),
+            reverse("admin:escalations_escalation_changelist"),
+            reverse("admin:autocomplete") + "?app_label=escalations&model_name=knowledgearticle"
+            "&field_name=cases&term=secret",
+        ):
             response = client.get(url)
             assert response.status_code == 200, (user, url)
             assert b"Top secret" not in response.content, (user.username, url)

@@ -1,6 +1,7 @@
 """The staff pages in a real browser (headless Debian Chromium through Playwright): a
 whole case walked by the right person at each step, two people on one case, and the
 accessible basics (labels, keyboard, visible focus)."""
+
 import re
 
 import pytest
@@ -164,7 +165,8 @@ def test_two_people_on_one_case(desk):
     expect(alert).to_contain_text("This case changed since you opened it")
     expect(alert).to_contain_text("Taken by arthur")
     expect(first.locator("#action-resolve").get_by_label("Resolution summary")).to_have_value(
-        "Archived old mail; quota raised.")
+        "Archived old mail; quota raised."
+    )
     first.locator("#action-resolve").get_by_role("button", name="Resolve").click()  # having read the changes
     expect(message(first)).to_contain_text("Resolved")
     assert Case.objects.get(pk=case.pk).status == CaseStatus.RESOLVED
@@ -175,8 +177,10 @@ def test_labels_keyboard_and_visible_focus(desk):
     case = open_case(alice, CategoryFactory(code="hardware", name="Hardware"))
     page = desk.anonymous()
     page.goto(desk.url("/login/"))
-    focused = "[document.activeElement.name || document.activeElement.textContent.trim(), " \
-              "getComputedStyle(document.activeElement).outlineStyle]"
+    focused = (
+        "[document.activeElement.name || document.activeElement.textContent.trim(), "
+        "getComputedStyle(document.activeElement).outlineStyle]"
+    )
     name, outline = page.evaluate(focused)
     assert name == "username" and outline not in ("", "none")  # focus starts in the form, visibly
     page.keyboard.type(alice.username)

@@ -1,6 +1,7 @@
 """The Case state machine (and the Escalation, ApprovalRequest and Review machines),
 driven only through ``escalations.workflow``: every transition allowed and forbidden,
 by state and by role."""
+
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ S = CaseStatus
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def clock_start():
@@ -131,6 +133,7 @@ def test_state_matrix(users, action, status):
 
 # -- take / assign -----------------------------------------------------------------------------
 
+
 def test_take_assigns_the_taker_and_answers_the_response_clock(agent):
     case = open_case(agent)
     assert (case.status, case.assignee, case.responded_at) == (S.NEW, None, None)
@@ -204,6 +207,7 @@ def test_assign_to_an_inactive_colleague_is_invalid(agent):
 
 # -- pause / resume ----------------------------------------------------------------------------
 
+
 def test_pause_and_resume_record_the_pause_and_push_the_due_times_out(clock, agent):
     t0 = clock.now
     case = open_case(agent)  # P3 at L1: response 30 min, resolution 12 h on the 24x7 policy
@@ -266,6 +270,7 @@ def test_resolving_a_paused_case_ends_the_pause(clock, agent):
 
 
 # -- escalate ----------------------------------------------------------------------------------
+
 
 def test_escalate_hands_the_case_to_the_next_level(agent):
     team = TeamFactory(name="Frontline", level=level("L1"))
@@ -402,6 +407,7 @@ def test_an_agent_may_not_escalate_a_case_above_their_level(agent, specialist):
 
 # -- accept ------------------------------------------------------------------------------------
 
+
 def test_the_receiving_specialist_accepts(agent, specialist):
     case = taken(agent)
     esc = escalate(case, agent)
@@ -445,6 +451,7 @@ def test_a_jump_is_accepted_by_the_level_jumped_to(agent, specialist, senior):
 
 
 # -- return ------------------------------------------------------------------------------------
+
 
 def test_return_sends_the_case_back_where_it_came_from(agent, specialist):
     team = TeamFactory(name="Frontline", level=level("L1"))
@@ -492,10 +499,13 @@ def test_a_returned_case_can_be_escalated_again(agent, specialist):
     case = fresh(case)
     assert case.status == S.ESCALATED and case.escalation_count == 2
     assert list(Escalation.objects.filter(case=case).values_list("status", flat=True)) == [
-        EscalationStatus.RETURNED, EscalationStatus.PENDING]
+        EscalationStatus.RETURNED,
+        EscalationStatus.PENDING,
+    ]
 
 
 # -- de-escalate -------------------------------------------------------------------------------
+
 
 def test_de_escalate_hands_the_case_back_down(agent, specialist):
     case = at_level_two(agent, specialist)
@@ -563,6 +573,7 @@ def test_only_the_level_holding_the_case_de_escalates(request, agent, specialist
 
 
 # -- resolve / reopen / close ------------------------------------------------------------------
+
 
 def test_resolve_records_the_summary(agent):
     case = taken(agent)
@@ -640,22 +651,25 @@ def test_a_closed_case_stays_closed(agent):
 
 # -- approvals ---------------------------------------------------------------------------------
 
+
 def request_approval(case, actor, kind="spend", amount="500", description="Courier a replacement laptop"):
-    return workflow.approval_request(case_id=case.pk, actor=actor, kind=kind, amount=amount,
-                                     description=description)
+    return workflow.approval_request(case_id=case.pk, actor=actor, kind=kind, amount=amount, description=description)
 
 
-@pytest.mark.parametrize("kind, amount, code", [
-    ("spend", "1", "L2"),
-    ("spend", "1000", "L2"),
-    ("spend", "1000.01", "L3"),
-    ("spend", "5000", "L3"),
-    ("spend", "10000", "L3"),
-    ("spend", "10000.50", "L4"),
-    ("spend", "250000", "EXEC"),
-    ("policy_exception", None, "L2"),
-    ("major_incident", None, "L4"),
-])
+@pytest.mark.parametrize(
+    "kind, amount, code",
+    [
+        ("spend", "1", "L2"),
+        ("spend", "1000", "L2"),
+        ("spend", "1000.01", "L3"),
+        ("spend", "5000", "L3"),
+        ("spend", "10000", "L3"),
+        ("spend", "10000.50", "L4"),
+        ("spend", "250000", "EXEC"),
+        ("policy_exception", None, "L2"),
+        ("major_incident", None, "L4"),
+    ],
+)
 def test_approval_goes_to_the_lowest_level_covering_it(agent, kind, amount, code):
     case = taken(agent)
     req = request_approval(case, agent, kind=kind, amount=amount)
@@ -666,14 +680,17 @@ def test_approval_goes_to_the_lowest_level_covering_it(agent, kind, amount, code
         assert req.amount == Decimal(amount)
 
 
-@pytest.mark.parametrize("kind, amount, field", [
-    ("spend", None, "amount"),
-    ("spend", "", "amount"),
-    ("spend", "a lot", "amount"),
-    ("spend", "-5", "amount"),
-    ("spend", "NaN", "amount"),
-    ("bribe", "5", "kind"),
-])
+@pytest.mark.parametrize(
+    "kind, amount, field",
+    [
+        ("spend", None, "amount"),
+        ("spend", "", "amount"),
+        ("spend", "a lot", "amount"),
+        ("spend", "-5", "amount"),
+        ("spend", "NaN", "amount"),
+        ("bribe", "5", "kind"),
+    ],
+)
 def test_approval_request_input_is_checked(agent, kind, amount, field):
     case = taken(agent)
     with pytest.raises(InvalidAction) as exc:
@@ -703,20 +720,23 @@ def test_approval_request_needs_someone_who_works_the_case(agent, specialist):
         request_approval(case, agent)
 
 
-@pytest.mark.parametrize("who, amount, allowed", [
-    ("specialist", "999.99", True),
-    ("specialist", "1000", True),
-    ("specialist", "5000", False),
-    ("senior", "5000", True),
-    ("senior", "10000", True),
-    ("senior", "10001", False),
-    ("expert", "100000", True),
-    ("executive", "100000", True),
-    ("executive", "5000000", True),
-    ("agent", "10", False),
-    ("auditor", "10", False),
-    ("manager", "10", False),
-])
+@pytest.mark.parametrize(
+    "who, amount, allowed",
+    [
+        ("specialist", "999.99", True),
+        ("specialist", "1000", True),
+        ("specialist", "5000", False),
+        ("senior", "5000", True),
+        ("senior", "10000", True),
+        ("senior", "10001", False),
+        ("expert", "100000", True),
+        ("executive", "100000", True),
+        ("executive", "5000000", True),
+        ("agent", "10", False),
+        ("auditor", "10", False),
+        ("manager", "10", False),
+    ],
+)
 def test_approval_decisions_follow_the_authority_matrix(request, agent, who, amount, allowed):
     decider = request.getfixturevalue(who)
     req = request_approval(taken(agent), agent, amount=amount)
@@ -736,8 +756,9 @@ def test_approval_decisions_follow_the_authority_matrix(request, agent, who, amo
 @pytest.mark.parametrize("who, allowed", [("senior", False), ("expert", True), ("executive", True)])
 def test_a_major_incident_needs_l4_or_above(request, agent, who, allowed):
     decider = request.getfixturevalue(who)
-    req = request_approval(taken(agent), agent, kind="major_incident", amount=None,
-                           description="Payments down for all customers")
+    req = request_approval(
+        taken(agent), agent, kind="major_incident", amount=None, description="Payments down for all customers"
+    )
     if allowed:
         assert workflow.approval_decide(approval_id=req.pk, actor=decider, approve=True).status == "approved"
     else:
@@ -776,11 +797,17 @@ def test_deciding_an_unknown_request_is_invalid(specialist):
 
 # -- review ------------------------------------------------------------------------------------
 
+
 def test_review_a_closed_escalated_case(agent, specialist, senior):
     case = closed_escalated(agent, specialist)
-    review = workflow.case_review(case_id=case.pk, actor=senior, root_cause="Expired certificate",
-                                  went_well="Fast handoff", escalation_warranted=True,
-                                  prevention_actions="Monitor certificate expiry")
+    review = workflow.case_review(
+        case_id=case.pk,
+        actor=senior,
+        root_cause="Expired certificate",
+        went_well="Fast handoff",
+        escalation_warranted=True,
+        prevention_actions="Monitor certificate expiry",
+    )
     review = Review.objects.get(pk=review.pk)
     assert review.status == "completed" and review.completed_at is not None
     assert review.reviewer == senior
@@ -849,8 +876,7 @@ def test_a_manager_may_review(agent, specialist, manager):
 AUDITOR_ACTIONS = {
     # name: (status to set up, action)
     "take": (S.NEW, lambda c, a: workflow.case_take(case_id=c.pk, actor=a)),
-    "assign": (S.IN_PROGRESS, lambda c, a: workflow.case_assign(case_id=c.pk, actor=a,
-                                                                   assignee_id=c.assignee_id)),
+    "assign": (S.IN_PROGRESS, lambda c, a: workflow.case_assign(case_id=c.pk, actor=a, assignee_id=c.assignee_id)),
     "pause": (S.IN_PROGRESS, lambda c, a: workflow.case_pause(case_id=c.pk, actor=a, reason="x")),
     "resume": (S.AWAITING_CUSTOMER, lambda c, a: workflow.case_resume(case_id=c.pk, actor=a)),
     "escalate": (S.IN_PROGRESS, lambda c, a: escalate(c, a)),

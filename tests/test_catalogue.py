@@ -1,5 +1,6 @@
 """The one action catalogue: every workflow action is in it exactly once, and the staff
 pages and the admin offer exactly what it says."""
+
 import inspect
 
 import pytest
@@ -54,8 +55,15 @@ def test_refusals_and_the_catalogue_use_the_transitions_verbs():
 
 
 def test_the_case_page_and_the_admin_offer_the_same_actions(client, agent, specialist):
-    case = workflow.case_open(actor=agent, title="Printer on fire", requester_name="Rita",
-                              requester_email="rita@example.com", category=CategoryFactory(), impact=2, urgency=2)
+    case = workflow.case_open(
+        actor=agent,
+        title="Printer on fire",
+        requester_name="Rita",
+        requester_email="rita@example.com",
+        category=CategoryFactory(),
+        impact=2,
+        urgency=2,
+    )
     client.force_login(agent)
     page = client.get(f"/cases/{case.pk}/").content.decode()
     offered = catalogue.available(case, agent)
@@ -65,8 +73,15 @@ def test_the_case_page_and_the_admin_offer_the_same_actions(client, agent, speci
 
 
 def test_history_rows_name_the_action_that_wrote_them(agent, specialist):
-    case = workflow.case_open(actor=agent, title="VPN down", requester_name="Rita",
-                              requester_email="rita@example.com", category=CategoryFactory(), impact=2, urgency=2)
+    case = workflow.case_open(
+        actor=agent,
+        title="VPN down",
+        requester_name="Rita",
+        requester_email="rita@example.com",
+        category=CategoryFactory(),
+        impact=2,
+        urgency=2,
+    )
     workflow.case_take(case_id=case.pk, actor=agent)
     workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
     workflow.case_accept(case_id=case.pk, actor=specialist)
@@ -78,8 +93,15 @@ def test_history_rows_name_the_action_that_wrote_them(agent, specialist):
 
 
 def test_the_case_timeline_names_each_entry_by_its_catalogue_action(client, agent):
-    case = workflow.case_open(actor=agent, title="VPN down", requester_name="Rita",
-                              requester_email="rita@example.com", category=CategoryFactory(), impact=2, urgency=2)
+    case = workflow.case_open(
+        actor=agent,
+        title="VPN down",
+        requester_name="Rita",
+        requester_email="rita@example.com",
+        category=CategoryFactory(),
+        impact=2,
+        urgency=2,
+    )
     workflow.case_take(case_id=case.pk, actor=agent)
     workflow.case_note(case_id=case.pk, actor=agent, body="Checked the router.")
     client.force_login(agent)

@@ -4,6 +4,7 @@ nothing is lost or doubled. Real threads on real PostgreSQL connections and row 
 ``serialized_rollback`` restores the default data (levels, groups, policy) that the
 data migration created, which a transactional test's flush would otherwise remove.
 """
+
 import threading
 import time
 
@@ -22,6 +23,7 @@ from .factories import HANDOFF, TeamFactory, open_case, staff
 S = CaseStatus
 
 # -- helpers ---------------------------------------------------------------------------------
+
 
 def run_together(*calls, timeout: float = 30):
     """Run each call in its own thread, released together by a barrier.
@@ -149,6 +151,7 @@ def escalated_case(agent):
 
 # -- two escalations of one case -------------------------------------------------------------
 
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_agents_escalating_at_once_escalate_once(agent, agent2, l2_team):
@@ -162,9 +165,14 @@ def test_two_agents_escalating_at_once_escalate_once(agent, agent2, l2_team):
     winner = wins[0].raised_by
     esc = Escalation.objects.get(case=case)
     assert esc.status == "pending" and esc.raised_by == winner and esc.to_level.code == "L2"
-    assert snapshot(case) == {**before, "case_history": before["case_history"] + 1, "escalations": 1,
-                              "escalation_history": 1, "version": before["version"] + 1,
-                              "notifications": before["notifications"] + 1}
+    assert snapshot(case) == {
+        **before,
+        "case_history": before["case_history"] + 1,
+        "escalations": 1,
+        "escalation_history": 1,
+        "version": before["version"] + 1,
+        "notifications": before["notifications"] + 1,
+    }
     case.refresh_from_db()
     assert (case.status, case.level.code, case.escalation_count) == (S.ESCALATED, "L2", 1)
     # The loser is told what happened, whichever moment it read the case at.
@@ -199,7 +207,8 @@ def test_the_escalation_that_waited_for_the_lock_gets_a_conflict(agent, agent2, 
 def test_a_jump_and_an_escalation_at_once_leave_one_handoff(agent, agent2):
     case = workflow.case_take(case_id=open_case(agent).pk, actor=agent)
     outcomes = race_behind_a_lock(
-        case.pk, escalate(case.pk, agent), escalate(case.pk, agent2, to_level_code="L3", justification="Outage"))
+        case.pk, escalate(case.pk, agent), escalate(case.pk, agent2, to_level_code="L3", justification="Outage")
+    )
     wins, losses = split(outcomes)
     assert len(wins) == 1 and len(losses) == 1, outcomes
     case.refresh_from_db()
@@ -209,6 +218,7 @@ def test_a_jump_and_an_escalation_at_once_leave_one_handoff(agent, agent2):
 
 
 # -- accept against return -----------------------------------------------------------------------
+
 
 def _check_decided(case, winner_call, esc_before, history_before, version_before, agent, winner):
     esc = Escalation.objects.get(case=case)
@@ -316,8 +326,9 @@ def test_two_agents_taking_a_new_case_from_the_queue(agent, agent2):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_deciders_at_once_decide_once(agent, specialist, specialist2):
     case = workflow.case_take(case_id=open_case(agent).pk, actor=agent)
-    req = workflow.approval_request(case_id=case.pk, actor=agent, kind="spend", amount="200",
-                                    description="Replacement headset")
+    req = workflow.approval_request(
+        case_id=case.pk, actor=agent, kind="spend", amount="200", description="Replacement headset"
+    )
     outcomes = race(
         lambda: workflow.approval_decide(approval_id=req.pk, actor=specialist, approve=True),
         lambda: workflow.approval_decide(approval_id=req.pk, actor=specialist2, approve=False, note="No budget"),
@@ -351,6 +362,7 @@ def test_two_reviewers_at_once_write_one_review(agent, specialist, senior, exper
 
 
 # -- ConcurrentTransitionMixin on its own -------------------------------------------------------
+
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

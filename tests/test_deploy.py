@@ -1,5 +1,6 @@
 """Production settings: `check --deploy` is clean with production values, the development
 defaults refuse nothing they should not, and logins are throttled."""
+
 import os
 import secrets
 import subprocess
@@ -18,20 +19,33 @@ def manage(*args, **env):
 
 
 def test_check_deploy_is_clean_with_production_values():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_ENV="production",
-                    DJANGO_SECRET_KEY=secrets.token_urlsafe(64), DJANGO_ALLOWED_HOSTS="desk.example.com")
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="desk.example.com",
+    )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
 def test_production_does_not_install_the_development_tools():
-    probe = ("import django; django.setup(); from django.apps import apps; "
-             "from django.core.management import get_commands; "
-             "print(apps.is_installed('escalations.devtools'), 'bench_sweep' in get_commands())")
+    probe = (
+        "import django; django.setup(); from django.apps import apps; "
+        "from django.core.management import get_commands; "
+        "print(apps.is_installed('escalations.devtools'), 'bench_sweep' in get_commands())"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     base = {**env, "DJANGO_SETTINGS_MODULE": "project.settings"}
-    production = {**base, "DJANGO_ENV": "production", "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-                  "DJANGO_ALLOWED_HOSTS": "desk.example.com"}
+    production = {
+        **base,
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_ALLOWED_HOSTS": "desk.example.com",
+    }
     run = lambda e: subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=e, capture_output=True, text=True)
     assert run(production).stdout.split() == ["False", "False"], run(production).stderr
     assert run(base).stdout.split() == ["True", "True"]

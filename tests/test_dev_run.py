@@ -1,5 +1,6 @@
 """The run command a newcomer types: it serves the desk with the task cluster beside it,
 says what each sweep did, and SIGTERM stops everything it started, like Ctrl-C."""
+
 import logging
 import os
 import signal
@@ -59,8 +60,13 @@ def test_sigterm_stops_the_web_server_and_the_task_cluster(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "PORT": str(port)})
-    proc = subprocess.Popen([sys.executable, "project/dev.py", "run"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "project/dev.py", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:

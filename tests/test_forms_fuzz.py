@@ -1,6 +1,7 @@
 """No malformed or forged request yields a 500: every POST endpoint (and the GET endpoints
 that read parameters) fed generated input — junk text, NUL bytes, huge and non-finite
 numbers, missing and unknown fields, wrong users, absurd ids in the URL."""
+
 import pytest
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
@@ -17,14 +18,43 @@ pytestmark = pytest.mark.django_db
 
 ACTIONS = {a.slug: a for a in catalogue.case_page_actions()}
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 junk = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60),
-    st.sampled_from(["", " ", "\x00", "a\x00b", "NaN", "-Infinity", "1e999", "-1", "0", "2147483648",
-                     "99999999999999999999999", "3.14", "<script>alert(1)</script>", "' OR 1=1 --", "L9", "EXEC",
-                     "approve", "reject", "yes", "no", "on", "spend", "major_incident", "x" * 20_000]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "a\x00b",
+            "NaN",
+            "-Infinity",
+            "1e999",
+            "-1",
+            "0",
+            "2147483648",
+            "99999999999999999999999",
+            "3.14",
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "L9",
+            "EXEC",
+            "approve",
+            "reject",
+            "yes",
+            "no",
+            "on",
+            "spend",
+            "major_incident",
+            "x" * 20_000,
+        ]
+    ),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
 )
 
@@ -42,11 +72,19 @@ def world(agent, specialist, senior):
     workflow.case_take(case_id=up.pk, actor=agent)
     workflow.case_escalate(case_id=up.pk, actor=agent, handoff=HANDOFF)
     workflow.case_accept(case_id=up.pk, actor=specialist)
-    approval = workflow.approval_request(case_id=up.pk, actor=specialist, kind="spend", amount="10",
-                                         description="Fuzz me")
+    approval = workflow.approval_request(
+        case_id=up.pk, actor=specialist, kind="spend", amount="10", description="Fuzz me"
+    )
     article = KnowledgeArticle.objects.create(title="Fuzz article", body="Body")
-    return {"case": case, "up": up, "approval": approval, "article": article, "agent": agent,
-            "specialist": specialist, "senior": senior}
+    return {
+        "case": case,
+        "up": up,
+        "approval": approval,
+        "article": article,
+        "agent": agent,
+        "specialist": specialist,
+        "senior": senior,
+    }
 
 
 def client_for(user) -> Client:
@@ -94,13 +132,17 @@ def test_decisions_links_and_reviews_survive_junk(world):
         (f"/approvals/{approval.pk}/decide/", f"decide{approval.pk}", ["decision", "note"]),
         (f"/cases/{case.pk}/articles/link/", "link", ["article"]),
         (f"/cases/{case.pk}/articles/{article.pk}/unlink/", "", ["x"]),
-        (f"/cases/{world['up'].pk}/review/", "", ["root_cause", "went_well", "went_badly", "escalation_warranted",
-                                                  "prevention_actions", "complete"]),
+        (
+            f"/cases/{world['up'].pk}/review/",
+            "",
+            ["root_cause", "went_well", "went_badly", "escalation_warranted", "prevention_actions", "complete"],
+        ),
     ]
 
     @FUZZ
-    @given(st.sampled_from(endpoints).flatmap(lambda e: st.tuples(st.just(e[0]), form_data(e[1], e[2]))),
-           st.integers(0, 1))
+    @given(
+        st.sampled_from(endpoints).flatmap(lambda e: st.tuples(st.just(e[0]), form_data(e[1], e[2]))), st.integers(0, 1)
+    )
     def check(endpoint, who):
         url, data = endpoint
         assert_no_server_error(clients[who].post(url, data))
@@ -112,8 +154,10 @@ def test_absurd_ids_and_actions_in_urls(world):
     client = client_for(world["agent"])
 
     @FUZZ
-    @given(st.one_of(st.integers(min_value=0, max_value=10**30), st.just(2**63), st.just(2**63 - 1)),
-           st.sampled_from(sorted(ACTIONS) + ["review", "articles/link", "nonsense", "articles/1/unlink"]))
+    @given(
+        st.one_of(st.integers(min_value=0, max_value=10**30), st.just(2**63), st.just(2**63 - 1)),
+        st.sampled_from(sorted(ACTIONS) + ["review", "articles/link", "nonsense", "articles/1/unlink"]),
+    )
     def check(pk, action):
         assert_no_server_error(client.post(f"/cases/{pk}/{action}/", {"take-version": "1"}))
         assert_no_server_error(client.get(f"/cases/{pk}/"))
@@ -129,10 +173,13 @@ def test_query_parameters_survive_junk(world):
     params = ["q", "status", "priority", "level", "team", "assigned", "cursor", "title", "description", "category"]
 
     @FUZZ
-    @given(st.sampled_from(["/queue/mine/", "/queue/team/", "/cases/similar/", "/kb/"]),
-           st.dictionaries(st.sampled_from(params), junk, max_size=5),
-           st.sampled_from(["", "1|2024-01-01T00:00:00+00:00|5", "2|not-a-date|1",
-                            "1|9999-12-31T23:59:59|999999999999999999999"]))
+    @given(
+        st.sampled_from(["/queue/mine/", "/queue/team/", "/cases/similar/", "/kb/"]),
+        st.dictionaries(st.sampled_from(params), junk, max_size=5),
+        st.sampled_from(
+            ["", "1|2024-01-01T00:00:00+00:00|5", "2|not-a-date|1", "1|9999-12-31T23:59:59|999999999999999999999"]
+        ),
+    )
     def check(url, data, cursor):
         if cursor:
             data = {**data, "cursor": cursor}
@@ -149,8 +196,10 @@ def test_requester_link_survives_junk(world, agent):
     client = Client(raise_request_exception=True)
 
     @FUZZ
-    @given(st.one_of(st.just(good), st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789:_-.", max_size=120)),
-           form_data("", ["answer", "reason"]))
+    @given(
+        st.one_of(st.just(good), st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789:_-.", max_size=120)),
+        form_data("", ["answer", "reason"]),
+    )
     def check(token, data):
         url = f"/confirm/{token}/"
         if not token or "/" in token:

@@ -1,6 +1,7 @@
 """import_events on the project's own small logs (tests/fixtures): cases, levels, teams,
 handoffs up and down, status history dated by the events, SLA fields, bad rows with
 their line numbers, and a second run that changes nothing."""
+
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
 from io import StringIO
@@ -29,17 +30,25 @@ def at(*args, tz=CET) -> datetime:
 
 def case(source: str, external_id: str) -> Case:
     return Case.objects.select_related("level", "highest_level", "team", "category").get(
-        source=source, external_id=external_id)
+        source=source, external_id=external_id
+    )
 
 
 def handoffs(c: Case) -> list[tuple]:
-    return [(e.kind, e.status, e.from_level.code, e.to_level.code, e.created_at, e.decided_at)
-            for e in c.escalations.select_related("from_level", "to_level").order_by("created_at", "pk")]
+    return [
+        (e.kind, e.status, e.from_level.code, e.to_level.code, e.created_at, e.decided_at)
+        for e in c.escalations.select_related("from_level", "to_level").order_by("created_at", "pk")
+    ]
 
 
 def counts() -> tuple:
-    return (Case.objects.count(), Escalation.objects.count(), Case.history.count(), Escalation.history.count(),
-            Team.objects.count())
+    return (
+        Case.objects.count(),
+        Escalation.objects.count(),
+        Case.history.count(),
+        Escalation.history.count(),
+        Team.objects.count(),
+    )
 
 
 @pytest.fixture
@@ -75,8 +84,11 @@ def test_l1_l2_l1_becomes_an_escalation_and_a_de_escalation(bpic):
 
 
 def test_history_rows_are_dated_by_the_events_and_chained(bpic):
-    rows = list(case("bpic2013", "1-100").history.order_by("history_date", "history_id")
-                .values_list("history_date", "history_type", "status", "level__code"))
+    rows = list(
+        case("bpic2013", "1-100")
+        .history.order_by("history_date", "history_id")
+        .values_list("history_date", "history_type", "status", "level__code")
+    )
     assert rows == [
         (at(2012, 1, 2, 9), "+", "in_progress", "L1"),
         (at(2012, 1, 2, 9, 30), "~", "escalated", "L2"),
@@ -101,12 +113,16 @@ def test_skip_level_jump_pause_and_reopen(bpic):
     c = case("bpic2013", "1-300")
     assert handoffs(c) == [("jump", "accepted", "L1", "L3", at(2012, 2, 1, 8, 30), at(2012, 2, 1, 9))]
     assert (c.level.code, c.highest_level.code, c.priority, c.reopen_count) == ("L3", "L3", 1, 1)
-    assert c.pauses == [[at(2012, 2, 1, 10).astimezone(UTC).isoformat(),
-                         at(2012, 2, 1, 12).astimezone(UTC).isoformat()]]
+    assert c.pauses == [
+        [at(2012, 2, 1, 10).astimezone(UTC).isoformat(), at(2012, 2, 1, 12).astimezone(UTC).isoformat()]
+    ]
     assert (c.resolved_at, c.closed_at) == (at(2012, 2, 1, 15), at(2012, 2, 1, 15))
     # L3 P1 response target 4 h from entering L3 at 08:30, plus the 2 h pause; accepted at 09:00.
     assert (c.response_due_at, c.responded_at, c.response_breached_at) == (
-        at(2012, 2, 1, 14, 30), at(2012, 2, 1, 9), None)
+        at(2012, 2, 1, 14, 30),
+        at(2012, 2, 1, 9),
+        None,
+    )
 
 
 def test_reassignment_within_a_level_and_in_call_closes(bpic):
@@ -141,19 +157,35 @@ def test_imported_cases_are_never_swept(bpic, uci):
 def test_uci_import(uci):
     assert (uci.rows, uci.incidents, uci.created) == (15, 3, 3)
     assert [(b.line, b.reason) for b in uci.bad_rows] == [
-        (13, "unknown state '-100'"), (15, "unreadable sys_updated_at '31/2/2016 25:00'")]
+        (13, "unknown state '-100'"),
+        (15, "unreadable sys_updated_at '31/2/2016 25:00'"),
+    ]
     utc = UTC
     one = case("uci", "0000001")
     assert (one.status, one.level.code, one.team.name, one.reassignment_count, one.source_made_sla) == (
-        "closed", "L1", "UCI group 20", 1, True)
+        "closed",
+        "L1",
+        "UCI group 20",
+        1,
+        True,
+    )
     assert (one.opened_at, one.first_response_at, one.resolved_at, one.closed_at) == (
-        at(2016, 3, 1, 8, tz=utc), at(2016, 3, 1, 8, 10, tz=utc), at(2016, 3, 1, 12, tz=utc),
-        at(2016, 3, 4, 12, tz=utc))
+        at(2016, 3, 1, 8, tz=utc),
+        at(2016, 3, 1, 8, 10, tz=utc),
+        at(2016, 3, 1, 12, tz=utc),
+        at(2016, 3, 4, 12, tz=utc),
+    )
     assert one.pauses == [["2016-03-01T09:00:00+00:00", "2016-03-01T10:00:00+00:00"]]
     assert one.resolution_due_at == at(2016, 3, 1, 21, tz=utc)  # 12 h for P3 at L1, plus the 1 h pause
     assert one.resolution_breached_at is None
     assert list(one.history.order_by("history_date").values_list("status", flat=True)) == [
-        "new", "in_progress", "awaiting_customer", "in_progress", "resolved", "closed"]
+        "new",
+        "in_progress",
+        "awaiting_customer",
+        "in_progress",
+        "resolved",
+        "closed",
+    ]
     two = case("uci", "0000002")
     assert (two.priority, two.reopen_count, two.source_made_sla, two.status) == (1, 1, False, "closed")
     assert two.resolution_breached_at == at(2016, 3, 2, 13, tz=utc)  # 4 h for P1, resolved at 18:00
@@ -186,12 +218,17 @@ def test_wrong_format_is_refused(db):
 
 
 def test_reports_see_imported_cases(bpic):
-    result = REGISTRY["volume"].run(Filters(date_from=at(2012, 1, 1).date(), date_to=at(2012, 3, 31).date(),
-                                            source="bpic2013"))
+    result = REGISTRY["volume"].run(
+        Filters(date_from=at(2012, 1, 1).date(), date_to=at(2012, 3, 31).date(), source="bpic2013")
+    )
     transitions = next(t for t in result.tables if t.key == "transitions").rows
-    assert transitions == [["L1->L2", 2, 1, 1, 0, 50.0], ["skip-level", 1, 1, 0, 0, 0.0],
-                           ["de-escalation", 1, 1, 0, 0, 0.0]]
-    resolution = REGISTRY["resolution"].run(Filters(date_from=at(2012, 1, 1).date(),
-                                                    date_to=at(2012, 3, 31).date(), source="bpic2013"))
+    assert transitions == [
+        ["L1->L2", 2, 1, 1, 0, 50.0],
+        ["skip-level", 1, 1, 0, 0, 0.0],
+        ["de-escalation", 1, 1, 0, 0, 0.0],
+    ]
+    resolution = REGISTRY["resolution"].run(
+        Filters(date_from=at(2012, 1, 1).date(), date_to=at(2012, 3, 31).date(), source="bpic2013")
+    )
     highest = {row[0]: row[1] for row in resolution.tables[2].rows}
     assert (highest["L1"], highest["L2"], highest["L3"]) == (2, 2, 1)

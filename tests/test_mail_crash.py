@@ -2,6 +2,7 @@
 test database and the session's Dovecot, and is SIGKILLed at the moment under test (a
 PostgreSQL trigger holds it there). Then a normal poll must finish the work, and every
 message must have opened exactly one case."""
+
 from __future__ import annotations
 
 import os
@@ -29,18 +30,24 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, seri
 def box(imap_url, settings, tmp_path):
     settings.MAILBOX_URLS = [imap_url]
     settings.MEDIA_ROOT = str(tmp_path)
-    Mailbox.objects.create(name="crash", source=MailboxConfig.from_url(imap_url).source,
-                           category=CategoryFactory(code="crash-mail"))
+    Mailbox.objects.create(
+        name="crash", source=MailboxConfig.from_url(imap_url).source, category=CategoryFactory(code="crash-mail")
+    )
     return imap_url
 
 
 def fetch_process(url: str, tmp_path) -> subprocess.Popen:
     db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "MAILBOX_URLS": url,
-           "MEDIA_ROOT": str(tmp_path),
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
-    return subprocess.Popen([sys.executable, "manage.py", "fetch_mail"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "MAILBOX_URLS": url,
+        "MEDIA_ROOT": str(tmp_path),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "fetch_mail"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def stall(table: str, when: str = "") -> None:
@@ -58,8 +65,9 @@ def kill_when_stalled(proc: subprocess.Popen, table: str) -> None:
         backend = None
         for _ in range(300):
             with connection.cursor() as cur:
-                cur.execute("SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE %s",
-                            [f"%{table}%"])
+                cur.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE %s", [f"%{table}%"]
+                )
                 row = cur.fetchone()
             if row:
                 backend = row[0]
@@ -75,13 +83,15 @@ def kill_when_stalled(proc: subprocess.Popen, table: str) -> None:
         if proc.poll() is None:
             proc.kill()
         with connection.cursor() as cur:
-            cur.execute(f"DROP TRIGGER IF EXISTS test_mail_stall ON {table}; "
-                        "DROP FUNCTION IF EXISTS test_mail_stall();")
+            cur.execute(
+                f"DROP TRIGGER IF EXISTS test_mail_stall ON {table}; DROP FUNCTION IF EXISTS test_mail_stall();"
+            )
 
 
 def test_killed_after_commit_before_flagging_the_message_is_read_again_and_not_duplicated(box, tmp_path):
-    deliver(box, mail(subject="first", message_id="<c1@example.com>"),
-            mail(subject="second", message_id="<c2@example.com>"))
+    deliver(
+        box, mail(subject="first", message_id="<c1@example.com>"), mail(subject="second", message_id="<c2@example.com>")
+    )
     # The first message commits; the process dies while taking in the second, before the
     # chunk's \Seen flags are stored.
     stall("escalations_inboundmessage", "WHEN (NEW.subject = 'second')")

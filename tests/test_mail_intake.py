@@ -1,5 +1,6 @@
 """E-mail in and out against real servers: Dovecot for IMAP (tests/mail_conftest.py) and
 an aiosmtpd SMTP server the outbox sends to. Nothing of ours is mocked."""
+
 from __future__ import annotations
 
 from email.message import EmailMessage
@@ -28,8 +29,9 @@ def desk(imap_url, settings, tmp_path, agent):
     team = TeamFactory(name="Mail desk", email="mail-desk@example.org")
     team.members.add(agent)
     category = CategoryFactory(code="mail-support")
-    mailbox = Mailbox.objects.create(name="support", source=MailboxConfig.from_url(imap_url).source,
-                                     category=category, team=team)
+    mailbox = Mailbox.objects.create(
+        name="support", source=MailboxConfig.from_url(imap_url).source, category=category, team=team
+    )
     return SimpleNamespace(url=imap_url, mailbox=mailbox, category=category, team=team, agent=agent)
 
 
@@ -54,19 +56,32 @@ def test_a_new_message_opens_a_case_with_its_text_and_attachments_and_the_reply_
     msg = mail(subject="SUBJECT", body="It smokes.\nPlease come.")
     msg.add_attachment(b"%PDF-1.4 the report", maintype="application", subtype="pdf", filename="report.pdf")
     # A tab and a line break inside an encoded subject: the title gets neither.
-    deliver(desk.url, msg.as_bytes().replace(b"Subject: SUBJECT", b"Subject: =?utf-8?q?Printer=09on_fire=0D=0A_again?="))
+    deliver(
+        desk.url, msg.as_bytes().replace(b"Subject: SUBJECT", b"Subject: =?utf-8?q?Printer=09on_fire=0D=0A_again?=")
+    )
     result = fetch()
     assert result.outcomes == {"opened": 1}
     case = only_case()
     assert (case.title, case.requester_name, case.requester_email) == (
-        "Printer on fire again", "Rita", "rita@example.com")
+        "Printer on fire again",
+        "Rita",
+        "rita@example.com",
+    )
     assert (case.category, case.team, case.status) == (desk.category, desk.team, CaseStatus.NEW)
     note = case.notes.get()
     assert (note.kind, note.body, note.sender, note.author) == (
-        NoteKind.CUSTOMER, "It smokes.\nPlease come.", "rita@example.com", None)
+        NoteKind.CUSTOMER,
+        "It smokes.\nPlease come.",
+        "rita@example.com",
+        None,
+    )
     attachment = Attachment.objects.get()
     assert (attachment.case, attachment.note, attachment.filename, attachment.content_type) == (
-        case, note, "report.pdf", "application/pdf")
+        case,
+        note,
+        "report.pdf",
+        "application/pdf",
+    )
     with default_storage.open(attachment.file.name) as f:
         assert f.read() == b"%PDF-1.4 the report"
     assert attachment.history.count() == 1 and note.history.count() == 1
@@ -90,12 +105,15 @@ def test_a_reply_with_the_case_token_adds_a_customer_note(desk):
     deliver(desk.url, mail())
     fetch()
     case = only_case()
-    deliver(desk.url, mail(subject=f"Re: We received your request [case #{case.pk}]", body="More smoke.",
-                           message_id="<m2@example.com>"))
+    deliver(
+        desk.url,
+        mail(
+            subject=f"Re: We received your request [case #{case.pk}]", body="More smoke.", message_id="<m2@example.com>"
+        ),
+    )
     assert fetch().outcomes == {"replied": 1}
     assert only_case() == case
-    assert list(case.notes.values_list("kind", "body")) == [
-        ("customer", "It smokes."), ("customer", "More smoke.")]
+    assert list(case.notes.values_list("kind", "body")) == [("customer", "It smokes."), ("customer", "More smoke.")]
     assert InboundMessage.objects.get(message_id="<m2@example.com>").reason.startswith("subject token")
 
 
@@ -105,17 +123,26 @@ def test_a_reply_by_in_reply_to_our_message_threads_without_a_token(desk, smtp):
     case = only_case()
     [ack] = sent_to(smtp, "rita@example.com")
     # A colleague answers (another address, no token): the reference to our mail is enough.
-    deliver(desk.url, mail(subject="Re: something", body="I am Rita's colleague.", sender="bob@example.com",
-                           message_id="<m3@example.com>", In_Reply_To=ack["Message-ID"],
-                           References=f"<m1@example.com> {ack['Message-ID']}"))
+    deliver(
+        desk.url,
+        mail(
+            subject="Re: something",
+            body="I am Rita's colleague.",
+            sender="bob@example.com",
+            message_id="<m3@example.com>",
+            In_Reply_To=ack["Message-ID"],
+            References=f"<m1@example.com> {ack['Message-ID']}",
+        ),
+    )
     assert fetch().outcomes == {"replied": 1}
     assert only_case() == case
     assert case.notes.last().sender == "bob@example.com"
     # A forged reference (right shape, wrong signature) threads nothing.
     sig = ack["Message-ID"].split(".")[2].split("@")[0]
     forged = ack["Message-ID"].replace(sig, sig[:-1] + ("0" if sig[-1] != "0" else "1"))
-    deliver(desk.url, mail(subject="Re: x", message_id="<m4@example.com>", sender="eve@example.net",
-                           In_Reply_To=forged))
+    deliver(
+        desk.url, mail(subject="Re: x", message_id="<m4@example.com>", sender="eve@example.net", In_Reply_To=forged)
+    )
     assert fetch().outcomes == {"opened": 1}
 
 
@@ -123,24 +150,32 @@ def test_the_subject_alone_never_threads(desk):
     deliver(desk.url, mail(subject="Printer on fire"))
     fetch()
     first = only_case()
-    deliver(desk.url, mail(subject="Re: Printer on fire", message_id="<m5@example.com>"),
-            # A token naming someone else's case, from a stranger, with no reference to our mail.
-            mail(subject=f"Re: [case #{first.pk}] give me the data", sender="mallory@example.net",
-                 message_id="<m6@example.com>"))
+    deliver(
+        desk.url,
+        mail(subject="Re: Printer on fire", message_id="<m5@example.com>"),
+        # A token naming someone else's case, from a stranger, with no reference to our mail.
+        mail(
+            subject=f"Re: [case #{first.pk}] give me the data",
+            sender="mallory@example.net",
+            message_id="<m6@example.com>",
+        ),
+    )
     assert fetch().outcomes == {"opened": 2}
     assert Case.objects.count() == 3 and first.notes.count() == 1
     assert "not its requester" in InboundMessage.objects.get(message_id="<m6@example.com>").reason
 
 
 def test_auto_replies_bounces_and_loops_never_open_cases(desk):
-    deliver(desk.url,
-            mail(message_id="<a1@x.example>", Auto_Submitted="auto-replied"),
-            mail(message_id="<a2@x.example>", Precedence="bulk"),
-            mail(message_id="<a3@x.example>", X_Autoreply="yes"),
-            mail(message_id="<a4@x.example>", sender="MAILER-DAEMON@mx.example"),
-            mail(message_id="<a5@x.example>", Return_Path="<>"),
-            mail(message_id=outbox.notice_message_id(99)),
-            mail(message_id="<a7@x.example>", sender="desk@example.org"))
+    deliver(
+        desk.url,
+        mail(message_id="<a1@x.example>", Auto_Submitted="auto-replied"),
+        mail(message_id="<a2@x.example>", Precedence="bulk"),
+        mail(message_id="<a3@x.example>", X_Autoreply="yes"),
+        mail(message_id="<a4@x.example>", sender="MAILER-DAEMON@mx.example"),
+        mail(message_id="<a5@x.example>", Return_Path="<>"),
+        mail(message_id=outbox.notice_message_id(99)),
+        mail(message_id="<a7@x.example>", sender="desk@example.org"),
+    )
     assert fetch().outcomes == {"skipped": 7}
     assert Case.objects.count() == 0 and Note.objects.count() == 0
     reasons = dict(InboundMessage.objects.values_list("message_id", "reason"))
@@ -161,8 +196,11 @@ def test_the_same_message_id_twice_opens_one_case(desk):
 
 
 def test_malformed_mime_is_refused_clearly_and_never_read_again(desk):
-    deliver(desk.url, b"From: rita@example.com\r\nSubject: broken\r\nMessage-ID: <bad@example.com>\r\n"
-                      b'Content-Type: multipart/mixed; boundary="zz"\r\n\r\n--qq\r\nno boundary ever\r\n')
+    deliver(
+        desk.url,
+        b"From: rita@example.com\r\nSubject: broken\r\nMessage-ID: <bad@example.com>\r\n"
+        b'Content-Type: multipart/mixed; boundary="zz"\r\n\r\n--qq\r\nno boundary ever\r\n',
+    )
     assert fetch().outcomes == {"error": 1}
     row = InboundMessage.objects.get()
     assert row.outcome == "error" and "Malformed MIME" in row.reason and row.case is None
@@ -221,7 +259,8 @@ def test_without_an_assignee_the_team_is_told(desk, smtp):
     deliver(desk.url, mail(subject=f"[case #{case.pk}]", message_id="<m8@example.com>"))
     fetch()
     assert [m["Subject"] for m in sent_to(smtp, "mail-desk@example.org")] == [
-        f"The requester wrote on case #{case.pk}: Printer on fire"]
+        f"The requester wrote on case #{case.pk}: Printer on fire"
+    ]
 
 
 def test_a_reply_to_a_resolved_case_reopens_it_and_to_a_closed_case_opens_a_follow_up(desk, settings):
@@ -230,13 +269,17 @@ def test_a_reply_to_a_resolved_case_reopens_it_and_to_a_closed_case_opens_a_foll
     case = only_case()
     workflow.case_take(case_id=case.pk, actor=desk.agent)
     workflow.case_resolve(case_id=case.pk, actor=desk.agent, summary="Replaced the fuser.")
-    deliver(desk.url, mail(subject=f"Re: Resolved [case #{case.pk}]", body="Still smoking.", message_id="<r1@example.com>"))
+    deliver(
+        desk.url, mail(subject=f"Re: Resolved [case #{case.pk}]", body="Still smoking.", message_id="<r1@example.com>")
+    )
     assert fetch().outcomes == {"reopened": 1}
     assert fresh(case).status == CaseStatus.IN_PROGRESS and fresh(case).reopen_count == 1
     workflow.case_resolve(case_id=case.pk, actor=desk.agent, summary="New printer.")
     workflow.case_close(case_id=case.pk, actor=workflow.system_actor())  # the requester confirmed
-    deliver(desk.url, mail(subject=f"Re: Resolved [case #{case.pk}]", body="Thanks, and the scanner?",
-                           message_id="<r2@example.com>"))
+    deliver(
+        desk.url,
+        mail(subject=f"Re: Resolved [case #{case.pk}]", body="Thanks, and the scanner?", message_id="<r2@example.com>"),
+    )
     assert fetch().outcomes == {"follow_up": 1}
     follow_up = Case.objects.exclude(pk=case.pk).get()
     assert follow_up.follow_up_of == case and follow_up.requester_email == "rita@example.com"
@@ -251,8 +294,9 @@ def test_an_unknown_mailbox_or_server_is_reported_not_raised(desk, settings, dov
     results = fetch_all()
     assert results[0].outcomes == {"opened": 1}
     assert "no mailbox in the admin" in results[1].error
-    Mailbox.objects.create(name="wrong password", source=f"nobody@127.0.0.1:{dovecot.port}/INBOX",
-                           category=desk.category)
+    Mailbox.objects.create(
+        name="wrong password", source=f"nobody@127.0.0.1:{dovecot.port}/INBOX", category=desk.category
+    )
     results = fetch_all()
     assert results[1].error and Mailbox.objects.get(name="wrong password").last_error
 
@@ -262,7 +306,11 @@ def test_the_minutely_schedule_runs_fetch_mail_through_django_q(desk):
     from django_q.tasks import async_task
 
     schedule = Schedule.objects.get(name="escalations.fetch_mail")  # declared by migration 0017
-    assert (schedule.func, schedule.schedule_type, schedule.minutes) == ("escalations.automation.tasks.fetch_mail", "I", 1)
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+        "escalations.automation.tasks.fetch_mail",
+        "I",
+        1,
+    )
     deliver(desk.url, mail())
     async_task(schedule.func, sync=True)
     assert only_case().title == "Printer on fire" and unseen(desk.url) == 0

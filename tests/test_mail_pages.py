@@ -1,5 +1,6 @@
 """What staff see of the mail channel: requester messages and files on the case page, the
 download, the mailbox admin; and the workflow functions the channel calls."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,9 @@ def media(settings, tmp_path):
 
 def test_the_case_page_shows_the_requesters_message_and_files_for_download(client, agent):
     case = open_case(agent)
-    sent = workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="Here is the log.",
-                                          files=[LOG])
+    sent = workflow.case_customer_message(
+        actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="Here is the log.", files=[LOG]
+    )
     client.force_login(agent)
     page = client.get(reverse("case-detail", args=[case.pk])).content.decode()
     assert "Message from the requester" in page and "rita@example.com" in page and "Here is the log." in page
@@ -44,18 +46,27 @@ def test_files_are_checked_before_anything_is_written(agent, settings):
     case = open_case(agent)
     settings.ATTACHMENT_MAX_BYTES = 10
     with pytest.raises(workflow.InvalidAction, match="limit"):
-        workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="x", files=[LOG])
+        workflow.case_customer_message(
+            actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="x", files=[LOG]
+        )
     settings.ATTACHMENT_MAX_BYTES = 10_000
     with pytest.raises(workflow.InvalidAction, match="not accepted"):
-        workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="x",
-                                       files=[workflow.IncomingFile("a.exe", "application/x-msdownload", b"MZ")])
+        workflow.case_customer_message(
+            actor=workflow.system_actor(),
+            case_id=case.pk,
+            sender="rita@example.com",
+            body="x",
+            files=[workflow.IncomingFile("a.exe", "application/x-msdownload", b"MZ")],
+        )
     assert case.notes.count() == 0 and Attachment.objects.count() == 0
 
 
 def test_the_same_file_twice_is_stored_once(agent):
     case = open_case(agent)
     for _ in range(2):
-        workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="again", files=[LOG])
+        workflow.case_customer_message(
+            actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="again", files=[LOG]
+        )
     first, second = Attachment.objects.all()
     assert first.file.name == second.file.name and first.sha256 == second.sha256
 
@@ -63,7 +74,9 @@ def test_the_same_file_twice_is_stored_once(agent):
 def test_a_message_on_a_new_case_changes_nothing_but_adds_the_note(agent):
     case = open_case(agent)
     before = fresh(case).version
-    sent = workflow.case_customer_message(actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="Any news?")
+    sent = workflow.case_customer_message(
+        actor=workflow.system_actor(), case_id=case.pk, sender="rita@example.com", body="Any news?"
+    )
     assert sent.outcome == "replied" and fresh(case).version == before and fresh(case).status == CaseStatus.NEW
 
 
@@ -73,11 +86,19 @@ def test_the_mailbox_admin_offers_the_configured_mailboxes_without_passwords(cli
     page = client.get(reverse("admin:escalations_mailbox_add")).content.decode()
     assert "desk@example.org@mail.example:993/INBOX" in page and "s3cret" not in page
     category = CategoryFactory()
-    response = client.post(reverse("admin:escalations_mailbox_add"), {
-        "name": "Support", "source": "desk@example.org@mail.example:993/INBOX", "category": category.pk,
-        "is_active": "on"})
+    response = client.post(
+        reverse("admin:escalations_mailbox_add"),
+        {
+            "name": "Support",
+            "source": "desk@example.org@mail.example:993/INBOX",
+            "category": category.pk,
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     assert Mailbox.objects.get().source == "desk@example.org@mail.example:993/INBOX"
-    response = client.post(reverse("admin:escalations_mailbox_add"), {
-        "name": "Other", "source": "someone@elsewhere:143/INBOX", "category": category.pk})
+    response = client.post(
+        reverse("admin:escalations_mailbox_add"),
+        {"name": "Other", "source": "someone@elsewhere:143/INBOX", "category": category.pk},
+    )
     assert response.status_code == 200 and Mailbox.objects.count() == 1  # not in MAILBOX_URLS

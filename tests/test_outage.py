@@ -1,4 +1,5 @@
 """A lost database connection: the user is told, nothing is saved, what they typed comes back."""
+
 import psycopg
 import pytest
 from django.db import connection

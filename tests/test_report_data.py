@@ -4,6 +4,7 @@ workflow action that moves a case between levels, the sweep's bulk writes, the i
 and on PostgreSQL a raw INSERT that leaves it out), and the invariant checker notices one
 astray; and ``reports.sql.histograms`` (one pass, a histogram per measure) agrees with
 one grouped query per measure."""
+
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,8 +46,12 @@ def test_every_workflow_move_carries_the_opening(clock, agent, specialist, senio
     step(workflow.case_de_escalate, specialist, reason="Expert part done")  # L2 -> L1
     step(workflow.case_escalate, agent, handoff=HANDOFF, to_level_code="L3", justification="Data loss")  # jump
     kinds = list(Escalation.objects.filter(case=case).order_by("pk").values_list("kind", "status"))
-    assert kinds == [("escalate", "returned"), ("escalate", "accepted"), ("de_escalate", "accepted"),
-                     ("jump", "pending")]
+    assert kinds == [
+        ("escalate", "returned"),
+        ("escalate", "accepted"),
+        ("de_escalate", "accepted"),
+        ("jump", "pending"),
+    ]
     assert carried(case) == [opened] * 4
     assert all(e.created_at > opened for e in Escalation.objects.filter(case=case))
 
@@ -74,12 +79,15 @@ def test_a_raw_insert_without_the_opening_gets_it_from_the_case(agent):
     """Benchmarks and scripts insert handoffs in SQL; the trigger fills what they leave out."""
     case = open_case(agent)
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             INSERT INTO escalations_escalation (case_id, kind, status, from_level_id, to_level_id, reason, summary,
                 steps_tried, knowledge_consulted, customer_impact, justification, return_reason, response_breached,
                 created_at)
             SELECT id, 'escalate', 'pending', level_id, level_id, '', '', '', '', '', '', '', false, now()
-            FROM escalations_case WHERE id = %s""", [case.pk])
+            FROM escalations_case WHERE id = %s""",
+            [case.pk],
+        )
     assert carried(case) == [Case.objects.get(pk=case.pk).opened_at]
 
 
@@ -94,28 +102,42 @@ def test_histograms_in_one_pass_match_one_query_per_measure(clock, agent, specia
             workflow.case_resolve(case_id=case.pk, actor=agent, summary="Fixed")
     clock.advance(days=2)
     workflow.case_escalate(case_id=cases[1].pk, actor=agent, handoff=HANDOFF)
-    measures = {"first_response_at": Seconds("first_response_at", "opened_at"),
-                "resolved_at": Seconds("resolved_at", "opened_at")}
-    got = histograms(Case.objects.order_by(), ["level_id"], list(measures.values()),
-                     [Seconds("level_entered_at", "opened_at")])
+    measures = {
+        "first_response_at": Seconds("first_response_at", "opened_at"),
+        "resolved_at": Seconds("resolved_at", "opened_at"),
+    }
+    got = histograms(
+        Case.objects.order_by(), ["level_id"], list(measures.values()), [Seconds("level_entered_at", "opened_at")]
+    )
     for groups, (column, m) in zip(got, measures.items()):
-        expected = {(g["level_id"], g["b"], g["n"], round(g["s"])) for g in Case.objects.order_by().values(
-            "level_id", b=Bucket(m)).annotate(n=Count(column), s=Sum(m)) if g["b"] is not None}
+        expected = {
+            (g["level_id"], g["b"], g["n"], round(g["s"]))
+            for g in Case.objects.order_by().values("level_id", b=Bucket(m)).annotate(n=Count(column), s=Sum(m))
+            if g["b"] is not None
+        }
         assert {(g["key"][0], g["b"], g["n"], round(g["s"])) for g in groups if g["b"] is not None} == expected
     rows = {g["key"][0]: g for g in got[0]}  # rows and totals: read from one measure's groups
-    totals = {g["level_id"]: g for g in Case.objects.order_by().values("level_id").annotate(
-        n=Count("pk"), t=Sum(Seconds("level_entered_at", "opened_at")))}
+    totals = {
+        g["level_id"]: g
+        for g in Case.objects.order_by()
+        .values("level_id")
+        .annotate(n=Count("pk"), t=Sum(Seconds("level_entered_at", "opened_at")))
+    }
     assert {k: sum(g["rows"] for g in got[0] if g["key"][0] == k) for k in rows} == {
-        k: g["n"] for k, g in totals.items()}
+        k: g["n"] for k, g in totals.items()
+    }
     assert {k: round(sum(g["totals"][0] for g in got[0] if g["key"][0] == k)) for k in rows} == {
-        k: round(g["t"]) for k, g in totals.items()}
+        k: round(g["t"]) for k, g in totals.items()
+    }
 
 
 def test_the_invariant_checker_catches_a_handoff_astray(agent):
     case = open_case(agent)
     workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
     assert "every handoff carries its case's opening moment (reports read it)" not in {
-        f.name for f in check() if not f.held}
+        f.name for f in check() if not f.held
+    }
     Escalation.objects.filter(case=case).update(case_opened_at=F("case_opened_at") - timedelta(hours=1))
     assert "every handoff carries its case's opening moment (reports read it)" in {
-        f.name for f in check() if not f.held}
+        f.name for f in check() if not f.held
+    }

@@ -9,6 +9,7 @@ The day (2025-06-02, all times UTC, four P3 cases opened at 08:00 by alice at L1
     closed 11:10, reviewed
   D taken 08:40 (response due 08:30: breached), still open at noon
 """
+
 import csv
 import io
 import json
@@ -69,10 +70,26 @@ def desk(monkeypatch, agent, specialist, senior):
     step(11, 0, workflow.case_resolve, case_id=b.pk, actor=specialist, summary="Patched")
     for case, actor in ((a, agent), (b, specialist), (c, agent)):
         step(11, 10, workflow.case_close, case_id=case.pk, actor=actor)
-    step(11, 20, workflow.case_review, case_id=b.pk, actor=senior, root_cause="Known bug",
-         escalation_warranted=True, prevention_actions="Patch the client")
-    step(11, 25, workflow.case_review, case_id=c.pk, actor=senior, root_cause="known bug ",
-         escalation_warranted=False, prevention_actions="Train L1 on returns")
+    step(
+        11,
+        20,
+        workflow.case_review,
+        case_id=b.pk,
+        actor=senior,
+        root_cause="Known bug",
+        escalation_warranted=True,
+        prevention_actions="Patch the client",
+    )
+    step(
+        11,
+        25,
+        workflow.case_review,
+        case_id=c.pk,
+        actor=senior,
+        root_cause="known bug ",
+        escalation_warranted=False,
+        prevention_actions="Train L1 on returns",
+    )
     clock.now = NOON
     return {"A": a, "B": b, "C": c, "D": d}
 
@@ -88,15 +105,21 @@ def test_volume(desk):
     assert t["escalations"] == [[DAY, 2, 1, 0]]  # L1->L2, returned, de-escalation
     assert t["transitions"] == [["L1->L2", 2, 1, 1, 0, 50.0], ["de-escalation", 0, 0, 0, 0, None]]
     assert t["cases_moved"] == [
-        ["Cases opened", 4, 100.0], ["Escalated at least once", 2, 50.0], ["Reached a level above L1", 2, 50.0],
+        ["Cases opened", 4, 100.0],
+        ["Escalated at least once", 2, 50.0],
+        ["Reached a level above L1", 2, 50.0],
         ["Ended below the highest level they reached (pushed back down)", 1, 25.0],
     ]
 
 
 def test_resolution_by_level(desk):
     t = run("resolution")
-    assert t["summary"] == [["Cases opened", 4], ["Resolved", 3], ["Resolved at L1 without leaving it", 1],
-                            ["First-level resolution rate %", 33.3]]
+    assert t["summary"] == [
+        ["Cases opened", 4],
+        ["Resolved", 3],
+        ["Resolved at L1 without leaving it", 1],
+        ["First-level resolution rate %", 33.3],
+    ]
     assert t["resolved_at"][:3] == [["L1", 2, 66.7, 1, 1], ["L2", 1, 33.3, 0, 0], ["L3", 0, 0.0, 0, 0]]
     assert t["highest_level"][:3] == [["L1", 2, 50.0, 1], ["L2", 2, 50.0, 2], ["L3", 0, 0.0, 0]]
 
@@ -116,8 +139,7 @@ def test_sla(desk):
 
 def test_speed(desk):
     t = run("speed")
-    assert t["response_resolution"] == [["L1", 3, 3, 0.36, 0.33, 2, 1.75, 1.75],
-                                        ["L2", 1, 1, 0.17, 0.17, 1, 3.0, 3.0]]
+    assert t["response_resolution"] == [["L1", 3, 3, 0.36, 0.33, 2, 1.75, 1.75], ["L2", 1, 1, 0.17, 0.17, 1, 3.0, 3.0]]
     assert t["accept"] == [["L2", 2, 1, 1, 0, 0.5, 0.5]]
     # L1: A 1 h, B 1 h, C 2 h + 15 min after the return, D 4 h; L2: B 2 h, C 15 min.
     assert t["time_at_level"] == [["L1", 5, 8.25, 1.65, 78.6], ["L2", 2, 2.25, 1.12, 21.4]]
@@ -151,8 +173,10 @@ def test_bottlenecks(desk):
 def test_reviews(desk):
     t = run("reviews")
     assert t["root_causes"] == [["known bug", 2, 100.0, 1, 1, 0]]
-    assert t["prevention"] == [[desk["C"].pk, DAY, "L1", "known bug", "no", "Train L1 on returns"],
-                               [desk["B"].pk, DAY, "L2", "Known bug", "yes", "Patch the client"]]
+    assert t["prevention"] == [
+        [desk["C"].pk, DAY, "L1", "known bug", "no", "Train L1 on returns"],
+        [desk["B"].pk, DAY, "L2", "Known bug", "yes", "Patch the client"],
+    ]
 
 
 def test_filters(desk):
@@ -161,8 +185,9 @@ def test_filters(desk):
     assert run("volume", category="network", source="live")["opened"] == [[DAY, 4, 0, 0, 4, 0]]
     assert run("volume", priority=1)["opened"] == [[DAY, 0, 0, 0, 0, 0]]
     assert run("volume", source="uci")["transitions"] == [["de-escalation", 0, 0, 0, 0, None]]
-    later = REGISTRY["volume"].run(Filters(date_from=DAY + timedelta(days=1), date_to=DAY + timedelta(days=3),
-                                           now=NOON))
+    later = REGISTRY["volume"].run(
+        Filters(date_from=DAY + timedelta(days=1), date_to=DAY + timedelta(days=3), now=NOON)
+    )
     assert [row[1] for row in later.tables[0].rows] == [0, 0, 0]
     with pytest.raises(FilterError, match="no team 'Nobody'"):
         run("volume", team="Nobody")
@@ -170,14 +195,26 @@ def test_filters(desk):
 
 def test_command_formats(desk):
     out = io.StringIO()
-    call_command("report", "volume", "--from", "2025-06-02", "--to", "2025-06-02", "--format", "csv",
-                 "--table", "transitions", stdout=out)
+    call_command(
+        "report",
+        "volume",
+        "--from",
+        "2025-06-02",
+        "--to",
+        "2025-06-02",
+        "--format",
+        "csv",
+        "--table",
+        "transitions",
+        stdout=out,
+    )
     assert list(csv.reader(io.StringIO(out.getvalue()))) == [
         ["Transition", "Handoffs", "Accepted", "Returned", "Pending", "Returned %"],
-        ["L1->L2", "2", "1", "1", "0", "50.0"], ["de-escalation", "0", "0", "0", "0", ""]]
+        ["L1->L2", "2", "1", "1", "0", "50.0"],
+        ["de-escalation", "0", "0", "0", "0", ""],
+    ]
     out = io.StringIO()
-    call_command("report", "resolution", "--from", "2025-06-02", "--to", "2025-06-02", "--format", "json",
-                 stdout=out)
+    call_command("report", "resolution", "--from", "2025-06-02", "--to", "2025-06-02", "--format", "json", stdout=out)
     data = json.loads(out.getvalue())
     assert data["report"] == "resolution" and data["filters"]["date_from"] == "2025-06-02"
     assert data["tables"][0]["rows"][3] == {"measure": "First-level resolution rate %", "value": 33.3}
@@ -196,8 +233,9 @@ def test_command_help_lists_the_reports_and_refuses_bad_filters(db):
     for name in REGISTRY:
         assert name in text
     with pytest.raises(CommandError, match="no level 'L9'"):
-        call_command("report", "volume", "--from", "2025-06-02", "--to", "2025-06-02", "--level", "L9",
-                     stdout=io.StringIO())
+        call_command(
+            "report", "volume", "--from", "2025-06-02", "--to", "2025-06-02", "--level", "L9", stdout=io.StringIO()
+        )
     with pytest.raises(CommandError, match="ends before it starts"):
         call_command("report", "volume", "--from", "2025-06-03", "--to", "2025-06-02", stdout=io.StringIO())
 

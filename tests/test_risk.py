@@ -3,6 +3,7 @@ that only ever learns from the past, reasons in words, the command's JSON line, 
 
 Synthetic data: closed cases written as rows (with their intake history row), a breach
 pattern driven by priority and category, escalations driven by category."""
+
 import json
 import random
 import sys
@@ -25,15 +26,36 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
-def make_case(category, opened_at, *, priority=3, closed_after=None, breached=False, escalated=False,
-              requester="rita@example.com", source="", made_sla=None, **extra) -> Case:
+def make_case(
+    category,
+    opened_at,
+    *,
+    priority=3,
+    closed_after=None,
+    breached=False,
+    escalated=False,
+    requester="rita@example.com",
+    source="",
+    made_sla=None,
+    **extra,
+) -> Case:
     l1 = Level.objects.get(code="L1")
     closed = closed_after is not None
     fields = dict(
-        title="Synthetic", requester_name="Rita", requester_email=requester, category=category,
-        priority=priority, impact=min(priority, 3), urgency=min(priority, 3), level=l1, highest_level=l1,
-        opened_at=opened_at, level_entered_at=opened_at, source=source,
-        external_id=f"x{Case.objects.count()}" if source else "", source_made_sla=made_sla,
+        title="Synthetic",
+        requester_name="Rita",
+        requester_email=requester,
+        category=category,
+        priority=priority,
+        impact=min(priority, 3),
+        urgency=min(priority, 3),
+        level=l1,
+        highest_level=l1,
+        opened_at=opened_at,
+        level_entered_at=opened_at,
+        source=source,
+        external_id=f"x{Case.objects.count()}" if source else "",
+        source_made_sla=made_sla,
         status=CaseStatus.CLOSED if closed else CaseStatus.IN_PROGRESS,
     )
     fields.update(extra)
@@ -41,7 +63,9 @@ def make_case(category, opened_at, *, priority=3, closed_after=None, breached=Fa
     if closed:
         end = opened_at + closed_after
         Case.objects.filter(pk=case.pk).update(
-            resolved_at=end, closed_at=end, resolution_breached_at=end if breached else None,
+            resolved_at=end,
+            closed_at=end,
+            resolution_breached_at=end if breached else None,
             escalation_count=1 if escalated else 0,
             highest_level=Level.objects.get(code="L2") if escalated else l1,
         )
@@ -50,8 +74,10 @@ def make_case(category, opened_at, *, priority=3, closed_after=None, breached=Fa
 
 @pytest.fixture
 def categories():
-    return (Category.objects.create(code="network", name="Network"),
-            Category.objects.create(code="printing", name="Printing"))
+    return (
+        Category.objects.create(code="network", name="Network"),
+        Category.objects.create(code="printing", name="Printing"),
+    )
 
 
 @pytest.fixture
@@ -63,22 +89,46 @@ def history(categories):
         cat = network if i % 2 else printing
         priority = rnd.choice([1, 2, 3, 4])
         p_breach = 0.1 + 0.5 * (priority == 1) + 0.3 * (cat == network)
-        make_case(cat, T0 + timedelta(hours=3 * i), priority=priority,
-                  closed_after=timedelta(hours=rnd.randint(1, 30)), breached=rnd.random() < p_breach,
-                  escalated=rnd.random() < (0.6 if cat == network else 0.1),
-                  requester=f"user{i % 9}@example.com")
+        make_case(
+            cat,
+            T0 + timedelta(hours=3 * i),
+            priority=priority,
+            closed_after=timedelta(hours=rnd.randint(1, 30)),
+            breached=rnd.random() < p_breach,
+            escalated=rnd.random() < (0.6 if cat == network else 0.1),
+            requester=f"user{i % 9}@example.com",
+        )
     return categories
 
 
 def rows_from(specs):
     """Pure rows: (id, opened hour, closed hour or None, category, breach)."""
-    return [Row(id=i, opened_at=T0 + timedelta(hours=o), closed_at=None if c is None else T0 + timedelta(hours=c),
-                priority=3, impact=2, urgency=2, complexity="medium", customer_tier="standard", business_impact=0,
-                category=cat, category_name=cat, requester="r", team="", team_name="", level_rank=1,
-                level_code="L1", breach=b) for i, o, c, cat, b in specs]
+    return [
+        Row(
+            id=i,
+            opened_at=T0 + timedelta(hours=o),
+            closed_at=None if c is None else T0 + timedelta(hours=c),
+            priority=3,
+            impact=2,
+            urgency=2,
+            complexity="medium",
+            customer_tier="standard",
+            business_impact=0,
+            category=cat,
+            category_name=cat,
+            requester="r",
+            team="",
+            team_name="",
+            level_rank=1,
+            level_code="L1",
+            breach=b,
+        )
+        for i, o, c, cat, b in specs
+    ]
 
 
 # -- training stores JSON ----------------------------------------------------------------
+
 
 def test_training_stores_an_active_model_with_json_parameters(history):
     result = train("breach")
@@ -122,10 +172,12 @@ def test_predict_needs_no_scikit_learn(history, monkeypatch):
     out = predict(case)
     assert 0 < out["breach_risk"] < 1 and 0 < out["escalation_risk"] < 1
     assert out["reasons"] == [f"breach: {w}" for w in out["breach_reasons"]] + [
-        f"escalation: {w}" for w in out["escalation_reasons"]]
+        f"escalation: {w}" for w in out["escalation_reasons"]
+    ]
 
 
 # -- the evaluation only ever uses past data ---------------------------------------------
+
 
 def test_split_trains_only_on_cases_closed_before_the_first_test_case_opened():
     # ten cases, opened hourly; case 6 stays open (closes) long after the cutoff
@@ -194,6 +246,7 @@ def test_labels_from_escalation_and_source_sla_verdict(categories):
 
 # -- scoring and reasons -----------------------------------------------------------------
 
+
 def test_score_open_cases_writes_risk_and_reasons_in_words(history):
     network, _ = history
     train("breach")
@@ -219,6 +272,7 @@ def test_score_without_models_does_nothing(categories):
 
 
 # -- the command, the task, the schedule -----------------------------------------------
+
 
 def test_command_prints_a_table_and_ends_with_one_json_line(history):
     out = StringIO()
@@ -260,6 +314,7 @@ def test_past_rate_reasons_only_when_above_the_overall_rate_and_not_thin():
     row.category_name = "Network"
     row.past = {"category": (4, 10), "requester": (1, 2), "team": (1, 10), "all": (20, 100)}
     assert describe("past_rate:category", row, "escalation") == (
-        "category Network cases were escalated 40 % of the time (4 of 10 closed)")
+        "category Network cases were escalated 40 % of the time (4 of 10 closed)"
+    )
     assert describe("past_rate:requester", row, "breach") is None  # two cases: too thin
     assert describe("past_rate:team", row, "breach") is None  # 10 % is below the overall 20 %

@@ -1,5 +1,6 @@
 """Workload-aware routing: skills, duty, working hours, load against capacity, round robin,
 the policy modes at intake and on escalation, and the reason the case shows."""
+
 from datetime import time
 
 import pytest
@@ -190,8 +191,9 @@ def test_rule_escalations_by_the_sweep_are_routed_too(agent, network):
     from escalations.models import TriggerRule
 
     TriggerRule.objects.update(is_active=False)
-    TriggerRule.objects.create(name="up", condition="sla_percent", params={"target": "response", "percent": 100},
-                               action="escalate_next")
+    TriggerRule.objects.create(
+        name="up", condition="sla_percent", params={"target": "response", "percent": 100}, action="escalate_next"
+    )
     l2 = Level.objects.get(code="L2")
     net2 = TeamFactory(name="Net specialists", level=l2)
     net2.skills.add(network)

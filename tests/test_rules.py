@@ -1,6 +1,7 @@
 """Trigger rules: each condition and action kind, repeat and stop, pauses, recomputation.
 
 Time is controlled by passing ``now`` to the sweep; cases are opened at the real now."""
+
 from datetime import timedelta
 
 import pytest
@@ -43,10 +44,17 @@ def reload(case):
 def test_percent_warning_fires_once_then_escalation_at_100(agent):
     team = TeamFactory(name="Desk")
     team.members.add(agent)
-    rule("warn half", R.Condition.SLA_PERCENT, {"target": "response", "percent": 50}, R.Action.NOTIFY,
-         recipients=["assignee", "team"], order=1)
-    esc_rule = rule("escalate", R.Condition.SLA_PERCENT, {"target": "response", "percent": 100},
-                    R.Action.ESCALATE_NEXT, order=2)
+    rule(
+        "warn half",
+        R.Condition.SLA_PERCENT,
+        {"target": "response", "percent": 50},
+        R.Action.NOTIFY,
+        recipients=["assignee", "team"],
+        order=1,
+    )
+    esc_rule = rule(
+        "escalate", R.Condition.SLA_PERCENT, {"target": "response", "percent": 100}, R.Action.ESCALATE_NEXT, order=2
+    )
     case = open_case(agent, impact=1, urgency=1, team=team)  # P1: L1 response 15 min
     assert case.next_check_at == case.opened_at + timedelta(minutes=7, seconds=30)
 
@@ -73,8 +81,14 @@ def test_percent_warning_fires_once_then_escalation_at_100(agent):
 
 
 def test_repeat_interval_fires_again_only_after_the_interval(agent):
-    rule("nag", R.Condition.SLA_PERCENT, {"target": "resolution", "percent": 10}, R.Action.NOTIFY,
-         recipients=["requester"], repeat_every=timedelta(minutes=30))
+    rule(
+        "nag",
+        R.Condition.SLA_PERCENT,
+        {"target": "resolution", "percent": 10},
+        R.Action.NOTIFY,
+        recipients=["requester"],
+        repeat_every=timedelta(minutes=30),
+    )
     case = open_case(agent, impact=1, urgency=1)  # resolution 4 h -> 10 % = 24 min
     t0 = case.opened_at + timedelta(minutes=25)
     assert run_sweep(now=t0).actions == 1
@@ -86,8 +100,15 @@ def test_repeat_interval_fires_again_only_after_the_interval(agent):
 
 
 def test_stop_processing_skips_later_rules(agent):
-    rule("first", R.Condition.PRIORITY, {"at_most": 1}, R.Action.NOTIFY, recipients=["requester"],
-         order=1, stop_processing=True)
+    rule(
+        "first",
+        R.Condition.PRIORITY,
+        {"at_most": 1},
+        R.Action.NOTIFY,
+        recipients=["requester"],
+        order=1,
+        stop_processing=True,
+    )
     rule("second", R.Condition.PRIORITY, {"at_most": 1}, R.Action.RAISE_PRIORITY, order=2)
     case = open_case(agent, impact=1, urgency=1)
     assert case.next_check_at == case.opened_at  # a static condition holds at once
@@ -95,16 +116,19 @@ def test_stop_processing_skips_later_rules(agent):
     assert list(RuleFiring.objects.filter(case=case).values_list("rule__name", flat=True)) == ["first"]
 
 
-@pytest.mark.parametrize("condition,params,fields,holds", [
-    (R.Condition.PRIORITY, {"at_most": 2}, {"impact": 1, "urgency": 2}, True),
-    (R.Condition.PRIORITY, {"at_most": 2}, {"impact": 3, "urgency": 3}, False),
-    (R.Condition.IMPACT, {"at_most": 1}, {"impact": 1}, True),
-    (R.Condition.IMPACT, {"at_most": 1}, {"impact": 2}, False),
-    (R.Condition.COMPLEXITY, {"in": ["high"]}, {"complexity": "high"}, True),
-    (R.Condition.COMPLEXITY, {"in": ["high"]}, {"complexity": "low"}, False),
-    (R.Condition.CUSTOMER_TIER, {"in": ["vip"]}, {"customer_tier": "vip"}, True),
-    (R.Condition.CUSTOMER_TIER, {"in": ["vip"]}, {"customer_tier": "standard"}, False),
-])
+@pytest.mark.parametrize(
+    "condition,params,fields,holds",
+    [
+        (R.Condition.PRIORITY, {"at_most": 2}, {"impact": 1, "urgency": 2}, True),
+        (R.Condition.PRIORITY, {"at_most": 2}, {"impact": 3, "urgency": 3}, False),
+        (R.Condition.IMPACT, {"at_most": 1}, {"impact": 1}, True),
+        (R.Condition.IMPACT, {"at_most": 1}, {"impact": 2}, False),
+        (R.Condition.COMPLEXITY, {"in": ["high"]}, {"complexity": "high"}, True),
+        (R.Condition.COMPLEXITY, {"in": ["high"]}, {"complexity": "low"}, False),
+        (R.Condition.CUSTOMER_TIER, {"in": ["vip"]}, {"customer_tier": "vip"}, True),
+        (R.Condition.CUSTOMER_TIER, {"in": ["vip"]}, {"customer_tier": "standard"}, False),
+    ],
+)
 def test_static_conditions(agent, condition, params, fields, holds):
     rule("r", condition, params, R.Action.NOTIFY, recipients=["requester"])
     case = open_case(agent, **fields)
@@ -113,8 +137,13 @@ def test_static_conditions(agent, condition, params, fields, holds):
 
 
 def test_vip_jumps_to_a_level_with_the_rule_as_justification(agent):
-    rule("VIP to L3", R.Condition.CUSTOMER_TIER, {"in": ["vip"]}, R.Action.JUMP_LEVEL,
-         target_level=Level.objects.get(code="L3"))
+    rule(
+        "VIP to L3",
+        R.Condition.CUSTOMER_TIER,
+        {"in": ["vip"]},
+        R.Action.JUMP_LEVEL,
+        target_level=Level.objects.get(code="L3"),
+    )
     case = open_case(agent, customer_tier="vip")
     run_sweep(now=timezone.now() + timedelta(seconds=1))
     case = reload(case)
@@ -165,9 +194,13 @@ def test_raise_priority_recomputes_due_times(agent):
 
 
 def test_and_conditions_combine(agent):
-    rule("vip half", R.Condition.SLA_PERCENT,
-         {"target": "response", "percent": 50, "and": [{"condition": "customer_tier", "in": ["vip"]}]},
-         R.Action.NOTIFY, recipients=["requester"])
+    rule(
+        "vip half",
+        R.Condition.SLA_PERCENT,
+        {"target": "response", "percent": 50, "and": [{"condition": "customer_tier", "in": ["vip"]}]},
+        R.Action.NOTIFY,
+        recipients=["requester"],
+    )
     vip, plain = open_case(agent, customer_tier="vip"), open_case(agent)
     run_sweep(now=vip.opened_at + timedelta(minutes=20))
     assert RuleFiring.objects.filter(case=vip).exists()
@@ -178,16 +211,17 @@ def test_paused_case_is_not_swept_and_pause_time_does_not_count(agent):
     rule("escalate", R.Condition.SLA_PERCENT, {"target": "response", "percent": 100}, R.Action.ESCALATE_NEXT)
     case = open_case(agent, impact=1, urgency=1)
     workflow.case_take(case_id=case.pk, actor=agent)  # answered: response clock stops
-    rule("resolution", R.Condition.SLA_PERCENT, {"target": "resolution", "percent": 100},
-         R.Action.ESCALATE_NEXT)
+    rule("resolution", R.Condition.SLA_PERCENT, {"target": "resolution", "percent": 100}, R.Action.ESCALATE_NEXT)
     workflow.case_pause(case_id=case.pk, actor=agent, reason="Waiting for logs")
     assert reload(case).next_check_at is None
     assert run_sweep(now=case.opened_at + timedelta(hours=10)).examined == 0
     # The case was opened two hours ago and the pause began an hour ago (set as the past).
     now = timezone.now()
-    Case.objects.filter(pk=case.pk).update(opened_at=now - timedelta(hours=2),
-                                           level_entered_at=now - timedelta(hours=2),
-                                           paused_at=now - timedelta(hours=1))
+    Case.objects.filter(pk=case.pk).update(
+        opened_at=now - timedelta(hours=2),
+        level_entered_at=now - timedelta(hours=2),
+        paused_at=now - timedelta(hours=1),
+    )
     case = workflow.case_resume(case_id=case.pk, actor=agent)
     paused = case.pauses[-1]
     pause_length = timezone.datetime.fromisoformat(paused[1]) - timezone.datetime.fromisoformat(paused[0])

@@ -1,5 +1,6 @@
 """The scale-out run end to end, small: real gunicorn workers and qcluster processes on the
 test database, whole-case journeys, a cluster killed mid-run, then every invariant."""
+
 import json
 import os
 
@@ -27,8 +28,16 @@ def subprocesses_use_the_test_database(monkeypatch):
 def test_two_clusters_and_two_web_workers_lose_and_double_nothing(subprocesses_use_the_test_database, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # what gunicorn checks with
     call_command("seed_scale", "--cases", "400")
-    result = scale_out.run(duration=8, threads=3, web_workers=2, qclusters=2, due=40, kill_at=4.0,
-                           restart_pg_at=None, out=open(os.devnull, "w"))
+    result = scale_out.run(
+        duration=8,
+        threads=3,
+        web_workers=2,
+        qclusters=2,
+        due=40,
+        kill_at=4.0,
+        restart_pg_at=None,
+        out=open(os.devnull, "w"),
+    )
     figures = result["figures"]
     broken = [f"{f.name}: {f.detail}" for f in result["findings"] if not f.held]
     assert broken == [], json.dumps(figures)[:3000]

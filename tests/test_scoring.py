@@ -1,5 +1,6 @@
 """Impact scoring: the matrix, tier boosts and business impact; intake uses the active
 policy; the admin explains a bad matrix; the queue order follows priority then score."""
+
 import pytest
 from django.urls import reverse
 
@@ -21,8 +22,13 @@ def test_without_a_policy_the_built_in_matrix_applies():
 
 
 def test_the_active_policy_sets_cells_tier_boost_and_weight():
-    ScoringPolicy.objects.create(name="Ours", is_active=True, matrix={"3,3": 3, "2,2": 4},
-                                 tier_boost={"vip": 2, "premium": 1}, business_impact_weight=2.5)
+    ScoringPolicy.objects.create(
+        name="Ours",
+        is_active=True,
+        matrix={"3,3": 3, "2,2": 4},
+        tier_boost={"vip": 2, "premium": 1},
+        business_impact_weight=2.5,
+    )
     assert scoring.priority_and_score(3, 3, "standard", 0) == (3, 20.0)  # the cell overrides P4
     assert scoring.priority_and_score(2, 2, "standard", 0)[0] == 4
     assert scoring.priority_and_score(2, 2, "vip", 0)[0] == 2  # boosted two steps
@@ -36,8 +42,7 @@ def test_the_active_policy_sets_cells_tier_boost_and_weight():
 
 
 def test_malformed_cells_fall_back_instead_of_failing_intake():
-    ScoringPolicy.objects.create(name="Odd", is_active=True, matrix={"1,1": "x", "2,2": 9},
-                                 tier_boost={"vip": "lots"})
+    ScoringPolicy.objects.create(name="Odd", is_active=True, matrix={"1,1": "x", "2,2": 9}, tier_boost={"vip": "lots"})
     assert scoring.priority_and_score(1, 1, "vip", 0)[0] == 1
     assert scoring.priority_and_score(2, 2, "vip", 0)[0] == 3
 
@@ -68,23 +73,29 @@ def test_queue_order_is_priority_then_score_then_age(agent):
     assert order == [top.title, mid_severe.title, mid_plain.title, low.title]
 
 
-@pytest.mark.parametrize("matrix, message", [
-    ({"4,1": 1}, "is not a cell"),
-    ({"1;1": 1}, "is not a cell"),
-    ({"1,1": 5}, "priority from 1 (P1) to 4"),
-    ({"1,1": True}, "priority from 1 (P1) to 4"),
-    ([1, 2], "JSON object"),
-])
+@pytest.mark.parametrize(
+    "matrix, message",
+    [
+        ({"4,1": 1}, "is not a cell"),
+        ({"1;1": 1}, "is not a cell"),
+        ({"1,1": 5}, "priority from 1 (P1) to 4"),
+        ({"1,1": True}, "priority from 1 (P1) to 4"),
+        ([1, 2], "JSON object"),
+    ],
+)
 def test_matrix_problems_are_explained(matrix, message):
     assert any(message in p for p in scoring.matrix_problems(matrix))
 
 
-@pytest.mark.parametrize("boost, message", [
-    ({"gold": 1}, "not a customer tier"),
-    ({"vip": 4}, "from 0 to 3"),
-    ({"vip": 1.5}, "from 0 to 3"),
-    ("vip", "JSON object"),
-])
+@pytest.mark.parametrize(
+    "boost, message",
+    [
+        ({"gold": 1}, "not a customer tier"),
+        ({"vip": 4}, "from 0 to 3"),
+        ({"vip": 1.5}, "from 0 to 3"),
+        ("vip", "JSON object"),
+    ],
+)
 def test_tier_boost_problems_are_explained(boost, message):
     assert any(message in p for p in scoring.tier_boost_problems(boost))
 

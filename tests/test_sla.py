@@ -1,4 +1,5 @@
 """Tests for escalations.sla (pure Python: no Django, no database)."""
+
 from __future__ import annotations
 
 import time as _time
@@ -64,8 +65,11 @@ def daily(tz: str | ZoneInfo, start: str, end: str) -> BusinessCalendar:
         (ber(2015, 12, 18, 17, 0), 2 * H, ber(2015, 12, 21, 9, 0)),  # over the weekend
         (ber(2015, 12, 24, 10, 0), H, ber(2015, 12, 25, 9, 0)),  # on the holiday
         (ber(2015, 12, 23, 17, 0), 2 * H, ber(2015, 12, 25, 9, 0)),  # across the holiday
-        (ber(2015, 12, 14, 9, 0, 0) + timedelta(microseconds=7), timedelta(microseconds=5),
-         ber(2015, 12, 14, 9, 0, 0) + timedelta(microseconds=12)),
+        (
+            ber(2015, 12, 14, 9, 0, 0) + timedelta(microseconds=7),
+            timedelta(microseconds=5),
+            ber(2015, 12, 14, 9, 0, 0) + timedelta(microseconds=12),
+        ),
     ],
 )
 def test_split_day_add(start: datetime, duration: timedelta, expected: datetime) -> None:
@@ -101,8 +105,9 @@ def test_adjacent_ranges_merge_and_time_objects() -> None:
 
 
 def test_holidays_accept_iso_strings() -> None:
-    cal = BusinessCalendar("Europe/Berlin", {d: [("08:00", "18:00")] for d in range(5)},
-                           holidays=["2015-12-24", date(2015, 12, 25)])
+    cal = BusinessCalendar(
+        "Europe/Berlin", {d: [("08:00", "18:00")] for d in range(5)}, holidays=["2015-12-24", date(2015, 12, 25)]
+    )
     assert cal.add(ber(2015, 12, 23, 17), 2 * H) == ber(2015, 12, 28, 9)
 
 
@@ -240,8 +245,11 @@ def test_single_pause() -> None:
 
 
 def test_overlapping_unsorted_pauses() -> None:
-    pauses = [(ber(*MON, 9, 30), ber(*MON, 10, 30)), (ber(*MON, 9), ber(*MON, 10)),
-              (ber(*MON, 9, 45), ber(*MON, 9, 50))]
+    pauses = [
+        (ber(*MON, 9, 30), ber(*MON, 10, 30)),
+        (ber(*MON, 9), ber(*MON, 10)),
+        (ber(*MON, 9, 45), ber(*MON, 9, 50)),
+    ]
     assert SPLIT.add(ber(*MON, 8), 2 * H, exclude=pauses) == ber(*MON, 11, 30)
     assert SPLIT.elapsed(ber(*MON, 8), ber(*MON, 18), exclude=pauses) == 7 * H + 30 * M
 
@@ -281,8 +289,12 @@ def test_inputs_in_other_zones_give_same_instant() -> None:
     results = {SPLIT.add(s, 5 * H + 30 * M) for s in (local, as_utc, as_ist)}
     assert results == {ber(*MON, 14, 30)}
     end = ber(2015, 12, 15, 10)
-    assert (SPLIT.elapsed(local, end) == SPLIT.elapsed(as_utc, end.astimezone(IST))
-            == SPLIT.elapsed(as_ist, end.astimezone(UTC)) == 11 * H)
+    assert (
+        SPLIT.elapsed(local, end)
+        == SPLIT.elapsed(as_utc, end.astimezone(IST))
+        == SPLIT.elapsed(as_ist, end.astimezone(UTC))
+        == 11 * H
+    )
     pause = [(utc(*MON, 8), datetime(*MON, 14, 30, tzinfo=IST))]  # 09:00-10:00 Berlin
     assert SPLIT.add(as_ist, 2 * H, exclude=pause) == ber(*MON, 11)
 
@@ -342,8 +354,11 @@ def test_invalid_arguments() -> None:
 
 
 def test_long_durations_terminate_quickly() -> None:
-    cal = BusinessCalendar("Europe/Berlin", {d: [("08:00", "18:00")] for d in range(5)},
-                           holidays=[date(y, 12, 25) for y in range(2015, 2100)])
+    cal = BusinessCalendar(
+        "Europe/Berlin",
+        {d: [("08:00", "18:00")] for d in range(5)},
+        holidays=[date(y, 12, 25) for y in range(2015, 2100)],
+    )
     t0 = _time.perf_counter()
     ten_years = timedelta(days=3650)
     deadline = cal.add(ber(2015, 12, 14, 9), ten_years)
@@ -357,15 +372,17 @@ CALENDARS = [
     SPLIT,
     BusinessCalendar.always("Europe/Berlin"),
     daily("Europe/Berlin", "01:00", "03:30"),
-    BusinessCalendar(SAO, {d: [("00:00", "09:00"), ("22:00", "24:00")] for d in (0, 3, 5, 6)},
-                     holidays=[date(2018, 11, 5)]),
+    BusinessCalendar(
+        SAO, {d: [("00:00", "09:00"), ("22:00", "24:00")] for d in (0, 3, 5, 6)}, holidays=[date(2018, 11, 5)]
+    ),
     BusinessCalendar(THR, {d: [("07:30", "16:00"), ("23:00", "24:00")] for d in (5, 6, 0, 1, 2)}),
     BusinessCalendar(SYD, {d: [("02:00", "03:00"), ("09:00", "17:00")] for d in range(5)}),
     BusinessCalendar(IST, {1: [(time(10), time(10, 1))]}),  # one minute a week
 ]
 ZONES = [UTC, IST, BER, SAO, THR, SYD]
-starts = st.datetimes(min_value=datetime(2014, 1, 1), max_value=datetime(2024, 12, 31),
-                      timezones=st.sampled_from(ZONES))
+starts = st.datetimes(
+    min_value=datetime(2014, 1, 1), max_value=datetime(2024, 12, 31), timezones=st.sampled_from(ZONES)
+)
 durations = st.integers(1, 30 * 86_400 * 10**6).map(lambda us: timedelta(microseconds=us))
 calendars = st.sampled_from(CALENDARS)
 US = timedelta(microseconds=1)
@@ -385,8 +402,7 @@ def test_add_then_elapsed_roundtrip(cal: BusinessCalendar, start: datetime, d: t
 
 @settings(max_examples=200, deadline=None)
 @given(calendars, starts, durations, durations)
-def test_add_is_strictly_monotonic(cal: BusinessCalendar, start: datetime,
-                                   d1: timedelta, d2: timedelta) -> None:
+def test_add_is_strictly_monotonic(cal: BusinessCalendar, start: datetime, d1: timedelta, d2: timedelta) -> None:
     assume(d1 != d2)
     d1, d2 = sorted((d1, d2))
     assert u(cal.add(start, d1)) < u(cal.add(start, d2))
@@ -401,10 +417,8 @@ pause_specs = st.lists(
 
 @settings(max_examples=200, deadline=None)
 @given(calendars, starts, durations, pause_specs)
-def test_add_with_pauses_roundtrip(cal: BusinessCalendar, start: datetime, d: timedelta,
-                                   specs: list) -> None:
-    pauses = [(start + off * M, None if length is None else start + (off + length) * M)
-              for off, length in specs]
+def test_add_with_pauses_roundtrip(cal: BusinessCalendar, start: datetime, d: timedelta, specs: list) -> None:
+    pauses = [(start + off * M, None if length is None else start + (off + length) * M) for off, length in specs]
     end = cal.add(start, d, exclude=pauses)
     if end is None:
         assert any(b is None for _, b in pauses)
@@ -419,8 +433,7 @@ def test_add_with_pauses_roundtrip(cal: BusinessCalendar, start: datetime, d: ti
 
 
 # ---------------------------------------------- brute-force cross-check
-def reference_minutes(tz, weekly: dict, holidays: set, start: datetime, end: datetime,
-                      pauses: list) -> list[datetime]:
+def reference_minutes(tz, weekly: dict, holidays: set, start: datetime, end: datetime, pauses: list) -> list[datetime]:
     """Working minutes in [start, end) by stepping minute by minute.
 
     Independent formulation of the documented edge rule ("an edge is the earliest
@@ -443,9 +456,15 @@ def reference_minutes(tz, weekly: dict, holidays: set, start: datetime, end: dat
 
 
 ANCHORS = [  # DST transitions (UTC) plus a plain week
-    (BER, utc(2021, 3, 28, 1)), (BER, utc(2021, 10, 31, 1)), (SAO, utc(2018, 11, 4, 3)),
-    (SAO, utc(2019, 2, 17, 2)), (THR, utc(2021, 3, 21, 20, 30)), (THR, utc(2021, 9, 21, 19, 30)),
-    (SYD, utc(2021, 4, 3, 16)), (SYD, utc(2021, 10, 2, 16)), (UTC, utc(2020, 2, 28)),
+    (BER, utc(2021, 3, 28, 1)),
+    (BER, utc(2021, 10, 31, 1)),
+    (SAO, utc(2018, 11, 4, 3)),
+    (SAO, utc(2019, 2, 17, 2)),
+    (THR, utc(2021, 3, 21, 20, 30)),
+    (THR, utc(2021, 9, 21, 19, 30)),
+    (SYD, utc(2021, 4, 3, 16)),
+    (SYD, utc(2021, 10, 2, 16)),
+    (UTC, utc(2020, 2, 28)),
 ]
 
 
@@ -463,12 +482,13 @@ def small_cases(draw):
     start = anchor + draw(st.integers(-2 * 1440, 1440)) * M
     end = start + draw(st.integers(0, 3 * 1440)) * M
     local_day = anchor.astimezone(tz).date()
-    holidays = set(draw(st.lists(st.sampled_from(
-        [local_day + timedelta(days=k) for k in range(-3, 4)]), max_size=2)))
-    pauses = [(start + a * M, None if b is None else start + (a + b) * M)
-              for a, b in draw(st.lists(st.tuples(st.integers(-600, 4000),
-                                                  st.one_of(st.none(), st.integers(1, 900))),
-                                        max_size=2))]
+    holidays = set(draw(st.lists(st.sampled_from([local_day + timedelta(days=k) for k in range(-3, 4)]), max_size=2)))
+    pauses = [
+        (start + a * M, None if b is None else start + (a + b) * M)
+        for a, b in draw(
+            st.lists(st.tuples(st.integers(-600, 4000), st.one_of(st.none(), st.integers(1, 900))), max_size=2)
+        )
+    ]
     in_zone = draw(st.sampled_from(ZONES))
     return tz, weekly, holidays, start.astimezone(in_zone), end, pauses
 
@@ -481,8 +501,7 @@ def fmt(minutes: int) -> str:
 @given(small_cases(), st.data())
 def test_against_minute_stepping_reference(case, data) -> None:
     tz, weekly, holidays, start, end, pauses = case
-    cal = BusinessCalendar(tz, {d: [(fmt(a), fmt(b)) for a, b in r] for d, r in weekly.items()},
-                           holidays=holidays)
+    cal = BusinessCalendar(tz, {d: [(fmt(a), fmt(b)) for a, b in r] for d, r in weekly.items()}, holidays=holidays)
     minutes = reference_minutes(tz, weekly, holidays, start, end, pauses)
     assert cal.elapsed(start, end, exclude=pauses) == len(minutes) * M
     assert cal.elapsed(start, end) == len(reference_minutes(tz, weekly, holidays, start, end, [])) * M

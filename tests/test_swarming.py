@@ -1,5 +1,6 @@
 """Swarming: invite people or teams onto a case without a handoff; they see it in their
 collaborating queue and add notes; the owner stays accountable; leaving and ending."""
+
 import pytest
 
 from escalations import workflow
@@ -20,10 +21,13 @@ def owned(agent):
     return fresh(case)
 
 
-def test_invite_a_person_notifies_them_and_keeps_the_owner(owned, agent, specialist, django_capture_on_commit_callbacks):
+def test_invite_a_person_notifies_them_and_keeps_the_owner(
+    owned, agent, specialist, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
-        collab = workflow.case_invite(case_id=owned.pk, actor=agent, user_id=specialist.pk,
-                                      reason="Need an eye on the firewall logs.")
+        collab = workflow.case_invite(
+            case_id=owned.pk, actor=agent, user_id=specialist.pk, reason="Need an eye on the firewall logs."
+        )
     assert callbacks  # delivery is requested after commit
     assert (collab.user, collab.team, collab.invited_by, collab.is_active) == (specialist, None, agent, True)
     row = collab.history.get()

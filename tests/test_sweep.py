@@ -1,4 +1,5 @@
 """The sweep: heartbeat, schedules, the outbox, and (on PostgreSQL) concurrency and crashes."""
+
 import os
 import signal
 import subprocess
@@ -154,6 +155,7 @@ def test_non_urgent_notice_waits_for_working_hours(agent):
 
 # -- PostgreSQL: concurrent sweepers and crashes --------------------------------------------
 
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_four_concurrent_sweeps_do_each_action_once():
@@ -200,8 +202,11 @@ def test_a_sweep_killed_mid_batch_leaves_nothing_and_the_next_completes():
     ids = [c.pk for c in cases]
     # Make them due now (the subprocess sweeps at the real now).
     Case.objects.filter(pk__in=ids).update(
-        opened_at=timezone.now() - timedelta(hours=1), level_entered_at=timezone.now() - timedelta(hours=1),
-        response_due_at=timezone.now() - timedelta(minutes=45), next_check_at=timezone.now() - timedelta(minutes=45))
+        opened_at=timezone.now() - timedelta(hours=1),
+        level_entered_at=timezone.now() - timedelta(hours=1),
+        response_due_at=timezone.now() - timedelta(minutes=45),
+        next_check_at=timezone.now() - timedelta(minutes=45),
+    )
     before = counts(cases)
     with connection.cursor() as cur:  # stall the batch inside its transaction, after the case update
         cur.execute("""
@@ -210,16 +215,22 @@ def test_a_sweep_killed_mid_batch_leaves_nothing_and_the_next_completes():
             CREATE TRIGGER test_stall AFTER INSERT ON escalations_historicalescalation
             FOR EACH STATEMENT EXECUTE FUNCTION test_stall();""")
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "DJANGO_SETTINGS_MODULE": "project.settings"}
-    proc = subprocess.Popen([sys.executable, "manage.py", "run_sweep"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run_sweep"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         backend = None
         for _ in range(300):
             with connection.cursor() as cur:
-                cur.execute("SELECT pid FROM pg_stat_activity WHERE query LIKE '%%historicalescalation%%' "
-                            "AND wait_event = 'PgSleep'")
+                cur.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE query LIKE '%%historicalescalation%%' "
+                    "AND wait_event = 'PgSleep'"
+                )
                 row = cur.fetchone()
             if row:
                 backend = row[0]
@@ -234,8 +245,10 @@ def test_a_sweep_killed_mid_batch_leaves_nothing_and_the_next_completes():
         if proc.poll() is None:
             proc.kill()
         with connection.cursor() as cur:
-            cur.execute("DROP TRIGGER IF EXISTS test_stall ON escalations_historicalescalation; "
-                        "DROP FUNCTION IF EXISTS test_stall();")
+            cur.execute(
+                "DROP TRIGGER IF EXISTS test_stall ON escalations_historicalescalation; "
+                "DROP FUNCTION IF EXISTS test_stall();"
+            )
     assert counts(cases) == before  # nothing half-written
     assert set(Case.objects.filter(pk__in=ids).values_list("level__code", flat=True)) == {"L1"}
     result = run_sweep()

@@ -1,5 +1,6 @@
 """The staff pages through Django's test client: who sees what, the queues, intake, every
 case action through the workflow, stale forms, the requester's link, reviews, knowledge."""
+
 import re
 from datetime import timedelta
 
@@ -69,6 +70,7 @@ def escalated(agent, category, **kwargs):
 
 # -- sign in, home, visibility ---------------------------------------------------------------
 
+
 def test_pages_need_a_login(client, case):
     for url in (reverse("my-queue"), reverse("team-queue"), page(case), reverse("case-new"), reverse("kb-list")):
         response = client.get(url)
@@ -84,8 +86,10 @@ def test_sign_in_and_out(client, agent):
     assert client.get(reverse("my-queue")).status_code == 302
 
 
-@pytest.mark.parametrize("role,target", [("Agent", "my-queue"), ("Specialist", "my-queue"),
-                                         ("Manager", "team-queue"), ("Auditor", "team-queue")])
+@pytest.mark.parametrize(
+    "role,target",
+    [("Agent", "my-queue"), ("Specialist", "my-queue"), ("Manager", "team-queue"), ("Auditor", "team-queue")],
+)
 def test_home_sends_each_role_to_its_work(client, role, target):
     login(client, staff(role))
     assert client.get("/")["Location"] == reverse("home")
@@ -108,6 +112,7 @@ def test_staff_see_their_level_and_below(client, agent, specialist, category):
 
 
 # -- queues ----------------------------------------------------------------------------------
+
 
 def test_my_queue_lists_my_open_cases_with_time_left(client, agent, case):
     workflow.case_take(case_id=case.pk, actor=agent)
@@ -150,8 +155,9 @@ def test_queue_pages_by_keyset_without_counting(agent, category):
     seen, cursor, now = [], None, timezone.now()
     with CaptureQueriesContext(connection) as queries:
         while True:
-            result = selectors.queue_page(agent, scope="team", filters=selectors.QueueFilters(), now=now,
-                                          cursor=cursor, per_page=3)
+            result = selectors.queue_page(
+                agent, scope="team", filters=selectors.QueueFilters(), now=now, cursor=cursor, per_page=3
+            )
             seen += [row.case.pk for row in result.rows]
             cursor = result.next_cursor
             if cursor is None:
@@ -215,10 +221,19 @@ def test_bad_filters_are_explained_not_fatal(client, agent, case):
 
 # -- intake ----------------------------------------------------------------------------------
 
+
 def intake_data(category, **overrides):
-    data = {"requester_name": "Rita", "requester_email": "rita@example.com", "title": "Laptop will not boot",
-            "category": category.pk, "impact": "1", "urgency": "2", "complexity": "medium",
-            "customer_tier": "standard", "description": "Black screen after update."}
+    data = {
+        "requester_name": "Rita",
+        "requester_email": "rita@example.com",
+        "title": "Laptop will not boot",
+        "category": category.pk,
+        "impact": "1",
+        "urgency": "2",
+        "complexity": "medium",
+        "customer_tier": "standard",
+        "description": "Black screen after update.",
+    }
     data.update(overrides)
     return data
 
@@ -232,8 +247,9 @@ def test_new_case_opens_with_priority_from_the_matrix(client, agent, category):
 
 
 def test_new_case_errors_sit_beside_fields_and_keep_input(client, agent, category):
-    response = login(client, agent).post(reverse("case-new"), intake_data(category, requester_email="not-an-email",
-                                                                          title=""))
+    response = login(client, agent).post(
+        reverse("case-new"), intake_data(category, requester_email="not-an-email", title="")
+    )
     body = text(response)
     assert response.status_code == 400 and not Case.objects.exists()
     assert 'id="id_title_errors"' in body and 'id="id_requester_email_errors"' in body
@@ -253,19 +269,36 @@ def test_similar_open_cases_are_shown_before_submitting(client, agent, category)
 
 # -- case page and actions -------------------------------------------------------------------
 
+
 def test_case_page_shows_clock_timeline_and_knowledge(client, agent, specialist, category):
     c = escalated(agent, category, title="VPN drops")
     workflow.case_return(case_id=c.pk, actor=specialist, reason="Known issue, KB has it")
     workflow.case_note(case_id=c.pk, actor=agent, body="Called the customer")
     rule = TriggerRule.objects.first()
-    RuleFiring.objects.create(case_id=c.pk, rule=rule, level=Level.objects.get(code="L1"),
-                              fired_at=timezone.now(), reason="75% of the response target used")
+    RuleFiring.objects.create(
+        case_id=c.pk,
+        rule=rule,
+        level=Level.objects.get(code="L1"),
+        fired_at=timezone.now(),
+        reason="75% of the response target used",
+    )
     KnowledgeArticle.objects.create(title="VPN drops every few minutes", body="Update the VPN client.")
     body = text(login(client, agent).get(page(c)))
-    for expected in ("SLA clock", "Response target", "Internal note", "Called the customer", "Handoff",
-                     "Escalated L1 → L2", HANDOFF.steps_tried, "Returned by sam", "Known issue, KB has it",
-                     "Rule fired at L1", "75% of the response target used", "Status: In progress → Escalated",
-                     "VPN drops every few minutes"):
+    for expected in (
+        "SLA clock",
+        "Response target",
+        "Internal note",
+        "Called the customer",
+        "Handoff",
+        "Escalated L1 → L2",
+        HANDOFF.steps_tried,
+        "Returned by sam",
+        "Known issue, KB has it",
+        "Rule fired at L1",
+        "75% of the response target used",
+        "Status: In progress → Escalated",
+        "VPN drops every few minutes",
+    ):
         assert expected in body, expected
 
 
@@ -295,7 +328,9 @@ def test_take_assign_note_update(client, agent, agent2, case):
     assert Case.objects.get(pk=case.pk).assignee == agent2
     assert client.post(act(case, "note"), {"note-body": "Internal detail"}).status_code == 302
     case.refresh_from_db()
-    response = client.post(act(case, "public-update"), {"public-update-body": "We are on it", "public-update-version": case.version})
+    response = client.post(
+        act(case, "public-update"), {"public-update-body": "We are on it", "public-update-version": case.version}
+    )
     assert response.status_code == 302
     assert Note.objects.filter(case=case).count() == 2
     assert Notification.objects.filter(case=case, event="public_update", recipient="rita@example.com").exists()
@@ -326,8 +361,14 @@ def test_escalate_needs_a_handoff_and_a_skip_needs_a_justification(client, agent
     workflow.case_take(case_id=case.pk, actor=agent)
     case.refresh_from_db()
     login(client, agent)
-    data = {"escalate-version": case.version, "escalate-to_level": "L3", "escalate-summary": "Needs seniors",
-            "escalate-steps_tried": "Everything", "escalate-customer_impact": "", "escalate-justification": ""}
+    data = {
+        "escalate-version": case.version,
+        "escalate-to_level": "L3",
+        "escalate-summary": "Needs seniors",
+        "escalate-steps_tried": "Everything",
+        "escalate-customer_impact": "",
+        "escalate-justification": "",
+    }
     response = client.post(act(case, "escalate"), data)
     assert response.status_code == 400 and 'id="id_escalate-customer_impact_errors"' in text(response)
     data["escalate-customer_impact"] = "Office offline"
@@ -360,11 +401,23 @@ def test_approval_requested_and_decided_by_authority(client, agent, specialist, 
     c = escalated(agent, category)
     workflow.case_accept(case_id=c.pk, actor=specialist)
     login(client, specialist)
-    response = client.post(act(c, "request-approval"), {"request-approval-kind": "spend", "request-approval-amount": "",
-                                               "request-approval-description": "Replace router"})
+    response = client.post(
+        act(c, "request-approval"),
+        {
+            "request-approval-kind": "spend",
+            "request-approval-amount": "",
+            "request-approval-description": "Replace router",
+        },
+    )
     assert response.status_code == 400 and 'id="id_request-approval-amount_errors"' in text(response)
-    client.post(act(c, "request-approval"), {"request-approval-kind": "spend", "request-approval-amount": "5000",
-                                     "request-approval-description": "Replace router"})
+    client.post(
+        act(c, "request-approval"),
+        {
+            "request-approval-kind": "spend",
+            "request-approval-amount": "5000",
+            "request-approval-description": "Replace router",
+        },
+    )
     req = ApprovalRequest.objects.get(case=c)
     assert req.required_level.code == "L3"
     assert "Waiting for someone at L3 or above" in text(client.get(page(c)))
@@ -383,8 +436,10 @@ def test_resolve_publish_reopen_close(client, agent, case):
     login(client, agent)
     response = client.post(act(case, "resolve"), {"resolve-summary": " ", "resolve-version": case.version})
     assert response.status_code == 400 and 'id="id_resolve-summary_errors"' in text(response)
-    client.post(act(case, "resolve"), {"resolve-summary": "Reset the tunnel", "resolve-publish_article": "on",
-                                       "resolve-version": case.version})
+    client.post(
+        act(case, "resolve"),
+        {"resolve-summary": "Reset the tunnel", "resolve-publish_article": "on", "resolve-version": case.version},
+    )
     case.refresh_from_db()
     assert case.status == S.RESOLVED and KnowledgeArticle.objects.get(cases=case).body == "Reset the tunnel"
     client.post(act(case, "reopen"), {"reopen-reason": "Came back", "reopen-version": case.version})
@@ -401,8 +456,9 @@ def test_stale_form_says_what_changed_and_keeps_input(client, agent, agent2, cas
     case.refresh_from_db()
     seen = case.version
     workflow.case_assign(case_id=case.pk, actor=agent2, assignee_id=agent2.pk)  # someone else, meanwhile
-    response = login(client, agent).post(act(case, "resolve"), {"resolve-summary": "My careful summary",
-                                                                 "resolve-version": seen})
+    response = login(client, agent).post(
+        act(case, "resolve"), {"resolve-summary": "My careful summary", "resolve-version": seen}
+    )
     body = text(response)
     assert response.status_code == 409
     assert "This case changed since you opened it" in body and "Assigned to arthur" in body
@@ -417,8 +473,9 @@ def test_stale_form_on_a_case_that_moved_out_of_sight_gives_the_input_back(clien
     workflow.case_take(case_id=case.pk, actor=agent2)
     seen = Case.objects.get(pk=case.pk).version
     workflow.case_escalate(case_id=case.pk, actor=agent2, handoff=HANDOFF)  # now at L2, above alice
-    response = login(client, agent).post(act(case, "resolve"), {"resolve-summary": "My careful summary",
-                                                                 "resolve-version": seen})
+    response = login(client, agent).post(
+        act(case, "resolve"), {"resolve-summary": "My careful summary", "resolve-version": seen}
+    )
     body = text(response)
     assert response.status_code == 404 and "out of your sight" in body and "Nothing was changed" in body
     assert "Resolution summary" in body and "My careful summary" in body
@@ -455,6 +512,7 @@ def test_csrf_is_enforced(agent, case):
 
 
 # -- requester's link ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def resolved(agent, case):
@@ -493,6 +551,7 @@ def test_resolution_email_carries_the_link(resolved):
 
 # -- review ----------------------------------------------------------------------------------
 
+
 def closed_escalated(agent, specialist, category):
     c = escalated(agent, category, title="Escalated and closed")
     workflow.case_accept(case_id=c.pk, actor=specialist)
@@ -519,6 +578,7 @@ def test_review_of_a_closed_escalated_case(client, agent, specialist, senior, ca
 
 
 # -- knowledge -------------------------------------------------------------------------------
+
 
 def test_knowledge_list_search_detail_link_unlink(client, agent, case):
     article = KnowledgeArticle.objects.create(title="VPN tunnel resets", body="Disable IPv6 on the adapter.")

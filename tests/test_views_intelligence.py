@@ -1,5 +1,6 @@
 """The staff pages show the intelligence: predicted risk with reasons in queues and on the
 case page, routing notes, and swarming (invite, the collaborating queue, collaborators' notes)."""
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -16,8 +17,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def scored(agent):
     case = open_case(agent, category=CategoryFactory(code="network", name="Network"))
-    Case.objects.filter(pk=case.pk).update(breach_risk=0.72, escalation_risk=0.35, risk_scored_at=timezone.now(),
-                                           risk_reasons=["breach: priority P3 moderate", "escalation: category Network"])
+    Case.objects.filter(pk=case.pk).update(
+        breach_risk=0.72,
+        escalation_risk=0.35,
+        risk_scored_at=timezone.now(),
+        risk_reasons=["breach: priority P3 moderate", "escalation: category Network"],
+    )
     workflow.case_take(case_id=case.pk, actor=agent)
     return case
 
@@ -33,8 +38,9 @@ def test_queue_and_case_page_show_the_risk_and_its_reasons(client, agent, scored
 def test_invite_a_collaborator_who_sees_it_and_adds_notes(client, agent, specialist, scored):
     helper = staff("Agent", "helper")
     login(client, agent)
-    response = client.post(act(scored, "invite"), {"invite-collaborator": f"u{helper.pk}",
-                                                   "invite-reason": "Knows the VPN setup"})
+    response = client.post(
+        act(scored, "invite"), {"invite-collaborator": f"u{helper.pk}", "invite-reason": "Knows the VPN setup"}
+    )
     assert response.status_code == 302
     collab = Collaboration.objects.get(case=scored, user=helper)
     assert collab.invited_by == agent and collab.reason == "Knows the VPN setup"

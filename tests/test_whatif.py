@@ -1,5 +1,6 @@
 """Policy what-if: replaying a period's real cases against a draft policy and draft rules
 counts breaches and escalations per level and the load per team, and writes nothing."""
+
 import json
 from datetime import date, timedelta
 from io import StringIO
@@ -36,14 +37,31 @@ def draft(db):
     TriggerRule.objects.update(is_active=False)
     policy = SlaPolicy.objects.create(name="Tight", calendar=BusinessCalendar.objects.get(name="24x7"))
     for code, response, resolution in (("L1", 10, 30), ("L2", 60, 120)):
-        SlaTarget.objects.create(policy=policy, level=level(code), priority=3,
-                                 response=timedelta(minutes=response), resolution=timedelta(minutes=resolution))
-    warn = TriggerRule.objects.create(name="Draft warn", is_active=False, condition=R.Condition.SLA_PERCENT,
-                                      params={"target": "response", "percent": 50}, action=R.Action.NOTIFY,
-                                      recipients=["team"], order=1)
-    esc = TriggerRule.objects.create(name="Draft escalate", is_active=False, level=level("L1"),
-                                     condition=R.Condition.SLA_PERCENT, params={"target": "response", "percent": 150},
-                                     action=R.Action.ESCALATE_NEXT, order=2)
+        SlaTarget.objects.create(
+            policy=policy,
+            level=level(code),
+            priority=3,
+            response=timedelta(minutes=response),
+            resolution=timedelta(minutes=resolution),
+        )
+    warn = TriggerRule.objects.create(
+        name="Draft warn",
+        is_active=False,
+        condition=R.Condition.SLA_PERCENT,
+        params={"target": "response", "percent": 50},
+        action=R.Action.NOTIFY,
+        recipients=["team"],
+        order=1,
+    )
+    esc = TriggerRule.objects.create(
+        name="Draft escalate",
+        is_active=False,
+        level=level("L1"),
+        condition=R.Condition.SLA_PERCENT,
+        params={"target": "response", "percent": 150},
+        action=R.Action.ESCALATE_NEXT,
+        order=2,
+    )
     return policy, [warn, esc]
 
 
@@ -76,10 +94,17 @@ def period(clock, agent, specialist):
 
 
 def written() -> tuple:
-    return (Case.objects.count(), Escalation.objects.count(), Case.history.count(), Escalation.history.count(),
-            Notification.objects.count(), RuleFiring.objects.count(), Note.objects.count(),
-            Collaboration.objects.count(),
-            list(Case.objects.order_by("pk").values_list("pk", "version", "level_id", "team_id", "status")))
+    return (
+        Case.objects.count(),
+        Escalation.objects.count(),
+        Case.history.count(),
+        Escalation.history.count(),
+        Notification.objects.count(),
+        RuleFiring.objects.count(),
+        Note.objects.count(),
+        Collaboration.objects.count(),
+        list(Case.objects.order_by("pk").values_list("pk", "version", "level_id", "team_id", "status")),
+    )
 
 
 def test_replay_counts_breaches_escalations_and_load(draft, period):
@@ -92,14 +117,22 @@ def test_replay_counts_breaches_escalations_and_load(draft, period):
     l1, l2 = report.levels["L1"], report.levels["L2"]
     # A: answered in time, resolution (30 min) missed at L1. B and D: silent, response missed
     # at 10 min, escalated by the draft rule at 15 min. C: escalated by a person at 3 min.
-    assert (l1.cases, l1.response_breaches, l1.resolution_breaches, l1.rule_escalations, l1.manual_escalations) \
-        == (4, 2, 1, 2, 1)
+    assert (l1.cases, l1.response_breaches, l1.resolution_breaches, l1.rule_escalations, l1.manual_escalations) == (
+        4,
+        2,
+        1,
+        2,
+        1,
+    )
     # At L2: B answered at 20 min (its resolution), C at 30 min (accepted); D never: both
     # its clocks run out there.
     assert (l2.cases, l2.response_breaches, l2.resolution_breaches, l2.rule_escalations) == (3, 1, 1, 0)
     assert report.levels["L3"].cases == 0
-    assert (report.cases_breaching_response, report.cases_breaching_resolution,
-            report.cases_escalated_by_rule) == (2, 2, 2)
+    assert (report.cases_breaching_response, report.cases_breaching_resolution, report.cases_escalated_by_rule) == (
+        2,
+        2,
+        2,
+    )
     # The 50 % warning: B and D at L1, D again at L2 (a rule fires once per level).
     assert report.notices == 3
     desk, l2_pool = report.teams["Desk"], report.teams["(no team) L2"]
@@ -120,8 +153,9 @@ def test_without_rules_only_breaches_and_real_escalations(draft, period):
 def test_a_generous_policy_breaches_nothing(draft, period):
     generous = SlaPolicy.objects.create(name="Generous", calendar=BusinessCalendar.objects.get(name="24x7"))
     for code in ("L1", "L2"):
-        SlaTarget.objects.create(policy=generous, level=level(code), priority=3,
-                                 response=timedelta(days=5), resolution=timedelta(days=10))
+        SlaTarget.objects.create(
+            policy=generous, level=level(code), priority=3, response=timedelta(days=5), resolution=timedelta(days=10)
+        )
     report = whatif.simulate(DAY, DAY, generous, draft[1])
     assert report.cases_breaching_response == report.cases_breaching_resolution == 0
     assert report.cases_escalated_by_rule == 0 and report.levels["L1"].manual_escalations == 1
@@ -135,8 +169,18 @@ def test_an_empty_period(draft):
 
 def test_the_command_prints_a_table_and_a_json_line(draft, period):
     out = StringIO()
-    call_command("whatif", "--from", "2025-06-02", "--to", "2025-06-02", "--policy", "Tight",
-                 "--rules", ",".join(str(r.pk) for r in draft[1]), stdout=out)
+    call_command(
+        "whatif",
+        "--from",
+        "2025-06-02",
+        "--to",
+        "2025-06-02",
+        "--policy",
+        "Tight",
+        "--rules",
+        ",".join(str(r.pk) for r in draft[1]),
+        stdout=out,
+    )
     lines = out.getvalue().strip().splitlines()
     assert lines[0].startswith("What-if 2025-06-02 .. 2025-06-02: policy 'Tight'")
     assert any(line.split()[:3] == ["L1", "4", "2"] for line in lines)
@@ -145,16 +189,20 @@ def test_the_command_prints_a_table_and_a_json_line(draft, period):
     assert data["teams"]["Desk"]["peak_open"] == 4
 
     out = StringIO()
-    call_command("whatif", "--from", "2025-06-02", "--to", "2025-06-02", "--policy", "Tight", "--rules", "active",
-                 stdout=out)
+    call_command(
+        "whatif", "--from", "2025-06-02", "--to", "2025-06-02", "--policy", "Tight", "--rules", "active", stdout=out
+    )
     assert json.loads(out.getvalue().strip().splitlines()[-1])["rules"] == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--policy", "Nope"], "There is no SLA policy 'Nope'"),
-    (["--policy", "Tight", "--rules", "x"], "--rules takes all, active or rule ids"),
-    (["--policy", "Tight", "--rules", "99999"], "There is no trigger rule 99999"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--policy", "Nope"], "There is no SLA policy 'Nope'"),
+        (["--policy", "Tight", "--rules", "x"], "--rules takes all, active or rule ids"),
+        (["--policy", "Tight", "--rules", "99999"], "There is no trigger rule 99999"),
+    ],
+)
 def test_the_command_explains_bad_input(draft, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("whatif", "--from", "2025-06-01", "--to", "2025-06-02", *args, stdout=StringIO())
@@ -169,8 +217,12 @@ def test_the_admin_page_for_managers(client, manager, agent, draft, period):
     page = client.get(url)
     assert page.status_code == 200 and page.context["report"] is None
     before = written()
-    params = {"date_from": "2025-06-02", "date_to": "2025-06-02", "policy": draft[0].pk,
-              "rules": [r.pk for r in draft[1]]}
+    params = {
+        "date_from": "2025-06-02",
+        "date_to": "2025-06-02",
+        "policy": draft[0].pk,
+        "rules": [r.pk for r in draft[1]],
+    }
     page = client.get(url, params)
     assert page.status_code == 200 and written() == before
     text = page.content.decode()

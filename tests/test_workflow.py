@@ -2,6 +2,7 @@
 per changed object, with who and why), the versions it bumps, the side effects it queues
 for after commit, the SLA clock it sets from the frozen policy, and what it refuses
 without writing anything."""
+
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -35,7 +36,6 @@ S = CaseStatus
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
 
 
 def escalate(case, actor, **kwargs) -> Escalation:
@@ -84,6 +84,7 @@ def audited(subject, actor, **expected):
 
 
 # -- one history row per changed object, with who and why --------------------------------------
+
 
 def test_open_writes_one_case_row(agent):
     category = CategoryFactory()
@@ -223,8 +224,9 @@ def test_first_public_update_answers_the_response_clock(agent):
 def test_approval_request_and_decision_write_one_approval_row_each(agent, specialist):
     case = taken(agent)
     with audited(case, agent, approval=1):
-        req = workflow.approval_request(case_id=case.pk, actor=agent, kind="spend", amount="300",
-                                        description="Replacement keyboard")
+        req = workflow.approval_request(
+            case_id=case.pk, actor=agent, kind="spend", amount="300", description="Replacement keyboard"
+        )
     with audited(case, specialist, approval=1):
         workflow.approval_decide(approval_id=req.pk, actor=specialist, approve=True)
     assert ApprovalRequest.history.filter(id=req.pk).latest("history_id").history_change_reason == "Approved"
@@ -239,6 +241,7 @@ def test_review_writes_one_review_row(agent, specialist, senior):
 
 
 # -- version -----------------------------------------------------------------------------------
+
 
 def test_every_change_bumps_the_version(agent, specialist):
     case = open_case(agent)
@@ -289,8 +292,12 @@ def test_a_stale_version_is_a_conflict_and_writes_nothing(agent, agent2, action)
     assert "in progress" in exc.value.message  # says what it is now
     after = fresh(case)
     assert (after.version, after.status, after.assignee_id) == (current.version, S.IN_PROGRESS, agent2.pk)
-    assert counts == (history_counts(case), Escalation.objects.count(), Notification.objects.count(),
-                      Note.objects.count())
+    assert counts == (
+        history_counts(case),
+        Escalation.objects.count(),
+        Notification.objects.count(),
+        Note.objects.count(),
+    )
 
 
 def test_stale_accept_and_return_are_conflicts(agent, specialist):
@@ -308,6 +315,7 @@ def test_stale_accept_and_return_are_conflicts(agent, specialist):
 
 
 # -- side effects after commit -------------------------------------------------------------------
+
 
 @pytest.fixture
 def l2_team(db):
@@ -331,8 +339,7 @@ def test_escalation_queues_notifications_sent_after_commit(agent, l2_team, djang
     assert sent[0].subject == f"[L2] Escalation: case #{case.pk} {case.title}"
     assert HANDOFF.summary in sent[0].body and HANDOFF.customer_impact in sent[0].body
     # Traceable to its outbox row, and a Message-ID of ours naming it (replies thread, loops are caught).
-    assert sent[0].extra_headers == {"X-Escalation-Notice": str(row.pk),
-                                     "Message-ID": outbox.notice_message_id(row.pk)}
+    assert sent[0].extra_headers == {"X-Escalation-Notice": str(row.pk), "Message-ID": outbox.notice_message_id(row.pk)}
 
 
 def test_notifications_wait_for_the_commit(agent, l2_team, django_capture_on_commit_callbacks):
@@ -370,7 +377,8 @@ def test_escalation_notifies_the_team_of_the_path_step(agent, l2_team, django_ca
         esc = escalate(case, agent)
     assert esc.to_team == l2_pay and fresh(case).team == l2_pay
     assert list(Notification.objects.filter(case=case, event="escalated").values_list("recipient", flat=True)) == [
-        "pay-experts@example.com"]
+        "pay-experts@example.com"
+    ]
 
 
 def test_return_notifies_the_previous_assignee(agent, specialist, django_capture_on_commit_callbacks):
@@ -386,8 +394,7 @@ def test_return_notifies_the_previous_assignee(agent, specialist, django_capture
 def test_approval_request_notifies_the_deciding_level(agent, l2_team, django_capture_on_commit_callbacks):
     case = taken(agent)
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.approval_request(case_id=case.pk, actor=agent, kind="spend", amount="100",
-                                  description="New cable")
+        workflow.approval_request(case_id=case.pk, actor=agent, kind="spend", amount="100", description="New cable")
     row = Notification.objects.get(case=case, event="approval_requested")
     assert (row.recipient, row.status) == ("specialists@example.com", "sent")
 
@@ -406,11 +413,18 @@ def test_a_refused_action_queues_nothing(agent, auditor, l2_team, django_capture
 
 # -- bad input: clear errors, no partial writes -----------------------------------------------
 
+
 def _everything(case=None) -> tuple:
     return (
-        Case.history.count(), Case.objects.count(), Escalation.objects.count(), Escalation.history.count(),
-        Notification.objects.count(), Note.objects.count(), ApprovalRequest.objects.count(),
-        Review.objects.count(), fresh(case).version if case else None,
+        Case.history.count(),
+        Case.objects.count(),
+        Escalation.objects.count(),
+        Escalation.history.count(),
+        Notification.objects.count(),
+        Note.objects.count(),
+        ApprovalRequest.objects.count(),
+        Review.objects.count(),
+        fresh(case).version if case else None,
     )
 
 
@@ -465,8 +479,9 @@ MISSING_CASE_ACTIONS = {
     "close": lambda cid, u: workflow.case_close(case_id=cid, actor=u),
     "note": lambda cid, u: workflow.case_note(case_id=cid, actor=u, body="x"),
     "public_update": lambda cid, u: workflow.case_public_update(case_id=cid, actor=u, body="x"),
-    "approval_request": lambda cid, u: workflow.approval_request(case_id=cid, actor=u, kind="spend",
-                                                                  amount="5", description="x"),
+    "approval_request": lambda cid, u: workflow.approval_request(
+        case_id=cid, actor=u, kind="spend", amount="5", description="x"
+    ),
     "review": lambda cid, u: workflow.case_review(case_id=cid, actor=u, root_cause="x"),
 }
 
@@ -491,10 +506,18 @@ def test_missing_handoff_fields_are_all_named(agent):
         assert message in exc.value.message
 
 
-@pytest.mark.parametrize("field, value", [
-    ("title", " "), ("requester_name", ""), ("requester_email", ""), ("impact", 0), ("urgency", 4),
-    ("complexity", "extreme"), ("customer_tier", "gold"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("title", " "),
+        ("requester_name", ""),
+        ("requester_email", ""),
+        ("impact", 0),
+        ("urgency", 4),
+        ("complexity", "extreme"),
+        ("customer_tier", "gold"),
+    ],
+)
 def test_open_refuses_incomplete_input_and_writes_nothing(agent, field, value):
     before = _everything()
     with pytest.raises(InvalidAction) as exc:
@@ -505,15 +528,28 @@ def test_open_refuses_incomplete_input_and_writes_nothing(agent, field, value):
 
 # -- priority ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("impact, urgency, priority", [
-    (1, 1, 1), (1, 2, 2), (2, 1, 2), (2, 2, 3), (1, 3, 3), (3, 1, 3), (2, 3, 4), (3, 2, 4), (3, 3, 4),
-])
+
+@pytest.mark.parametrize(
+    "impact, urgency, priority",
+    [
+        (1, 1, 1),
+        (1, 2, 2),
+        (2, 1, 2),
+        (2, 2, 3),
+        (1, 3, 3),
+        (3, 1, 3),
+        (2, 3, 4),
+        (3, 2, 4),
+        (3, 3, 4),
+    ],
+)
 def test_priority_from_impact_and_urgency(agent, impact, urgency, priority):
     assert priority_for(impact, urgency) == priority
     assert open_case(agent, impact=impact, urgency=urgency).priority == priority
 
 
 # -- SLA due times from the frozen policy ----------------------------------------------------
+
 
 def test_p1_at_l1_is_due_in_15_minutes(agent):
     case = open_case(agent, impact=1, urgency=1)
@@ -525,11 +561,14 @@ def test_p1_at_l1_is_due_in_15_minutes(agent):
     assert fresh(case).response_due_at == case.opened_at + timedelta(minutes=15)
 
 
-@pytest.mark.parametrize("impact, urgency, response, resolution", [
-    (1, 2, timedelta(minutes=15), timedelta(hours=8)),   # P2
-    (2, 2, timedelta(minutes=30), timedelta(hours=12)),  # P3
-    (3, 3, timedelta(minutes=60), timedelta(hours=20)),  # P4
-])
+@pytest.mark.parametrize(
+    "impact, urgency, response, resolution",
+    [
+        (1, 2, timedelta(minutes=15), timedelta(hours=8)),  # P2
+        (2, 2, timedelta(minutes=30), timedelta(hours=12)),  # P3
+        (3, 3, timedelta(minutes=60), timedelta(hours=20)),  # P4
+    ],
+)
 def test_lower_priorities_get_longer_targets(agent, impact, urgency, response, resolution):
     case = open_case(agent, impact=impact, urgency=urgency)
     assert case.response_due_at - case.opened_at == response
@@ -594,8 +633,9 @@ def test_editing_the_live_policy_does_not_change_running_cases(clock, agent):
 
     policy = SlaPolicy.objects.default()
     for code in ("L1", "L2"):
-        SlaTarget.objects.create(policy=policy, level=level(code), priority=1,
-                                 response=timedelta(minutes=1), resolution=timedelta(minutes=2))
+        SlaTarget.objects.create(
+            policy=policy, level=level(code), priority=1, response=timedelta(minutes=1), resolution=timedelta(minutes=2)
+        )
         lv = level(code)
         lv.response_target, lv.resolution_target = timedelta(minutes=3), timedelta(minutes=4)
         lv.save()
@@ -620,8 +660,9 @@ def test_editing_the_live_policy_does_not_change_running_cases(clock, agent):
 
 def test_a_new_case_follows_the_policy_in_force(clock, agent):
     policy = SlaPolicy.objects.default()
-    SlaTarget.objects.create(policy=policy, level=level("L1"), priority=1,
-                             response=timedelta(minutes=5), resolution=timedelta(hours=1))
+    SlaTarget.objects.create(
+        policy=policy, level=level("L1"), priority=1, response=timedelta(minutes=5), resolution=timedelta(hours=1)
+    )
     case = open_case(agent, impact=1, urgency=1)
     assert case.policy_snapshot["targets"]["L1"]["1"] == [300, 3600]
     assert case.response_due_at == clock.now + timedelta(minutes=5)

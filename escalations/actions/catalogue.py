@@ -7,6 +7,7 @@ and the words around it. The staff pages, the admin, the API and the timeline al
 this list; ``tests/test_catalogue.py`` checks that every workflow action is in it
 exactly once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -85,6 +86,7 @@ class Action:
 
 # -- who may see which button, beyond the transitions ---------------------------------------
 
+
 def _open_and_working(case: Case, user) -> bool:
     return case.is_open and authority.can_work(case, user)
 
@@ -98,6 +100,7 @@ def _mine(case: Case, user) -> bool:
 
 
 # -- dynamic choices ----------------------------------------------------------------------------
+
 
 def _assignees(case: Case, user) -> dict:
     choices = [(user.pk, f"Me ({user.get_username()})")]
@@ -118,70 +121,224 @@ def _invitees(case: Case, user) -> dict:
 
 
 def _escalated(esc) -> str:
-    return (f"The case was escalated {esc.from_level.code} -> {esc.to_level.code}; "
-            f"{esc.to_level.code} was notified and must accept it.")
+    return (
+        f"The case was escalated {esc.from_level.code} -> {esc.to_level.code}; "
+        f"{esc.to_level.code} was notified and must accept it."
+    )
 
 
-ACTIONS: dict[str, Action] = {a.slug: a for a in [
-    Action(workflow.case_open, "Open a case", "Open the case", forms.NewCaseForm, target="new",
-           done=lambda case: f"Case #{case.pk} opened.", on_case_page=False),
-    Action(workflow.case_take, "Take the case", "Take it", forms.VersionForm, transition="take",
-           pointless=_mine, one_click=True, done="You took the case."),
-    Action(workflow.case_accept, "Accept the escalation", "Accept", forms.VersionForm,
-           transition="accept", perms=(P.PERM_ACCEPT,), one_click=True,
-           done=lambda esc: f"You accepted the escalation at {esc.to_level.code}; the case is yours."),
-    Action(workflow.case_return, "Return the escalation", "Return it", forms.ReturnForm,
-           transition="return_escalation", perms=(P.PERM_ACCEPT,),
-           done=lambda esc: f"The escalation was returned to the level it came from ({esc.from_level.code})."),
-    Action(workflow.case_assign, "Assign", "Assign", forms.AssignForm, transition="assign",
-           choices=_assignees, done="The case was assigned."),
-    Action(workflow.case_note, "Add an internal note", "Add note", forms.NoteForm, allowed=_may_note,
-           done="Note added."),
-    Action(workflow.case_public_update, "Send an update to the requester", "Send update",
-           forms.PublicUpdateForm, transition="record_response", done="Update sent to the requester."),
-    Action(workflow.case_pause, "Pause for the customer", "Pause the clock", forms.PauseForm,
-           transition="pause_for_customer",
-           done="The case is waiting for the customer; the SLA clock is paused."),
-    Action(workflow.case_resume, "Resume", "Resume the clock", forms.ResumeForm, transition="resume",
-           done="The case is back in progress; the SLA clock runs again."),
-    Action(workflow.case_escalate, "Escalate", "Escalate with this handoff", forms.EscalateForm,
-           transition="escalate", perms=(P.PERM_WORK, P.PERM_ESCALATE), choices=_targets, done=_escalated),
-    Action(workflow.case_de_escalate, "Hand the case back down", "De-escalate",
-           forms.DeEscalateForm, transition="de_escalate", perms=(P.PERM_ACCEPT, P.PERM_DEESCALATE),
-           choices=_levels_below,
-           done=lambda esc: f"The case went down {esc.from_level.code} -> {esc.to_level.code}."),
-    Action(workflow.approval_request, "Request an approval", "Request approval",
-           forms.ApprovalRequestForm, allowed=_open_and_working,
-           done=lambda req: f"Approval requested from {req.required_level.code}, as the authority matrix says."),
-    Action(workflow.approval_decide, "Decide the approval", "Record decision",
-           forms.ApprovalDecisionForm, target="approval", perms=(P.PERM_DECIDE,), done="Decision recorded.",
-           on_case_page=False),
-    Action(workflow.case_resolve, "Resolve", "Resolve", forms.ResolveForm, transition="resolve",
-           done="Resolved; the requester was asked to confirm."),
-    Action(workflow.case_reopen, "Reopen", "Reopen", forms.ReasonForm, transition="reopen",
-           done="The case was reopened."),
-    Action(workflow.case_close, "Close", "Close the case", forms.CloseForm, transition="close",
-           perms=(P.PERM_WORK, P.PERM_CLOSE), done="The case is closed."),
-    Action(workflow.case_invite, "Invite a collaborator", "Invite", forms.InviteForm,
-           allowed=_open_and_working, choices=_invitees,
-           done="Invited; the case appears in their collaborating queue. You stay accountable."),
-    Action(workflow.case_leave, "Leave the collaboration", "Leave", forms.EndCollaborationForm,
-           target="collaboration", done="You left the collaboration.", on_case_page=False),
-    Action(workflow.case_end_collaboration, "End the collaboration", "End it",
-           forms.EndCollaborationForm, target="collaboration", done="The collaboration ended.", on_case_page=False),
-    Action(workflow.knowledge_link, "Link a knowledge article", "Link", forms.ArticleLinkForm,
-           allowed=_open_and_working, done="Article linked.", on_case_page=False),
-    Action(workflow.case_review, "Post-escalation review", "Save the review", forms.ReviewForm,
-           perms=(P.PERM_REVIEW,), allowed=lambda case, user: selectors.can_review(case, user),
-           done="Review saved.", on_case_page=False),
-    # The requester's own actions: taken through a channel (e-mail; the portal and API later),
-    # which acts as the system actor; no staff button.
-    Action(workflow.case_open_from_requester, "Request from the requester", "Send the request",
-           forms.RequesterCaseForm, target="new", done=lambda sent: f"Case #{sent.case.pk} opened.",
-           on_case_page=False),
-    Action(workflow.case_customer_message, "Message from the requester", "Send the message",
-           forms.RequesterMessageForm, done="Message added to the case.", on_case_page=False),
-]}
+ACTIONS: dict[str, Action] = {
+    a.slug: a
+    for a in [
+        Action(
+            workflow.case_open,
+            "Open a case",
+            "Open the case",
+            forms.NewCaseForm,
+            target="new",
+            done=lambda case: f"Case #{case.pk} opened.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.case_take,
+            "Take the case",
+            "Take it",
+            forms.VersionForm,
+            transition="take",
+            pointless=_mine,
+            one_click=True,
+            done="You took the case.",
+        ),
+        Action(
+            workflow.case_accept,
+            "Accept the escalation",
+            "Accept",
+            forms.VersionForm,
+            transition="accept",
+            perms=(P.PERM_ACCEPT,),
+            one_click=True,
+            done=lambda esc: f"You accepted the escalation at {esc.to_level.code}; the case is yours.",
+        ),
+        Action(
+            workflow.case_return,
+            "Return the escalation",
+            "Return it",
+            forms.ReturnForm,
+            transition="return_escalation",
+            perms=(P.PERM_ACCEPT,),
+            done=lambda esc: f"The escalation was returned to the level it came from ({esc.from_level.code}).",
+        ),
+        Action(
+            workflow.case_assign,
+            "Assign",
+            "Assign",
+            forms.AssignForm,
+            transition="assign",
+            choices=_assignees,
+            done="The case was assigned.",
+        ),
+        Action(
+            workflow.case_note,
+            "Add an internal note",
+            "Add note",
+            forms.NoteForm,
+            allowed=_may_note,
+            done="Note added.",
+        ),
+        Action(
+            workflow.case_public_update,
+            "Send an update to the requester",
+            "Send update",
+            forms.PublicUpdateForm,
+            transition="record_response",
+            done="Update sent to the requester.",
+        ),
+        Action(
+            workflow.case_pause,
+            "Pause for the customer",
+            "Pause the clock",
+            forms.PauseForm,
+            transition="pause_for_customer",
+            done="The case is waiting for the customer; the SLA clock is paused.",
+        ),
+        Action(
+            workflow.case_resume,
+            "Resume",
+            "Resume the clock",
+            forms.ResumeForm,
+            transition="resume",
+            done="The case is back in progress; the SLA clock runs again.",
+        ),
+        Action(
+            workflow.case_escalate,
+            "Escalate",
+            "Escalate with this handoff",
+            forms.EscalateForm,
+            transition="escalate",
+            perms=(P.PERM_WORK, P.PERM_ESCALATE),
+            choices=_targets,
+            done=_escalated,
+        ),
+        Action(
+            workflow.case_de_escalate,
+            "Hand the case back down",
+            "De-escalate",
+            forms.DeEscalateForm,
+            transition="de_escalate",
+            perms=(P.PERM_ACCEPT, P.PERM_DEESCALATE),
+            choices=_levels_below,
+            done=lambda esc: f"The case went down {esc.from_level.code} -> {esc.to_level.code}.",
+        ),
+        Action(
+            workflow.approval_request,
+            "Request an approval",
+            "Request approval",
+            forms.ApprovalRequestForm,
+            allowed=_open_and_working,
+            done=lambda req: f"Approval requested from {req.required_level.code}, as the authority matrix says.",
+        ),
+        Action(
+            workflow.approval_decide,
+            "Decide the approval",
+            "Record decision",
+            forms.ApprovalDecisionForm,
+            target="approval",
+            perms=(P.PERM_DECIDE,),
+            done="Decision recorded.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.case_resolve,
+            "Resolve",
+            "Resolve",
+            forms.ResolveForm,
+            transition="resolve",
+            done="Resolved; the requester was asked to confirm.",
+        ),
+        Action(
+            workflow.case_reopen,
+            "Reopen",
+            "Reopen",
+            forms.ReasonForm,
+            transition="reopen",
+            done="The case was reopened.",
+        ),
+        Action(
+            workflow.case_close,
+            "Close",
+            "Close the case",
+            forms.CloseForm,
+            transition="close",
+            perms=(P.PERM_WORK, P.PERM_CLOSE),
+            done="The case is closed.",
+        ),
+        Action(
+            workflow.case_invite,
+            "Invite a collaborator",
+            "Invite",
+            forms.InviteForm,
+            allowed=_open_and_working,
+            choices=_invitees,
+            done="Invited; the case appears in their collaborating queue. You stay accountable.",
+        ),
+        Action(
+            workflow.case_leave,
+            "Leave the collaboration",
+            "Leave",
+            forms.EndCollaborationForm,
+            target="collaboration",
+            done="You left the collaboration.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.case_end_collaboration,
+            "End the collaboration",
+            "End it",
+            forms.EndCollaborationForm,
+            target="collaboration",
+            done="The collaboration ended.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.knowledge_link,
+            "Link a knowledge article",
+            "Link",
+            forms.ArticleLinkForm,
+            allowed=_open_and_working,
+            done="Article linked.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.case_review,
+            "Post-escalation review",
+            "Save the review",
+            forms.ReviewForm,
+            perms=(P.PERM_REVIEW,),
+            allowed=lambda case, user: selectors.can_review(case, user),
+            done="Review saved.",
+            on_case_page=False,
+        ),
+        # The requester's own actions: taken through a channel (e-mail; the portal and API later),
+        # which acts as the system actor; no staff button.
+        Action(
+            workflow.case_open_from_requester,
+            "Request from the requester",
+            "Send the request",
+            forms.RequesterCaseForm,
+            target="new",
+            done=lambda sent: f"Case #{sent.case.pk} opened.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.case_customer_message,
+            "Message from the requester",
+            "Send the message",
+            forms.RequesterMessageForm,
+            done="Message added to the case.",
+            on_case_page=False,
+        ),
+    ]
+}
 
 
 RULE = automation.RULE  # what the sweep's writes record as their action

@@ -3,6 +3,7 @@ input; ``arguments()`` turns what they cleaned into the keyword arguments of the
 action's workflow function. The workflow decides what is allowed and says why not, and
 its field errors come back onto these forms (``DeskForm.add_workflow_error``) so every
 message sits beside its field. The staff pages, the admin and the API use the same forms."""
+
 from __future__ import annotations
 
 from django import forms
@@ -14,12 +15,19 @@ TEXT = {"rows": 4, "cols": 60}
 MAX_TEXT = 10_000
 
 
-def text(label: str, required: bool = True, help_text: str = "", rows: int = 4, max_length: int = MAX_TEXT,
-         missing: str = ""):
+def text(
+    label: str, required: bool = True, help_text: str = "", rows: int = 4, max_length: int = MAX_TEXT, missing: str = ""
+):
     """A text area; ``missing`` says what to write when it is left empty (the workflow's words)."""
     errors = {"required": missing} if missing else None
-    return forms.CharField(label=label, required=required, help_text=help_text, max_length=max_length,
-                           widget=forms.Textarea(attrs={**TEXT, "rows": rows}), error_messages=errors)
+    return forms.CharField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        max_length=max_length,
+        widget=forms.Textarea(attrs={**TEXT, "rows": rows}),
+        error_messages=errors,
+    )
 
 
 class DeskForm(forms.Form):
@@ -55,9 +63,15 @@ class DeskForm(forms.Form):
 class VersionForm(DeskForm):
     """Carries the case version the page showed, so a stale form is detected."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**31 - 1,
-                                 error_messages={"required": "The form lost the case version; reload the page.",
-                                                 "invalid": "The form's case version is damaged; reload the page."})
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=0,
+        max_value=2**31 - 1,
+        error_messages={
+            "required": "The form lost the case version; reload the page.",
+            "invalid": "The form's case version is damaged; reload the page.",
+        },
+    )
 
     def clean(self):
         data = super().clean()
@@ -68,22 +82,37 @@ class VersionForm(DeskForm):
 
 # -- intake ----------------------------------------------------------------------------------
 
+
 class NewCaseForm(DeskForm):
     requester_name = forms.CharField(label="Requester's name", max_length=120)
-    requester_email = forms.EmailField(label="Requester's e-mail", max_length=254,
-                                       help_text="Updates and the resolution go to this address.")
+    requester_email = forms.EmailField(
+        label="Requester's e-mail", max_length=254, help_text="Updates and the resolution go to this address."
+    )
     title = forms.CharField(label="Title", max_length=200, help_text="One line: what is wrong.")
-    category = forms.ModelChoiceField(label="Category", queryset=Category.objects.order_by("name"),
-                                      empty_label="Choose a category")
-    impact = forms.TypedChoiceField(label="Impact", coerce=int, choices=Impact.choices, initial=Impact.MEDIUM,
-                                    help_text="How many people or how much of the business is affected.")
-    urgency = forms.TypedChoiceField(label="Urgency", coerce=int, choices=Urgency.choices, initial=Urgency.MEDIUM,
-                                     help_text="How quickly it hurts if nothing is done.")
+    category = forms.ModelChoiceField(
+        label="Category", queryset=Category.objects.order_by("name"), empty_label="Choose a category"
+    )
+    impact = forms.TypedChoiceField(
+        label="Impact",
+        coerce=int,
+        choices=Impact.choices,
+        initial=Impact.MEDIUM,
+        help_text="How many people or how much of the business is affected.",
+    )
+    urgency = forms.TypedChoiceField(
+        label="Urgency",
+        coerce=int,
+        choices=Urgency.choices,
+        initial=Urgency.MEDIUM,
+        help_text="How quickly it hurts if nothing is done.",
+    )
     complexity = forms.ChoiceField(label="Complexity", choices=Complexity.choices, initial=Complexity.MEDIUM)
-    customer_tier = forms.ChoiceField(label="Customer tier", choices=CustomerTier.choices,
-                                      initial=CustomerTier.STANDARD)
-    description = text("Description", required=False, rows=6,
-                       help_text="What the requester reported and what you checked.")
+    customer_tier = forms.ChoiceField(
+        label="Customer tier", choices=CustomerTier.choices, initial=CustomerTier.STANDARD
+    )
+    description = text(
+        "Description", required=False, rows=6, help_text="What the requester reported and what you checked."
+    )
 
 
 class RequesterCaseForm(DeskForm):
@@ -93,8 +122,9 @@ class RequesterCaseForm(DeskForm):
     requester_name = forms.CharField(label="Your name", max_length=120)
     requester_email = forms.EmailField(label="Your e-mail", max_length=254)
     title = forms.CharField(label="Subject", max_length=200)
-    category = forms.ModelChoiceField(label="Category", queryset=Category.objects.order_by("name"),
-                                      empty_label="Choose a category")
+    category = forms.ModelChoiceField(
+        label="Category", queryset=Category.objects.order_by("name"), empty_label="Choose a category"
+    )
     body = text("Your message", missing="Write your message.")
 
 
@@ -106,6 +136,7 @@ class RequesterMessageForm(DeskForm):
 
 
 # -- case actions ----------------------------------------------------------------------------
+
 
 class AssignForm(VersionForm):
     assignee = forms.TypedChoiceField(label="Assign to", coerce=int, choices=())
@@ -127,8 +158,9 @@ class PublicUpdateForm(VersionForm):
 
 
 class PauseForm(VersionForm):
-    reason = text("What are you waiting for from the customer?", rows=2,
-                  missing="Say what you are waiting for from the customer.")
+    reason = text(
+        "What are you waiting for from the customer?", rows=2, missing="Say what you are waiting for from the customer."
+    )
 
 
 class ResumeForm(VersionForm):
@@ -140,12 +172,14 @@ class ResumeForm(VersionForm):
 
 class EscalateForm(VersionForm):
     to_level = forms.ChoiceField(label="Escalate to", choices=(), required=False)
-    justification = text("Justification for skipping a level", required=False, rows=2,
-                         help_text="Needed only for a skip-level jump.")
+    justification = text(
+        "Justification for skipping a level", required=False, rows=2, help_text="Needed only for a skip-level jump."
+    )
     summary = text("Summary for the receiving level", rows=3, missing="Summarise the case for the receiving level.")
     steps_tried = text("Steps already tried", rows=3, missing="Say what was tried already.")
-    knowledge_consulted = text("Knowledge consulted", required=False, rows=2,
-                               help_text="Articles, runbooks or colleagues you checked.")
+    knowledge_consulted = text(
+        "Knowledge consulted", required=False, rows=2, help_text="Articles, runbooks or colleagues you checked."
+    )
     customer_impact = text("Impact on the customer", rows=2, missing="Describe the impact on the customer.")
 
     def __init__(self, *args, targets=(), **kwargs):
@@ -154,18 +188,29 @@ class EscalateForm(VersionForm):
 
     def clean(self):
         data = super().clean()
-        missing = [self.fields[f].error_messages["required"] for f in ("summary", "steps_tried", "customer_impact")
-                   if f in self.errors]
+        missing = [
+            self.fields[f].error_messages["required"]
+            for f in ("summary", "steps_tried", "customer_impact")
+            if f in self.errors
+        ]
         if missing:  # the same summary the workflow gives (``Handoff.validate``)
             self.add_error(None, "The handoff is incomplete: " + " ".join(str(m) for m in missing))
         return data
 
     def arguments(self) -> dict:
         d = self.cleaned_data
-        handoff = Handoff(summary=d["summary"], steps_tried=d["steps_tried"], customer_impact=d["customer_impact"],
-                          knowledge_consulted=d["knowledge_consulted"])
-        return {"handoff": handoff, "to_level_code": d["to_level"] or None, "justification": d["justification"],
-                "version": d["version"]}
+        handoff = Handoff(
+            summary=d["summary"],
+            steps_tried=d["steps_tried"],
+            customer_impact=d["customer_impact"],
+            knowledge_consulted=d["knowledge_consulted"],
+        )
+        return {
+            "handoff": handoff,
+            "to_level_code": d["to_level"] or None,
+            "justification": d["justification"],
+            "version": d["version"],
+        }
 
 
 class ReturnForm(VersionForm):
@@ -179,7 +224,8 @@ class DeEscalateForm(VersionForm):
     def __init__(self, *args, levels=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_level"].choices = [("", "The previous step of the path")] + [
-            (lv.code, f"{lv.code} - {lv.name}") for lv in levels]
+            (lv.code, f"{lv.code} - {lv.name}") for lv in levels
+        ]
 
     def arguments(self) -> dict:
         d = self.cleaned_data
@@ -188,16 +234,28 @@ class DeEscalateForm(VersionForm):
 
 class ApprovalRequestForm(DeskForm):
     kind = forms.ChoiceField(label="Decision needed", choices=ApprovalKind.choices)
-    amount = forms.DecimalField(label="Amount", required=False, max_digits=14, decimal_places=2, min_value=0,
-                                help_text="For a spend approval. The authority matrix picks who may decide.")
+    amount = forms.DecimalField(
+        label="Amount",
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        help_text="For a spend approval. The authority matrix picks who may decide.",
+    )
     description = text("What needs approving and why", rows=3)
 
 
 class ApprovalDecisionForm(DeskForm):
-    decision = forms.ChoiceField(label="Decision", choices=[("approve", "Approve"), ("reject", "Reject")],
-                                 widget=forms.RadioSelect)
-    note = forms.CharField(label="Note", required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}),
-                           help_text="Required when rejecting.")
+    decision = forms.ChoiceField(
+        label="Decision", choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when rejecting.",
+    )
 
     def arguments(self) -> dict:
         return {"approve": self.cleaned_data["decision"] == "approve", "note": self.cleaned_data["note"]}
@@ -205,8 +263,12 @@ class ApprovalDecisionForm(DeskForm):
 
 class ResolveForm(VersionForm):
     field_map = {"resolution_summary": "summary"}
-    summary = text("Resolution summary", rows=4, help_text="Sent to the requester, who confirms or rejects it.",
-                   missing="Say how the case was resolved.")
+    summary = text(
+        "Resolution summary",
+        rows=4,
+        help_text="Sent to the requester, who confirms or rejects it.",
+        missing="Say how the case was resolved.",
+    )
     publish_article = forms.BooleanField(label="Also publish this as a knowledge article", required=False)
 
 
@@ -215,8 +277,9 @@ class ReasonForm(VersionForm):
 
 
 class CloseForm(VersionForm):
-    reason = forms.CharField(label="Reason", required=False, max_length=1000,
-                             help_text="For example: the requester confirmed by phone.")
+    reason = forms.CharField(
+        label="Reason", required=False, max_length=1000, help_text="For example: the requester confirmed by phone."
+    )
 
     def arguments(self) -> dict:
         return {"reason": self.cleaned_data["reason"] or "Closed by staff", "version": self.cleaned_data["version"]}
@@ -243,8 +306,14 @@ class EndCollaborationForm(DeskForm):
 
 class ArticleLinkForm(DeskForm):
     article = forms.IntegerField(label="Article number", min_value=1, max_value=2**62)
-    linked = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", "Link"), ("0", "Unlink")],
-                                    initial="1", required=False, empty_value=True, widget=forms.HiddenInput)
+    linked = forms.TypedChoiceField(
+        coerce=lambda v: v == "1",
+        choices=[("1", "Link"), ("0", "Unlink")],
+        initial="1",
+        required=False,
+        empty_value=True,
+        widget=forms.HiddenInput,
+    )
 
     def arguments(self) -> dict:
         return {"article_id": self.cleaned_data["article"], "linked": self.cleaned_data["linked"]}
@@ -255,7 +324,9 @@ class ReviewForm(DeskForm):
     went_well = text("What went well", required=False, rows=3)
     went_badly = text("What went badly", required=False, rows=3)
     escalation_warranted = forms.TypedChoiceField(
-        label="Was the escalation warranted?", required=False, empty_value=None,
+        label="Was the escalation warranted?",
+        required=False,
+        empty_value=None,
         coerce=lambda v: {"yes": True, "no": False}.get(v),
         choices=[("", "Not decided"), ("yes", "Yes"), ("no", "No: it was an over-escalation")],
     )

@@ -1,4 +1,5 @@
 """The managers' and back-office admin. Importing the modules registers their classes."""
+
 from escalations.admin import (  # noqa: F401
     audit,
     automation,

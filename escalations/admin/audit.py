@@ -1,5 +1,6 @@
 """The audit trail's own rows: chain heads and maintenance seals. Written only by
 ``escalations.audit``; readable by auditors (``view_audit``), never editable here."""
+
 from __future__ import annotations
 
 from django.contrib import admin

@@ -1,6 +1,7 @@
 """The auditor's pages inside the admin: the audit log over every history table (filters,
 field diffs, CSV and JSON export) and the status of the hash chains. Read-only: users with
 ``escalations.view_audit`` (Auditor, Manager) or superusers; anyone else gets 403."""
+
 from __future__ import annotations
 
 import csv
@@ -48,11 +49,16 @@ def audit_log(request):
     if form.is_valid():
         d = form.cleaned_data
         limit = 10_000 if d["export"] else 200
-        rows = log_rows(history_model(d["model"]), username=d["user"].strip(), object_id=d["object_id"],
-                        date_from=d["date_from"], date_to=d["date_to"], limit=limit)
+        rows = log_rows(
+            history_model(d["model"]),
+            username=d["user"].strip(),
+            object_id=d["object_id"],
+            date_from=d["date_from"],
+            date_to=d["date_to"],
+            limit=limit,
+        )
         if d["export"] == "json":
-            response = HttpResponse(json.dumps([r.as_dict() for r in rows], indent=1),
-                                    content_type="application/json")
+            response = HttpResponse(json.dumps([r.as_dict() for r in rows], indent=1), content_type="application/json")
             response["Content-Disposition"] = 'attachment; filename="audit-log.json"'
             return response
         if d["export"] == "csv":
@@ -60,14 +66,30 @@ def audit_log(request):
             writer = csv.writer(out)
             writer.writerow(["model", "history_id", "object_id", "when", "who", "action", "why", "changes"])
             for r in rows:
-                writer.writerow([r.model, r.history_id, r.object_id, r.when.isoformat(), r.who, r.action, r.why,
-                                 "; ".join(f"{f}: {o} -> {n}" for f, o, n in r.changes)])
+                writer.writerow(
+                    [
+                        r.model,
+                        r.history_id,
+                        r.object_id,
+                        r.when.isoformat(),
+                        r.who,
+                        r.action,
+                        r.why,
+                        "; ".join(f"{f}: {o} -> {n}" for f, o, n in r.changes),
+                    ]
+                )
             response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
             return response
-    context = {**admin.site.each_context(request), "title": "Audit log", "form": form, "rows": rows,
-               "heads": AuditHead.objects.order_by("table"), "seals": AuditSeal.objects.order_by("-at")[:10],
-               "query": request.GET.urlencode()}
+    context = {
+        **admin.site.each_context(request),
+        "title": "Audit log",
+        "form": form,
+        "rows": rows,
+        "heads": AuditHead.objects.order_by("table"),
+        "seals": AuditSeal.objects.order_by("-at")[:10],
+        "query": request.GET.urlencode(),
+    }
     return render(request, "admin/escalations/audit_log.html", context, status=200 if form.is_valid() else 400)
 
 
@@ -76,8 +98,12 @@ def audit_verify(request):
     """Walk every chain now (read-only) and show the result per table."""
     _check(request)
     statuses = verify.verify()
-    context = {**admin.site.each_context(request), "title": "Audit chain verification", "statuses": statuses,
-               "intact": all(s.broken is None for s in statuses)}
+    context = {
+        **admin.site.each_context(request),
+        "title": "Audit chain verification",
+        "statuses": statuses,
+        "intact": all(s.broken is None for s in statuses),
+    }
     return render(request, "admin/escalations/audit_verify.html", context)
 
 

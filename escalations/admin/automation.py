@@ -1,5 +1,6 @@
 """What the automation keeps: the notification outbox, rule firings, the sweep heartbeat;
 and the warning, on the admin index and changelists, when the sweep has stopped."""
+
 from __future__ import annotations
 
 import functools

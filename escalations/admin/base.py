@@ -1,5 +1,6 @@
 """What the desk's admin classes share: history pages that can only be read, read-only
 record admins, and the sweep-lag warning."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -54,11 +55,12 @@ def stale_sweep_message() -> str | None:
     beat, lag = sweep.sweep_lag()
     limit = settings.ESCALATIONS["SWEEP_STALE_MINUTES"]
     if beat is None:
-        return ("The SLA sweep has never run: no rule fires and no breach is recorded "
-                "until a worker (qcluster) runs it.")
+        return "The SLA sweep has never run: no rule fires and no breach is recorded until a worker (qcluster) runs it."
     if lag > limit:
-        return (f"The SLA sweep last ran {lag:.0f} min ago (more than {limit} min): rules and "
-                "breaches are not being processed; check the task worker (qcluster).")
+        return (
+            f"The SLA sweep last ran {lag:.0f} min ago (more than {limit} min): rules and "
+            "breaches are not being processed; check the task worker (qcluster)."
+        )
     return None
 
 

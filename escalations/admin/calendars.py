@@ -1,4 +1,5 @@
 """Business calendars: weekly working ranges, holidays, and loading public holidays."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -39,17 +40,23 @@ class WorkingRangeFormSet(forms.BaseInlineFormSet):
                 continue
             if any(data.get(f) is None for f in ("weekday", "start", "end")):
                 continue
-            by_day[data["weekday"]].append(WorkingRange(
-                weekday=data["weekday"], start=data["start"], end=data["end"],
-                ends_at_midnight=bool(data.get("ends_at_midnight")),
-            ))
+            by_day[data["weekday"]].append(
+                WorkingRange(
+                    weekday=data["weekday"],
+                    start=data["start"],
+                    end=data["end"],
+                    ends_at_midnight=bool(data.get("ends_at_midnight")),
+                )
+            )
         problems = []
         for ranges in by_day.values():
             ranges.sort(key=lambda r: (r.start_minutes(), r.end_minutes()))
             for prev, cur in zip(ranges, ranges[1:]):
                 if cur.start_minutes() < prev.end_minutes():
-                    problems.append(f"{prev} overlaps {cur}: ranges on the same weekday must not overlap; "
-                                    "merge them into one range or move one.")
+                    problems.append(
+                        f"{prev} overlaps {cur}: ranges on the same weekday must not overlap; "
+                        "merge them into one range or move one."
+                    )
         if problems:
             raise ValidationError(problems)
 
@@ -84,13 +91,16 @@ class BusinessCalendarForm(forms.ModelForm):
             except NotImplementedError:
                 supported = holidays.list_supported_countries()
                 if country not in supported:
-                    self.add_error("holiday_country",
-                                   f"'{country}' is not a country the holidays package knows; "
-                                   "use an ISO 3166 code such as DE, FR or US.")
+                    self.add_error(
+                        "holiday_country",
+                        f"'{country}' is not a country the holidays package knows; "
+                        "use an ISO 3166 code such as DE, FR or US.",
+                    )
                 else:
                     listed = ", ".join(supported[country]) or "none"
-                    self.add_error("holiday_subdivision",
-                                   f"{country} has no subdivision '{subdivision}'; known: {listed}.")
+                    self.add_error(
+                        "holiday_subdivision", f"{country} has no subdivision '{subdivision}'; known: {listed}."
+                    )
         return data
 
 
@@ -102,11 +112,14 @@ class BusinessCalendarAdmin(HistoryAdmin):
     inlines = [WorkingRangeInline, HolidayInline]
     actions = ["load_public_holidays"]
     fieldsets = [
-        (None, {
-            "fields": ["name", "timezone", "holiday_country", "holiday_subdivision"],
-            "description": "Running cases keep the calendar frozen into them when they were opened; "
-                           "changes here apply to cases opened from now on.",
-        }),
+        (
+            None,
+            {
+                "fields": ["name", "timezone", "holiday_country", "holiday_subdivision"],
+                "description": "Running cases keep the calendar frozen into them when they were opened; "
+                "changes here apply to cases opened from now on.",
+            },
+        ),
     ]
 
     @admin.action(description="Load public holidays for this year and next", permissions=["change"])
@@ -122,5 +135,8 @@ class BusinessCalendarAdmin(HistoryAdmin):
                 self.message_user(request, f"{calendar}: cannot load holidays ({exc}).", messages.ERROR)
                 continue
             region = "-".join(filter(None, [calendar.holiday_country, calendar.holiday_subdivision]))
-            self.message_user(request, f"{calendar}: {created} holiday(s) added for {year} and {year + 1} "
-                              f"({region}).", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"{calendar}: {created} holiday(s) added for {year} and {year + 1} ({region}).",
+                messages.SUCCESS,
+            )

@@ -4,6 +4,7 @@ The admin never writes a case itself: no add, no change, no delete. Every change
 object view (``<id>/act/<action>/``) that parses a small form and calls one workflow
 function, which checks state, authority and the version the user saw.
 """
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -34,19 +35,38 @@ class EscalationInline(ReadOnlyInline):
     model = Escalation
     fk_name = "case"
     verbose_name_plural = "handoffs"
-    fields = ["kind", "status", ("from_level", "to_level", "to_team"), ("raised_by", "rule", "created_at"),
-              "reason", "summary", "steps_tried", "customer_impact", "knowledge_consulted", "justification",
-              ("decided_by", "decided_at"), "return_reason"]
+    fields = [
+        "kind",
+        "status",
+        ("from_level", "to_level", "to_team"),
+        ("raised_by", "rule", "created_at"),
+        "reason",
+        "summary",
+        "steps_tried",
+        "customer_impact",
+        "knowledge_consulted",
+        "justification",
+        ("decided_by", "decided_at"),
+        "return_reason",
+    ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related(
-            "from_level", "to_level", "to_team__level", "raised_by", "rule", "decided_by")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("from_level", "to_level", "to_team__level", "raised_by", "rule", "decided_by")
+        )
 
 
 class ApprovalInline(ReadOnlyInline):
     model = ApprovalRequest
-    fields = [("kind", "amount", "status", "required_level"), ("requested_by", "created_at"),
-              "description", ("decided_by", "decided_at"), "decision_note"]
+    fields = [
+        ("kind", "amount", "status", "required_level"),
+        ("requested_by", "created_at"),
+        "description",
+        ("decided_by", "decided_at"),
+        "decision_note",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("required_level", "requested_by", "decided_by")
@@ -62,21 +82,57 @@ class NoteInline(ReadOnlyInline):
 
 
 CASE_FIELDSETS = [
-    ("Case", {"fields": [
-        "title", "description", ("requester_name", "requester_email"), "category",
-        ("impact", "urgency", "priority"), ("complexity", "customer_tier"), ("source", "external_id"),
-    ]}),
-    ("On the ladder", {"fields": [
-        "status", ("level", "team", "assignee"), ("path", "highest_level"), "watchers", "created_by",
-    ]}),
-    ("SLA clock", {"fields": [
-        "sla_clock", ("opened_at", "level_entered_at"), ("responded_at", "first_response_at"),
-        ("response_due_at", "resolution_due_at"), ("response_breached_at", "resolution_breached_at"),
-        ("paused_at", "pauses"), "next_check_at", ("resolved_at", "closed_at"), "resolution_summary",
-    ]}),
-    ("Counters", {"fields": [
-        ("reassignment_count", "reopen_count", "escalation_count"), ("version", "updated_at"),
-    ]}),
+    (
+        "Case",
+        {
+            "fields": [
+                "title",
+                "description",
+                ("requester_name", "requester_email"),
+                "category",
+                ("impact", "urgency", "priority"),
+                ("complexity", "customer_tier"),
+                ("source", "external_id"),
+            ]
+        },
+    ),
+    (
+        "On the ladder",
+        {
+            "fields": [
+                "status",
+                ("level", "team", "assignee"),
+                ("path", "highest_level"),
+                "watchers",
+                "created_by",
+            ]
+        },
+    ),
+    (
+        "SLA clock",
+        {
+            "fields": [
+                "sla_clock",
+                ("opened_at", "level_entered_at"),
+                ("responded_at", "first_response_at"),
+                ("response_due_at", "resolution_due_at"),
+                ("response_breached_at", "resolution_breached_at"),
+                ("paused_at", "pauses"),
+                "next_check_at",
+                ("resolved_at", "closed_at"),
+                "resolution_summary",
+            ]
+        },
+    ),
+    (
+        "Counters",
+        {
+            "fields": [
+                ("reassignment_count", "reopen_count", "escalation_count"),
+                ("version", "updated_at"),
+            ]
+        },
+    ),
     ("Frozen policy", {"classes": ["collapse"], "fields": ["policy_snapshot"]}),
 ]
 
@@ -85,8 +141,19 @@ CASE_FIELDSETS = [
 class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     change_form_template = "admin/escalations/case/change_form.html"
     action_form_template = "admin/escalations/action_form.html"
-    list_display = ["id", "title", "status", "priority", "level", "team", "assignee", "response_due_at",
-                    "resolution_due_at", "breached", "opened_at"]
+    list_display = [
+        "id",
+        "title",
+        "status",
+        "priority",
+        "level",
+        "team",
+        "assignee",
+        "response_due_at",
+        "resolution_due_at",
+        "breached",
+        "opened_at",
+    ]
     list_display_links = ["id", "title"]
     list_filter = ["status", "level", "priority", "team", "category"]
     list_select_related = ["level", "team__level", "assignee"]
@@ -98,12 +165,19 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     inlines = [EscalationInline, ApprovalInline, NoteInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f for _, opts in CASE_FIELDSETS for row in opts["fields"]
-                for f in (row if isinstance(row, tuple) else (row,))]
+        return [
+            f
+            for _, opts in CASE_FIELDSETS
+            for row in opts["fields"]
+            for f in (row if isinstance(row, tuple) else (row,))
+        ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related(
-            "level", "team__level", "assignee", "category", "path", "highest_level", "created_by")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("level", "team__level", "assignee", "category", "path", "highest_level", "created_by")
+        )
 
     @admin.display(boolean=True, description="breached")
     def breached(self, case: Case) -> bool:
@@ -134,9 +208,14 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     def case_actions(self, request, case: Case) -> list[dict]:
         """The buttons this user may press on this case now."""
         return [
-            {"slug": a.slug, "label": a.name, "one_click": a.one_click,
-             "url": reverse(f"{self.admin_site.name}:escalations_case_act", args=[case.pk, a.slug])}
-            for a in catalogue.case_page_actions() if a.offered(case, request.user)
+            {
+                "slug": a.slug,
+                "label": a.name,
+                "one_click": a.one_click,
+                "url": reverse(f"{self.admin_site.name}:escalations_case_act", args=[case.pk, a.slug]),
+            }
+            for a in catalogue.case_page_actions()
+            if a.offered(case, request.user)
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -156,17 +235,22 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
         change_url = reverse(f"{self.admin_site.name}:escalations_case_change", args=[case.pk])
         if not spec.available(case, request.user):
             self.message_user(
-                request, f"You cannot {spec.verb} case #{case.pk} now: it is "
+                request,
+                f"You cannot {spec.verb} case #{case.pk} now: it is "
                 f"{case.get_status_display().lower()} at {case.level.code}, or your level does not allow it.",
-                messages.ERROR)
+                messages.ERROR,
+            )
             return redirect(change_url)
         if request.method != "POST":
             return self.render_action_form(request, case, spec, spec.make_form(case, request.user))
         form = spec.make_form(case, request.user, request.POST)
         if not form.is_valid():
             if "version" in form.fields and "version" not in form.cleaned_data:
-                self.message_user(request, "The form did not say which version of the case you saw; "
-                                  "reload the case and try again.", messages.ERROR)
+                self.message_user(
+                    request,
+                    "The form did not say which version of the case you saw; reload the case and try again.",
+                    messages.ERROR,
+                )
                 return redirect(change_url)
             for error in form.non_field_errors():
                 self.message_user(request, error, messages.ERROR)

@@ -4,6 +4,7 @@ collaborations (read-only records), and the managers' policy what-if page.
 The what-if page hangs off the scoring policies' admin (``scoringpolicy/whatif/``) and
 needs ``escalations.manage_desk``: it reads every case of a period, writes nothing.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -70,12 +71,22 @@ class ScoringPolicyAdmin(HistoryAdmin):
     readonly_fields = ["resulting_matrix"]
     fieldsets = [
         (None, {"fields": ["name", "is_active"]}),
-        ("Priority", {"fields": ["matrix", "tier_boost", "resulting_matrix"], "description":
-                      'Impact and urgency run from 1 (high) to 3 (low); a cell "impact,urgency" gives the '
-                      'priority 1 (P1) to 4 (P4). A tier boost raises the priority by that many steps.'}),
-        ("Queue order", {"fields": ["business_impact_weight"], "description":
-                         f"Score = (5 - priority) x {scoring.PRIORITY_POINTS:g} + business impact (0-3) x weight; "
-                         "within a priority the higher score is served first."}),
+        (
+            "Priority",
+            {
+                "fields": ["matrix", "tier_boost", "resulting_matrix"],
+                "description": 'Impact and urgency run from 1 (high) to 3 (low); a cell "impact,urgency" gives the '
+                "priority 1 (P1) to 4 (P4). A tier boost raises the priority by that many steps.",
+            },
+        ),
+        (
+            "Queue order",
+            {
+                "fields": ["business_impact_weight"],
+                "description": f"Score = (5 - priority) x {scoring.PRIORITY_POINTS:g} + business impact (0-3) x weight; "
+                "within a priority the higher score is served first.",
+            },
+        ),
     ]
 
     @admin.display(description="resulting matrix (standard tier)")
@@ -85,15 +96,23 @@ class ScoringPolicyAdmin(HistoryAdmin):
 
     def changelist_view(self, request, extra_context=None):
         if request.method == "GET" and request.user.has_perm(PERM_MANAGE):
-            messages.info(request, format_html(
-                'Before activating a new SLA policy or rules, replay past cases against them: <a href="{}">'
-                "policy what-if</a>.", reverse(f"{self.admin_site.name}:escalations_scoringpolicy_whatif")))
+            messages.info(
+                request,
+                format_html(
+                    'Before activating a new SLA policy or rules, replay past cases against them: <a href="{}">'
+                    "policy what-if</a>.",
+                    reverse(f"{self.admin_site.name}:escalations_scoringpolicy_whatif"),
+                ),
+            )
         return super().changelist_view(request, extra_context)
 
     def get_urls(self):
         return [
-            path("whatif/", self.admin_site.admin_view(self.whatif_view),
-                 name=f"{self.opts.app_label}_{self.opts.model_name}_whatif"),
+            path(
+                "whatif/",
+                self.admin_site.admin_view(self.whatif_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_whatif",
+            ),
             *super().get_urls(),
         ]
 
@@ -112,8 +131,14 @@ class ScoringPolicyAdmin(HistoryAdmin):
             "opts": self.opts,
             "form": form,
             "report": report,
-            "level_header": ["Level", "Cases", "Response breaches", "Resolution breaches", "Rule escalations",
-                             "Manual escalations"],
+            "level_header": [
+                "Level",
+                "Cases",
+                "Response breaches",
+                "Resolution breaches",
+                "Rule escalations",
+                "Manual escalations",
+            ],
             "team_header": ["Team", "Cases", "Escalations in", "Peak open"],
             "changelist_url": reverse(f"{self.admin_site.name}:escalations_scoringpolicy_changelist"),
         }
@@ -122,16 +147,24 @@ class ScoringPolicyAdmin(HistoryAdmin):
 
 
 class WhatIfForm(forms.Form):
-    date_from = forms.DateField(label="Opened from", widget=forms.DateInput(attrs={"type": "date"}),
-                                initial=lambda: date.today() - timedelta(days=30))
-    date_to = forms.DateField(label="Opened until (inclusive)", widget=forms.DateInput(attrs={"type": "date"}),
-                              initial=date.today)
-    policy = forms.ModelChoiceField(SlaPolicy.objects.select_related("calendar").order_by("name"),
-                                    label="Draft SLA policy")
+    date_from = forms.DateField(
+        label="Opened from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        initial=lambda: date.today() - timedelta(days=30),
+    )
+    date_to = forms.DateField(
+        label="Opened until (inclusive)", widget=forms.DateInput(attrs={"type": "date"}), initial=date.today
+    )
+    policy = forms.ModelChoiceField(
+        SlaPolicy.objects.select_related("calendar").order_by("name"), label="Draft SLA policy"
+    )
     rules = forms.ModelMultipleChoiceField(
-        TriggerRule.objects.select_related("target_level", "level").order_by("order", "pk"), required=False,
-        widget=forms.CheckboxSelectMultiple, label="Trigger rules",
-        help_text="Inactive (draft) rules count as active in the replay.")
+        TriggerRule.objects.select_related("target_level", "level").order_by("order", "pk"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Trigger rules",
+        help_text="Inactive (draft) rules count as active in the replay.",
+    )
 
     def clean(self):
         data = super().clean()
@@ -157,10 +190,17 @@ class RoutingPolicyAdmin(HistoryAdmin):
     form = RoutingPolicyForm
     list_display = ["name", "is_active", "mode"]
     search_fields = ["name"]
-    fieldsets = [(None, {"fields": ["name", "is_active", "mode"], "description":
-                         "Suggest: the case says who should take it. Assign: intake sets the team and person; "
-                         "an escalation sets the receiving team (the level accepts it itself). The choice "
-                         "weighs skills (categories), duty, working hours and open cases against capacity."})]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["name", "is_active", "mode"],
+                "description": "Suggest: the case says who should take it. Assign: intake sets the team and person; "
+                "an escalation sets the receiving team (the level accepts it itself). The choice "
+                "weighs skills (categories), duty, working hours and open cases against capacity.",
+            },
+        )
+    ]
 
 
 @admin.register(RiskModel)

@@ -1,6 +1,7 @@
 """The e-mail channel in the back office: mailboxes (configuration: which ``MAILBOX_URLS``
 entry feeds which category and team), the messages read (read-only: what each became, or
 why it was skipped or refused) and the files requesters sent (read-only)."""
+
 from __future__ import annotations
 
 from django import forms
@@ -27,7 +28,8 @@ class MailboxForm(forms.ModelForm):
         self.fields["source"] = forms.ChoiceField(
             choices=[("", "---------")] + choices,
             help_text=Mailbox._meta.get_field("source").help_text + " A mailbox missing here: add its URL to "
-            "MAILBOX_URLS and restart.")
+            "MAILBOX_URLS and restart.",
+        )
 
 
 @admin.register(Mailbox)

@@ -1,4 +1,5 @@
 """The ladder and the people on it: levels, categories, teams, staff, authority."""
+
 from __future__ import annotations
 
 from django.contrib import admin

@@ -2,6 +2,7 @@
 
 Each form explains a mistake in words before it can reach the sweep, where a bad
 rule would otherwise fail for every case it looks at."""
+
 from __future__ import annotations
 
 from django import forms
@@ -19,8 +20,10 @@ from escalations.models import (
     validate_path_steps,
 )
 
-SNAPSHOT_NOTE = ("Running cases keep the policy frozen into them when they were opened; "
-                 "changes here apply to cases opened from now on.")
+SNAPSHOT_NOTE = (
+    "Running cases keep the policy frozen into them when they were opened; "
+    "changes here apply to cases opened from now on."
+)
 
 
 class SlaTargetInline(admin.TabularInline):
@@ -38,8 +41,7 @@ class SlaPolicyForm(forms.ModelForm):
         if value:
             other = SlaPolicy.objects.filter(is_default=True).exclude(pk=self.instance.pk).first()
             if other is not None:
-                raise ValidationError(f"'{other}' is the default policy; untick it there first "
-                                      "(there is one default).")
+                raise ValidationError(f"'{other}' is the default policy; untick it there first (there is one default).")
         return value
 
 
@@ -66,8 +68,10 @@ class PathStepFormSet(forms.BaseInlineFormSet):
             if order is None or level is None:
                 continue
             if order in seen:
-                problems.append(f"Two steps have order {order} ({seen[order].code} and {level.code}); "
-                                "give each step its own position.")
+                problems.append(
+                    f"Two steps have order {order} ({seen[order].code} and {level.code}); "
+                    "give each step its own position."
+                )
             seen[order] = level
             steps.append((order, level))
         if problems:
@@ -91,18 +95,29 @@ class EscalationPathAdmin(HistoryAdmin):
     inlines = [PathStepInline]
 
 
-
-
 class TriggerRuleForm(forms.ModelForm):
     recipients = forms.MultipleChoiceField(
-        choices=RecipientKind.choices, required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="For notify: who gets the message.",
+        choices=RecipientKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For notify: who gets the message.",
     )
 
     class Meta:
         model = TriggerRule
-        fields = ["name", "order", "is_active", "level", "condition", "params", "action", "recipients",
-                  "target_level", "stop_processing", "repeat_every"]
+        fields = [
+            "name",
+            "order",
+            "is_active",
+            "level",
+            "condition",
+            "params",
+            "action",
+            "recipients",
+            "target_level",
+            "stop_processing",
+            "repeat_every",
+        ]
 
     def clean_params(self):
         """Blank means no parameters; what they must say is the model's to check."""

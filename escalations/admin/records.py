@@ -3,6 +3,7 @@
 All but the knowledge base are written only by the workflow layer, so they are read-only
 here; approvals are decided through buttons that call ``workflow.approval_decide``.
 """
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -23,8 +24,7 @@ from escalations.models import ApprovalRequest, ApprovalStatus, Escalation, Know
 
 @admin.register(Escalation)
 class EscalationAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
-    list_display = ["created_at", "case", "kind", "status", "from_level", "to_level", "raised_by", "rule",
-                    "decided_by"]
+    list_display = ["created_at", "case", "kind", "status", "from_level", "to_level", "raised_by", "rule", "decided_by"]
     list_filter = ["status", "kind", "to_level"]
     list_select_related = ["case", "from_level", "to_level", "raised_by", "rule", "decided_by"]
     raw_id_fields = ["case", "from_assignee", "raised_by", "decided_by"]
@@ -52,8 +52,7 @@ DECISIONS = {"approve": ("Approve", True), "reject": ("Reject", False)}
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     change_form_template = "admin/escalations/approvalrequest/change_form.html"
-    list_display = ["created_at", "case", "kind", "amount", "status", "required_level", "requested_by",
-                    "decided_by"]
+    list_display = ["created_at", "case", "kind", "amount", "status", "required_level", "requested_by", "decided_by"]
     list_filter = ["status", "kind", "required_level"]
     list_select_related = ["case", "required_level", "requested_by", "decided_by"]
     raw_id_fields = ["case", "requested_by", "decided_by"]
@@ -62,8 +61,7 @@ class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_decide"
         return [
-            path("<path:object_id>/decide/<str:decision>/", self.admin_site.admin_view(self.decide_view),
-                 name=name),
+            path("<path:object_id>/decide/<str:decision>/", self.admin_site.admin_view(self.decide_view), name=name),
             *super().get_urls(),
         ]
 
@@ -71,8 +69,7 @@ class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
         return reverse(f"{self.admin_site.name}:escalations_approvalrequest_decide", args=[req.pk, decision])
 
     def can_decide(self, request, req: ApprovalRequest) -> bool:
-        return (req.status == ApprovalStatus.PENDING
-                and authority.can_decide(req.kind, req.amount, request.user))
+        return req.status == ApprovalStatus.PENDING and authority.can_decide(req.kind, req.amount, request.user)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and self.can_decide(request, obj):
@@ -93,9 +90,13 @@ class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
             raise PermissionDenied
         change_url = reverse(f"{self.admin_site.name}:escalations_approvalrequest_change", args=[req.pk])
         if not self.can_decide(request, req):
-            self.message_user(request, f"You cannot decide this request: it is "
-                              f"{req.get_status_display().lower()}, or your level's authority does not "
-                              f"cover it (it needs {req.required_level.code}).", messages.ERROR)
+            self.message_user(
+                request,
+                f"You cannot decide this request: it is "
+                f"{req.get_status_display().lower()}, or your level's authority does not "
+                f"cover it (it needs {req.required_level.code}).",
+                messages.ERROR,
+            )
             return redirect(change_url)
         decide = catalogue.ACTIONS["decide"]
         data = request.POST.copy() if request.method == "POST" else None
@@ -112,8 +113,11 @@ class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
                 for name, message in exc.errors.items():
                     form.add_error(name if name in form.fields else None, message)
             else:
-                self.message_user(request, f"{req.get_kind_display()} request "
-                                  f"{'approved' if approve else 'rejected'}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"{req.get_kind_display()} request {'approved' if approve else 'rejected'}.",
+                    messages.SUCCESS,
+                )
                 return redirect(change_url)
         context = {
             **self.admin_site.each_context(request),
@@ -124,8 +128,12 @@ class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
             "form": form,
             "submit_label": label,
             "change_url": change_url,
-            "facts": [("Case", req.case), ("Requested by", req.requested_by or "-"),
-                      ("Description", req.description), ("Needs", req.required_level.code)],
+            "facts": [
+                ("Case", req.case),
+                ("Requested by", req.requested_by or "-"),
+                ("Description", req.description),
+                ("Needs", req.required_level.code),
+            ],
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/escalations/action_form.html", context)

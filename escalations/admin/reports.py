@@ -5,6 +5,7 @@ Mounted in ``project/urls.py`` under ``admin/reports/`` (before ``admin/``). Pag
 through ``admin.site.admin_view`` (staff login) and then require the Manager role
 (``escalations.manage_desk``) or a superuser; anyone else gets 403.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,17 +35,23 @@ class ReportFilterForm(forms.Form):
     level = forms.ModelChoiceField(Level.objects.order_by("rank"), to_field_name="code", required=False)
     team = forms.ModelChoiceField(Team.objects.order_by("name"), to_field_name="name", required=False)
     category = forms.ModelChoiceField(Category.objects.order_by("name"), to_field_name="code", required=False)
-    priority = forms.TypedChoiceField(choices=[("", "---------"), *Priority.choices], coerce=int,
-                                      empty_value=None, required=False)
+    priority = forms.TypedChoiceField(
+        choices=[("", "---------"), *Priority.choices], coerce=int, empty_value=None, required=False
+    )
     source = forms.ChoiceField(choices=[("", "all"), *((k, k) for k in SOURCES)], required=False)
     period = forms.ChoiceField(choices=[("", "automatic"), *((k, k) for k in PERIODS)], required=False)
 
     def filters(self) -> Filters:
         d = self.cleaned_data
         return Filters(
-            date_from=d["date_from"], date_to=d["date_to"], level=d["level"].code if d["level"] else None,
-            team=d["team"].name if d["team"] else None, category=d["category"].code if d["category"] else None,
-            priority=d["priority"], source=d["source"] or None, period=d["period"] or None,
+            date_from=d["date_from"],
+            date_to=d["date_to"],
+            level=d["level"].code if d["level"] else None,
+            team=d["team"].name if d["team"] else None,
+            category=d["category"].code if d["category"] else None,
+            priority=d["priority"],
+            source=d["source"] or None,
+            period=d["period"] or None,
         )
 
 
@@ -89,25 +96,38 @@ def report_detail(request, name: str):
     report, form, result = _result(request, name)
     tables = []
     for table in result.tables if result else []:
-        tables.append({
-            "table": table,
-            "chart": mark_safe(render_chart(table)),  # built from escaped text only
-            "header": [(c.label, c.kind != "text") for c in table.columns],
-            "rows": [[(cell_text(v, c.kind), c.kind != "text") for v, c in zip(row, table.columns)]
-                     for row in table.rows],
-        })
-    return render(request, "reports/report.html", _context(
-        request, title=report.title, report=report, form=form, tables=tables, reports=REGISTRY.values(),
-        query=request.GET.urlencode(),
-    ))
+        tables.append(
+            {
+                "table": table,
+                "chart": mark_safe(render_chart(table)),  # built from escaped text only
+                "header": [(c.label, c.kind != "text") for c in table.columns],
+                "rows": [
+                    [(cell_text(v, c.kind), c.kind != "text") for v, c in zip(row, table.columns)] for row in table.rows
+                ],
+            }
+        )
+    return render(
+        request,
+        "reports/report.html",
+        _context(
+            request,
+            title=report.title,
+            report=report,
+            form=form,
+            tables=tables,
+            reports=REGISTRY.values(),
+            query=request.GET.urlencode(),
+        ),
+    )
 
 
 def report_csv(request, name: str, table_key: str):
     _check(request)
     report, form, result = _result(request, name)
     if result is None:
-        return HttpResponse("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), status=400,
-                            content_type="text/plain")
+        return HttpResponse(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), status=400, content_type="text/plain"
+        )
     try:
         table = find_table(result, table_key)
     except KeyError as exc:
@@ -115,7 +135,8 @@ def report_csv(request, name: str, table_key: str):
     f = result.filters
     response = HttpResponse(table_csv(table), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
-        f'attachment; filename="{name}-{table.key}-{f.date_from:%Y%m%d}-{f.date_to:%Y%m%d}.csv"')
+        f'attachment; filename="{name}-{table.key}-{f.date_from:%Y%m%d}-{f.date_to:%Y%m%d}.csv"'
+    )
     return response
 
 

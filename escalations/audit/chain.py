@@ -8,6 +8,7 @@ behind the application's back breaks the chain, and ``audit.verify`` names the f
 break. On PostgreSQL the history tables also refuse UPDATE and DELETE outside
 ``audit.maintenance`` (``audit.guards``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,8 +73,11 @@ def digest(prev: str, table: str, values: Iterable, fields: list) -> str:
     """``fields`` (in ``hashed_fields`` order) normalise each value through its field first
     (0 and 0.0 in a float column, "5" and 5 in a key), so what was hashed before saving
     hashes the same read back; an empty later column is left out."""
-    values = [v if v is None else f.to_python(v) for f, v in zip(fields, values)
-              if not (f.attname in LATER_FIELDS and v in ("", None))]
+    values = [
+        v if v is None else f.to_python(v)
+        for f, v in zip(fields, values)
+        if not (f.attname in LATER_FIELDS and v in ("", None))
+    ]
     content = json.dumps([table, [_canon(v) for v in values]], separators=(",", ":"), ensure_ascii=False)
     return hmac.new(_key(), f"{prev}|{content}".encode(), hashlib.sha256).hexdigest()
 
@@ -96,8 +100,9 @@ def locked_head(table: str):
     return head
 
 
-def append(rows: list, insert: Callable[[list], None], values: Callable | None = None,
-           table: str | None = None) -> None:
+def append(
+    rows: list, insert: Callable[[list], None], values: Callable | None = None, table: str | None = None
+) -> None:
     """Chain ``rows`` (history instances, or anything ``values`` can read) onto their table,
     call ``insert(rows)`` (which must assign ``history_id`` in order), and move the head.
 
@@ -140,16 +145,24 @@ def bulk_history(objs: list[Model], history_type: str, when: datetime) -> None:
     connection = connection_for(model)
     history = model.history.model
     if connection.vendor != "postgresql":
-        rows = [history(history_date=when, history_type=history_type,
-                        history_change_reason=getattr(o, "_change_reason", "") or "",
-                        history_user_id=getattr(getattr(o, "_history_user", None), "pk", None),
-                        **{f.attname: getattr(o, f.attname) for f in history.tracked_fields}) for o in objs]
+        rows = [
+            history(
+                history_date=when,
+                history_type=history_type,
+                history_change_reason=getattr(o, "_change_reason", "") or "",
+                history_user_id=getattr(getattr(o, "_history_user", None), "pk", None),
+                **{f.attname: getattr(o, f.attname) for f in history.tracked_fields},
+            )
+            for o in objs
+        ]
         append(rows, lambda rs: history.objects.bulk_create(rs))
         return
     tracked = list(history.tracked_fields)
     meta = history._meta
-    extra = [meta.get_field(n) for n in ("history_date", "history_change_reason", "history_type", "history_user",
-                                         "history_action")]
+    extra = [
+        meta.get_field(n)
+        for n in ("history_date", "history_change_reason", "history_type", "history_user", "history_action")
+    ]
     arrays = column_arrays(objs, tracked, connection) + [
         [when] * len(objs),
         [getattr(o, "_change_reason", "") or "" for o in objs],
@@ -159,14 +172,19 @@ def bulk_history(objs: list[Model], history_type: str, when: datetime) -> None:
     ]
     # Hash the values as Python has them (the arrays hold database adapters for JSON).
     raw = {f.attname: [getattr(o, f.attname) for o in objs] for f in tracked}
-    raw.update({f.attname: values for f, values in zip(extra, arrays[len(tracked):])})
+    raw.update({f.attname: values for f, values in zip(extra, arrays[len(tracked) :])})
     order = [raw[f.attname] for f in hashed_fields(history)]
     rows = [_Row(i) for i in range(len(objs))]
 
     def insert(rs):
         hashes = [meta.get_field("prev_hash"), meta.get_field("row_hash")]
-        ids = insert_arrays(connection, meta.db_table, tracked + extra + hashes,
-                      arrays + [[r.prev_hash for r in rs], [r.row_hash for r in rs]], "history_id")
+        ids = insert_arrays(
+            connection,
+            meta.db_table,
+            tracked + extra + hashes,
+            arrays + [[r.prev_hash for r in rs], [r.row_hash for r in rs]],
+            "history_id",
+        )
         for r, (history_id,) in zip(rs, ids):
             r.history_id = history_id
 

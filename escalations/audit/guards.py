@@ -1,4 +1,5 @@
 """PostgreSQL guards: history tables refuse UPDATE and DELETE outside maintenance."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

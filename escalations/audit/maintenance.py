@@ -1,4 +1,5 @@
 """The documented way to change history rows (e.g. an erasure request), resealed and recorded."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -35,7 +36,11 @@ def reseal(model, chunk: int = 5000) -> int:
     fields = hashed_fields(model)
     head = locked_head(table)
     prev, last_id, count, pending = "", 0, 0, []
-    for row in model.objects.order_by("history_id").only("history_id", "prev_hash", "row_hash", *[f.attname for f in fields]).iterator(chunk_size=chunk):
+    for row in (
+        model.objects.order_by("history_id")
+        .only("history_id", "prev_hash", "row_hash", *[f.attname for f in fields])
+        .iterator(chunk_size=chunk)
+    ):
         new = digest(prev, table, [getattr(row, f.attname) for f in fields], fields)
         if (row.prev_hash, row.row_hash) != (prev, new):
             row.prev_hash, row.row_hash = prev, new

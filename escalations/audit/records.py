@@ -1,5 +1,6 @@
 """The tamper-evident audit trail: every history row carries an HMAC over its content and
 the previous row's hash; a head row per history table anchors the end of each chain."""
+
 from __future__ import annotations
 
 from django.db import models

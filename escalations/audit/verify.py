@@ -1,4 +1,5 @@
 """Walking the chains: ``verify_audit`` names the first broken record of each table."""
+
 from __future__ import annotations
 
 import hmac
@@ -37,19 +38,39 @@ def verify_table(model, chunk: int = 5000) -> TableStatus:
         count += 1
         if prev_hash != prev:
             after = f"row {prev_id}" if prev_id else "the start of the chain"
-            return TableStatus(table, count, Break(table, history_id, f"does not follow {after}: a row before it "
-                                                   "was deleted, or this row was inserted behind the application"))
+            return TableStatus(
+                table,
+                count,
+                Break(
+                    table,
+                    history_id,
+                    f"does not follow {after}: a row before it "
+                    "was deleted, or this row was inserted behind the application",
+                ),
+            )
         if not hmac.compare_digest(digest(prev, table, values, fields), row_hash or ""):
-            return TableStatus(table, count, Break(table, history_id, "its content does not match its hash: "
-                                                   "edited, or inserted behind the application"))
+            return TableStatus(
+                table,
+                count,
+                Break(
+                    table, history_id, "its content does not match its hash: edited, or inserted behind the application"
+                ),
+            )
         prev, prev_id = row_hash, history_id
     if head is None and count:
         return TableStatus(table, count, Break(table, None, "has rows but no chain head"))
     if head is not None and (head.rows != count or head.last_hash != prev):
-        return TableStatus(table, count, Break(table, head.last_history_id or None,
-                                               f"the chain should end at history_id={head.last_history_id} after "
-                                               f"{head.rows} rows but ends at {prev_id} after {count}: rows at the "
-                                               "end were deleted or added"))
+        return TableStatus(
+            table,
+            count,
+            Break(
+                table,
+                head.last_history_id or None,
+                f"the chain should end at history_id={head.last_history_id} after "
+                f"{head.rows} rows but ends at {prev_id} after {count}: rows at the "
+                "end were deleted or added",
+            ),
+        )
     return TableStatus(table, count, None)
 
 

@@ -1,5 +1,6 @@
 """Sending the outbox: due rows are claimed with SKIP LOCKED, sent through Django's
 e-mail backend, and marked sent in the same transaction; failures retry with backoff."""
+
 from __future__ import annotations
 
 import hashlib
@@ -78,9 +79,12 @@ def _headers(row: Notification) -> tuple[str, dict[str, str]]:
         token = case_token(row.case_id)
         if token.lower() not in subject.lower():
             subject = f"{subject} {token}"
-        theirs = list(InboundMessage.objects.filter(case_id=row.case_id, from_address__iexact=row.recipient)
-                      .exclude(message_id__startswith="<sha256-").order_by("received_at", "pk")
-                      .values_list("message_id", flat=True))
+        theirs = list(
+            InboundMessage.objects.filter(case_id=row.case_id, from_address__iexact=row.recipient)
+            .exclude(message_id__startswith="<sha256-")
+            .order_by("received_at", "pk")
+            .values_list("message_id", flat=True)
+        )
         if theirs:
             headers["In-Reply-To"] = theirs[-1]
             headers["References"] = " ".join(dict.fromkeys([theirs[0], theirs[-1]]))
@@ -97,7 +101,7 @@ def _deliver(row: Notification, now: datetime) -> int:
         if row.attempts >= MAX_ATTEMPTS:
             row.status = NotificationStatus.FAILED
         else:
-            row.not_before = now + timedelta(minutes=2 ** row.attempts)
+            row.not_before = now + timedelta(minutes=2**row.attempts)
         row.save(update_fields=["attempts", "last_error", "status", "not_before"])
         return 0
     row.status, row.sent_at, row.last_error = NotificationStatus.SENT, now, ""

@@ -7,6 +7,7 @@ whole batch back and the next sweep does it again. What the rules do to a batch 
 ``workflow.automation.apply_rules``; this module only claims, loops and records a
 heartbeat.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,16 +39,19 @@ def sweep_batch(now: datetime, batch_size: int, active: list) -> automation.Batc
     """Claim up to ``batch_size`` due cases and process them in one transaction."""
     with transaction.atomic():
         ids = list(
-            Case.objects.due(now).select_for_update(skip_locked=True)
-            .order_by("next_check_at").values_list("pk", flat=True)[:batch_size]
+            Case.objects.due(now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_check_at")
+            .values_list("pk", flat=True)[:batch_size]
         )
         if not ids:
             return None
         return automation.apply_rules(ids, now, active)
 
 
-def run_sweep(now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None,
-              heartbeat: str = "sweep") -> SweepResult:
+def run_sweep(
+    now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None, heartbeat: str = "sweep"
+) -> SweepResult:
     """Sweep until nothing is due at ``now`` (or ``max_batches`` ran); record a heartbeat."""
     started = time.perf_counter()
     now = now or timezone.now()
@@ -66,8 +70,12 @@ def run_sweep(now: datetime | None = None, batch_size: int | None = None, max_ba
     if heartbeat:
         SweepHeartbeat.objects.update_or_create(
             name=heartbeat,
-            defaults={"last_run_at": timezone.now(), "examined": total.examined, "actions": total.actions,
-                      "duration_ms": total.duration_ms},
+            defaults={
+                "last_run_at": timezone.now(),
+                "examined": total.examined,
+                "actions": total.actions,
+                "duration_ms": total.duration_ms,
+            },
         )
     return total
 

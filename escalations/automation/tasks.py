@@ -1,4 +1,5 @@
 """django-q2 entry points: stable dotted names, thin, safe to run twice."""
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,14 @@ log = logging.getLogger("escalations.sweep")
 
 def sweep() -> dict:
     result = run_sweep()
-    log.info("sweep: %d due cases checked, %d escalated, %d rule actions, %d notices, %.0f ms",
-             result.examined, result.escalations, result.actions, result.notifications, result.duration_ms)
+    log.info(
+        "sweep: %d due cases checked, %d escalated, %d rule actions, %d notices, %.0f ms",
+        result.examined,
+        result.escalations,
+        result.actions,
+        result.notifications,
+        result.duration_ms,
+    )
     return {"examined": result.examined, "actions": result.actions, "ms": round(result.duration_ms, 1)}
 
 

@@ -24,6 +24,7 @@ resolution breach belongs to the level holding the case when it happened), rule
 escalations and manual escalations away from it. Per team: cases held, escalations
 received and the peak of cases held at the same time.
 """
+
 from __future__ import annotations
 
 import copy
@@ -92,23 +93,33 @@ class Report:
         return out
 
     def level_rows(self) -> list[tuple]:
-        return [(code, c.cases, c.response_breaches, c.resolution_breaches, c.rule_escalations, c.manual_escalations)
-                for code, c in self.levels.items()]
+        return [
+            (code, c.cases, c.response_breaches, c.resolution_breaches, c.rule_escalations, c.manual_escalations)
+            for code, c in self.levels.items()
+        ]
 
     def team_rows(self) -> list[tuple]:
         return [(name, t.cases, t.escalations_in, t.peak_open) for name, t in sorted(self.teams.items())]
 
     def lines(self) -> list[str]:
         """The report as a plain-text table (the command prints it)."""
-        head = (f"What-if {self.date_from} .. {self.date_to}: policy '{self.policy}', "
-                f"rules: {', '.join(self.rules) or 'none'}")
-        out = [head, f"{self.cases} cases replayed{' (truncated)' if self.truncated else ''}; "
-                     f"{self.cases_breaching_response} would breach a response target, "
-                     f"{self.cases_breaching_resolution} the resolution target, "
-                     f"{self.cases_escalated_by_rule} would be escalated by a rule; "
-                     f"{self.notices} rule notices, {self.priority_raises} priority raises.", ""]
-        out += _table(["level", "cases", "resp. breaches", "resol. breaches", "rule escalations", "manual escalations"],
-                      self.level_rows())
+        head = (
+            f"What-if {self.date_from} .. {self.date_to}: policy '{self.policy}', "
+            f"rules: {', '.join(self.rules) or 'none'}"
+        )
+        out = [
+            head,
+            f"{self.cases} cases replayed{' (truncated)' if self.truncated else ''}; "
+            f"{self.cases_breaching_response} would breach a response target, "
+            f"{self.cases_breaching_resolution} the resolution target, "
+            f"{self.cases_escalated_by_rule} would be escalated by a rule; "
+            f"{self.notices} rule notices, {self.priority_raises} priority raises.",
+            "",
+        ]
+        out += _table(
+            ["level", "cases", "resp. breaches", "resol. breaches", "rule escalations", "manual escalations"],
+            self.level_rows(),
+        )
         out.append("")
         out += _table(["team", "cases", "escalations in", "peak open"], self.team_rows())
         return out
@@ -123,8 +134,10 @@ def _table(header: list[str], rows: list[tuple]) -> list[str]:
 
 def _bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     tz = timezone.get_current_timezone()
-    return (timezone.make_aware(datetime.combine(date_from, time.min), tz),
-            timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz))
+    return (
+        timezone.make_aware(datetime.combine(date_from, time.min), tz),
+        timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz),
+    )
 
 
 def draft_rules(rules) -> list[TriggerRule]:
@@ -295,29 +308,46 @@ def _peak(intervals: list[tuple[datetime, datetime]]) -> int:
     return peak
 
 
-def simulate(date_from: date, date_to: date, policy: SlaPolicy | None, rules, *,
-             now: datetime | None = None, limit: int = DEFAULT_LIMIT) -> Report:
+def simulate(
+    date_from: date,
+    date_to: date,
+    policy: SlaPolicy | None,
+    rules,
+    *,
+    now: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Report:
     """Replay the cases opened from ``date_from`` to ``date_to`` (inclusive days) under the
     draft ``policy`` (None: the built-in 24x7 fallback) and ``rules``; read-only."""
     now = now or timezone.now()
     rules = draft_rules(rules)
-    report = Report(date_from=date_from, date_to=date_to, policy=policy.name if policy else "built-in 24x7",
-                    rules=[r.name for r in rules])
+    report = Report(
+        date_from=date_from,
+        date_to=date_to,
+        policy=policy.name if policy else "built-in 24x7",
+        rules=[r.name for r in rules],
+    )
     ladder = {lv.pk: lv for lv in Level.objects.ladder()}
     report.levels = {lv.code: LevelCounts() for lv in ladder.values()}
     snapshot = clock.freeze_policy(policy)
     start, end = _bounds(date_from, date_to)
-    ids = list(Case.objects.filter(opened_at__gte=start, opened_at__lt=end)
-               .order_by("opened_at", "pk").values_list("pk", flat=True)[:limit + 1])
+    ids = list(
+        Case.objects.filter(opened_at__gte=start, opened_at__lt=end)
+        .order_by("opened_at", "pk")
+        .values_list("pk", flat=True)[: limit + 1]
+    )
     report.truncated = len(ids) > limit
     ids = ids[:limit]
     run = _Run()
     for offset in range(0, len(ids), CHUNK):
-        chunk = ids[offset:offset + CHUNK]
+        chunk = ids[offset : offset + CHUNK]
         cases = Case.objects.filter(pk__in=chunk).select_related("team").order_by("opened_at", "pk")
         escalations: dict[int, list[Escalation]] = {}
-        for esc in (Escalation.objects.filter(case_id__in=chunk).select_related("from_team", "to_team")
-                    .order_by("created_at", "pk")):
+        for esc in (
+            Escalation.objects.filter(case_id__in=chunk)
+            .select_related("from_team", "to_team")
+            .order_by("created_at", "pk")
+        ):
             esc.from_level, esc.to_level = ladder[esc.from_level_id], ladder[esc.to_level_id]
             escalations.setdefault(esc.case_id, []).append(esc)
         intake_priority = dict(Case.history.filter(Q(id__in=chunk), history_type="+").values_list("id", "priority"))
@@ -328,12 +358,24 @@ def simulate(date_from: date, date_to: date, policy: SlaPolicy | None, rules, *,
             level = first.from_level if first else ladder[case.level_id]
             team = first.from_team if first else case.team
             sim = Case(
-                pk=case.pk, title=case.title, requester_name=case.requester_name,
-                requester_email=case.requester_email, category_id=case.category_id, impact=case.impact,
-                urgency=case.urgency, priority=intake_priority.get(case.pk, case.priority),
-                complexity=case.complexity, customer_tier=case.customer_tier,
-                business_impact=case.business_impact, status=CaseStatus.NEW, level=level, highest_level=level,
-                team=team, path_id=case.path_id, policy_snapshot=snapshot, opened_at=case.opened_at,
+                pk=case.pk,
+                title=case.title,
+                requester_name=case.requester_name,
+                requester_email=case.requester_email,
+                category_id=case.category_id,
+                impact=case.impact,
+                urgency=case.urgency,
+                priority=intake_priority.get(case.pk, case.priority),
+                complexity=case.complexity,
+                customer_tier=case.customer_tier,
+                business_impact=case.business_impact,
+                status=CaseStatus.NEW,
+                level=level,
+                highest_level=level,
+                team=team,
+                path_id=case.path_id,
+                policy_snapshot=snapshot,
+                opened_at=case.opened_at,
                 level_entered_at=case.opened_at,
             )
             replay = _Replay(sim, report, run)

@@ -7,6 +7,7 @@ with two joined queries per request. Roles change rarely: the set is cached per 
 the cache at once (``EscalationsConfig.ready``), and other processes follow within the
 TTL. Object-level checks and inactive users go through Django's path unchanged.
 """
+
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
@@ -20,6 +21,7 @@ class CachedPermissionsBackend(ModelBackend):
             return set()
         if not hasattr(user_obj, "_perm_cache"):
             key = ("permissions", user_obj.pk, user_obj.is_superuser)
-            user_obj._perm_cache = config_cache.cached(key, lambda: super(CachedPermissionsBackend, self)
-                                                       .get_all_permissions(user_obj))
+            user_obj._perm_cache = config_cache.cached(
+                key, lambda: super(CachedPermissionsBackend, self).get_all_permissions(user_obj)
+            )
         return user_obj._perm_cache

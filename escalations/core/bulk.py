@@ -6,6 +6,7 @@ more than the database spends. On PostgreSQL these send one array per column ins
 (``UPDATE ... FROM unnest(...)``, ``INSERT ... SELECT * FROM unnest(...)``) through a
 server-side-binding cursor, so the arrays travel in binary. Other databases use the ORM.
 """
+
 from __future__ import annotations
 
 from django.db import connections, router
@@ -43,9 +44,23 @@ def column_arrays(objs, fields, connection) -> list[list]:
     return arrays
 
 
-_PLAIN = {"CharField", "TextField", "EmailField", "SlugField", "IntegerField", "BigIntegerField",
-          "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BigAutoField",
-          "AutoField", "ForeignKey", "OneToOneField", "BooleanField", "DateTimeField"}
+_PLAIN = {
+    "CharField",
+    "TextField",
+    "EmailField",
+    "SlugField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "BigAutoField",
+    "AutoField",
+    "ForeignKey",
+    "OneToOneField",
+    "BooleanField",
+    "DateTimeField",
+}
 
 
 def bulk_update_rows(objs: list[Model], fields: list[str]) -> int:
@@ -60,8 +75,10 @@ def bulk_update_rows(objs: list[Model], fields: list[str]) -> int:
     names = [f"v{i}" for i in range(len(columns))]
     sets = ", ".join(f'"{f.column}" = v.{n}' for f, n in zip(columns, names))
     unnest = ", ".join(f"%b::{_array_type(f, connection)}[]" for f in [meta.pk, *columns])
-    sql = (f'UPDATE "{meta.db_table}" AS t SET {sets} FROM unnest({unnest}) AS v(pk, {", ".join(names)}) '
-           f'WHERE t."{meta.pk.column}" = v.pk')
+    sql = (
+        f'UPDATE "{meta.db_table}" AS t SET {sets} FROM unnest({unnest}) AS v(pk, {", ".join(names)}) '
+        f'WHERE t."{meta.pk.column}" = v.pk'
+    )
     return _execute(connection, sql, [[o.pk for o in objs], *column_arrays(objs, columns, connection)])
 
 

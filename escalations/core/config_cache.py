@@ -2,6 +2,7 @@
 policies, rules, paths and the ladder. Entries live a few seconds; saving or deleting any
 configuration row clears the cache of the process that saved it (connected in
 ``EscalationsConfig.ready``), and other processes catch up within the TTL."""
+
 from __future__ import annotations
 
 import time

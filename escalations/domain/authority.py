@@ -5,6 +5,7 @@ objects' relations), so the models can use them as ``permission=`` callables on
 transitions without this module importing the models. django-fsm does not enforce them when a
 transition is called, so the workflow layer checks ``has_transition_perm`` itself.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -53,8 +54,11 @@ def can_work(case: Case, user: AbstractBaseUser) -> bool:
 
 def is_collaborator(case: Case, user: AbstractBaseUser) -> bool:
     """Swarming: the user, or one of their teams, is invited to work on the case (no handoff)."""
-    return bool(user.is_active and user.has_perm(PERM_WORK) and case.collaborations.filter(
-        Q(user=user) | Q(team__members=user), is_active=True).exists())
+    return bool(
+        user.is_active
+        and user.has_perm(PERM_WORK)
+        and case.collaborations.filter(Q(user=user) | Q(team__members=user), is_active=True).exists()
+    )
 
 
 def can_note(case: Case, user: AbstractBaseUser) -> bool:

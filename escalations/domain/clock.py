@@ -3,6 +3,7 @@
 Reads only the case's frozen ``policy_snapshot`` (never the live policy), so editing a
 policy does not rewrite running cases. Business-time arithmetic is ``escalations.sla``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,9 +44,14 @@ def freeze_policy(policy: SlaPolicy | None) -> dict:
                 ]
         targets[level.code] = row
     calendar = (
-        policy.calendar.as_spec() if policy is not None
-        else {"name": "24x7", "timezone": "UTC", "weekly_hours": {str(d): [["00:00", "24:00"]] for d in range(7)},
-              "holidays": []}
+        policy.calendar.as_spec()
+        if policy is not None
+        else {
+            "name": "24x7",
+            "timezone": "UTC",
+            "weekly_hours": {str(d): [["00:00", "24:00"]] for d in range(7)},
+            "holidays": [],
+        }
     )
     return {
         # The calendar's content hash: many cases share one precomputed calendar object.
@@ -168,28 +174,35 @@ def describe(case: Case, now: datetime) -> list[str]:
         f"P{case.priority}."
     ]
     if case.paused_at is not None:
-        lines.append(f"Paused since {case.paused_at:%Y-%m-%d %H:%M %Z} (awaiting the customer); "
-                     "the clocks do not run.")
+        lines.append(f"Paused since {case.paused_at:%Y-%m-%d %H:%M %Z} (awaiting the customer); the clocks do not run.")
     for c in clocks(case):
         if c.stopped_at is not None:
             met = "met" if c.due is None or c.stopped_at <= c.due else "missed"
-            lines.append(f"{c.name.capitalize()} target {_span(c.target)}: {met} "
-                         f"at {c.stopped_at:%Y-%m-%d %H:%M %Z}.")
+            lines.append(f"{c.name.capitalize()} target {_span(c.target)}: {met} at {c.stopped_at:%Y-%m-%d %H:%M %Z}.")
             continue
         if c.due is None:
             continue
         pct = percent_used(case, c, now)
         if now <= c.due:
-            lines.append(f"{c.name.capitalize()} target {_span(c.target)}: {pct:.0f}% used, "
-                         f"due {c.due:%Y-%m-%d %H:%M %Z} ({_span(c.due - now)} left in calendar time).")
+            lines.append(
+                f"{c.name.capitalize()} target {_span(c.target)}: {pct:.0f}% used, "
+                f"due {c.due:%Y-%m-%d %H:%M %Z} ({_span(c.due - now)} left in calendar time)."
+            )
         else:
-            lines.append(f"{c.name.capitalize()} target {_span(c.target)}: BREACHED, was due "
-                         f"{c.due:%Y-%m-%d %H:%M %Z} ({_span(now - c.due)} ago, {pct:.0f}% used).")
-    last = case.escalations.select_related("from_level", "to_level", "rule", "raised_by").order_by("-pk").first() \
-        if case.pk else None
+            lines.append(
+                f"{c.name.capitalize()} target {_span(c.target)}: BREACHED, was due "
+                f"{c.due:%Y-%m-%d %H:%M %Z} ({_span(now - c.due)} ago, {pct:.0f}% used)."
+            )
+    last = (
+        case.escalations.select_related("from_level", "to_level", "rule", "raised_by").order_by("-pk").first()
+        if case.pk
+        else None
+    )
     if last is not None:
         who = f"by rule '{last.rule.name}'" if last.rule_id else f"by {last.raised_by or 'the system'}"
         why = last.justification or last.summary or last.reason
-        lines.append(f"Last moved {last.from_level.code} -> {last.to_level.code} {who} on "
-                     f"{last.created_at:%Y-%m-%d %H:%M %Z}: {why}")
+        lines.append(
+            f"Last moved {last.from_level.code} -> {last.to_level.code} {who} on "
+            f"{last.created_at:%Y-%m-%d %H:%M %Z}: {why}"
+        )
     return lines

@@ -4,6 +4,7 @@ the role groups, and the django-q2 schedules.
 
 Functions take the ``apps`` registry so the data migration can use historical models.
 """
+
 from __future__ import annotations
 
 from datetime import time, timedelta
@@ -11,44 +12,139 @@ from decimal import Decimal
 
 LEVELS = [
     # rank, code, name, response, resolution, authority, typical issues, resources, decision power
-    (1, "L1", "Level 1 - Frontline", timedelta(minutes=15), timedelta(hours=4), "Limited",
-     "Routine requests, basic troubleshooting", "Standard tools, knowledge base", "Policy adherence only"),
-    (2, "L2", "Level 2 - Specialist", timedelta(hours=1), timedelta(hours=8), "Moderate",
-     "Complex technical issues, policy exceptions", "Advanced tools, specialized knowledge",
-     "Limited approval authority"),
-    (3, "L3", "Level 3 - Senior", timedelta(hours=4), timedelta(hours=24), "Significant",
-     "Critical incidents, system failures", "Expert resources, vendor contacts", "Moderate budget authority"),
-    (4, "L4", "Level 4 - Expert", timedelta(hours=8), timedelta(hours=48), "High",
-     "Major outages, security breaches", "Senior specialists, external resources",
-     "Significant budget authority"),
-    (5, "EXEC", "Executive", timedelta(hours=24), timedelta(hours=72), "Maximum",
-     "Business-critical issues, legal matters", "All organizational resources", "Full decision authority"),
+    (
+        1,
+        "L1",
+        "Level 1 - Frontline",
+        timedelta(minutes=15),
+        timedelta(hours=4),
+        "Limited",
+        "Routine requests, basic troubleshooting",
+        "Standard tools, knowledge base",
+        "Policy adherence only",
+    ),
+    (
+        2,
+        "L2",
+        "Level 2 - Specialist",
+        timedelta(hours=1),
+        timedelta(hours=8),
+        "Moderate",
+        "Complex technical issues, policy exceptions",
+        "Advanced tools, specialized knowledge",
+        "Limited approval authority",
+    ),
+    (
+        3,
+        "L3",
+        "Level 3 - Senior",
+        timedelta(hours=4),
+        timedelta(hours=24),
+        "Significant",
+        "Critical incidents, system failures",
+        "Expert resources, vendor contacts",
+        "Moderate budget authority",
+    ),
+    (
+        4,
+        "L4",
+        "Level 4 - Expert",
+        timedelta(hours=8),
+        timedelta(hours=48),
+        "High",
+        "Major outages, security breaches",
+        "Senior specialists, external resources",
+        "Significant budget authority",
+    ),
+    (
+        5,
+        "EXEC",
+        "Executive",
+        timedelta(hours=24),
+        timedelta(hours=72),
+        "Maximum",
+        "Business-critical issues, legal matters",
+        "All organizational resources",
+        "Full decision authority",
+    ),
 ]
 
 # The authority matrix: (level code, kind) -> limit; None = no limit; absent = may not decide.
 GRANTS = {
-    ("L2", "spend"): Decimal("1000"), ("L2", "policy_exception"): None,
-    ("L3", "spend"): Decimal("10000"), ("L3", "policy_exception"): None,
-    ("L4", "spend"): Decimal("100000"), ("L4", "policy_exception"): None, ("L4", "major_incident"): None,
-    ("EXEC", "spend"): None, ("EXEC", "policy_exception"): None, ("EXEC", "major_incident"): None,
+    ("L2", "spend"): Decimal("1000"),
+    ("L2", "policy_exception"): None,
+    ("L3", "spend"): Decimal("10000"),
+    ("L3", "policy_exception"): None,
+    ("L4", "spend"): Decimal("100000"),
+    ("L4", "policy_exception"): None,
+    ("L4", "major_incident"): None,
+    ("EXEC", "spend"): None,
+    ("EXEC", "policy_exception"): None,
+    ("EXEC", "major_incident"): None,
 }
 
 ROLE_LEVEL = {"Agent": "L1", "Specialist": "L2", "Senior": "L3", "Expert": "L4", "Executive": "EXEC"}
 
 DOMAIN_MODELS = [
-    "level", "category", "team", "staffprofile", "authoritygrant", "businesscalendar", "workingrange",
-    "holiday", "slapolicy", "slatarget", "escalationpath", "pathstep", "triggerrule", "case",
-    "escalation", "note", "approvalrequest", "review", "knowledgearticle", "notification", "rulefiring",
-    "sweepheartbeat", "audithead", "auditseal", "scoringpolicy", "routingpolicy", "riskmodel", "collaboration",
-    "mailbox", "inboundmessage", "attachment",
+    "level",
+    "category",
+    "team",
+    "staffprofile",
+    "authoritygrant",
+    "businesscalendar",
+    "workingrange",
+    "holiday",
+    "slapolicy",
+    "slatarget",
+    "escalationpath",
+    "pathstep",
+    "triggerrule",
+    "case",
+    "escalation",
+    "note",
+    "approvalrequest",
+    "review",
+    "knowledgearticle",
+    "notification",
+    "rulefiring",
+    "sweepheartbeat",
+    "audithead",
+    "auditseal",
+    "scoringpolicy",
+    "routingpolicy",
+    "riskmodel",
+    "collaboration",
+    "mailbox",
+    "inboundmessage",
+    "attachment",
 ]
 CONFIG_MODELS = [
-    "level", "category", "team", "staffprofile", "authoritygrant", "businesscalendar", "workingrange",
-    "holiday", "slapolicy", "slatarget", "escalationpath", "pathstep", "triggerrule", "scoringpolicy",
-    "routingpolicy", "mailbox",
+    "level",
+    "category",
+    "team",
+    "staffprofile",
+    "authoritygrant",
+    "businesscalendar",
+    "workingrange",
+    "holiday",
+    "slapolicy",
+    "slatarget",
+    "escalationpath",
+    "pathstep",
+    "triggerrule",
+    "scoringpolicy",
+    "routingpolicy",
+    "mailbox",
 ]
-STAFF_PERMS = ["work_case", "escalate_case", "close_case", "add_case", "add_note",
-               "add_knowledgearticle", "change_knowledgearticle"]
+STAFF_PERMS = [
+    "work_case",
+    "escalate_case",
+    "close_case",
+    "add_case",
+    "add_note",
+    "add_knowledgearticle",
+    "change_knowledgearticle",
+]
 RECEIVER_PERMS = ["accept_escalation", "deescalate_case", "decide_approval"]
 
 
@@ -62,8 +158,12 @@ ROLE_PERMS = {
     "Senior": _view_all() + STAFF_PERMS + RECEIVER_PERMS + ["review_case"],
     "Expert": _view_all() + STAFF_PERMS + RECEIVER_PERMS + ["review_case"],
     "Executive": _view_all() + STAFF_PERMS + RECEIVER_PERMS + ["review_case"],
-    "Manager": _view_all() + STAFF_PERMS + RECEIVER_PERMS + ["review_case", "manage_desk", "view_audit"]
-    + [f"{verb}_{m}" for m in CONFIG_MODELS for verb in ("add", "change", "delete")] + ["auth.view_user"],
+    "Manager": _view_all()
+    + STAFF_PERMS
+    + RECEIVER_PERMS
+    + ["review_case", "manage_desk", "view_audit"]
+    + [f"{verb}_{m}" for m in CONFIG_MODELS for verb in ("add", "change", "delete")]
+    + ["auth.view_user"],
     "Auditor": _view_all() + ["view_audit"],
 }
 
@@ -72,12 +172,21 @@ def ensure_levels(apps) -> None:
     Level = apps.get_model("escalations", "Level")
     AuthorityGrant = apps.get_model("escalations", "AuthorityGrant")
     for rank, code, name, resp, resol, auth, issues, resources, power in LEVELS:
-        Level.objects.update_or_create(code=code, defaults=dict(
-            rank=rank, name=name, response_target=resp, resolution_target=resol, authority=auth,
-            typical_issues=issues, resources=resources, decision_power=power))
+        Level.objects.update_or_create(
+            code=code,
+            defaults=dict(
+                rank=rank,
+                name=name,
+                response_target=resp,
+                resolution_target=resol,
+                authority=auth,
+                typical_issues=issues,
+                resources=resources,
+                decision_power=power,
+            ),
+        )
     for (code, kind), limit in GRANTS.items():
-        AuthorityGrant.objects.get_or_create(level=Level.objects.get(code=code), kind=kind,
-                                             defaults={"limit": limit})
+        AuthorityGrant.objects.get_or_create(level=Level.objects.get(code=code), kind=kind, defaults={"limit": limit})
 
 
 def ensure_calendars(apps):
@@ -87,8 +196,7 @@ def ensure_calendars(apps):
     if created:
         for day in range(7):
             Range.objects.create(calendar=always, weekday=day, start=time(0), end=time(0), ends_at_midnight=True)
-    office, created = Calendar.objects.get_or_create(name="Mon-Fri 08:00-18:00",
-                                                     defaults={"timezone": "Europe/Berlin"})
+    office, created = Calendar.objects.get_or_create(name="Mon-Fri 08:00-18:00", defaults={"timezone": "Europe/Berlin"})
     if created:
         for day in range(5):
             Range.objects.create(calendar=office, weekday=day, start=time(8), end=time(18))
@@ -111,20 +219,52 @@ def ensure_policy_path_rules(apps, always, office) -> None:
         for order, level in enumerate(Level.objects.order_by("rank"), start=1):
             Step.objects.create(path=path, order=order, level=level)
     defaults = [
-        (10, "Warn at 50% of the response target", "sla_percent", {"target": "response", "percent": 50},
-         "notify", ["assignee", "team"]),
-        (20, "Warn at 75% of the response target", "sla_percent", {"target": "response", "percent": 75},
-         "notify", ["assignee", "team", "team_manager"]),
-        (30, "Escalate when the response target is used up", "sla_percent",
-         {"target": "response", "percent": 100}, "escalate_next", []),
-        (40, "Warn at 75% of the resolution target", "sla_percent", {"target": "resolution", "percent": 75},
-         "notify", ["assignee", "team_manager"]),
-        (50, "Tell the next level when the resolution target is breached", "sla_percent",
-         {"target": "resolution", "percent": 100}, "notify", ["team_manager", "next_level"]),
+        (
+            10,
+            "Warn at 50% of the response target",
+            "sla_percent",
+            {"target": "response", "percent": 50},
+            "notify",
+            ["assignee", "team"],
+        ),
+        (
+            20,
+            "Warn at 75% of the response target",
+            "sla_percent",
+            {"target": "response", "percent": 75},
+            "notify",
+            ["assignee", "team", "team_manager"],
+        ),
+        (
+            30,
+            "Escalate when the response target is used up",
+            "sla_percent",
+            {"target": "response", "percent": 100},
+            "escalate_next",
+            [],
+        ),
+        (
+            40,
+            "Warn at 75% of the resolution target",
+            "sla_percent",
+            {"target": "resolution", "percent": 75},
+            "notify",
+            ["assignee", "team_manager"],
+        ),
+        (
+            50,
+            "Tell the next level when the resolution target is breached",
+            "sla_percent",
+            {"target": "resolution", "percent": 100},
+            "notify",
+            ["team_manager", "next_level"],
+        ),
     ]
     for order, name, condition, params, action, recipients in defaults:
-        Rule.objects.get_or_create(name=name, defaults=dict(
-            order=order, condition=condition, params=params, action=action, recipients=recipients))
+        Rule.objects.get_or_create(
+            name=name,
+            defaults=dict(order=order, condition=condition, params=params, action=action, recipients=recipients),
+        )
 
 
 def ensure_permissions(apps) -> None:
@@ -186,8 +326,10 @@ def ensure_system_actor(apps) -> None:
     from django.contrib.auth.hashers import make_password
 
     User = apps.get_model("auth", "User")
-    User.objects.get_or_create(username="system", defaults={
-        "is_active": False, "first_name": "Desk", "last_name": "automation", "password": make_password(None)})
+    User.objects.get_or_create(
+        username="system",
+        defaults={"is_active": False, "first_name": "Desk", "last_name": "automation", "password": make_password(None)},
+    )
 
 
 def ensure_all(apps) -> None:

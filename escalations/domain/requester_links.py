@@ -1,4 +1,5 @@
 """Signed, expiring links for requesters (who have no account)."""
+
 from __future__ import annotations
 
 from django.conf import settings

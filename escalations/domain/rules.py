@@ -6,6 +6,7 @@ Conditions are a dispatch table keyed by the rule's kind. ``decide`` yields a
 handoffs, notices and firings) before asking for the next, so a rule sees what the
 rules before it changed, and a rule that moves the case ends the round.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ A = TriggerRule.Action
 
 
 # -- conditions: (case, params, now) -> reason when true, None when false ------------------
+
 
 def _clock_named(case: Case, name: str) -> clock.Clock | None:
     for c in clock.clocks(case):
@@ -43,7 +45,12 @@ def _sla_percent(case: Case, params: dict, now: datetime) -> str | None:
 def _at_most(attr: str, label: str):
     def check(case: Case, params: dict, now: datetime) -> str | None:
         value = getattr(case, attr)
-        return f"{label} {value} (threshold {params.get('at_most', 1)})" if value <= int(params.get("at_most", 1)) else None
+        return (
+            f"{label} {value} (threshold {params.get('at_most', 1)})"
+            if value <= int(params.get("at_most", 1))
+            else None
+        )
+
     return check
 
 
@@ -51,13 +58,19 @@ def _member_of(attr: str, label: str):
     def check(case: Case, params: dict, now: datetime) -> str | None:
         value = getattr(case, attr)
         return f"{label} is {value}" if value in params.get("in", []) else None
+
     return check
 
 
 def _at_least(attr: str, label: str):
     def check(case: Case, params: dict, now: datetime) -> str | None:
         value = getattr(case, attr)
-        return f"{label} {value} (threshold {params.get('at_least', 1)})" if value >= int(params.get("at_least", 1)) else None
+        return (
+            f"{label} {value} (threshold {params.get('at_least', 1)})"
+            if value >= int(params.get("at_least", 1))
+            else None
+        )
+
     return check
 
 
@@ -129,8 +142,9 @@ def is_watched(case: Case) -> bool:
     return case.status in OPEN_STATUSES and case.paused_at is None
 
 
-def next_check_at(case: Case, now: datetime, rules: list[Rule] | None = None,
-                  firings: dict[int, RuleFiring] | None = None) -> datetime | None:
+def next_check_at(
+    case: Case, now: datetime, rules: list[Rule] | None = None, firings: dict[int, RuleFiring] | None = None
+) -> datetime | None:
     """The earliest moment any rule could fire, or a running clock breach; None if never."""
     if not is_watched(case):
         return None
@@ -139,10 +153,12 @@ def next_check_at(case: Case, now: datetime, rules: list[Rule] | None = None,
     if firings is None:
         firings = firings_at_level([case]).get(case.pk, {}) if case.pk else {}
     moments = [
-        due for due, breached, stopped in (
+        due
+        for due, breached, stopped in (
             (case.response_due_at, case.response_breached_at, case.responded_at),
             (case.resolution_due_at, case.resolution_breached_at, case.resolved_at),
-        ) if due is not None and breached is None and stopped is None
+        )
+        if due is not None and breached is None and stopped is None
     ]
     for rule in rules:
         if not applies(rule, case):
@@ -167,8 +183,10 @@ def next_check_at(case: Case, now: datetime, rules: list[Rule] | None = None,
 
 def active_rules() -> list[Rule]:
     """The active rules in order (``escalations.config_cache``: a few seconds per process)."""
-    return cached("rules", lambda: list(
-        TriggerRule.objects.filter(is_active=True).select_related("target_level").order_by("order", "pk")))
+    return cached(
+        "rules",
+        lambda: list(TriggerRule.objects.filter(is_active=True).select_related("target_level").order_by("order", "pk")),
+    )
 
 
 def firings_at_level(cases: list[Case]) -> dict[int, dict[int, RuleFiring]]:

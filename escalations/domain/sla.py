@@ -35,6 +35,7 @@ immutable tuples stored in a dict, so sharing a calendar between threads is
 safe (two threads may build the same year; the last write wins, both equal).
 Supported instants: years 2..9998.
 """
+
 from __future__ import annotations
 
 import re
@@ -379,4 +380,6 @@ class BusinessCalendar:
         return self._from_us(table[2][i])
 
     def __repr__(self) -> str:
-        return f"<BusinessCalendar {self.tz} days={[d for d in range(7) if self._week[d]]} holidays={len(self._holidays)}>"
+        return (
+            f"<BusinessCalendar {self.tz} days={[d for d in range(7) if self._week[d]]} holidays={len(self._holidays)}>"
+        )

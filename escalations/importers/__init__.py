@@ -1,4 +1,5 @@
 """Importers of real service-desk event logs as historical cases (``manage.py import_events``)."""
+
 from escalations.importers import bpic2013, uci
 from escalations.importers.common import BadRow, LogFormatError, Summary
 from escalations.importers.run import run_import

@@ -17,6 +17,7 @@ Mapping decisions:
   appears on. A team change within a level is a reassignment.
 - Category: ``Product``. Opening time: the first event (the log has no other).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -32,16 +33,34 @@ S = CaseStatus
 LEVELS = {"L1": "L1", "L2": "L2", "L3": "L3", "L2/L3": "L2"}
 IMPACT = {"Major": (1, 1, 1), "High": (1, 2, 2), "Medium": (2, 2, 3), "Low": (3, 2, 4)}  # impact, urgency, prio
 STATUS = {
-    ("Accepted", "In Progress"): S.IN_PROGRESS, ("Accepted", "Assigned"): S.IN_PROGRESS,
-    ("Accepted", "Wait"): S.IN_PROGRESS, ("Accepted", "Wait - User"): S.AWAITING_CUSTOMER,
-    ("Accepted", "Wait - Customer"): S.AWAITING_CUSTOMER, ("Accepted", "Wait - Vendor"): S.IN_PROGRESS,
-    ("Accepted", "Wait - Implementation"): S.IN_PROGRESS, ("Queued", "Awaiting Assignment"): QUEUED,
-    ("Completed", "Resolved"): S.RESOLVED, ("Completed", "Closed"): S.CLOSED,
-    ("Completed", "In Call"): S.CLOSED, ("Completed", "Cancelled"): S.CLOSED,
+    ("Accepted", "In Progress"): S.IN_PROGRESS,
+    ("Accepted", "Assigned"): S.IN_PROGRESS,
+    ("Accepted", "Wait"): S.IN_PROGRESS,
+    ("Accepted", "Wait - User"): S.AWAITING_CUSTOMER,
+    ("Accepted", "Wait - Customer"): S.AWAITING_CUSTOMER,
+    ("Accepted", "Wait - Vendor"): S.IN_PROGRESS,
+    ("Accepted", "Wait - Implementation"): S.IN_PROGRESS,
+    ("Queued", "Awaiting Assignment"): QUEUED,
+    ("Completed", "Resolved"): S.RESOLVED,
+    ("Completed", "Closed"): S.CLOSED,
+    ("Completed", "In Call"): S.CLOSED,
+    ("Completed", "Cancelled"): S.CLOSED,
     ("Unmatched", "Unmatched"): S.IN_PROGRESS,
 }
-COLUMNS = ["SR Number", "Change Date+Time", "Status", "Sub Status", "Involved ST", "ST Level", "SR Latest Impact",
-           "Product", "Country", "Owner Country", "Involved Org line 3", "Involved ST Function Div"]
+COLUMNS = [
+    "SR Number",
+    "Change Date+Time",
+    "Status",
+    "Sub Status",
+    "Involved ST",
+    "ST Level",
+    "SR Latest Impact",
+    "Product",
+    "Country",
+    "Owner Country",
+    "Involved Org line 3",
+    "Involved ST Function Div",
+]
 
 
 def _moment(text: str) -> datetime:
@@ -65,13 +84,19 @@ def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Inci
         impact, urgency, priority = IMPACT.get(get(first, "SR Latest Impact"), IMPACT["Medium"])
         product = get(first, "Product") or "unknown"
         yield Incident(
-            external_id=sr, events=events, title=f"BPIC 2013 incident {sr}",
-            description=(f"Product {product}; country {get(first, 'Country') or '?'}; "
-                         f"{get(first, 'Involved Org line 3')} ({get(first, 'Involved ST Function Div')}); "
-                         f"owner in {get(first, 'Owner Country') or '?'}."),
+            external_id=sr,
+            events=events,
+            title=f"BPIC 2013 incident {sr}",
+            description=(
+                f"Product {product}; country {get(first, 'Country') or '?'}; "
+                f"{get(first, 'Involved Org line 3')} ({get(first, 'Involved ST Function Div')}); "
+                f"owner in {get(first, 'Owner Country') or '?'}."
+            ),
             requester_name=f"Volvo IT user ({get(first, 'Country') or '?'})",
             category=(f"bpic2013-{product.lower()}"[:40], f"BPIC 2013 {product}"),
-            impact=impact, urgency=urgency, priority=priority,
+            impact=impact,
+            urgency=urgency,
+            priority=priority,
         )
 
 
@@ -96,5 +121,11 @@ def _event(line: int, row: list[str], get, bad) -> Event | None:
         bad(BadRow(line, f"unknown impact '{impact}'"))
         return None
     team = get(row, "Involved ST")
-    return Event(line=line, at=at, status=ours, label=f"{status}-{sub} at {get(row, 'ST Level')}", level=level,
-                 team=f"BPIC {team}" if team else None)
+    return Event(
+        line=line,
+        at=at,
+        status=ours,
+        label=f"{status}-{sub} at {get(row, 'ST Level')}",
+        level=level,
+        team=f"BPIC {team}" if team else None,
+    )

@@ -10,6 +10,7 @@ the model's own helpers (``_enter_level``, ``_respond``, ``_end_pause``) and com
 SLA clock with ``escalations.clock``, so an imported case carries the same fields, with
 the same meaning, as a live one, and the reports treat both alike.
 """
+
 from __future__ import annotations
 
 import csv
@@ -119,8 +120,9 @@ class LogReader:
         self.text.close()
 
 
-def grouped(rows: Iterable[tuple[int, list[str]]], key_index: int,
-            bad: Callable[[BadRow], None]) -> Iterator[tuple[str, list[tuple[int, list[str]]]]]:
+def grouped(
+    rows: Iterable[tuple[int, list[str]]], key_index: int, bad: Callable[[BadRow], None]
+) -> Iterator[tuple[str, list[tuple[int, list[str]]]]]:
     """Runs of rows with the same incident id. Both logs list an incident's rows together;
     a run for an id that already ended is reported, not merged silently."""
     ended: dict[str, int] = {}
@@ -136,8 +138,9 @@ def grouped(rows: Iterable[tuple[int, list[str]]], key_index: int,
                 ended[key] = run[0][0]
             key, run = k, []
         if k in ended:
-            bad(BadRow(line, f"incident {k} already appeared from line {ended[k]}; an incident's rows must "
-                             "be together"))
+            bad(
+                BadRow(line, f"incident {k} already appeared from line {ended[k]}; an incident's rows must be together")
+            )
             continue
         run.append((line, row))
     if run:

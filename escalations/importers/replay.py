@@ -8,6 +8,7 @@ Level changes follow the live ladder's meaning:
   (sent back unworked: over-escalation), as ``case_return`` would record it;
 - down after the higher level worked the case: a de-escalation row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,10 +46,19 @@ class Handoff:
 
     def model(self, case: Case) -> Escalation:
         return Escalation(
-            case=case, case_opened_at=case.opened_at, kind=self.kind, status=self.status,
-            from_level=self.from_level, to_level=self.to_level, from_team=self.from_team, to_team=self.to_team,
-            reason=self.reason, decided_at=self.decided_at, return_reason=self.return_reason,
-            response_breached=self.response_breached, created_at=self.created_at,
+            case=case,
+            case_opened_at=case.opened_at,
+            kind=self.kind,
+            status=self.status,
+            from_level=self.from_level,
+            to_level=self.to_level,
+            from_team=self.from_team,
+            to_team=self.to_team,
+            reason=self.reason,
+            decided_at=self.decided_at,
+            return_reason=self.return_reason,
+            response_breached=self.response_breached,
+            created_at=self.created_at,
         )
 
 
@@ -66,12 +76,25 @@ class Replay:
         opened = min(inc.opened_at or first.at, first.at)
         level = ctx.levels[first.level or "L1"]
         self.case = Case(
-            title=inc.title[:200], description=inc.description, requester_name=inc.requester_name[:120],
-            requester_email=f"unknown@{ctx.source}.invalid", category=ctx.category(*inc.category),
-            impact=inc.impact, urgency=inc.urgency, priority=inc.priority, level=level, highest_level=level,
-            team=ctx.team(first.team, level), opened_at=opened, level_entered_at=opened,
-            policy_snapshot=ctx.snapshot, source=ctx.source, external_id=inc.external_id,
-            source_made_sla=inc.made_sla, version=1, updated_at=ctx.now,
+            title=inc.title[:200],
+            description=inc.description,
+            requester_name=inc.requester_name[:120],
+            requester_email=f"unknown@{ctx.source}.invalid",
+            category=ctx.category(*inc.category),
+            impact=inc.impact,
+            urgency=inc.urgency,
+            priority=inc.priority,
+            level=level,
+            highest_level=level,
+            team=ctx.team(first.team, level),
+            opened_at=opened,
+            level_entered_at=opened,
+            policy_snapshot=ctx.snapshot,
+            source=ctx.source,
+            external_id=inc.external_id,
+            source_made_sla=inc.made_sla,
+            version=1,
+            updated_at=ctx.now,
         )
         self.status = S.NEW
         self.pending: Handoff | None = None
@@ -98,8 +121,9 @@ class Replay:
         if after != before or not self.out.history:
             kind = "~" if self.out.history else "+"
             reason = f"Imported from {self.ctx.label}, line {ev.line}: {ev.label}"
-            self.out.history.append({**after, "history_date": at, "history_type": kind,
-                                     "history_change_reason": reason[:1000]})
+            self.out.history.append(
+                {**after, "history_date": at, "history_type": kind, "history_change_reason": reason[:1000]}
+            )
 
     def move(self, level: Level, team: Team | None, at: datetime, ev: Event) -> None:
         c = self.case

@@ -1,6 +1,7 @@
 """The import loop: stream incidents from a log, skip those already imported, replay the
 rest and write them in batches (one transaction each): cases, handoffs, and their history
 rows chained onto the audit trail."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -30,8 +31,9 @@ def _as_stored(rows: list) -> list:
     return rows
 
 
-def run_import(fmt, path: str, progress: Callable[[LogReader, Summary], None] | None = None,
-               batch_size: int = BATCH) -> Summary:
+def run_import(
+    fmt, path: str, progress: Callable[[LogReader, Summary], None] | None = None, batch_size: int = BATCH
+) -> Summary:
     """``fmt`` is a format module (``bpic2013`` or ``uci``) with ``SOURCE``, ``LABEL`` and
     ``incidents(reader, bad)``."""
     summary = Summary(fmt.SOURCE)
@@ -66,8 +68,11 @@ def _counted(incidents: Iterator[Incident], reader: LogReader, summary: Summary,
 def _import_batch(ctx: Context, batch: list[Incident]) -> None:
     if not batch:
         return
-    known = set(Case.objects.filter(source=ctx.source, external_id__in=[i.external_id for i in batch])
-                .values_list("external_id", flat=True))
+    known = set(
+        Case.objects.filter(source=ctx.source, external_id__in=[i.external_id for i in batch]).values_list(
+            "external_id", flat=True
+        )
+    )
     fresh = [i for i in batch if i.external_id not in known]
     ctx.summary.skipped += len(batch) - len(fresh)
     if not fresh:
@@ -103,12 +108,25 @@ def _handoff_history(h, esc: Escalation, ctx: Context) -> list:
     values = {name: getattr(esc, name) for name in ESC_TRACKED}
     reason = f"{h.reason}: {esc.from_level.code} -> {esc.to_level.code}"
     if esc.decided_at is None or h.kind == "de_escalate":
-        return [EscalationHistory(**values, history_date=esc.created_at, history_type="+",
-                                  history_change_reason=reason, history_user_id=None)]
+        return [
+            EscalationHistory(
+                **values,
+                history_date=esc.created_at,
+                history_type="+",
+                history_change_reason=reason,
+                history_user_id=None,
+            )
+        ]
     raised = {**values, "status": "pending", "decided_at": None, "return_reason": ""}
     return [
-        EscalationHistory(**raised, history_date=esc.created_at, history_type="+", history_change_reason=reason,
-                          history_user_id=None),
-        EscalationHistory(**values, history_date=esc.decided_at, history_type="~",
-                          history_change_reason=f"{esc.get_status_display()} (imported)", history_user_id=None),
+        EscalationHistory(
+            **raised, history_date=esc.created_at, history_type="+", history_change_reason=reason, history_user_id=None
+        ),
+        EscalationHistory(
+            **values,
+            history_date=esc.decided_at,
+            history_type="~",
+            history_change_reason=f"{esc.get_status_display()} (imported)",
+            history_user_id=None,
+        ),
     ]

@@ -16,6 +16,7 @@ Mapping decisions:
 - Times are ``D/M/YYYY HH:MM`` without a zone; they are read as UTC. Rows of an incident
   are replayed in ``sys_mod_count`` order (four incidents list them out of order).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -29,13 +30,36 @@ LABEL = "UCI incident log"
 S = CaseStatus
 
 STATES = {
-    "New": S.NEW, "Active": S.IN_PROGRESS, "Awaiting User Info": S.AWAITING_CUSTOMER,
-    "Awaiting Evidence": S.AWAITING_CUSTOMER, "Awaiting Problem": S.IN_PROGRESS,
-    "Awaiting Vendor": S.IN_PROGRESS, "Resolved": S.RESOLVED, "Closed": S.CLOSED,
+    "New": S.NEW,
+    "Active": S.IN_PROGRESS,
+    "Awaiting User Info": S.AWAITING_CUSTOMER,
+    "Awaiting Evidence": S.AWAITING_CUSTOMER,
+    "Awaiting Problem": S.IN_PROGRESS,
+    "Awaiting Vendor": S.IN_PROGRESS,
+    "Resolved": S.RESOLVED,
+    "Closed": S.CLOSED,
 }
-COLUMNS = ["number", "ident_state", "reassignment_count", "reopen_count", "sys_mod_count", "made_sla", "caller_id",
-           "opened_at", "sys_updated_at", "contact_type", "location", "category", "u_symptom", "impact", "urgency",
-           "priority", "assignment_group", "resolved_at", "closed_at"]
+COLUMNS = [
+    "number",
+    "ident_state",
+    "reassignment_count",
+    "reopen_count",
+    "sys_mod_count",
+    "made_sla",
+    "caller_id",
+    "opened_at",
+    "sys_updated_at",
+    "contact_type",
+    "location",
+    "category",
+    "u_symptom",
+    "impact",
+    "urgency",
+    "priority",
+    "assignment_group",
+    "resolved_at",
+    "closed_at",
+]
 
 
 def _moment(text: str) -> datetime | None:
@@ -79,14 +103,22 @@ def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Inci
             opened = resolved = closed = None
             bad(BadRow(parsed[-1][1].line, "unreadable opened_at / resolved_at / closed_at; event times used"))
         yield Incident(
-            external_id=number, events=events, title=f"UCI incident {number}",
-            description=(f"Category {category}/{get(last, 'subcategory')}, symptom {get(last, 'u_symptom')}, "
-                         f"contact {get(last, 'contact_type')}, location {get(last, 'location')}."),
+            external_id=number,
+            events=events,
+            title=f"UCI incident {number}",
+            description=(
+                f"Category {category}/{get(last, 'subcategory')}, symptom {get(last, 'u_symptom')}, "
+                f"contact {get(last, 'contact_type')}, location {get(last, 'location')}."
+            ),
             requester_name=f"Caller {get(last, 'caller_id')}",
-            category=(f"uci-{category.lower()}"[:40] if category != "?" else "uci-unknown",
-                      f"UCI category {category}"),
-            impact=events[-1].impact, urgency=events[-1].urgency, priority=events[-1].priority,
-            opened_at=opened, resolved_at=resolved, closed_at=closed, made_sla={"true": True, "false": False}.get(made),
+            category=(f"uci-{category.lower()}"[:40] if category != "?" else "uci-unknown", f"UCI category {category}"),
+            impact=events[-1].impact,
+            urgency=events[-1].urgency,
+            priority=events[-1].priority,
+            opened_at=opened,
+            resolved_at=resolved,
+            closed_at=closed,
+            made_sla={"true": True, "false": False}.get(made),
             **counts,
         )
 
@@ -114,6 +146,10 @@ def _event(line: int, row: list[str], get, bad) -> tuple[int, Event] | None:
     seq = get(row, "sys_mod_count")
     group = get(row, "assignment_group")
     return (int(seq) if seq.isdigit() else 0), Event(
-        line=line, at=at, status=STATES[state], label=state,
-        team=f"UCI group {group}" if group not in ("", "?") else None, **values,
+        line=line,
+        at=at,
+        status=STATES[state],
+        label=state,
+        team=f"UCI group {group}" if group not in ("", "?") else None,
+        **values,
     )

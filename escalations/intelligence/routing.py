@@ -18,6 +18,7 @@ How a candidate is chosen:
   assignee: a routed or taken case writes one), then the lowest id: a round robin that
   needs no extra bookkeeping column.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -69,8 +70,11 @@ def candidate_teams(case: Case, level: Level) -> tuple[list[Team], str]:
     skilled = [t for t in teams if case.category_id in {c.pk for c in t.skills.all()}] if case.category_id else []
     if skilled:
         return skilled, f"skilled in {case.category.name}"
-    return teams, f"no {level.code} team lists {case.category.name if case.category_id else 'the category'}" \
-        " among its skills; any team at the level"
+    return (
+        teams,
+        f"no {level.code} team lists {case.category.name if case.category_id else 'the category'}"
+        " among its skills; any team at the level",
+    )
 
 
 def _working(profile: StaffProfile, now: datetime, cache: dict) -> bool:
@@ -91,20 +95,30 @@ def route(case: Case, level: Level, now: datetime) -> Route:
     roomy = [t for t in teams if team_load.get(t.pk, 0) < t.capacity]
     if roomy and len(roomy) < len(teams):
         full = [t for t in teams if t not in roomy]
-        why_teams += f"; passed over at capacity: {', '.join(f'{t.name} {team_load.get(t.pk, 0)}/{t.capacity}' for t in full)}"
+        why_teams += (
+            f"; passed over at capacity: {', '.join(f'{t.name} {team_load.get(t.pk, 0)}/{t.capacity}' for t in full)}"
+        )
     teams = roomy or teams
 
     User = get_user_model()
-    members = (User.objects.filter(teams__in=teams, is_active=True, staff_profile__level=level)
-               .select_related("staff_profile__calendar").prefetch_related("teams")
-               .prefetch_related("staff_profile__calendar__ranges", "staff_profile__calendar__holidays")
-               .distinct().order_by("pk"))
+    members = (
+        User.objects.filter(teams__in=teams, is_active=True, staff_profile__level=level)
+        .select_related("staff_profile__calendar")
+        .prefetch_related("teams")
+        .prefetch_related("staff_profile__calendar__ranges", "staff_profile__calendar__holidays")
+        .distinct()
+        .order_by("pk")
+    )
     members = list(members)
     ids = [u.pk for u in members]
-    loads = {r["assignee"]: r["n"] for r in
-             Case.objects.open().filter(assignee__in=ids).values("assignee").annotate(n=Count("pk"))}
-    last = {r["assignee_id"]: r["last"] for r in
-            Case.history.filter(assignee_id__in=ids).values("assignee_id").annotate(last=Max("history_date"))}
+    loads = {
+        r["assignee"]: r["n"]
+        for r in Case.objects.open().filter(assignee__in=ids).values("assignee").annotate(n=Count("pk"))
+    }
+    last = {
+        r["assignee_id"]: r["last"]
+        for r in Case.history.filter(assignee_id__in=ids).values("assignee_id").annotate(last=Max("history_date"))
+    }
     team_ids = {t.pk: t for t in teams}
     calendars: dict = {}
     available: list[Candidate] = []
@@ -120,8 +134,10 @@ def route(case: Case, level: Level, now: datetime) -> Route:
             skipped.append(f"{user} at capacity {load}/{profile.capacity}")
         else:
             # The member's least loaded candidate team (a person may be in several).
-            team = min((t for t in user.teams.all() if t.pk in team_ids),
-                       key=lambda t: (team_load.get(t.pk, 0) / (t.capacity or 1), t.name))
+            team = min(
+                (t for t in user.teams.all() if t.pk in team_ids),
+                key=lambda t: (team_load.get(t.pk, 0) / (t.capacity or 1), t.name),
+            )
             available.append(Candidate(user, team, load, profile.capacity))
 
     def rank(c: Candidate):
@@ -131,13 +147,19 @@ def route(case: Case, level: Level, now: datetime) -> Route:
     available.sort(key=rank)
     if not available:
         team = min(teams, key=lambda t: (team_load.get(t.pk, 0) / (t.capacity or 1), t.name))
-        nobody = f"; nobody at {level.code} is available ({', '.join(skipped)})" if skipped else \
-            f"; no member of it works at {level.code}"
-        return Route(team, None, f"Team {team.name} ({why_teams}; {team_load.get(team.pk, 0)}/{team.capacity} "
-                                 f"open){nobody}.")
+        nobody = (
+            f"; nobody at {level.code} is available ({', '.join(skipped)})"
+            if skipped
+            else f"; no member of it works at {level.code}"
+        )
+        return Route(
+            team, None, f"Team {team.name} ({why_teams}; {team_load.get(team.pk, 0)}/{team.capacity} open){nobody}."
+        )
     best = available[0]
-    reason = (f"Team {best.team.name} ({why_teams}; {team_load.get(best.team.pk, 0)}/{best.team.capacity} open), "
-              f"{best.user} ({best.load}/{best.capacity} open cases, on duty, in working hours")
+    reason = (
+        f"Team {best.team.name} ({why_teams}; {team_load.get(best.team.pk, 0)}/{best.team.capacity} open), "
+        f"{best.user} ({best.load}/{best.capacity} open cases, on duty, in working hours"
+    )
     equals = [c for c in available[1:] if c.ratio == best.ratio]
     reason += f"; least recently assigned of {len(equals) + 1} equally loaded)" if equals else "; lowest load)"
     if len(available) > 1:

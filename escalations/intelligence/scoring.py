@@ -6,6 +6,7 @@ Priority decides the SLA targets; the score orders a queue within equal priority
 one the built-in matrix (``priority_for``) applies, tiers give no boost and each
 business-impact step is worth one point.
 """
+
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -21,8 +22,9 @@ def active_policy() -> ScoringPolicy | None:
     return cached("scoring_policy", lambda: ScoringPolicy.objects.filter(is_active=True).first())
 
 
-def priority_and_score(impact: int, urgency: int, customer_tier: str, business_impact: int = 0,
-                       policy: ScoringPolicy | None | bool = True) -> tuple[int, float]:
+def priority_and_score(
+    impact: int, urgency: int, customer_tier: str, business_impact: int = 0, policy: ScoringPolicy | None | bool = True
+) -> tuple[int, float]:
     """The case's priority (1 = P1) and queue score.
 
     ``policy=True`` (the default) reads the active policy; pass a policy, or ``None``
@@ -57,6 +59,7 @@ def _is_int(value) -> bool:
 
 # -- validation (the admin form) ----------------------------------------------------------
 
+
 def matrix_problems(matrix) -> list[str]:
     """What is wrong with a matrix, in words (empty when it is fine)."""
     if not isinstance(matrix, dict):
@@ -80,12 +83,15 @@ def tier_boost_problems(tier_boost) -> list[str]:
         if key not in CustomerTier.values:
             problems.append(f'"{key}" is not a customer tier; use {", ".join(CustomerTier.values)}.')
         elif not _is_int(value) or not 0 <= value <= MAX_TIER_BOOST:
-            problems.append(f'The boost for "{key}" must be a whole number of priority steps from 0 to '
-                            f'{MAX_TIER_BOOST}, not {value!r}.')
+            problems.append(
+                f'The boost for "{key}" must be a whole number of priority steps from 0 to '
+                f"{MAX_TIER_BOOST}, not {value!r}."
+            )
     return problems
 
 
 def effective_matrix(policy: ScoringPolicy | None) -> list[list[int]]:
     """Rows of impact 1..3, columns of urgency 1..3: the priorities a policy gives (no tier)."""
-    return [[priority_and_score(i, u, CustomerTier.STANDARD, 0, policy=policy)[0] for u in (1, 2, 3)]
-            for i in (1, 2, 3)]
+    return [
+        [priority_and_score(i, u, CustomerTier.STANDARD, 0, policy=policy)[0] for u in (1, 2, 3)] for i in (1, 2, 3)
+    ]

@@ -2,6 +2,7 @@
 
 Every step is get-or-create by a natural key, so running it again changes nothing.
 """
+
 from django.db import migrations
 
 

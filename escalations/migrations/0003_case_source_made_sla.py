@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0002_defaults'),
+        ("escalations", "0002_defaults"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='source_made_sla',
-            field=models.BooleanField(blank=True, help_text="The source system's own SLA verdict, when imported.", null=True),
+            model_name="case",
+            name="source_made_sla",
+            field=models.BooleanField(
+                blank=True, help_text="The source system's own SLA verdict, when imported.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcase',
-            name='source_made_sla',
-            field=models.BooleanField(blank=True, help_text="The source system's own SLA verdict, when imported.", null=True),
+            model_name="historicalcase",
+            name="source_made_sla",
+            field=models.BooleanField(
+                blank=True, help_text="The source system's own SLA verdict, when imported.", null=True
+            ),
         ),
     ]

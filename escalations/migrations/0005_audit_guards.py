@@ -1,12 +1,16 @@
 """PostgreSQL: history tables refuse UPDATE and DELETE outside a maintenance transaction."""
+
 from django.db import migrations
 
 
 def forwards(apps, schema_editor):
     from escalations.audit.guards import install_guards
 
-    tables = [m._meta.db_table for m in apps.get_app_config("escalations").get_models()
-              if any(f.name == "row_hash" for f in m._meta.fields)]
+    tables = [
+        m._meta.db_table
+        for m in apps.get_app_config("escalations").get_models()
+        if any(f.name == "row_hash" for f in m._meta.fields)
+    ]
     install_guards(schema_editor, tables)
 
 

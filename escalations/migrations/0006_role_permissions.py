@@ -1,4 +1,5 @@
 """Groups gain the audit models' view permission and managers may look up users."""
+
 from django.db import migrations
 
 

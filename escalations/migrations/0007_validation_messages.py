@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0006_role_permissions'),
+        ("escalations", "0006_role_permissions"),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='slapolicy',
-            name='one_default_policy',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='one_default_policy', violation_error_message='Only one policy can be the default; untick the current default first.'),
+            model_name="slapolicy",
+            name="one_default_policy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)),
+                fields=("is_default",),
+                name="one_default_policy",
+                violation_error_message="Only one policy can be the default; untick the current default first.",
+            ),
         ),
     ]

@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0007_validation_messages'),
+        ("escalations", "0007_validation_messages"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='escalation',
-            name='response_breached',
-            field=models.BooleanField(default=False, help_text='The response target at the level it left had been breached.'),
+            model_name="escalation",
+            name="response_breached",
+            field=models.BooleanField(
+                default=False, help_text="The response target at the level it left had been breached."
+            ),
         ),
         migrations.AddField(
-            model_name='historicalescalation',
-            name='response_breached',
-            field=models.BooleanField(default=False, help_text='The response target at the level it left had been breached.'),
+            model_name="historicalescalation",
+            name="response_breached",
+            field=models.BooleanField(
+                default=False, help_text="The response target at the level it left had been breached."
+            ),
         ),
     ]

@@ -8,201 +8,389 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0008_escalation_response_breached'),
+        ("escalations", "0008_escalation_response_breached"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RiskModel',
+            name="RiskModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target', models.CharField(choices=[('breach', 'SLA breach'), ('escalation', 'Needs escalation')], max_length=16)),
-                ('trained_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('is_active', models.BooleanField(default=True)),
-                ('features', models.JSONField(default=list)),
-                ('parameters', models.JSONField(default=dict, help_text='Coefficients, intercept and scaling.')),
-                ('metrics', models.JSONField(default=dict)),
-                ('n_train', models.PositiveIntegerField(default=0)),
-                ('n_test', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "target",
+                    models.CharField(
+                        choices=[("breach", "SLA breach"), ("escalation", "Needs escalation")], max_length=16
+                    ),
+                ),
+                ("trained_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("is_active", models.BooleanField(default=True)),
+                ("features", models.JSONField(default=list)),
+                ("parameters", models.JSONField(default=dict, help_text="Coefficients, intercept and scaling.")),
+                ("metrics", models.JSONField(default=dict)),
+                ("n_train", models.PositiveIntegerField(default=0)),
+                ("n_test", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-trained_at'],
+                "ordering": ["-trained_at"],
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='breach_risk',
+            model_name="case",
+            name="breach_risk",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='business_impact',
-            field=models.PositiveSmallIntegerField(db_default=0, default=0, help_text='0 none, 1 minor, 2 significant, 3 severe (feeds the queue score).'),
+            model_name="case",
+            name="business_impact",
+            field=models.PositiveSmallIntegerField(
+                db_default=0, default=0, help_text="0 none, 1 minor, 2 significant, 3 severe (feeds the queue score)."
+            ),
         ),
         migrations.AddField(
-            model_name='case',
-            name='escalation_risk',
+            model_name="case",
+            name="escalation_risk",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='risk_reasons',
+            model_name="case",
+            name="risk_reasons",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='risk_scored_at',
+            model_name="case",
+            name="risk_scored_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='routing_note',
-            field=models.TextField(blank=True, db_default='', default='', help_text='Why the case went to this team and person.'),
+            model_name="case",
+            name="routing_note",
+            field=models.TextField(
+                blank=True, db_default="", default="", help_text="Why the case went to this team and person."
+            ),
         ),
         migrations.AddField(
-            model_name='case',
-            name='score',
-            field=models.FloatField(db_default=0.0, default=0, help_text='Queue order within equal SLA urgency; higher first.'),
+            model_name="case",
+            name="score",
+            field=models.FloatField(
+                db_default=0.0, default=0, help_text="Queue order within equal SLA urgency; higher first."
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcase',
-            name='business_impact',
-            field=models.PositiveSmallIntegerField(db_default=0, default=0, help_text='0 none, 1 minor, 2 significant, 3 severe (feeds the queue score).'),
+            model_name="historicalcase",
+            name="business_impact",
+            field=models.PositiveSmallIntegerField(
+                db_default=0, default=0, help_text="0 none, 1 minor, 2 significant, 3 severe (feeds the queue score)."
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcase',
-            name='routing_note',
-            field=models.TextField(blank=True, db_default='', default='', help_text='Why the case went to this team and person.'),
+            model_name="historicalcase",
+            name="routing_note",
+            field=models.TextField(
+                blank=True, db_default="", default="", help_text="Why the case went to this team and person."
+            ),
         ),
         migrations.AddField(
-            model_name='historicalcase',
-            name='score',
-            field=models.FloatField(db_default=0.0, default=0, help_text='Queue order within equal SLA urgency; higher first.'),
+            model_name="historicalcase",
+            name="score",
+            field=models.FloatField(
+                db_default=0.0, default=0, help_text="Queue order within equal SLA urgency; higher first."
+            ),
         ),
         migrations.CreateModel(
-            name='HistoricalCollaboration',
+            name="HistoricalCollaboration",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('prev_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('row_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('reason', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('case', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='escalations.case')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('invited_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='escalations.team')),
-                ('user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("prev_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("row_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("reason", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="escalations.case",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="escalations.team",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical collaboration',
-                'verbose_name_plural': 'historical collaborations',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical collaboration",
+                "verbose_name_plural": "historical collaborations",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalRoutingPolicy',
+            name="HistoricalRoutingPolicy",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('prev_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('row_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('name', models.CharField(db_index=True, max_length=80)),
-                ('is_active', models.BooleanField(default=False)),
-                ('mode', models.CharField(choices=[('off', 'Off'), ('suggest', 'Suggest'), ('assign', 'Assign automatically')], default='suggest', max_length=16)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("prev_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("row_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("name", models.CharField(db_index=True, max_length=80)),
+                ("is_active", models.BooleanField(default=False)),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("off", "Off"), ("suggest", "Suggest"), ("assign", "Assign automatically")],
+                        default="suggest",
+                        max_length=16,
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical routing policy',
-                'verbose_name_plural': 'historical routing policies',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical routing policy",
+                "verbose_name_plural": "historical routing policies",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalScoringPolicy',
+            name="HistoricalScoringPolicy",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('prev_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('row_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('name', models.CharField(db_index=True, max_length=80)),
-                ('is_active', models.BooleanField(default=False)),
-                ('matrix', models.JSONField(blank=True, default=dict, help_text='Priority per "impact,urgency", e.g. {"1,1": 1, "1,2": 2, ...}; missing cells use the default matrix.')),
-                ('tier_boost', models.JSONField(blank=True, default=dict, help_text='Priority steps up per customer tier, e.g. {"vip": 1}.')),
-                ('business_impact_weight', models.FloatField(default=1.0, help_text='Queue score points per business-impact step.')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("prev_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("row_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("name", models.CharField(db_index=True, max_length=80)),
+                ("is_active", models.BooleanField(default=False)),
+                (
+                    "matrix",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Priority per "impact,urgency", e.g. {"1,1": 1, "1,2": 2, ...}; missing cells use the default matrix.',
+                    ),
+                ),
+                (
+                    "tier_boost",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='Priority steps up per customer tier, e.g. {"vip": 1}.'
+                    ),
+                ),
+                (
+                    "business_impact_weight",
+                    models.FloatField(default=1.0, help_text="Queue score points per business-impact step."),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical scoring policy',
-                'verbose_name_plural': 'historical scoring policies',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical scoring policy",
+                "verbose_name_plural": "historical scoring policies",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='RoutingPolicy',
+            name="RoutingPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, unique=True)),
-                ('is_active', models.BooleanField(default=False)),
-                ('mode', models.CharField(choices=[('off', 'Off'), ('suggest', 'Suggest'), ('assign', 'Assign automatically')], default='suggest', max_length=16)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=80, unique=True)),
+                ("is_active", models.BooleanField(default=False)),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("off", "Off"), ("suggest", "Suggest"), ("assign", "Assign automatically")],
+                        default="suggest",
+                        max_length=16,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'routing policies',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('is_active',), name='one_active_routing_policy', violation_error_message='Only one routing policy can be active.')],
+                "verbose_name_plural": "routing policies",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True)),
+                        fields=("is_active",),
+                        name="one_active_routing_policy",
+                        violation_error_message="Only one routing policy can be active.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScoringPolicy',
+            name="ScoringPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, unique=True)),
-                ('is_active', models.BooleanField(default=False)),
-                ('matrix', models.JSONField(blank=True, default=dict, help_text='Priority per "impact,urgency", e.g. {"1,1": 1, "1,2": 2, ...}; missing cells use the default matrix.')),
-                ('tier_boost', models.JSONField(blank=True, default=dict, help_text='Priority steps up per customer tier, e.g. {"vip": 1}.')),
-                ('business_impact_weight', models.FloatField(default=1.0, help_text='Queue score points per business-impact step.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=80, unique=True)),
+                ("is_active", models.BooleanField(default=False)),
+                (
+                    "matrix",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Priority per "impact,urgency", e.g. {"1,1": 1, "1,2": 2, ...}; missing cells use the default matrix.',
+                    ),
+                ),
+                (
+                    "tier_boost",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='Priority steps up per customer tier, e.g. {"vip": 1}.'
+                    ),
+                ),
+                (
+                    "business_impact_weight",
+                    models.FloatField(default=1.0, help_text="Queue score points per business-impact step."),
+                ),
             ],
             options={
-                'verbose_name_plural': 'scoring policies',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('is_active',), name='one_active_scoring_policy', violation_error_message='Only one scoring policy can be active.')],
+                "verbose_name_plural": "scoring policies",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True)),
+                        fields=("is_active",),
+                        name="one_active_scoring_policy",
+                        violation_error_message="Only one scoring policy can be active.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Collaboration',
+            name="Collaboration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='collaborations', to='escalations.case')),
-                ('invited_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='collaborations', to='escalations.team')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='collaborations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reason", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="collaborations",
+                        to="escalations.case",
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="collaborations",
+                        to="escalations.team",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="collaborations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(fields=['user', 'is_active'], name='collab_user_active'), models.Index(fields=['team', 'is_active'], name='collab_team_active')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('user__isnull', False), ('team__isnull', False), _connector='OR'), name='collaboration_names_someone')],
+                "ordering": ["created_at", "pk"],
+                "indexes": [
+                    models.Index(fields=["user", "is_active"], name="collab_user_active"),
+                    models.Index(fields=["team", "is_active"], name="collab_team_active"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("user__isnull", False), ("team__isnull", False), _connector="OR"),
+                        name="collaboration_names_someone",
+                    )
+                ],
             },
         ),
     ]

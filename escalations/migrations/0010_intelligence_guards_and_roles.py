@@ -1,4 +1,5 @@
 """New history tables get the append-only guard; roles get the new models' permissions."""
+
 from django.db import migrations
 
 
@@ -6,8 +7,13 @@ def forwards(apps, schema_editor):
     from escalations.audit.guards import install_guards
     from escalations.domain.defaults import ensure_groups, ensure_permissions
 
-    install_guards(schema_editor, [apps.get_model("escalations", name)._meta.db_table for name in (
-        "HistoricalScoringPolicy", "HistoricalRoutingPolicy", "HistoricalCollaboration")])
+    install_guards(
+        schema_editor,
+        [
+            apps.get_model("escalations", name)._meta.db_table
+            for name in ("HistoricalScoringPolicy", "HistoricalRoutingPolicy", "HistoricalCollaboration")
+        ],
+    )
     ensure_permissions(apps)
     ensure_groups(apps)
 

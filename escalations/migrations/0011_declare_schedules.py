@@ -1,4 +1,5 @@
 """Declare schedules added since the defaults (the daily risk retraining); idempotent by name."""
+
 from django.db import migrations
 
 

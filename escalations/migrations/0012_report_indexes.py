@@ -5,15 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0011_declare_schedules'),
+        ("escalations", "0011_declare_schedules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['opened_at'], include=('id', 'level', 'highest_level', 'team', 'category', 'priority', 'status', 'source', 'escalation_count', 'reopen_count', 'source_made_sla', 'level_entered_at', 'first_response_at', 'responded_at', 'response_due_at', 'response_breached_at', 'resolution_due_at', 'resolution_breached_at', 'resolved_at', 'paused_at'), name='case_report_cover'),
+            model_name="case",
+            index=models.Index(
+                fields=["opened_at"],
+                include=(
+                    "id",
+                    "level",
+                    "highest_level",
+                    "team",
+                    "category",
+                    "priority",
+                    "status",
+                    "source",
+                    "escalation_count",
+                    "reopen_count",
+                    "source_made_sla",
+                    "level_entered_at",
+                    "first_response_at",
+                    "responded_at",
+                    "response_due_at",
+                    "response_breached_at",
+                    "resolution_due_at",
+                    "resolution_breached_at",
+                    "resolved_at",
+                    "paused_at",
+                ),
+                name="case_report_cover",
+            ),
         ),
     ]

@@ -5,6 +5,7 @@ Django writes as ``UPPER(col) LIKE UPPER('%word%')``. A GIN trigram index on the
 ``UPPER(col)`` expression answers that without reading the table at a million cases.
 SQLite has no such index; there the search stays a scan, which is fine at demo sizes.
 """
+
 from django.db import migrations
 
 COLUMNS = ("title", "requester_name", "requester_email")
@@ -17,7 +18,8 @@ def create(apps, schema_editor):
     for column in COLUMNS:
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS case_{column}_trgm ON escalations_case "
-            f"USING gin (UPPER({column}::text) gin_trgm_ops)")
+            f"USING gin (UPPER({column}::text) gin_trgm_ops)"
+        )
 
 
 def drop(apps, schema_editor):
@@ -28,7 +30,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("escalations", "0012_report_indexes"),
     ]

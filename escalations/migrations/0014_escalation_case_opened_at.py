@@ -10,6 +10,7 @@ Backfilled from the cases in one statement. On PostgreSQL a trigger fills the co
 insert when a writer leaves it out (raw SQL in benchmarks and scripts); the Python write
 paths set it themselves.
 """
+
 from django.db import migrations, models
 
 FILL = """
@@ -32,11 +33,13 @@ def backfill(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(
             "UPDATE escalations_escalation e SET case_opened_at = c.opened_at FROM escalations_case c "
-            "WHERE c.id = e.case_id")
+            "WHERE c.id = e.case_id"
+        )
     else:
         schema_editor.execute(
             "UPDATE escalations_escalation SET case_opened_at = (SELECT c.opened_at FROM escalations_case c "
-            "WHERE c.id = escalations_escalation.case_id)")
+            "WHERE c.id = escalations_escalation.case_id)"
+        )
 
 
 def install_trigger(apps, schema_editor):
@@ -50,7 +53,6 @@ def drop_trigger(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("escalations", "0013_case_search_trigram"),
     ]
@@ -70,22 +72,36 @@ class Migration(migrations.Migration):
         migrations.RunPython(install_trigger, drop_trigger),
         migrations.AddIndex(
             model_name="escalation",
-            index=models.Index(fields=["case_opened_at"],
-                               include=("kind", "status", "from_level", "to_level", "created_at", "decided_at"),
-                               name="escalation_report_cover"),
+            index=models.Index(
+                fields=["case_opened_at"],
+                include=("kind", "status", "from_level", "to_level", "created_at", "decided_at"),
+                name="escalation_report_cover",
+            ),
         ),
         migrations.AddIndex(
             model_name="case",
-            index=models.Index(fields=["opened_at"],
-                               include=("level", "highest_level", "team", "category", "priority", "escalation_count",
-                                        "first_response_at", "resolved_at"),
-                               name="case_report_narrow"),
+            index=models.Index(
+                fields=["opened_at"],
+                include=(
+                    "level",
+                    "highest_level",
+                    "team",
+                    "category",
+                    "priority",
+                    "escalation_count",
+                    "first_response_at",
+                    "resolved_at",
+                ),
+                name="case_report_narrow",
+            ),
         ),
         migrations.AddIndex(
             model_name="case",
-            index=models.Index(condition=models.Q(("status__in", ("new", "in_progress", "awaiting_customer", "escalated"))),
-                               fields=["team"],
-                               include=("id", "opened_at", "level_entered_at", "level", "category", "priority", "source"),
-                               name="case_open_cover"),
+            index=models.Index(
+                condition=models.Q(("status__in", ("new", "in_progress", "awaiting_customer", "escalated"))),
+                fields=["team"],
+                include=("id", "opened_at", "level_entered_at", "level", "category", "priority", "source"),
+                name="case_open_cover",
+            ),
         ),
     ]

@@ -5,19 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0014_escalation_case_opened_at'),
+        ("escalations", "0014_escalation_case_opened_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('status__in', ('new', 'in_progress', 'awaiting_customer', 'escalated'))), fields=['category', 'id'], name='case_open_by_category'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("status__in", ("new", "in_progress", "awaiting_customer", "escalated"))),
+                fields=["category", "id"],
+                name="case_open_by_category",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('status__in', ['resolved', 'closed'])), fields=['category', 'id'], name='case_resolved_by_category'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("status__in", ["resolved", "closed"])),
+                fields=["category", "id"],
+                name="case_resolved_by_category",
+            ),
         ),
     ]

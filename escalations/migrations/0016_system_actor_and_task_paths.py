@@ -1,5 +1,6 @@
 """The desk's own account (the system actor of automatic and channel actions), and the
 schedules pointing at the tasks' new home (``escalations.automation.tasks``)."""
+
 from django.db import migrations
 
 

@@ -1,5 +1,6 @@
 """The mail channel's history tables get the append-only guard, roles get its models'
 permissions, and the fetch_mail schedule is declared (idempotent by name)."""
+
 from django.db import migrations
 
 
@@ -7,8 +8,10 @@ def forwards(apps, schema_editor):
     from escalations.audit.guards import install_guards
     from escalations.domain.defaults import ensure_groups, ensure_permissions, ensure_schedules
 
-    install_guards(schema_editor, [apps.get_model("escalations", name)._meta.db_table
-                                   for name in ("HistoricalAttachment", "HistoricalMailbox")])
+    install_guards(
+        schema_editor,
+        [apps.get_model("escalations", name)._meta.db_table for name in ("HistoricalAttachment", "HistoricalMailbox")],
+    )
     ensure_permissions(apps)
     ensure_groups(apps)
     ensure_schedules(apps)

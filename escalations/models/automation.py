@@ -1,4 +1,5 @@
 """Rows the automation keeps: the notification outbox, rule firings, the sweep heartbeat."""
+
 from __future__ import annotations
 
 from django.db import models
@@ -28,9 +29,7 @@ class Notification(models.Model):
     urgent = models.BooleanField(default=True)
     # Sent to the case's requester: carries the case token and threads to their e-mails.
     to_requester = models.BooleanField(default=False, db_default=False)
-    status = models.CharField(
-        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
-    )
+    status = models.CharField(max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     dedupe_key = models.CharField(max_length=200, unique=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -44,7 +43,8 @@ class Notification(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(
-                fields=["not_before"], name="notification_pending",
+                fields=["not_before"],
+                name="notification_pending",
                 condition=models.Q(status="pending"),
             )
         ]
@@ -65,9 +65,7 @@ class RuleFiring(models.Model):
     reason = models.TextField(blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["case", "rule", "level"], name="one_firing_per_case_rule_level")
-        ]
+        constraints = [models.UniqueConstraint(fields=["case", "rule", "level"], name="one_firing_per_case_rule_level")]
 
     def __str__(self) -> str:
         return f"{self.rule} on case {self.case_id} at {self.level}"

@@ -1,4 +1,5 @@
 """Business calendars as data; ``escalations.sla.BusinessCalendar`` does the arithmetic."""
+
 from __future__ import annotations
 
 import zoneinfo
@@ -8,8 +9,15 @@ from django.db import models
 
 from escalations.audit.records import audited_history
 
-WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
-            (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
 
 
 def validate_timezone(value: str) -> None:
@@ -94,9 +102,7 @@ class Holiday(models.Model):
 
     class Meta:
         ordering = ["date"]
-        constraints = [
-            models.UniqueConstraint(fields=["calendar", "date"], name="one_holiday_per_day")
-        ]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="one_holiday_per_day")]
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}".strip()

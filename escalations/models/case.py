@@ -1,5 +1,6 @@
 """The case and its state machine. Transitions set fields and check conditions only:
 no I/O and no save; ``escalations.workflow`` is the only caller."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -49,6 +50,7 @@ class CaseQuerySet(models.QuerySet):
         ).values("pk")
         return self.filter(models.Q(level_id__in=levels) | models.Q(pk__in=invited))
 
+
 def _not_top(case: Case) -> bool:
     return case.level.next_level() is not None
 
@@ -68,20 +70,23 @@ class Case(ConcurrentTransitionMixin, models.Model):
     urgency = models.PositiveSmallIntegerField(choices=Urgency.choices, default=Urgency.MEDIUM)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MODERATE)
     complexity = models.CharField(max_length=16, choices=Complexity.choices, default=Complexity.MEDIUM)
-    customer_tier = models.CharField(
-        max_length=16, choices=CustomerTier.choices, default=CustomerTier.STANDARD
-    )
+    customer_tier = models.CharField(max_length=16, choices=CustomerTier.choices, default=CustomerTier.STANDARD)
     business_impact = models.PositiveSmallIntegerField(
         default=0, db_default=0, help_text="0 none, 1 minor, 2 significant, 3 severe (feeds the queue score)."
     )
-    score = models.FloatField(default=0, db_default=0.0, help_text="Queue order within equal SLA urgency; higher first.")
+    score = models.FloatField(
+        default=0, db_default=0.0, help_text="Queue order within equal SLA urgency; higher first."
+    )
 
     # Where it is on the ladder and who holds it.
     status = FSMField(default=S.NEW, choices=S.choices, protected=True, db_index=True)
     level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="cases")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="assigned_cases",
     )
     path = models.ForeignKey(EscalationPath, null=True, blank=True, on_delete=models.SET_NULL)
@@ -119,11 +124,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
     escalation_risk = models.FloatField(null=True, blank=True)
     risk_reasons = models.JSONField(null=True, blank=True)
     risk_scored_at = models.DateTimeField(null=True, blank=True)
-    routing_note = models.TextField(blank=True, default="", db_default="", help_text="Why the case went to this team and person.")
+    routing_note = models.TextField(
+        blank=True, default="", db_default="", help_text="Why the case went to this team and person."
+    )
 
     # A requester wrote again after the case was closed: the new case names the old one.
-    follow_up_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="follow_ups")
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
 
     # Bumped by every workflow write: a stale form (or a second person) is detected by it.
     version = models.PositiveIntegerField(default=1)
@@ -139,10 +147,17 @@ class Case(ConcurrentTransitionMixin, models.Model):
     objects = CaseQuerySet.as_manager()
     # ``next_check_at`` is the scheduler's bookmark, not a fact about the case; the frozen
     # policy is written once at intake (its name is in the "Opened" row's reason).
-    history = audited_history(excluded_fields=[
-        "updated_at", "next_check_at", "policy_snapshot", "breach_risk", "escalation_risk", "risk_reasons",
-        "risk_scored_at",
-    ])
+    history = audited_history(
+        excluded_fields=[
+            "updated_at",
+            "next_check_at",
+            "policy_snapshot",
+            "breach_risk",
+            "escalation_risk",
+            "risk_reasons",
+            "risk_scored_at",
+        ]
+    )
 
     class Meta:
         ordering = ["-opened_at"]
@@ -159,7 +174,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["next_check_at"], name="case_next_check_due",
+                fields=["next_check_at"],
+                name="case_next_check_due",
                 condition=models.Q(next_check_at__isnull=False),
             ),
             models.Index(fields=["level", "status"], name="case_level_status"),
@@ -167,30 +183,71 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
             models.Index(fields=["opened_at"], name="case_opened_at"),
             # Reports read these columns only: index-only scans instead of the wide rows.
-            models.Index(fields=["opened_at"], name="case_report_cover", include=[
-                "id", "level", "highest_level", "team", "category", "priority", "status", "source",
-                "escalation_count", "reopen_count", "source_made_sla", "level_entered_at", "first_response_at",
-                "responded_at", "response_due_at", "response_breached_at", "resolution_due_at",
-                "resolution_breached_at", "resolved_at", "paused_at"]),
+            models.Index(
+                fields=["opened_at"],
+                name="case_report_cover",
+                include=[
+                    "id",
+                    "level",
+                    "highest_level",
+                    "team",
+                    "category",
+                    "priority",
+                    "status",
+                    "source",
+                    "escalation_count",
+                    "reopen_count",
+                    "source_made_sla",
+                    "level_entered_at",
+                    "first_response_at",
+                    "responded_at",
+                    "response_due_at",
+                    "response_breached_at",
+                    "resolution_due_at",
+                    "resolution_breached_at",
+                    "resolved_at",
+                    "paused_at",
+                ],
+            ),
             # What the volume, resolution, speed and backlog passes read: eight columns are
             # cheaper to read than the twenty above (README "Reports" has the figures).
-            models.Index(fields=["opened_at"], name="case_report_narrow", include=[
-                "level", "highest_level", "team", "category", "priority", "escalation_count", "first_response_at",
-                "resolved_at"]),
+            models.Index(
+                fields=["opened_at"],
+                name="case_report_narrow",
+                include=[
+                    "level",
+                    "highest_level",
+                    "team",
+                    "category",
+                    "priority",
+                    "escalation_count",
+                    "first_response_at",
+                    "resolved_at",
+                ],
+            ),
             # The open cases (a few per cent) with what the bottlenecks report reads of them,
             # instead of one wide row each (the frozen policy makes a row ~1.8 kB).
-            models.Index(fields=["team"], name="case_open_cover", condition=models.Q(status__in=OPEN_STATUSES),
-                         include=["id", "opened_at", "level_entered_at", "level", "category", "priority", "source"]),
+            models.Index(
+                fields=["team"],
+                name="case_open_cover",
+                condition=models.Q(status__in=OPEN_STATUSES),
+                include=["id", "opened_at", "level_entered_at", "level", "category", "priority", "source"],
+            ),
             # Similar cases are looked for among the newest of a category (open ones at
             # intake, resolved ones on the case page): straight to them, whatever else is new.
-            models.Index(fields=["category", "id"], name="case_open_by_category",
-                         condition=models.Q(status__in=OPEN_STATUSES)),
-            models.Index(fields=["category", "id"], name="case_resolved_by_category",
-                         condition=models.Q(status__in=["resolved", "closed"])),
+            models.Index(
+                fields=["category", "id"], name="case_open_by_category", condition=models.Q(status__in=OPEN_STATUSES)
+            ),
+            models.Index(
+                fields=["category", "id"],
+                name="case_resolved_by_category",
+                condition=models.Q(status__in=["resolved", "closed"]),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "external_id"], condition=~models.Q(source=""),
+                fields=["source", "external_id"],
+                condition=~models.Q(source=""),
                 name="one_case_per_external_id",
             )
         ]
@@ -223,18 +280,26 @@ class Case(ConcurrentTransitionMixin, models.Model):
         if self.first_response_at is None:
             self.first_response_at = at
 
-    @transition(field=status, source=[S.NEW, S.IN_PROGRESS], target=S.IN_PROGRESS,
-                permission=authority.can_work,
-                custom={"verb": "take"})
+    @transition(
+        field=status,
+        source=[S.NEW, S.IN_PROGRESS],
+        target=S.IN_PROGRESS,
+        permission=authority.can_work,
+        custom={"verb": "take"},
+    )
     def take(self, user, at: datetime) -> None:
         if self.assignee_id and self.assignee_id != user.pk:
             self.reassignment_count += 1
         self.assignee = user
         self._respond(at)
 
-    @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER], target=None,
-                permission=authority.can_work,
-                custom={"verb": "assign"})
+    @transition(
+        field=status,
+        source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER],
+        target=None,
+        permission=authority.can_work,
+        custom={"verb": "assign"},
+    )
     def assign(self, assignee, team: Team | None) -> None:
         if self.assignee_id and self.assignee_id != getattr(assignee, "pk", None):
             self.reassignment_count += 1
@@ -242,22 +307,34 @@ class Case(ConcurrentTransitionMixin, models.Model):
         if team is not None:
             self.team = team
 
-    @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER, S.ESCALATED],
-                target=None, permission=authority.can_work,
-                custom={"verb": "answer"})
+    @transition(
+        field=status,
+        source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER, S.ESCALATED],
+        target=None,
+        permission=authority.can_work,
+        custom={"verb": "answer"},
+    )
     def record_response(self, at: datetime) -> None:
         """A public update counts as the response at this level (status unchanged)."""
         self._respond(at)
 
-    @transition(field=status, source=S.IN_PROGRESS, target=S.AWAITING_CUSTOMER,
-                permission=authority.can_work,
-                custom={"verb": "pause"})
+    @transition(
+        field=status,
+        source=S.IN_PROGRESS,
+        target=S.AWAITING_CUSTOMER,
+        permission=authority.can_work,
+        custom={"verb": "pause"},
+    )
     def pause_for_customer(self, at: datetime) -> None:
         self.paused_at = at
 
-    @transition(field=status, source=S.AWAITING_CUSTOMER, target=S.IN_PROGRESS,
-                permission=authority.can_work,
-                custom={"verb": "resume"})
+    @transition(
+        field=status,
+        source=S.AWAITING_CUSTOMER,
+        target=S.IN_PROGRESS,
+        permission=authority.can_work,
+        custom={"verb": "resume"},
+    )
     def resume(self, at: datetime) -> None:
         self._end_pause(at)
 
@@ -266,9 +343,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
             self.pauses = [*self.pauses, [self.paused_at.isoformat(), at.isoformat()]]
             self.paused_at = None
 
-    @transition(field=status, source=[S.NEW, S.IN_PROGRESS], target=S.ESCALATED,
-                conditions=[_not_top], permission=authority.can_escalate,
-                custom={"verb": "escalate"})
+    @transition(
+        field=status,
+        source=[S.NEW, S.IN_PROGRESS],
+        target=S.ESCALATED,
+        conditions=[_not_top],
+        permission=authority.can_escalate,
+        custom={"verb": "escalate"},
+    )
     def escalate(self, to_level: Level, to_team: Team | None, at: datetime) -> None:
         if to_level.rank <= self.level.rank:
             raise ValidationError(f"{to_level} is not above {self.level}; escalation goes up.")
@@ -276,34 +358,51 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.assignee = None
         self._enter_level(to_level, to_team, at)
 
-    @transition(field=status, source=S.ESCALATED, target=S.IN_PROGRESS,
-                permission=authority.can_receive,
-                custom={"verb": "accept"})
+    @transition(
+        field=status,
+        source=S.ESCALATED,
+        target=S.IN_PROGRESS,
+        permission=authority.can_receive,
+        custom={"verb": "accept"},
+    )
     def accept(self, user, at: datetime) -> None:
         self.assignee = user
         self._respond(at)
 
-    @transition(field=status, source=S.ESCALATED, target=S.IN_PROGRESS,
-                permission=authority.can_receive,
-                custom={"verb": "return"})
+    @transition(
+        field=status,
+        source=S.ESCALATED,
+        target=S.IN_PROGRESS,
+        permission=authority.can_receive,
+        custom={"verb": "return"},
+    )
     def return_escalation(self, to_level: Level, to_team: Team | None, assignee, at: datetime) -> None:
         """Send back to the level it came from (an over-escalation)."""
         self._enter_level(to_level, to_team, at)
         self.assignee = assignee
         self.responded_at = at  # it was worked there already; the clock restarts as answered
 
-    @transition(field=status, source=S.IN_PROGRESS, target=S.IN_PROGRESS,
-                conditions=[_not_bottom], permission=authority.can_deescalate,
-                custom={"verb": "de-escalate"})
+    @transition(
+        field=status,
+        source=S.IN_PROGRESS,
+        target=S.IN_PROGRESS,
+        conditions=[_not_bottom],
+        permission=authority.can_deescalate,
+        custom={"verb": "de-escalate"},
+    )
     def de_escalate(self, to_level: Level, to_team: Team | None, at: datetime) -> None:
         if to_level.rank >= self.level.rank:
             raise ValidationError(f"{to_level} is not below {self.level}; de-escalation goes down.")
         self.assignee = None
         self._enter_level(to_level, to_team, at)
 
-    @transition(field=status, source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER], target=S.RESOLVED,
-                permission=authority.can_work,
-                custom={"verb": "resolve"})
+    @transition(
+        field=status,
+        source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER],
+        target=S.RESOLVED,
+        permission=authority.can_work,
+        custom={"verb": "resolve"},
+    )
     def resolve(self, summary: str, at: datetime) -> None:
         if not summary.strip():
             raise ValidationError({"resolution_summary": "Say how the case was resolved."})
@@ -312,13 +411,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.resolved_at = at
         self._respond(at)
 
-    @transition(field=status, source=S.RESOLVED, target=S.IN_PROGRESS, permission=authority.can_work,
-                custom={"verb": "reopen"})
+    @transition(
+        field=status, source=S.RESOLVED, target=S.IN_PROGRESS, permission=authority.can_work, custom={"verb": "reopen"}
+    )
     def reopen(self, at: datetime) -> None:
         self.reopen_count += 1
         self.resolved_at = None
 
-    @transition(field=status, source=S.RESOLVED, target=S.CLOSED, permission=authority.can_close,
-                custom={"verb": "close"})
+    @transition(
+        field=status, source=S.RESOLVED, target=S.CLOSED, permission=authority.can_close, custom={"verb": "close"}
+    )
     def close(self, at: datetime) -> None:
         self.closed_at = at

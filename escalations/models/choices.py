@@ -1,4 +1,5 @@
 """Enumerations shared by the models, the workflow and the forms."""
+
 from django.db import models
 
 

@@ -1,5 +1,6 @@
 """Configuration and results of the desk's intelligence: impact scoring, routing, risk
 models, and swarming (collaborators on a case without a handoff)."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -17,7 +18,8 @@ class ScoringPolicy(models.Model):
     name = models.CharField(max_length=80, unique=True)
     is_active = models.BooleanField(default=False)
     matrix = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Priority per "impact,urgency", e.g. {"1,1": 1, "1,2": 2, ...}; missing cells use the default matrix.',
     )
     tier_boost = models.JSONField(
@@ -30,9 +32,12 @@ class ScoringPolicy(models.Model):
     class Meta:
         verbose_name_plural = "scoring policies"
         constraints = [
-            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),
-                                    name="one_active_scoring_policy",
-                                    violation_error_message="Only one scoring policy can be active.")
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="one_active_scoring_policy",
+                violation_error_message="Only one scoring policy can be active.",
+            )
         ]
 
     def __str__(self) -> str:
@@ -56,9 +61,12 @@ class RoutingPolicy(models.Model):
     class Meta:
         verbose_name_plural = "routing policies"
         constraints = [
-            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),
-                                    name="one_active_routing_policy",
-                                    violation_error_message="Only one routing policy can be active.")
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="one_active_routing_policy",
+                violation_error_message="Only one routing policy can be active.",
+            )
         ]
 
     def __str__(self) -> str:
@@ -93,10 +101,12 @@ class Collaboration(models.Model):
     """A person or team invited to work on a case without a handoff; the owner stays accountable."""
 
     case = models.ForeignKey("escalations.Case", on_delete=models.CASCADE, related_name="collaborations")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="collaborations")
-    team = models.ForeignKey("escalations.Team", null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="collaborations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="collaborations"
+    )
+    team = models.ForeignKey(
+        "escalations.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="collaborations"
+    )
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
@@ -108,11 +118,15 @@ class Collaboration(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(user__isnull=False) | models.Q(team__isnull=False),
-                                   name="collaboration_names_someone"),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | models.Q(team__isnull=False),
+                name="collaboration_names_someone",
+            ),
         ]
-        indexes = [models.Index(fields=["user", "is_active"], name="collab_user_active"),
-                   models.Index(fields=["team", "is_active"], name="collab_team_active")]
+        indexes = [
+            models.Index(fields=["user", "is_active"], name="collab_user_active"),
+            models.Index(fields=["team", "is_active"], name="collab_team_active"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user or self.team} on case {self.case_id}"

@@ -1,5 +1,6 @@
 """What the e-mail channel keeps: the mailboxes it polls (mapped to a category and team),
 one row per message it has read (the exactly-once record), and files attached to cases."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -18,13 +19,24 @@ class Mailbox(models.Model):
 
     name = models.CharField(max_length=80, unique=True)
     source = models.CharField(
-        max_length=300, unique=True,
+        max_length=300,
+        unique=True,
         help_text="user@host:port/folder of an entry in MAILBOX_URLS (the password stays in the environment).",
     )
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+",
-                                 help_text="Cases opened from this mailbox get this category.")
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                             help_text="Blank: the first step of the category's escalation path decides.")
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Cases opened from this mailbox get this category.",
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Blank: the first step of the category's escalation path decides.",
+    )
     is_active = models.BooleanField(default=True)
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
@@ -73,8 +85,7 @@ class InboundMessage(models.Model):
         ]
         indexes = [
             models.Index(fields=["message_id"], name="inbound_message_id"),
-            models.Index(fields=["case", "received_at"], name="inbound_case",
-                         condition=models.Q(case__isnull=False)),
+            models.Index(fields=["case", "received_at"], name="inbound_case", condition=models.Q(case__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -96,8 +107,14 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+", help_text="Who stored it (the system account for a requester's e-mail).")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who stored it (the system account for a requester's e-mail).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     history = audited_history()

@@ -1,4 +1,5 @@
 """The ladder and the people on it: levels, categories, teams, staff, authority."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -54,8 +55,6 @@ class Level(models.Model):
         return next((lv for lv in reversed(Level.objects.ladder()) if lv.rank < self.rank), None)
 
 
-
-
 class Category(models.Model):
     """A service or issue type; paths, skills and knowledge hang off it."""
 
@@ -76,7 +75,10 @@ class Team(models.Model):
     name = models.CharField(max_length=120, unique=True)
     level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="teams")
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="managed_teams",
     )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
@@ -96,15 +98,16 @@ class Team(models.Model):
 class StaffProfile(models.Model):
     """What the desk knows about a staff member beyond the auth user."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
     level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="staff")
     skills = models.ManyToManyField(Category, blank=True, related_name="staff")
     capacity = models.PositiveIntegerField(default=10, help_text="Open cases this person can carry.")
     on_duty = models.BooleanField(default=True)
     calendar = models.ForeignKey(
-        "escalations.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL,
+        "escalations.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         help_text="Working hours of this person; blank means the team's policy calendar.",
     )
 
@@ -129,7 +132,10 @@ class AuthorityGrant(models.Model):
     level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="grants")
     kind = models.CharField(max_length=32, choices=ApprovalKind.choices)
     limit = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True,
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="Highest amount this level may approve; blank means no limit.",
     )
 
@@ -138,9 +144,7 @@ class AuthorityGrant(models.Model):
 
     class Meta:
         ordering = ["level__rank", "kind"]
-        constraints = [
-            models.UniqueConstraint(fields=["level", "kind"], name="one_grant_per_level_and_kind")
-        ]
+        constraints = [models.UniqueConstraint(fields=["level", "kind"], name="one_grant_per_level_and_kind")]
 
     def __str__(self) -> str:
         limit = "no limit" if self.limit is None else f"up to {self.limit}"

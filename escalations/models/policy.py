@@ -1,4 +1,5 @@
 """SLA policies, escalation paths and trigger rules: what managers configure."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
@@ -31,14 +32,15 @@ class SlaPolicy(models.Model):
         verbose_name_plural = "SLA policies"
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_policy",
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_policy",
                 violation_error_message="Only one policy can be the default; untick the current default first.",
             )
         ]
 
     def __str__(self) -> str:
         return self.name
-
 
 
 class SlaTarget(models.Model):
@@ -56,9 +58,7 @@ class SlaTarget(models.Model):
         verbose_name = "SLA target"
         ordering = ["policy", "level__rank", "priority"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["policy", "level", "priority"], name="one_target_per_level_priority"
-            )
+            models.UniqueConstraint(fields=["policy", "level", "priority"], name="one_target_per_level_priority")
         ]
 
     def __str__(self) -> str:
@@ -81,7 +81,11 @@ class EscalationPath(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     category = models.OneToOneField(
-        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="path",
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="path",
         help_text="Blank: the default path for categories without their own.",
     )
 
@@ -123,8 +127,7 @@ def validate_path_steps(steps: list[tuple[int, Level]]) -> None:
     for (prev_order, prev_level), (order, level) in zip(ordered, ordered[1:]):
         if level.rank <= prev_level.rank:
             raise ValidationError(
-                f"Step {order} ({level.code}) is not above step {prev_order} ({prev_level.code}); "
-                "a path must climb."
+                f"Step {order} ({level.code}) is not above step {prev_order} ({prev_level.code}); a path must climb."
             )
 
 
@@ -151,22 +154,30 @@ class TriggerRule(models.Model):
     order = models.PositiveIntegerField(default=100)
     is_active = models.BooleanField(default=True)
     level = models.ForeignKey(
-        Level, null=True, blank=True, on_delete=models.CASCADE,
+        Level,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         help_text="Only for cases at this level; blank = every level.",
     )
     condition = models.CharField(max_length=32, choices=Condition.choices)
     params = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Condition parameters, e.g. {"target": "response", "percent": 75}.',
     )
     action = models.CharField(max_length=32, choices=Action.choices, blank=True)
     recipients = models.JSONField(
-        default=list, blank=True,
-        help_text='For notify: any of "assignee", "team", "team_manager", "next_level", '
-        '"watchers", "requester".',
+        default=list,
+        blank=True,
+        help_text='For notify: any of "assignee", "team", "team_manager", "next_level", "watchers", "requester".',
     )
     target_level = models.ForeignKey(
-        Level, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Level,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="For jump to a level.",
     )
     stop_processing = models.BooleanField(default=False, help_text="Skip later rules when this fires.")
@@ -202,8 +213,12 @@ class TriggerRule(models.Model):
 
 
 def _number(value, low: float, high: float | None = None) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low
-            and (high is None or value <= high))
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value >= low
+        and (high is None or value <= high)
+    )
 
 
 def condition_problem(condition: str, params) -> str | None:
@@ -212,15 +227,20 @@ def condition_problem(condition: str, params) -> str | None:
     if not isinstance(params, dict):
         return 'Parameters must be a JSON object, e.g. {"target": "response", "percent": 75}.'
     checks = {
-        C.SLA_PERCENT: (lambda p: p.get("target") in ("response", "resolution") and _number(p.get("percent"), 1, 10000),
-                        '{"target": "response" or "resolution", "percent": a number from 1}'),
+        C.SLA_PERCENT: (
+            lambda p: p.get("target") in ("response", "resolution") and _number(p.get("percent"), 1, 10000),
+            '{"target": "response" or "resolution", "percent": a number from 1}',
+        ),
         C.PRIORITY: (lambda p: _number(p.get("at_most"), 1, 4), '{"at_most": a priority 1..4}'),
         C.IMPACT: (lambda p: _number(p.get("at_most"), 1, 3), '{"at_most": an impact 1..3}'),
-        C.COMPLEXITY: (lambda p: isinstance(p.get("in"), list) and p["in"] and set(p["in"]) <= set(Complexity.values),
-                       f'{{"in": a list of {", ".join(Complexity.values)}}}'),
-        C.CUSTOMER_TIER: (lambda p: isinstance(p.get("in"), list) and p["in"]
-                          and set(p["in"]) <= set(CustomerTier.values),
-                          f'{{"in": a list of {", ".join(CustomerTier.values)}}}'),
+        C.COMPLEXITY: (
+            lambda p: isinstance(p.get("in"), list) and p["in"] and set(p["in"]) <= set(Complexity.values),
+            f'{{"in": a list of {", ".join(Complexity.values)}}}',
+        ),
+        C.CUSTOMER_TIER: (
+            lambda p: isinstance(p.get("in"), list) and p["in"] and set(p["in"]) <= set(CustomerTier.values),
+            f'{{"in": a list of {", ".join(CustomerTier.values)}}}',
+        ),
         C.REASSIGNMENTS: (lambda p: _number(p.get("at_least"), 1), '{"at_least": a count from 1}'),
         C.REOPENS: (lambda p: _number(p.get("at_least"), 1), '{"at_least": a count from 1}'),
         C.NO_RESPONSE: (lambda p: _number(p.get("minutes"), 1), '{"minutes": business minutes from 1}'),
@@ -235,8 +255,11 @@ def condition_problem(condition: str, params) -> str | None:
         return '"and" must be a list of conditions, e.g. [{"condition": "customer_tier", "in": ["vip"]}].'
     for extra in extras:
         kind = extra.get("condition") if isinstance(extra, dict) else None
-        problem = condition_problem(kind, {k: v for k, v in extra.items() if k != "condition"}) if kind else \
-            'Each "and" entry needs a "condition".'
+        problem = (
+            condition_problem(kind, {k: v for k, v in extra.items() if k != "condition"})
+            if kind
+            else 'Each "and" entry needs a "condition".'
+        )
         if problem:
             return f'In "and": {problem}'
     return None

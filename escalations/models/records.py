@@ -1,4 +1,5 @@
 """What happens to a case: handoffs, notes, approvals, reviews, knowledge."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -33,7 +34,11 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     to_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     from_assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     raised_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Blank when a trigger rule escalated.",
     )
     rule = models.ForeignKey(
@@ -67,8 +72,11 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["case", "status"], name="escalation_case_status"),
             # Reports read these columns only (index-only scans instead of the rows with their texts).
-            models.Index(fields=["case_opened_at"], name="escalation_report_cover", include=[
-                "kind", "status", "from_level", "to_level", "created_at", "decided_at"]),
+            models.Index(
+                fields=["case_opened_at"],
+                name="escalation_report_cover",
+                include=["kind", "status", "from_level", "to_level", "created_at", "decided_at"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ few thousand groups out. Python only pivots those groups into rows, so the cost 
 the database and its indexes whatever the number of cases; each report reads the cases
 and the handoffs once or twice, never row by row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -266,4 +267,5 @@ def report(name: str, title: str, description: str):
     def register(fn: Callable[[Scope], list[Table]]):
         REGISTRY[name] = Report(name, title, description, fn)
         return fn
+
     return register

@@ -1,5 +1,6 @@
 """Bottlenecks: the backlog over time, backlog and ageing per team against its capacity at
 the end of the range, and where cases wait longest for a level to take them on."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -23,12 +24,22 @@ def _backlog_over_time(scope: Scope) -> Table:
     ``resolved_at`` (a reopened one is open again until resolved anew)."""
     start, end = scope.f.start, scope.f.end
     opened = DjCase(When(opened_at__lt=start, then=Value(None)), default=scope.trunc("opened_at"))
-    state = DjCase(When(resolved_at__isnull=True, then=Value(OPEN)), When(resolved_at__lt=start, then=Value(BEFORE)),
-                   When(resolved_at__gte=end, then=Value(OPEN)), default=Value(IN_RANGE))
-    resolved = DjCase(When(resolved_at__gte=start, resolved_at__lt=end, then=scope.trunc("resolved_at")),
-                      default=Value(None))
-    groups = (scope.cases(None).filter(opened_at__lt=end)
-              .annotate(op=opened, state=state, rp=resolved).values("op", "state", "rp").annotate(n=count_cases()))
+    state = DjCase(
+        When(resolved_at__isnull=True, then=Value(OPEN)),
+        When(resolved_at__lt=start, then=Value(BEFORE)),
+        When(resolved_at__gte=end, then=Value(OPEN)),
+        default=Value(IN_RANGE),
+    )
+    resolved = DjCase(
+        When(resolved_at__gte=start, resolved_at__lt=end, then=scope.trunc("resolved_at")), default=Value(None)
+    )
+    groups = (
+        scope.cases(None)
+        .filter(opened_at__lt=end)
+        .annotate(op=opened, state=state, rp=resolved)
+        .values("op", "state", "rp")
+        .annotate(n=count_cases())
+    )
     start_open, opened_in, resolved_in = 0, Counter(), Counter()
     for g in groups:
         if g["op"] is None:
@@ -42,10 +53,16 @@ def _backlog_over_time(scope: Scope) -> Table:
         backlog += opened_in[day] - resolved_in[day]
         rows.append([day, opened_in[day], resolved_in[day], backlog])
     return Table(
-        "backlog", "Backlog over time",
-        [Column("period", "Period", "date"), Column("opened", "Opened"), Column("resolved", "Resolved"),
-         Column("backlog", "Backlog at period end")],
-        rows, Chart("line", "period", ["backlog", "opened", "resolved"]),
+        "backlog",
+        "Backlog over time",
+        [
+            Column("period", "Period", "date"),
+            Column("opened", "Opened"),
+            Column("resolved", "Resolved"),
+            Column("backlog", "Backlog at period end"),
+        ],
+        rows,
+        Chart("line", "period", ["backlog", "opened", "resolved"]),
         note=f"{start_open} cases were open when the range started.",
     )
 
@@ -55,11 +72,14 @@ def _teams(scope: Scope) -> Table:
     if moment >= scope.now:  # open now: the status says so, and its index finds them
         open_cases = scope.cases(None).filter(status__in=OPEN_STATUSES)
     else:
-        open_cases = scope.cases(None).filter(Q(opened_at__lt=moment)
-                                              & (Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment)))
+        open_cases = scope.cases(None).filter(
+            Q(opened_at__lt=moment) & (Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
+        )
     at = Value(moment)
     groups = open_cases.values("team_id").annotate(
-        backlog=Count("pk"), age=Avg(Seconds(at, "opened_at")), oldest=Min("opened_at"),
+        backlog=Count("pk"),
+        age=Avg(Seconds(at, "opened_at")),
+        oldest=Min("opened_at"),
         at_level=Avg(Seconds(at, "level_entered_at")),
         **{f"age_{d}d": Count("pk", filter=Q(opened_at__lt=moment - timedelta(days=d))) for d in AGES},
     )
@@ -68,19 +88,38 @@ def _teams(scope: Scope) -> Table:
     for g in groups:
         team = teams.get(g["team_id"])
         capacity = team.capacity if team else None
-        rows.append([team.name if team else "(no team)", scope.level_code(team.level_id) if team else "-",
-                     capacity, g["backlog"], pct(g["backlog"], capacity), hours(g["age"]), hours(g["at_level"]),
-                     hours((moment - g["oldest"]).total_seconds()), *(g[f"age_{d}d"] for d in AGES)])
+        rows.append(
+            [
+                team.name if team else "(no team)",
+                scope.level_code(team.level_id) if team else "-",
+                capacity,
+                g["backlog"],
+                pct(g["backlog"], capacity),
+                hours(g["age"]),
+                hours(g["at_level"]),
+                hours((moment - g["oldest"]).total_seconds()),
+                *(g[f"age_{d}d"] for d in AGES),
+            ]
+        )
     rows.sort(key=lambda r: (-(r[4] or 0), -r[3]))
     return Table(
-        "teams", "Backlog and ageing per team",
-        [Column("team", "Team", "text"), Column("level", "Level", "text"), Column("capacity", "Capacity"),
-         Column("backlog", "Backlog"), Column("load", "Load % of capacity", "pct"),
-         Column("mean_age_h", "Mean age h", "hours"), Column("mean_at_level_h", "Mean h at current level", "hours"),
-         Column("oldest_h", "Oldest h", "hours"), *(Column(f"older_{d}d", f"Older than {d} d") for d in AGES)],
-        rows, Chart("bar", "team", ["load"]),
+        "teams",
+        "Backlog and ageing per team",
+        [
+            Column("team", "Team", "text"),
+            Column("level", "Level", "text"),
+            Column("capacity", "Capacity"),
+            Column("backlog", "Backlog"),
+            Column("load", "Load % of capacity", "pct"),
+            Column("mean_age_h", "Mean age h", "hours"),
+            Column("mean_at_level_h", "Mean h at current level", "hours"),
+            Column("oldest_h", "Oldest h", "hours"),
+            *(Column(f"older_{d}d", f"Older than {d} d") for d in AGES),
+        ],
+        rows,
+        Chart("bar", "team", ["load"]),
         note=f"Cases open at {moment:%Y-%m-%d %H:%M} (the end of the range, or now), whenever opened, "
-             "by the team holding them.",
+        "by the team holding them.",
     )
 
 
@@ -91,9 +130,17 @@ def _waits(scope: Scope) -> Table:
     pending_q = Q(status=EscalationStatus.PENDING)
     waits: dict = defaultdict(Figures)
     pending: dict = {}
-    for g in scope.escalations().filter(kind__in=UP).values("to_team_id", "to_level_id", b=Bucket(wait)).annotate(
-            n=Count("decided_at"), s=Sum(wait), pending=Count("pk", filter=pending_q),
-            oldest=Min("created_at", filter=pending_q)):
+    for g in (
+        scope.escalations()
+        .filter(kind__in=UP)
+        .values("to_team_id", "to_level_id", b=Bucket(wait))
+        .annotate(
+            n=Count("decided_at"),
+            s=Sum(wait),
+            pending=Count("pk", filter=pending_q),
+            oldest=Min("created_at", filter=pending_q),
+        )
+    ):
         key = (g["to_team_id"], g["to_level_id"])
         waits[key].add(g["b"], g["n"], g["s"])
         if g["pending"]:
@@ -102,24 +149,42 @@ def _waits(scope: Scope) -> Table:
     rows = []
     for key in {*waits, *pending}:
         w, p = waits.get(key, Figures()), pending.get(key)
-        rows.append([names.get(key[0], "(no team)"), scope.level_code(key[1]), w.n, hours(w.mean),
-                     hours(w.median), p["n"] if p else 0,
-                     hours((scope.now - p["oldest"]).total_seconds()) if p else None])
+        rows.append(
+            [
+                names.get(key[0], "(no team)"),
+                scope.level_code(key[1]),
+                w.n,
+                hours(w.mean),
+                hours(w.median),
+                p["n"] if p else 0,
+                hours((scope.now - p["oldest"]).total_seconds()) if p else None,
+            ]
+        )
     rows.sort(key=lambda r: (-(r[3] or 0), r[0]))
     return Table(
-        "waits", "Where escalated cases wait longest",
-        [Column("team", "Receiving team", "text"), Column("level", "Level", "text"),
-         Column("decided", "Decided"), Column("wait_mean_h", "Wait mean h", "hours"),
-         Column("wait_median_h", "Wait median h", "hours"), Column("pending", "Pending now"),
-         Column("oldest_pending_h", "Oldest pending h", "hours")],
-        rows, Chart("bar", "team", ["wait_mean_h"]),
+        "waits",
+        "Where escalated cases wait longest",
+        [
+            Column("team", "Receiving team", "text"),
+            Column("level", "Level", "text"),
+            Column("decided", "Decided"),
+            Column("wait_mean_h", "Wait mean h", "hours"),
+            Column("wait_median_h", "Wait median h", "hours"),
+            Column("pending", "Pending now"),
+            Column("oldest_pending_h", "Oldest pending h", "hours"),
+        ],
+        rows,
+        Chart("bar", "team", ["wait_mean_h"]),
         note="Escalations raised in the range: hours from the handoff to its acceptance or return; "
-             "pending ones are still waiting.",
+        "pending ones are still waiting.",
     )
 
 
-@report("bottlenecks", "Bottlenecks",
-        "Backlog over time; backlog and ageing per team against capacity; where escalated cases wait "
-        "longest for the receiving level.")
+@report(
+    "bottlenecks",
+    "Bottlenecks",
+    "Backlog over time; backlog and ageing per team against capacity; where escalated cases wait "
+    "longest for the receiving level.",
+)
 def bottlenecks(scope: Scope) -> list[Table]:
     return [_backlog_over_time(scope), _teams(scope), _waits(scope)]

@@ -2,6 +2,7 @@
 
 A chart only ever shows a table's own cells, so the table under it is its exact legend.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,10 @@ def render(table: Table) -> str:
     top = _nice_max(peak)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     y = lambda v: TOP + plot_h - plot_h * _num(v) / top  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" viewBox="0 0 {WIDTH} {HEIGHT}" '
-             f'role="img" aria-label="{escape(table.title)}" font-family="sans-serif">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-label="{escape(table.title)}" font-family="sans-serif">'
+    ]
     for k in range(5):  # gridlines and y labels
         v = top * k / 4
         yy = y(v)
@@ -68,15 +71,18 @@ def render(table: Table) -> str:
         cx = LEFT + slot * (j + 0.5)
         if j % every == 0:
             text = escape(_label(r[x_idx])[:18])
-            parts.append(f'<text transform="translate({cx:.1f},{TOP + plot_h + 10}) rotate(45)" '
-                         f'font-size="10" fill="#555">{text}</text>')
+            parts.append(
+                f'<text transform="translate({cx:.1f},{TOP + plot_h + 10}) rotate(45)" '
+                f'font-size="10" fill="#555">{text}</text>'
+            )
         if chart.kind == "bar":
             parts.extend(_bars(r, series, cx, slot, y, chart.stacked))
     if chart.kind == "line":
         for s, (i, _label_text) in enumerate(series):
             points = " ".join(f"{LEFT + slot * (j + 0.5):.1f},{y(r[i]):.1f}" for j, r in enumerate(rows))
-            parts.append(f'<polyline points="{points}" fill="none" stroke="{COLOURS[s % len(COLOURS)]}" '
-                         f'stroke-width="2"/>')
+            parts.append(
+                f'<polyline points="{points}" fill="none" stroke="{COLOURS[s % len(COLOURS)]}" stroke-width="2"/>'
+            )
     for s, (_i, text) in enumerate(series):  # legend
         lx = LEFT + s * 150
         parts.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{COLOURS[s % len(COLOURS)]}"/>')
@@ -108,5 +114,7 @@ def _bars(row, series, cx, slot, y, stacked: bool) -> list[str]:
 
 
 def _rect(x, y, w, h, s, title) -> str:
-    return (f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0.5):.1f}" height="{max(h, 0):.1f}" '
-            f'fill="{COLOURS[s % len(COLOURS)]}"><title>{escape(title)}</title></rect>')
+    return (
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0.5):.1f}" height="{max(h, 0):.1f}" '
+        f'fill="{COLOURS[s % len(COLOURS)]}"><title>{escape(title)}</title></rect>'
+    )

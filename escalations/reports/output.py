@@ -1,5 +1,6 @@
 """A report's tables as text, CSV and JSON: the same cells everywhere (CSV and JSON keep
 numbers as numbers; the text table and the pages format them for reading)."""
+
 from __future__ import annotations
 
 import csv
@@ -48,22 +49,30 @@ def find_table(result: Result, key: str) -> Table:
     for t in result.tables:
         if t.key == key:
             return t
-    raise KeyError(f"Report '{result.report.name}' has no table '{key}' "
-                   f"(tables: {', '.join(t.key for t in result.tables)}).")
+    raise KeyError(
+        f"Report '{result.report.name}' has no table '{key}' (tables: {', '.join(t.key for t in result.tables)})."
+    )
 
 
 def result_json(result: Result) -> str:
-    return json.dumps({
-        "report": result.report.name,
-        "title": result.report.title,
-        "filters": result.filters.as_dict(),
-        "tables": [
-            {"key": t.key, "title": t.title, "note": t.note,
-             "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in t.columns],
-             "rows": [dict(zip((c.key for c in t.columns), map(_plain, row))) for row in t.rows]}
-            for t in result.tables
-        ],
-    }, indent=1)
+    return json.dumps(
+        {
+            "report": result.report.name,
+            "title": result.report.title,
+            "filters": result.filters.as_dict(),
+            "tables": [
+                {
+                    "key": t.key,
+                    "title": t.title,
+                    "note": t.note,
+                    "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in t.columns],
+                    "rows": [dict(zip((c.key for c in t.columns), map(_plain, row))) for row in t.rows],
+                }
+                for t in result.tables
+            ],
+        },
+        indent=1,
+    )
 
 
 def table_text(table: Table) -> str:

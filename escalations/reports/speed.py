@@ -11,6 +11,7 @@ a returned one leaves ``to`` and re-enters ``from`` when decided) plus the case 
 which leaves its last level when resolved (or is still there now). So grouped sums give
 every level's total, and the number of exits is the number of visits.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -49,9 +50,12 @@ def _handoff_figures(scope: Scope) -> dict:
     decided (from the case's opening, which each handoff carries), and the wait to
     acceptance as a histogram. One pass."""
     out: dict = defaultdict(lambda: {"n": 0, "raised": 0.0, "decided": 0.0, "wait": Figures()})
-    (groups,) = histograms(scope.handoffs_of_cases(), ["kind", "status", "from_level_id", "to_level_id"],
-                           [Seconds("decided_at", "created_at")],
-                           [Seconds("created_at", "case_opened_at"), Seconds("decided_at", "case_opened_at")])
+    (groups,) = histograms(
+        scope.handoffs_of_cases(),
+        ["kind", "status", "from_level_id", "to_level_id"],
+        [Seconds("decided_at", "created_at")],
+        [Seconds("created_at", "case_opened_at"), Seconds("decided_at", "case_opened_at")],
+    )
     for g in groups:
         f = out[g["key"]]
         f["n"] += g["rows"]
@@ -68,17 +72,35 @@ def _case_speed(scope: Scope, cases: dict) -> Table:
         if f is None:
             continue
         first, resolve = f["first"], f["resolve"]
-        rows.append([lv.code, f["cases"], first.n, hours(first.mean), hours(first.median), resolve.n,
-                     hours(resolve.mean), hours(resolve.median)])
+        rows.append(
+            [
+                lv.code,
+                f["cases"],
+                first.n,
+                hours(first.mean),
+                hours(first.median),
+                resolve.n,
+                hours(resolve.mean),
+                hours(resolve.median),
+            ]
+        )
     return Table(
-        "response_resolution", "Time to first response and to resolve",
-        [Column("level", "Level", "text"), Column("cases", "Cases"), Column("responded", "Responded"),
-         Column("first_response_mean_h", "First response mean h", "hours"),
-         Column("first_response_median_h", "First response median h", "hours"), Column("resolved", "Resolved"),
-         Column("resolve_mean_h", "Resolve mean h", "hours"), Column("resolve_median_h", "Resolve median h", "hours")],
-        rows, Chart("bar", "level", ["first_response_median_h", "resolve_median_h"]),
+        "response_resolution",
+        "Time to first response and to resolve",
+        [
+            Column("level", "Level", "text"),
+            Column("cases", "Cases"),
+            Column("responded", "Responded"),
+            Column("first_response_mean_h", "First response mean h", "hours"),
+            Column("first_response_median_h", "First response median h", "hours"),
+            Column("resolved", "Resolved"),
+            Column("resolve_mean_h", "Resolve mean h", "hours"),
+            Column("resolve_median_h", "Resolve median h", "hours"),
+        ],
+        rows,
+        Chart("bar", "level", ["first_response_median_h", "resolve_median_h"]),
         note="By the level holding the case now (or when resolved); hours from opening. Medians are "
-             "exact to the minute below a day (coarser above; see README, Reports).",
+        "exact to the minute below a day (coarser above; see README, Reports).",
     )
 
 
@@ -98,14 +120,31 @@ def _accept_speed(scope: Scope, handoffs: dict) -> Table:
         if not c:
             continue
         w = waits[lv.pk]
-        rows.append([lv.code, sum(c.values()), c[EscalationStatus.ACCEPTED], c[EscalationStatus.RETURNED],
-                     c[EscalationStatus.PENDING], hours(w.mean), hours(w.median)])
+        rows.append(
+            [
+                lv.code,
+                sum(c.values()),
+                c[EscalationStatus.ACCEPTED],
+                c[EscalationStatus.RETURNED],
+                c[EscalationStatus.PENDING],
+                hours(w.mean),
+                hours(w.median),
+            ]
+        )
     return Table(
-        "accept", "Time to accept an escalation",
-        [Column("level", "Receiving level", "text"), Column("handoffs", "Escalations"),
-         Column("accepted", "Accepted"), Column("returned", "Returned"), Column("pending", "Pending"),
-         Column("accept_mean_h", "Accept mean h", "hours"), Column("accept_median_h", "Accept median h", "hours")],
-        rows, Chart("bar", "level", ["accept_mean_h", "accept_median_h"]),
+        "accept",
+        "Time to accept an escalation",
+        [
+            Column("level", "Receiving level", "text"),
+            Column("handoffs", "Escalations"),
+            Column("accepted", "Accepted"),
+            Column("returned", "Returned"),
+            Column("pending", "Pending"),
+            Column("accept_mean_h", "Accept mean h", "hours"),
+            Column("accept_median_h", "Accept median h", "hours"),
+        ],
+        rows,
+        Chart("bar", "level", ["accept_mean_h", "accept_median_h"]),
         note="Escalations of the cases opened in the range; hours from the handoff to its acceptance.",
     )
 
@@ -124,21 +163,34 @@ def _time_at_levels(scope: Scope, cases: dict, handoffs: dict) -> Table:
             total[from_id] -= f["decided"]
             exits[to_id] += f["n"]
     grand = sum(total.values())
-    rows = [[lv.code, exits[lv.pk], hours(total[lv.pk]), hours(total[lv.pk] / exits[lv.pk]),
-             pct(total[lv.pk], grand)] for lv in scope.ladder() if exits[lv.pk]]
+    rows = [
+        [lv.code, exits[lv.pk], hours(total[lv.pk]), hours(total[lv.pk] / exits[lv.pk]), pct(total[lv.pk], grand)]
+        for lv in scope.ladder()
+        if exits[lv.pk]
+    ]
     return Table(
-        "time_at_level", "Time spent at each level",
-        [Column("level", "Level", "text"), Column("visits", "Visits"), Column("total_h", "Total h", "hours"),
-         Column("mean_h", "Mean h per visit", "hours"), Column("share", "Share of time %", "pct")],
-        rows, Chart("bar", "level", ["mean_h"]),
+        "time_at_level",
+        "Time spent at each level",
+        [
+            Column("level", "Level", "text"),
+            Column("visits", "Visits"),
+            Column("total_h", "Total h", "hours"),
+            Column("mean_h", "Mean h per visit", "hours"),
+            Column("share", "Share of time %", "pct"),
+        ],
+        rows,
+        Chart("bar", "level", ["mean_h"]),
         note="From opening to resolution (or now), wall-clock time. A visit starts when the case arrives "
-             "at the level (opening, escalation, return, de-escalation).",
+        "at the level (opening, escalation, return, de-escalation).",
     )
 
 
-@report("speed", "Speed",
-        "Cases opened in the range: mean and median time to first response, to accept an escalation and "
-        "to resolve, per level; time spent at each level.")
+@report(
+    "speed",
+    "Speed",
+    "Cases opened in the range: mean and median time to first response, to accept an escalation and "
+    "to resolve, per level; time spent at each level.",
+)
 def speed(scope: Scope) -> list[Table]:
     cases, handoffs = _case_figures(scope), _handoff_figures(scope)
     return [_case_speed(scope, cases), _accept_speed(scope, handoffs), _time_at_levels(scope, cases, handoffs)]

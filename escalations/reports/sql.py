@@ -1,6 +1,7 @@
 """The few SQL pieces the ORM lacks: seconds between two moments, histogram buckets from
 which medians are read, and several histograms filled in one pass over the rows. Each has
 a PostgreSQL and a SQLite (laptop demo) form."""
+
 from __future__ import annotations
 
 from django.db import connections
@@ -13,17 +14,25 @@ class Seconds(Func):
     output_field = FloatField()
 
     def __init__(self, end, start, **extra):
-        super().__init__(F(end) if isinstance(end, str) else end, F(start) if isinstance(start, str) else start,
-                         **extra)
+        super().__init__(
+            F(end) if isinstance(end, str) else end, F(start) if isinstance(start, str) else start, **extra
+        )
 
     def as_postgresql(self, compiler, connection, **extra):
         # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT returns numeric, slower to sum.
-        return self.as_sql(compiler, connection, template="date_part('epoch', %(expressions)s)",
-                           arg_joiner=" - ", **extra)
+        return self.as_sql(
+            compiler, connection, template="date_part('epoch', %(expressions)s)", arg_joiner=" - ", **extra
+        )
 
     def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, function="", arg_joiner=") - julianday(",
-                           template="((julianday(%(expressions)s)) * 86400.0)", **extra)
+        return self.as_sql(
+            compiler,
+            connection,
+            function="",
+            arg_joiner=") - julianday(",
+            template="((julianday(%(expressions)s)) * 86400.0)",
+            **extra,
+        )
 
 
 # -- medians from histograms ------------------------------------------------------------------
@@ -35,11 +44,14 @@ class Seconds(Func):
 # mean of the bucket holding the middle value: exact when that bucket holds one distinct
 # value, and otherwise off by less than the bucket's width.
 
+
 def bucket_sql(s: str, vendor: str) -> str:
     """The histogram bucket of the SQL expression ``s`` (seconds); NULL stays NULL."""
     floor = (lambda x: f"floor({x})") if vendor == "postgresql" else (lambda x: f"CAST({x} AS INTEGER)")
-    return (f"CASE WHEN {s} < 86400 THEN {floor(f'{s} / 60')} WHEN {s} < 604800 THEN 100000 + "
-            f"{floor(f'{s} / 600')} ELSE 200000 + {floor(f'{s} / 3600')} END")
+    return (
+        f"CASE WHEN {s} < 86400 THEN {floor(f'{s} / 60')} WHEN {s} < 604800 THEN 100000 + "
+        f"{floor(f'{s} / 600')} ELSE 200000 + {floor(f'{s} / 3600')} END"
+    )
 
 
 class Bucket(Func):
@@ -101,32 +113,47 @@ def histograms(queryset: QuerySet, keys: list[str], measures: list, totals: list
     one grouped pass per measure."""
     connection = connections[queryset.db]
     vendor = connection.vendor
-    inner = queryset.values(*keys, **{f"m{i}": m for i, m in enumerate(measures)},
-                            **{f"t{j}": t for j, t in enumerate(totals)})
+    inner = queryset.values(
+        *keys, **{f"m{i}": m for i, m in enumerate(measures)}, **{f"t{j}": t for j, t in enumerate(totals)}
+    )
     sql, params = inner.query.sql_with_params()
     ks = [f"k{i}" for i in range(len(keys))]
     ms = [f"m{i}" for i in range(len(measures))]
     ts = [f"t{j}" for j in range(len(totals))]
     # A group's bucket is NULL exactly when its measure is, so COUNT(*) counts its values too.
     aggs = ", ".join([f"SUM({m})" for m in ms] + ["COUNT(*)"] + [f"SUM({t})" for t in ts])
-    mid = (f"SELECT {', '.join(f'{connection.ops.quote_name(k)} AS {a}' for k, a in zip(keys, ks))}, "
-           f"{', '.join(ms + ts)}, {', '.join(f'{bucket_sql(m, vendor)} AS b{i}' for i, m in enumerate(ms))}")
+    mid = (
+        f"SELECT {', '.join(f'{connection.ops.quote_name(k)} AS {a}' for k, a in zip(keys, ks))}, "
+        f"{', '.join(ms + ts)}, {', '.join(f'{bucket_sql(m, vendor)} AS b{i}' for i, m in enumerate(ms))}"
+    )
     if vendor == "postgresql":
         sets = ", ".join(f"({', '.join(ks)}, b{i})" for i in range(len(ms)))
-        query = (f"SELECT {', '.join(ks)}, {', '.join(f'b{i}, GROUPING(b{i})' for i in range(len(ms)))}, {aggs} "
-                 f"FROM ({mid} FROM ({sql} OFFSET 0) AS s) AS t GROUP BY GROUPING SETS ({sets})")
+        query = (
+            f"SELECT {', '.join(ks)}, {', '.join(f'b{i}, GROUPING(b{i})' for i in range(len(ms)))}, {aggs} "
+            f"FROM ({mid} FROM ({sql} OFFSET 0) AS s) AS t GROUP BY GROUPING SETS ({sets})"
+        )
     else:
         query = f"WITH t AS ({mid} FROM ({sql}) AS s) " + " UNION ALL ".join(
             f"SELECT {', '.join(ks)}, {', '.join(f'b{j}, 0' if j == i else 'NULL, 1' for j in range(len(ms)))}, "
-            f"{aggs} FROM t GROUP BY {', '.join(ks)}, b{i}" for i in range(len(ms)))
+            f"{aggs} FROM t GROUP BY {', '.join(ks)}, b{i}"
+            for i in range(len(ms))
+        )
     out: list[list[dict]] = [[] for _ in ms]
     nk, nm = len(ks), len(ms)
     with connection.cursor() as cur:
         cur.execute(query, params)
         for row in cur.fetchall():
-            buckets, grouped, figures = row[nk:nk + 2 * nm:2], row[nk + 1:nk + 2 * nm:2], row[nk + 2 * nm:]
+            buckets, grouped, figures = row[nk : nk + 2 * nm : 2], row[nk + 1 : nk + 2 * nm : 2], row[nk + 2 * nm :]
             i = list(grouped).index(0)
             rows = figures[nm]
-            out[i].append({"key": row[:nk], "b": buckets[i], "n": rows if buckets[i] is not None else 0,
-                           "s": figures[i], "rows": rows, "totals": figures[nm + 1:]})
+            out[i].append(
+                {
+                    "key": row[:nk],
+                    "b": buckets[i],
+                    "n": rows if buckets[i] is not None else 0,
+                    "s": figures[i],
+                    "rows": rows,
+                    "totals": figures[nm + 1 :],
+                }
+            )
     return out

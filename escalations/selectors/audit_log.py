@@ -1,4 +1,5 @@
 """The auditor's log: history rows of one model with who, what, when, why and field diffs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,25 +23,38 @@ class LogRow:
     changes: list[tuple[str, str, str]]  # field, old, new
 
     def as_dict(self) -> dict:
-        return {"model": self.model, "history_id": self.history_id, "object_id": self.object_id,
-                "when": self.when.isoformat(), "who": self.who, "action": self.action, "why": self.why,
-                "changes": [{"field": f, "old": o, "new": n} for f, o, n in self.changes]}
+        return {
+            "model": self.model,
+            "history_id": self.history_id,
+            "object_id": self.object_id,
+            "when": self.when.isoformat(),
+            "who": self.who,
+            "action": self.action,
+            "why": self.why,
+            "changes": [{"field": f, "old": o, "new": n} for f, o, n in self.changes],
+        }
 
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 
 def history_model_choices() -> list[tuple[str, str]]:
-    return [(m._meta.label_lower, m.instance_type._meta.verbose_name.capitalize())
-            for m in chain.history_models()]
+    return [(m._meta.label_lower, m.instance_type._meta.verbose_name.capitalize()) for m in chain.history_models()]
 
 
 def history_model(label: str):
     return next((m for m in chain.history_models() if m._meta.label_lower == label), None)
 
 
-def log_rows(model, *, username: str = "", object_id: int | None = None, date_from: date | None = None,
-             date_to: date | None = None, limit: int = 200) -> list[LogRow]:
+def log_rows(
+    model,
+    *,
+    username: str = "",
+    object_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = 200,
+) -> list[LogRow]:
     """Newest first. Each row's diff is against the object's previous history row."""
     qs = model.objects.select_related("history_user").order_by("-history_date", "-history_id")
     if username:
@@ -61,10 +75,18 @@ def log_rows(model, *, username: str = "", object_id: int | None = None, date_fr
         if previous is not None:
             delta = record.diff_against(previous)
             changes = [(c.field, _short(c.old), _short(c.new)) for c in delta.changes]
-        rows.append(LogRow(name, record.history_id, record.id, record.history_date,
-                           getattr(record.history_user, "username", "") or "system",
-                           ACTIONS.get(record.history_type, record.history_type),
-                           record.history_change_reason or "", changes))
+        rows.append(
+            LogRow(
+                name,
+                record.history_id,
+                record.id,
+                record.history_date,
+                getattr(record.history_user, "username", "") or "system",
+                ACTIONS.get(record.history_type, record.history_type),
+                record.history_change_reason or "",
+                changes,
+            )
+        )
     return rows
 
 

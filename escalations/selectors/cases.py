@@ -4,6 +4,7 @@ Queues are read in SLA-urgency order through the partial index on ``next_check_a
 (the next moment a rule or a deadline needs the case) and paged by keyset, never with
 ``COUNT(*)``: a page costs the same at the first row as at the millionth case.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,10 +33,29 @@ from escalations.selectors.swarming import collaborating_cases, collaborators_of
 
 # Columns a queue row needs: the frozen policy (a few KB of JSON) and the description stay behind.
 QUEUE_COLUMNS = (
-    "id", "title", "status", "priority", "level__code", "level__rank", "team__name", "assignee__username",
-    "assignee__first_name", "assignee__last_name", "next_check_at", "opened_at", "response_due_at",
-    "resolution_due_at", "responded_at", "resolved_at", "paused_at", "response_breached_at",
-    "resolution_breached_at", "requester_name", "breach_risk", "escalation_risk", "risk_reasons",
+    "id",
+    "title",
+    "status",
+    "priority",
+    "level__code",
+    "level__rank",
+    "team__name",
+    "assignee__username",
+    "assignee__first_name",
+    "assignee__last_name",
+    "next_check_at",
+    "opened_at",
+    "response_due_at",
+    "resolution_due_at",
+    "responded_at",
+    "resolved_at",
+    "paused_at",
+    "response_breached_at",
+    "resolution_breached_at",
+    "requester_name",
+    "breach_risk",
+    "escalation_risk",
+    "risk_reasons",
 )
 PAGE_SIZE = 25
 # Statuses whose cases the scheduler never looks at (``triggers.is_watched``): their
@@ -44,6 +64,7 @@ UNSCHEDULED = {CaseStatus.AWAITING_CUSTOMER, CaseStatus.RESOLVED, CaseStatus.CLO
 
 
 # -- who sees what ---------------------------------------------------------------------------
+
 
 def sees_everything(user) -> bool:
     return authority.is_manager(user) or user.has_perm("escalations.view_audit")
@@ -65,8 +86,9 @@ def visible_cases(user) -> QuerySet[Case]:
 
 
 def case_for(user, pk: int) -> Case:
-    case = (visible_cases(user).select_related("level", "team", "assignee", "category", "created_by")
-            .filter(pk=pk).first())
+    case = (
+        visible_cases(user).select_related("level", "team", "assignee", "category", "created_by").filter(pk=pk).first()
+    )
     if case is None:
         raise Http404("No such case, or not one you may see.")
     return case
@@ -77,6 +99,7 @@ def is_read_only(user) -> bool:
 
 
 # -- queues ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class QueueFilters:
@@ -126,8 +149,9 @@ def _search(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
     if number:
         return qs.filter(pk=int(number.group(1)))
     for word in q.split()[:6]:
-        qs = qs.filter(Q(title__icontains=word) | Q(requester_name__icontains=word)
-                       | Q(requester_email__icontains=word))
+        qs = qs.filter(
+            Q(title__icontains=word) | Q(requester_name__icontains=word) | Q(requester_email__icontains=word)
+        )
     return qs
 
 
@@ -168,8 +192,9 @@ def _after(qs: QuerySet[Case], field: str, at: datetime, pk: int) -> QuerySet[Ca
     return qs.filter(**{f"{field}__gte": at}).filter(Q(**{f"{field}__gt": at}) | Q(pk__gt=pk))
 
 
-def queue_page(user, *, scope: str, filters: QueueFilters, now: datetime, cursor: str | None = None,
-               per_page: int = PAGE_SIZE) -> QueuePage:
+def queue_page(
+    user, *, scope: str, filters: QueueFilters, now: datetime, cursor: str | None = None, per_page: int = PAGE_SIZE
+) -> QueuePage:
     """One page of a queue, most urgent first.
 
     Scheduled cases come first, in ``next_check_at`` order (the index's order, so the
@@ -194,8 +219,11 @@ def queue_page(user, *, scope: str, filters: QueueFilters, now: datetime, cursor
     next_cursor = None
     if more:
         last = rows[-1]
-        next_cursor = (f"1|{last.next_check_at.isoformat()}|{last.pk}" if last.next_check_at is not None
-                       else f"2|{last.opened_at.isoformat()}|{last.pk}")
+        next_cursor = (
+            f"1|{last.next_check_at.isoformat()}|{last.pk}"
+            if last.next_check_at is not None
+            else f"2|{last.opened_at.isoformat()}|{last.pk}"
+        )
     return QueuePage([QueueRow(c, *sla_text(c, now)) for c in rows], next_cursor, parsed is None)
 
 
@@ -204,8 +232,12 @@ def awaiting_acceptance(user, limit: int = 20) -> list[Case]:
     level = authority.user_level(user)
     if level is None or not user.has_perm(authority.PERM_ACCEPT):
         return []
-    return list(Case.objects.filter(level=level, status=CaseStatus.ESCALATED).select_related("level", "team")
-                .only(*QUEUE_COLUMNS).order_by("level_entered_at", "pk")[:limit])
+    return list(
+        Case.objects.filter(level=level, status=CaseStatus.ESCALATED)
+        .select_related("level", "team")
+        .only(*QUEUE_COLUMNS)
+        .order_by("level_entered_at", "pk")[:limit]
+    )
 
 
 def approvals_to_decide(user, limit: int = 20) -> list[ApprovalRequest]:
@@ -214,9 +246,15 @@ def approvals_to_decide(user, limit: int = 20) -> list[ApprovalRequest]:
     level = authority.user_level(user)
     if level is None or not user.has_perm(authority.PERM_DECIDE):
         return []
-    return list(ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, required_level__rank__lte=level.rank,
-                                               case__in=visible_cases(user).values("pk"))
-                .select_related("case", "required_level", "requested_by").order_by("created_at")[:limit])
+    return list(
+        ApprovalRequest.objects.filter(
+            status=ApprovalStatus.PENDING,
+            required_level__rank__lte=level.rank,
+            case__in=visible_cases(user).values("pk"),
+        )
+        .select_related("case", "required_level", "requested_by")
+        .order_by("created_at")[:limit]
+    )
 
 
 def filter_teams(user) -> QuerySet[Team]:
@@ -224,6 +262,7 @@ def filter_teams(user) -> QuerySet[Team]:
 
 
 # -- what the user may do on a case ----------------------------------------------------------
+
 
 def can_review(case: Case, user) -> bool:
     if case.status != CaseStatus.CLOSED or case.escalation_count == 0 or not authority.can_review(case, user):
@@ -249,17 +288,23 @@ def colleagues_with_capacity(case: Case, limit: int = 50) -> list[Colleague]:
     capacity; the case's own level first, then the least loaded. The open cases are
     counted per candidate through the ``(assignee, status)`` index, not by a join."""
     users = list(
-        get_user_model().objects.filter(is_active=True, staff_profile__on_duty=True,
-                                        staff_profile__level__rank__gte=case.level.rank)
-        .select_related("staff_profile__level").order_by("staff_profile__level__rank", "username")[:limit]
+        get_user_model()
+        .objects.filter(is_active=True, staff_profile__on_duty=True, staff_profile__level__rank__gte=case.level.rank)
+        .select_related("staff_profile__level")
+        .order_by("staff_profile__level__rank", "username")[:limit]
     )
     counts = dict(
         Case.objects.filter(assignee_id__in=[u.pk for u in users], status__in=OPEN_STATUSES)
-        .order_by().values("assignee_id").annotate(n=Count("id")).values_list("assignee_id", "n")
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
     )
     found = [Colleague(u, u.staff_profile.level.code, counts.get(u.pk, 0), u.staff_profile.capacity) for u in users]
-    return sorted((c for c in found if c.open_cases < c.capacity),
-                  key=lambda c: (c.user.staff_profile.level.rank, c.open_cases, c.user.username))
+    return sorted(
+        (c for c in found if c.open_cases < c.capacity),
+        key=lambda c: (c.user.staff_profile.level.rank, c.open_cases, c.user.username),
+    )
 
 
 @dataclass(frozen=True)
@@ -281,8 +326,11 @@ def escalation_targets(case: Case) -> list[Target]:
     nxt = paths.next_step(case, steps)
     if nxt is None:
         return []
-    higher = [(lv, t) for lv, t in steps if lv.rank > nxt[0].rank] if steps else \
-        [(lv, None) for lv in Level.objects.ladder() if lv.rank > nxt[0].rank]
+    higher = (
+        [(lv, t) for lv, t in steps if lv.rank > nxt[0].rank]
+        if steps
+        else [(lv, None) for lv in Level.objects.ladder() if lv.rank > nxt[0].rank]
+    )
     return [Target(nxt[0], nxt[1], False)] + [Target(lv, t, True) for lv, t in higher]
 
 
@@ -294,12 +342,19 @@ def invitees(case: Case, user, limit: int = 100) -> list[tuple[str, str]]:
     """People and teams who could help on the case (not already helping, not its owner)."""
     taken = {("u", c.user_id) for c in collaborators_of(case) if c.user_id}
     taken |= {("t", c.team_id) for c in collaborators_of(case) if c.team_id}
-    people = (get_user_model().objects.filter(is_active=True, staff_profile__isnull=False)
-              .exclude(pk__in=[user.pk, case.assignee_id or 0]).select_related("staff_profile__level")
-              .order_by("staff_profile__level__rank", "username")[:limit])
+    people = (
+        get_user_model()
+        .objects.filter(is_active=True, staff_profile__isnull=False)
+        .exclude(pk__in=[user.pk, case.assignee_id or 0])
+        .select_related("staff_profile__level")
+        .order_by("staff_profile__level__rank", "username")[:limit]
+    )
     choices = [(f"t{t.pk}", f"Team {t}") for t in Team.objects.select_related("level") if ("t", t.pk) not in taken]
-    choices += [(f"u{p.pk}", f"{p.get_full_name() or p.username} at {p.staff_profile.level.code}")
-                for p in people if ("u", p.pk) not in taken]
+    choices += [
+        (f"u{p.pk}", f"{p.get_full_name() or p.username} at {p.staff_profile.level.code}")
+        for p in people
+        if ("u", p.pk) not in taken
+    ]
     return choices
 
 

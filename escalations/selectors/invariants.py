@@ -1,4 +1,5 @@
 """Invariants that must hold after any load, fault or scale-out run (check_invariants)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,12 @@ def check() -> list[Finding]:
     broken = [s.broken for s in verify.verify() if s.broken]
     out.append(Finding("history chains complete and valid", not broken, str(broken[0]) if broken else "all tables"))
 
-    doubled = (Escalation.objects.filter(rule__isnull=False).values("case", "rule", "from_level")
-               .annotate(n=Count("pk")).filter(n__gt=1))
+    doubled = (
+        Escalation.objects.filter(rule__isnull=False)
+        .values("case", "rule", "from_level")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
     n = doubled.count()
     out.append(Finding("no case escalated twice by one rule at one level", n == 0, f"{n} doubled"))
 
@@ -41,8 +46,9 @@ def check() -> list[Finding]:
     two = pending.filter(n__gt=1).count()
     out.append(Finding("at most one handoff awaiting acceptance per case", two == 0, f"{two} cases with more"))
 
-    mismatch = Case.objects.filter(status=CaseStatus.ESCALATED).exclude(
-        escalations__status=EscalationStatus.PENDING).count()
+    mismatch = (
+        Case.objects.filter(status=CaseStatus.ESCALATED).exclude(escalations__status=EscalationStatus.PENDING).count()
+    )
     out.append(Finding("every escalated case has its pending handoff", mismatch == 0, f"{mismatch} without"))
 
     # NOT EXISTS, an anti-join: NOT IN (subquery) cannot be one (NULLs) and goes quadratic
@@ -50,14 +56,28 @@ def check() -> list[Finding]:
     missing = Case.objects.filter(~Exists(Case.history.filter(id=OuterRef("pk")))).count()
     out.append(Finding("every case has a history", missing == 0, f"{missing} without"))
 
-    sent_twice = (Notification.objects.filter(status=NotificationStatus.SENT).values("dedupe_key")
-                  .annotate(n=Count("pk")).filter(n__gt=1).count())
+    sent_twice = (
+        Notification.objects.filter(status=NotificationStatus.SENT)
+        .values("dedupe_key")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count()
+    )
     unsent_sent = Notification.objects.filter(status=NotificationStatus.SENT, sent_at__isnull=True).count()
-    out.append(Finding("every notice recorded once, sent ones with a time", sent_twice == 0 and unsent_sent == 0,
-                       f"{sent_twice} duplicate keys, {unsent_sent} sent without a time"))
+    out.append(
+        Finding(
+            "every notice recorded once, sent ones with a time",
+            sent_twice == 0 and unsent_sent == 0,
+            f"{sent_twice} duplicate keys, {unsent_sent} sent without a time",
+        )
+    )
     astray = Escalation.objects.exclude(case_opened_at=F("case__opened_at")).count()
-    out.append(Finding("every handoff carries its case's opening moment (reports read it)", astray == 0,
-                       f"{astray} differ"))
-    stale = Case.objects.filter(version__lt=1).count() + Case.objects.filter(highest_level__rank__lt=F("level__rank")).count()
+    out.append(
+        Finding("every handoff carries its case's opening moment (reports read it)", astray == 0, f"{astray} differ")
+    )
+    stale = (
+        Case.objects.filter(version__lt=1).count()
+        + Case.objects.filter(highest_level__rank__lt=F("level__rank")).count()
+    )
     out.append(Finding("case counters consistent (version, highest level)", stale == 0, f"{stale} inconsistent"))
     return out

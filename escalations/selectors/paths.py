@@ -1,4 +1,5 @@
 """Selectors over escalation paths: where a case goes next on its ladder."""
+
 from __future__ import annotations
 
 from escalations.models import Case, Category, EscalationPath, Level, PathStep, Team
@@ -46,5 +47,3 @@ def team_at(level: Level, steps: list[tuple[Level, Team | None]]) -> Team | None
         if step_level.pk == level.pk:
             return team
     return None
-
-

@@ -2,6 +2,7 @@
 
 PostgreSQL uses full-text search (ranked); SQLite falls back to ``icontains`` per word.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,8 +62,9 @@ def _newest(qs: QuerySet[Case], window: int = SIMILAR_WINDOW) -> QuerySet[Case]:
     return Case.objects.filter(pk__in=qs.order_by("-pk").values("pk")[:window])
 
 
-def similar_open_cases(user, *, title: str, description: str = "", category_id: int | None = None,
-                       limit: int = 5) -> list[Case]:
+def similar_open_cases(
+    user, *, title: str, description: str = "", category_id: int | None = None, limit: int = 5
+) -> list[Case]:
     """Open cases that may be the same issue, shown at intake before a duplicate is opened."""
     words = keywords(title, description)
     if not words:
@@ -78,8 +80,11 @@ def similar_resolved_cases(case: Case, user, limit: int = 5) -> list[Case]:
     words = keywords(case.title)
     if not words:
         return []
-    qs = visible_cases(user).filter(category_id=case.category_id,
-                                    status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED]).exclude(pk=case.pk)
+    qs = (
+        visible_cases(user)
+        .filter(category_id=case.category_id, status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED])
+        .exclude(pk=case.pk)
+    )
     candidates = _newest(qs).only("id", "title", "status", "resolution_summary", "resolved_at")
     return list(_text_match(candidates, ("title",), words, any_word=True)[:limit])
 

@@ -1,5 +1,6 @@
 """Swarming reads: who helps on a case, and the cases a user is invited to (the
 "collaborating" queue). The writes are ``workflow.swarming``."""
+
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
@@ -15,8 +16,12 @@ def active_collaborations(user) -> QuerySet:
 
 def collaborating_cases(user) -> QuerySet:
     """Open cases the user (or one of their teams) is invited to work on: the 'collaborating' queue."""
-    return (Case.objects.open().filter(pk__in=active_collaborations(user).values("case_id"))
-            .select_related("level", "team", "assignee").order_by("priority", "-score", "opened_at"))
+    return (
+        Case.objects.open()
+        .filter(pk__in=active_collaborations(user).values("case_id"))
+        .select_related("level", "team", "assignee")
+        .order_by("priority", "-score", "opened_at")
+    )
 
 
 def collaborators_of(case: Case) -> QuerySet:

@@ -4,6 +4,7 @@ rule firings with their reasons, and the case's own field changes from its histo
 Field changes come from simple-history (each row diffed against the one before it);
 bookkeeping fields (version, due times, counters) are left out as noise.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,12 +25,35 @@ from escalations.models import (
 )
 
 # Fields whose changes a reader of the case cares about, in display order.
-TRACKED = ("status", "level", "team", "assignee", "priority", "impact", "urgency", "complexity", "customer_tier",
-           "category", "title", "description", "requester_name", "requester_email", "resolution_summary",
-           "response_breached_at", "resolution_breached_at")
+TRACKED = (
+    "status",
+    "level",
+    "team",
+    "assignee",
+    "priority",
+    "impact",
+    "urgency",
+    "complexity",
+    "customer_tier",
+    "category",
+    "title",
+    "description",
+    "requester_name",
+    "requester_email",
+    "resolution_summary",
+    "response_breached_at",
+    "resolution_breached_at",
+)
 LONG_TEXT = {"description", "resolution_summary"}
-KIND_LABELS = {"history": "Case change", "note": "Internal note", "public": "Public update",
-               "customer": "Requester", "escalation": "Handoff", "approval": "Approval", "rule": "Rule"}
+KIND_LABELS = {
+    "history": "Case change",
+    "note": "Internal note",
+    "public": "Public update",
+    "customer": "Requester",
+    "escalation": "Handoff",
+    "approval": "Approval",
+    "rule": "Rule",
+}
 # Note kind -> (timeline kind, title, the catalogue slug of the action that writes it).
 NOTE_ENTRIES = {
     NoteKind.INTERNAL: ("note", "Internal note", "note"),
@@ -101,8 +125,10 @@ def _changes(new, old, names: _Names) -> list[str]:
         if change.field in LONG_TEXT:
             out.append(f"{_label(change.field)} changed")
         else:
-            out.append(f"{_label(change.field)}: {names.show(change.field, change.old)} → "
-                       f"{names.show(change.field, change.new)}")
+            out.append(
+                f"{_label(change.field)}: {names.show(change.field, change.old)} → "
+                f"{names.show(change.field, change.new)}"
+            )
     return out
 
 
@@ -115,8 +141,11 @@ def _history_entries(rows: list) -> list[Entry]:
         if previous is not None and not changes and reason == "Changed":
             previous = row
             continue  # a save that changed only bookkeeping: noise
-        entries.append(Entry(row.history_date, "history", reason, _who(row.history_user), changes=changes,
-                             action=row.history_action))
+        entries.append(
+            Entry(
+                row.history_date, "history", reason, _who(row.history_user), changes=changes, action=row.history_action
+            )
+        )
         previous = row
     return entries
 
@@ -136,11 +165,18 @@ def _escalation_entry(esc) -> Entry:
         EscalationKind.DE_ESCALATE: f"De-escalated {move}",
     }.get(esc.kind, move)
     actor = f"rule “{esc.rule.name}”" if esc.rule_id else _who(esc.raised_by)
-    details = [(label, value) for label, value in (
-        ("Reason", esc.reason), ("Summary", esc.summary), ("Steps tried", esc.steps_tried),
-        ("Knowledge consulted", esc.knowledge_consulted), ("Customer impact", esc.customer_impact),
-        ("Justification for skipping", esc.justification),
-    ) if value]
+    details = [
+        (label, value)
+        for label, value in (
+            ("Reason", esc.reason),
+            ("Summary", esc.summary),
+            ("Steps tried", esc.steps_tried),
+            ("Knowledge consulted", esc.knowledge_consulted),
+            ("Customer impact", esc.customer_impact),
+            ("Justification for skipping", esc.justification),
+        )
+        if value
+    ]
     decided = f" by {_who(esc.decided_by)}" if esc.decided_by_id else ""
     when = f" at {esc.decided_at:%Y-%m-%d %H:%M}" if esc.decided_at else ""
     outcome = {
@@ -155,14 +191,27 @@ def _escalation_entry(esc) -> Entry:
 
 def _approval_entry(req) -> Entry:
     amount = f" of {req.amount}" if req.amount is not None else ""
-    details = [("What", req.description), ("Decided by level", f"{req.required_level.code} or above"),
-               ("Status", req.get_status_display())]
+    details = [
+        ("What", req.description),
+        ("Decided by level", f"{req.required_level.code} or above"),
+        ("Status", req.get_status_display()),
+    ]
     if req.decided_at:
         note = f": {req.decision_note}" if req.decision_note else ""
-        details.append(("Decision", f"{req.get_status_display()} by {_who(req.decided_by)} "
-                                    f"at {req.decided_at:%Y-%m-%d %H:%M}{note}"))
-    return Entry(req.created_at, "approval", f"Approval requested: {req.get_kind_display().lower()}{amount}",
-                 _who(req.requested_by), details=details, action="request-approval")
+        details.append(
+            (
+                "Decision",
+                f"{req.get_status_display()} by {_who(req.decided_by)} at {req.decided_at:%Y-%m-%d %H:%M}{note}",
+            )
+        )
+    return Entry(
+        req.created_at,
+        "approval",
+        f"Approval requested: {req.get_kind_display().lower()}{amount}",
+        _who(req.requested_by),
+        details=details,
+        action="request-approval",
+    )
 
 
 @dataclass
@@ -179,17 +228,35 @@ def case_records(case: Case) -> CaseRecords:
     entries = _history_entries(_history_rows(case))
     for note in case.notes.select_related("author").prefetch_related("attachments"):
         kind, title, slug = NOTE_ENTRIES.get(note.kind, NOTE_ENTRIES[NoteKind.INTERNAL])
-        entries.append(Entry(note.created_at, kind, title, _who(note.author) or note.sender, body=note.body,
-                             action=slug, attachments=list(note.attachments.all())))
-    escalations = list(case.escalations.select_related("from_level", "to_level", "from_team", "raised_by",
-                                                       "decided_by", "rule"))
+        entries.append(
+            Entry(
+                note.created_at,
+                kind,
+                title,
+                _who(note.author) or note.sender,
+                body=note.body,
+                action=slug,
+                attachments=list(note.attachments.all()),
+            )
+        )
+    escalations = list(
+        case.escalations.select_related("from_level", "to_level", "from_team", "raised_by", "decided_by", "rule")
+    )
     entries += [_escalation_entry(e) for e in escalations]
     approvals = list(case.approvals.select_related("required_level", "requested_by", "decided_by"))
     entries += [_approval_entry(a) for a in approvals]
     for firing in RuleFiring.objects.filter(case=case).select_related("rule", "level"):
         times = f" ({firing.times} times)" if firing.times > 1 else ""
-        entries.append(Entry(firing.fired_at, "rule", f"Rule fired at {firing.level.code}: {firing.rule.name}{times}",
-                             "automation", body=firing.reason, action="rule"))
+        entries.append(
+            Entry(
+                firing.fired_at,
+                "rule",
+                f"Rule fired at {firing.level.code}: {firing.rule.name}{times}",
+                "automation",
+                body=firing.reason,
+                action="rule",
+            )
+        )
     pending = [e for e in escalations if e.status == EscalationStatus.PENDING]
     return CaseRecords(
         timeline=sorted(entries, key=lambda e: e.at),

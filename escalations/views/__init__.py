@@ -1,6 +1,7 @@
 """Staff pages (server-rendered) and the requester's confirmation page. Views stay thin:
 parse with ``escalations.forms``, read with ``escalations.selectors``, write only
 through ``escalations.workflow``."""
+
 from escalations.views.attachments import case_attachment
 from escalations.views.auth import LoginView, LogoutView, home
 from escalations.views.case_actions import approval_decide, case_action
@@ -12,7 +13,23 @@ from escalations.views.requester import requester_confirm
 from escalations.views.reviews import case_review
 
 __all__ = [
-    "LoginView", "LogoutView", "approval_decide", "case_attachment", "collab_queue", "article_link", "article_unlink", "case_action", "case_detail",
-    "case_new", "case_review", "case_similar", "case_similar_resolved", "home", "kb_detail", "kb_list", "my_queue",
-    "requester_confirm", "team_queue",
+    "LoginView",
+    "LogoutView",
+    "approval_decide",
+    "case_attachment",
+    "collab_queue",
+    "article_link",
+    "article_unlink",
+    "case_action",
+    "case_detail",
+    "case_new",
+    "case_review",
+    "case_similar",
+    "case_similar_resolved",
+    "home",
+    "kb_detail",
+    "kb_list",
+    "my_queue",
+    "requester_confirm",
+    "team_queue",
 ]

@@ -1,5 +1,6 @@
 """Files requesters sent, for the staff who may see the case. Always a download (never
 shown inline): a sender's HTML or SVG must not run on the desk's own pages."""
+
 from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpRequest
@@ -19,7 +20,8 @@ def case_attachment(request: HttpRequest, pk: int, attachment_pk: int) -> FileRe
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404("The file of this attachment is missing from storage.") from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.filename,
-                            content_type="application/octet-stream")
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.filename, content_type="application/octet-stream"
+    )
     response["X-Content-Type-Options"] = "nosniff"
     return response

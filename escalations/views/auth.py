@@ -1,4 +1,5 @@
 """Sign in and out, and a home that sends each role to its work."""
+
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views

@@ -1,5 +1,6 @@
 """What every staff view shares: sign-in required, read-only roles refused on POST, and
 the workflow's refusals turned into HTTP statuses."""
+
 from __future__ import annotations
 
 from functools import wraps

@@ -1,6 +1,7 @@
 """POST endpoints for case actions and approval decisions: parse with the action's form,
 call the workflow, redirect on success; on refusal re-render the case page with the
 typed input, the message beside the field, and for a stale form what changed."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -15,8 +16,9 @@ from escalations.views.base import status_for, writer_only
 from escalations.views.case_page import Failure, render_case
 
 
-def refused(request: HttpRequest, case: Case, key: str, form: forms.DeskForm,
-            exc: workflow.WorkflowError | None) -> HttpResponse:
+def refused(
+    request: HttpRequest, case: Case, key: str, form: forms.DeskForm, exc: workflow.WorkflowError | None
+) -> HttpResponse:
     """Re-render the case page with the submitted form kept and the refusal explained."""
     if exc is None:  # the form itself was invalid
         return render_case(request, case, Failure(key, form, "Please correct the marked fields."), status=400)
@@ -29,8 +31,7 @@ def refused(request: HttpRequest, case: Case, key: str, form: forms.DeskForm,
         data = request.POST.copy()
         data[f"{key}-version"] = str(case.version)  # resubmitting after reading the changes is deliberate
         form = type(form)(data, prefix=form.prefix, **_extra(key, case, request.user))
-        failure = Failure(key, form, exc.message, conflict=True,
-                          changes=selectors.changes_since(case, seen))
+        failure = Failure(key, form, exc.message, conflict=True, changes=selectors.changes_since(case, seen))
     else:
         form.add_workflow_error(exc)
         failure = Failure(key, form, exc.message)
@@ -55,8 +56,7 @@ def done(request: HttpRequest, case: Case, message: str) -> HttpResponse:
         messages.success(request, message)
         return redirect("case-detail", pk=case.pk)
     level = Case.objects.filter(pk=case.pk).values_list("level__code", flat=True).first()
-    messages.success(request, f"{message} Case #{case.pk} is now at {level}, above your level, "
-                              "so it left your queue.")
+    messages.success(request, f"{message} Case #{case.pk} is now at {level}, above your level, so it left your queue.")
     return redirect("home")
 
 

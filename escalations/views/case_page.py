@@ -1,6 +1,7 @@
 """The case page: summary, the SLA clock in words, the timeline, knowledge, and a form
 for every action the user may take. A refused POST re-renders this page with the
 user's form bound, so nothing they typed is lost."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -106,8 +107,11 @@ def case_similar_resolved(request: HttpRequest, pk: int) -> HttpResponse:
     JavaScript it is a page of its own, linked from the case."""
     case = selectors.case_for(request.user, pk)
     fragment = request.headers.get("X-Requested-With") == "fetch"
-    return render(request, "escalations/_similar_resolved.html" if fragment else "escalations/case_similar.html",
-                  {"case": case, "similar_cases": selectors.similar_resolved_cases(case, request.user)})
+    return render(
+        request,
+        "escalations/_similar_resolved.html" if fragment else "escalations/case_similar.html",
+        {"case": case, "similar_cases": selectors.similar_resolved_cases(case, request.user)},
+    )
 
 
 @require_GET

@@ -5,6 +5,7 @@ bug: the user gets a 503 that says so, that nothing was saved, and what they typ
 they can send it again. Everything else is a plain 500 page. Neither page touches the
 database or the session: both render without a request context.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,7 +38,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(exc, UNAVAILABLE):
         log.warning("Database unavailable during %s %s: %s", request.method, request.path, exc)
         body = loader.get_template("escalations/unavailable.html").render(
-            {"typed": typed_input(request), "retry_after": RETRY_AFTER_S})
+            {"typed": typed_input(request), "retry_after": RETRY_AFTER_S}
+        )
         response = HttpResponse(body, status=503)
         response["Retry-After"] = str(RETRY_AFTER_S)
         return response

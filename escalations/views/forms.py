@@ -1,5 +1,6 @@
 """Forms of the staff pages that are not actions: queue filters, searches, the intake's
 similar-case lookup and the requester's answer. Action forms are ``actions.forms``."""
+
 from __future__ import annotations
 
 from django import forms
@@ -19,17 +20,28 @@ class SimilarQueryForm(DeskForm):
 
 # -- queues ----------------------------------------------------------------------------------
 
+
 class QueueFilterForm(DeskForm):
     q = forms.CharField(label="Search (#number or words)", required=False, max_length=200)
-    status = forms.ChoiceField(label="Status", required=False,
-                               choices=[("", "Any open status")] + list(CaseStatus.choices))
-    priority = forms.TypedChoiceField(label="Priority", required=False, coerce=int, empty_value=None,
-                                      choices=[("", "Any priority")] + list(Priority.choices))
-    level = forms.ModelChoiceField(label="Level", required=False, queryset=Level.objects.none(),
-                                   empty_label="My level", to_field_name="code")
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any open status")] + list(CaseStatus.choices)
+    )
+    priority = forms.TypedChoiceField(
+        label="Priority",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any priority")] + list(Priority.choices),
+    )
+    level = forms.ModelChoiceField(
+        label="Level", required=False, queryset=Level.objects.none(), empty_label="My level", to_field_name="code"
+    )
     team = forms.ModelChoiceField(label="Team", required=False, queryset=Team.objects.none(), empty_label="Any team")
-    assigned = forms.ChoiceField(label="Assigned", required=False,
-                                 choices=[("", "Anyone or no one"), ("me", "To me"), ("unassigned", "Unassigned")])
+    assigned = forms.ChoiceField(
+        label="Assigned",
+        required=False,
+        choices=[("", "Anyone or no one"), ("me", "To me"), ("unassigned", "Unassigned")],
+    )
     cursor = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     # The cursors of the pages before this one ("~"-separated; empty is the first page),
     # so "Previous page" needs no counting either.
@@ -48,7 +60,8 @@ class KnowledgeSearchForm(DeskForm):
 class RequesterAnswerForm(forms.Form):
     """The requester's answer on the signed link (no account, so no DeskForm styling hooks)."""
 
-    answer = forms.ChoiceField(choices=[("confirm", "Confirm"), ("reject", "Reject")],
-                               error_messages={"required": "Choose confirm or reject.",
-                                               "invalid_choice": "Choose confirm or reject."})
+    answer = forms.ChoiceField(
+        choices=[("confirm", "Confirm"), ("reject", "Reject")],
+        error_messages={"required": "Choose confirm or reject.", "invalid_choice": "Choose confirm or reject."},
+    )
     reason = forms.CharField(required=False, max_length=5000)

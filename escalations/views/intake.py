@@ -1,5 +1,6 @@
 """Initial identification: the new-case form, with similar open cases shown before the
 case is created (live with JavaScript, or by the "Check for similar cases" button)."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -26,21 +27,33 @@ def _similar(user, data) -> list:
     d = query.cleaned_data
     if not (d["title"] or d["description"]):
         return []
-    return selectors.similar_open_cases(user, title=d["title"], description=d["description"],
-                                        category_id=d["category"])
+    return selectors.similar_open_cases(user, title=d["title"], description=d["description"], category_id=d["category"])
 
 
 def _page(request: HttpRequest, form: forms.NewCaseForm, status: int = 200, similar=None, checked=False):
     priority = None
-    if form.is_bound and not form.errors.get("impact") and not form.errors.get("urgency") and \
-            hasattr(form, "cleaned_data"):
+    if (
+        form.is_bound
+        and not form.errors.get("impact")
+        and not form.errors.get("urgency")
+        and hasattr(form, "cleaned_data")
+    ):
         impact, urgency = form.cleaned_data.get("impact"), form.cleaned_data.get("urgency")
         if impact and urgency:
             priority = Priority(priority_for(impact, urgency)).label
-    return render(request, "escalations/case_new.html", {
-        "nav": "new", "form": form, "similar": similar or [], "checked": checked, "priority": priority,
-        "matrix": priority_matrix(),
-    }, status=status)
+    return render(
+        request,
+        "escalations/case_new.html",
+        {
+            "nav": "new",
+            "form": form,
+            "similar": similar or [],
+            "checked": checked,
+            "priority": priority,
+            "matrix": priority_matrix(),
+        },
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,8 +74,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
     except workflow.WorkflowError as exc:
         form.add_workflow_error(exc)
         return _page(request, form, status=status_for(exc))
-    messages.success(request, f"Case #{case.pk} opened at {case.level.code} "
-                              f"with priority {case.get_priority_display()}.")
+    messages.success(
+        request, f"Case #{case.pk} opened at {case.level.code} with priority {case.get_priority_display()}."
+    )
     return redirect("case-detail", pk=case.pk)
 
 
@@ -70,5 +84,6 @@ def case_new(request: HttpRequest) -> HttpResponse:
 @staff_page
 def case_similar(request: HttpRequest) -> HttpResponse:
     """The fragment the intake page fetches while the agent types."""
-    return render(request, "escalations/_similar_cases.html",
-                  {"similar": _similar(request.user, request.GET), "checked": True})
+    return render(
+        request, "escalations/_similar_cases.html", {"similar": _similar(request.user, request.GET), "checked": True}
+    )

@@ -1,4 +1,5 @@
 """The knowledge base: list and search, the article page, and linking articles to cases."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -19,17 +20,23 @@ from escalations.views.forms import KnowledgeSearchForm
 def kb_list(request: HttpRequest) -> HttpResponse:
     form = KnowledgeSearchForm(request.GET or None)
     q = form.cleaned_data["q"] if form.is_bound and form.is_valid() else ""
-    return render(request, "escalations/kb_list.html",
-                  {"nav": "kb", "form": form, "q": q, "articles": selectors.knowledge_search(q)},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "escalations/kb_list.html",
+        {"nav": "kb", "form": form, "q": q, "articles": selectors.knowledge_search(q)},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_GET
 @staff_page
 def kb_detail(request: HttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_for(pk)
-    return render(request, "escalations/kb_detail.html",
-                  {"nav": "kb", "article": article, "cases": selectors.article_cases(article, request.user)})
+    return render(
+        request,
+        "escalations/kb_detail.html",
+        {"nav": "kb", "article": article, "cases": selectors.article_cases(article, request.user)},
+    )
 
 
 @require_POST

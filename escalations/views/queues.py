@@ -1,4 +1,5 @@
 """My queue and the team queue: most urgent first, filtered, paged without counting."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
@@ -38,21 +39,27 @@ def _pager(kept: dict, cursor: str, back: str, next_cursor: str | None) -> dict:
 def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     user = request.user
     levels, teams = selectors.visible_levels(user), list(selectors.filter_teams(user))
-    form = QueueFilterForm(request.GET or None, levels=levels,
-                                 teams=Team.objects.filter(pk__in=[t.pk for t in teams]))
+    form = QueueFilterForm(request.GET or None, levels=levels, teams=Team.objects.filter(pk__in=[t.pk for t in teams]))
     data = {}
     if form.is_bound:
         form.is_valid()  # an invalid filter is reported beside it; the valid ones still apply
         data = form.cleaned_data
     filters = selectors.QueueFilters(
-        q=data.get("q") or "", status=data.get("status") or "", priority=data.get("priority"),
+        q=data.get("q") or "",
+        status=data.get("status") or "",
+        priority=data.get("priority"),
         level_id=data["level"].pk if data.get("level") else None,
-        team_id=data["team"].pk if data.get("team") else None, assigned=data.get("assigned") or "",
+        team_id=data["team"].pk if data.get("team") else None,
+        assigned=data.get("assigned") or "",
     )
     page = selectors.queue_page(user, scope=scope, filters=filters, now=timezone.now(), cursor=data.get("cursor"))
     kept = {k: request.GET[k] for k in FILTER_FIELDS if request.GET.get(k) and k in data}
     context = {
-        "scope": scope, "nav": scope, "form": form, "controls": _controls(form, levels, teams), "page": page,
+        "scope": scope,
+        "nav": scope,
+        "form": form,
+        "controls": _controls(form, levels, teams),
+        "page": page,
         "filtered": bool(kept),
         **_pager(kept, data.get("cursor") or "", data.get("back") or "", page.next_cursor),
         "first_url": f"?{urlencode(kept)}" if kept else "?",
@@ -81,9 +88,16 @@ def _controls(form: QueueFilterForm, levels, teams) -> list[dict]:
         options = choices.get(name)
         if options is None:
             options = [] if name == "q" else [(str(v), str(label)) for v, label in bound.field.choices]
-        controls.append({"name": name, "id": bound.auto_id, "label": bound.label, "value": current,
-                         "errors": bound.errors if form.is_bound else [],
-                         "options": [(v, label, v == current) for v, label in options]})
+        controls.append(
+            {
+                "name": name,
+                "id": bound.auto_id,
+                "label": bound.label,
+                "value": current,
+                "errors": bound.errors if form.is_bound else [],
+                "options": [(v, label, v == current) for v, label in options],
+            }
+        )
     return controls
 
 

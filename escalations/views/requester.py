@@ -1,5 +1,6 @@
 """The requester's signed, expiring link: confirm (closes) or reject (reopens) a
 resolution without an account."""
+
 from __future__ import annotations
 
 from django.core import signing
@@ -20,13 +21,19 @@ def requester_confirm(request: HttpRequest, token: str) -> HttpResponse:
         data = requester.read_token(token)
         case = Case.objects.get(pk=data["case"])
     except signing.SignatureExpired:
-        return render(request, "escalations/requester_confirm.html",
-                      {"error": "This link has expired. Reply to the e-mail and we will help."}, status=410)
+        return render(
+            request,
+            "escalations/requester_confirm.html",
+            {"error": "This link has expired. Reply to the e-mail and we will help."},
+            status=410,
+        )
     except (signing.BadSignature, Case.DoesNotExist, KeyError, TypeError, ValueError):
-        return render(request, "escalations/requester_confirm.html",
-                      {"error": "This link is not valid."}, status=404)
-    stale = case.status != CaseStatus.RESOLVED or case.resolved_at is None or \
-        case.resolved_at.isoformat() != data.get("resolved_at")
+        return render(request, "escalations/requester_confirm.html", {"error": "This link is not valid."}, status=404)
+    stale = (
+        case.status != CaseStatus.RESOLVED
+        or case.resolved_at is None
+        or case.resolved_at.isoformat() != data.get("resolved_at")
+    )
     context = {"case": case, "stale": stale}
     if request.method == "POST" and not stale:
         form = RequesterAnswerForm(request.POST)
@@ -36,11 +43,16 @@ def requester_confirm(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "escalations/requester_confirm.html", context, status=400)
         try:
             if form.cleaned_data["answer"] == "confirm":
-                workflow.case_close(case_id=case.pk, actor=workflow.system_actor(), reason="Requester confirmed the resolution")
+                workflow.case_close(
+                    case_id=case.pk, actor=workflow.system_actor(), reason="Requester confirmed the resolution"
+                )
                 context["done"] = "Thank you: the case is closed."
             else:
-                workflow.case_reopen(case_id=case.pk, actor=workflow.system_actor(),
-                                     reason=form.cleaned_data["reason"] or "Requester rejected the resolution")
+                workflow.case_reopen(
+                    case_id=case.pk,
+                    actor=workflow.system_actor(),
+                    reason=form.cleaned_data["reason"] or "Requester rejected the resolution",
+                )
                 context["done"] = "We reopened the case and will be in touch."
         except workflow.WorkflowError as exc:
             context["error"] = exc.message

@@ -1,4 +1,5 @@
 """The post-escalation review of a closed, escalated case."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -41,6 +42,9 @@ def case_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _page(request, case, review, form, status=200) -> HttpResponse:
-    return render(request, "escalations/case_review.html",
-                  {"case": case, "review": review, "form": form,
-                   "eligible": selectors.can_review(case, request.user)}, status=status)
+    return render(
+        request,
+        "escalations/case_review.html",
+        {"case": case, "review": review, "form": form, "eligible": selectors.can_review(case, request.user)},
+        status=status,
+    )

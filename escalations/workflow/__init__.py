@@ -1,6 +1,7 @@
 """The only write path. Views, admin, tasks and the sweep call these functions; each
 locks what it changes, checks permission, runs the transition, saves with the history
 user and a reason, and queues side effects to run after commit."""
+
 from escalations.workflow.actors import Actor, is_system, system_actor
 from escalations.workflow.approvals import approval_decide, approval_request
 from escalations.workflow.base import Conflict, InvalidAction, NotAllowed, WorkflowError
@@ -37,12 +38,38 @@ from escalations.workflow.reviews import case_review
 from escalations.workflow.swarming import case_end_collaboration, case_invite, case_leave
 
 __all__ = [
-    "Conflict", "Handoff", "InvalidAction", "NotAllowed", "WorkflowError", "approval_decide",
-    "approval_request", "case_accept", "case_assign", "case_close", "case_de_escalate", "case_escalate",
-    "case_note", "case_open", "case_pause", "case_public_update", "case_reopen", "case_resolve",
-    "case_resume", "case_return", "case_review", "knowledge_link", "case_take", "plan_escalation",
+    "Conflict",
+    "Handoff",
+    "InvalidAction",
+    "NotAllowed",
+    "WorkflowError",
+    "approval_decide",
+    "approval_request",
+    "case_accept",
+    "case_assign",
+    "case_close",
+    "case_de_escalate",
+    "case_escalate",
+    "case_note",
+    "case_open",
+    "case_pause",
+    "case_public_update",
+    "case_reopen",
+    "case_resolve",
+    "case_resume",
+    "case_return",
+    "case_review",
+    "knowledge_link",
+    "case_take",
+    "plan_escalation",
 ]
 __all__ += ["case_end_collaboration", "case_invite", "case_leave"]  # swarming
 __all__ += ["Actor", "is_system", "system_actor"]
-__all__ += ["CustomerMessage", "IncomingFile", "attach_files", "case_customer_message",  # the requester's channels
-            "case_open_from_requester", "check_files"]
+__all__ += [
+    "CustomerMessage",
+    "IncomingFile",
+    "attach_files",
+    "case_customer_message",  # the requester's channels
+    "case_open_from_requester",
+    "check_files",
+]

@@ -8,6 +8,7 @@ has already established its authority (a rule, a signed link, a token), so the
 permission check is not asked of it. ``None`` is refused: an action with nobody behind
 it is a bug, not the system.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,7 +24,8 @@ SYSTEM_USERNAME = "system"
 
 def _load_system():
     user, created = get_user_model().objects.get_or_create(
-        username=SYSTEM_USERNAME, defaults={"is_active": False, "first_name": "Desk", "last_name": "automation"})
+        username=SYSTEM_USERNAME, defaults={"is_active": False, "first_name": "Desk", "last_name": "automation"}
+    )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])

@@ -1,4 +1,5 @@
 """Approval requests routed by the authority matrix, and their decisions."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -24,8 +25,9 @@ def _amount(kind: str, amount) -> Decimal | None:
     except (InvalidOperation, ValueError):
         raise InvalidAction(f"'{amount}' is not an amount.", {"amount": "Enter a number, e.g. 1250.00."}) from None
     if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
-        raise InvalidAction("The amount must be a positive number below 1,000,000,000,000.",
-                            {"amount": "Enter a positive amount."})
+        raise InvalidAction(
+            "The amount must be a positive number below 1,000,000,000,000.", {"amount": "Enter a positive amount."}
+        )
     return value.quantize(Decimal("0.01"))
 
 
@@ -45,14 +47,24 @@ def approval_request(*, case_id: int, actor: Actor, kind: str, description: str,
         level = approvals.lowest_level_allowed(kind, value)
         if level is None:
             raise InvalidAction("No level of the authority matrix may approve this; ask a manager.")
-        req = ApprovalRequest(case=case, kind=kind, amount=value, description=description,
-                              required_level=level, requested_by=actor, created_at=timezone.now())
+        req = ApprovalRequest(
+            case=case,
+            kind=kind,
+            amount=value,
+            description=description,
+            required_level=level,
+            requested_by=actor,
+            created_at=timezone.now(),
+        )
         save(req, actor, f"Requested {req.get_kind_display().lower()} approval from {level.code}")
         emails = notices.level_addresses(level)
         notices.queue(
-            case, notices.Message("approval_requested", f"Approval needed on case #{case.pk}",
-                                        f"{actor} asks for {req}: {description}"),
-            emails, key=f"approval:{req.pk}",
+            case,
+            notices.Message(
+                "approval_requested", f"Approval needed on case #{case.pk}", f"{actor} asks for {req}: {description}"
+            ),
+            emails,
+            key=f"approval:{req.pk}",
         )
     return req
 
@@ -77,8 +89,13 @@ def approval_decide(*, approval_id: int, actor: Actor, approve: bool, note: str 
         save(req, actor, f"{'Approved' if approve else 'Rejected'}: {note}".strip(": "))
         if req.requested_by_id and req.requested_by.email:
             notices.queue(
-                req.case, notices.Message("approval_decided", f"Approval {req.get_status_display().lower()}"
-                                                f" on case #{req.case_id}", f"{actor}: {note or 'approved'}"),
-                [req.requested_by.email], key=f"approval_decided:{req.pk}",
+                req.case,
+                notices.Message(
+                    "approval_decided",
+                    f"Approval {req.get_status_display().lower()} on case #{req.case_id}",
+                    f"{actor}: {note or 'approved'}",
+                ),
+                [req.requested_by.email],
+                key=f"approval_decided:{req.pk}",
             )
     return req

@@ -5,6 +5,7 @@ rows, firings) in an ``Effects``. ``apply_rules`` runs a batch of claimed cases 
 the rules and writes everything with set-based statements in the caller's transaction;
 ``fire`` is the same round for one case, for callers that write nothing (the what-if).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,9 +27,23 @@ A = TriggerRule.Action
 
 # The case columns a round may change (written back in one statement per batch).
 CASE_FIELDS = [
-    "status", "level", "team", "assignee", "priority", "escalation_count", "highest_level",
-    "level_entered_at", "responded_at", "reassignment_count", "response_due_at", "resolution_due_at",
-    "response_breached_at", "resolution_breached_at", "routing_note", "next_check_at", "version",
+    "status",
+    "level",
+    "team",
+    "assignee",
+    "priority",
+    "escalation_count",
+    "highest_level",
+    "level_entered_at",
+    "responded_at",
+    "reassignment_count",
+    "response_due_at",
+    "resolution_due_at",
+    "response_breached_at",
+    "resolution_breached_at",
+    "routing_note",
+    "next_check_at",
+    "version",
 ]
 TRACKED = [f for f in CASE_FIELDS if f != "next_check_at"]
 RULE = "rule"  # the action the sweep's history rows record (``actions.catalogue.RULE``)
@@ -52,10 +67,16 @@ class Effects:
 
 
 def _notify(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
-    fx.notify(case, notices.Message(
-        "rule_notice", f"[{case.level.code} P{case.priority}] {rule.name}: case #{case.pk} {case.title}",
-        f"Rule '{rule.name}' fired for case #{case.pk}: {reason}."), rule.recipients,
-        key=f"rule:{rule.pk}:{case.pk}:{case.level_id}:{fx.now.isoformat()}")
+    fx.notify(
+        case,
+        notices.Message(
+            "rule_notice",
+            f"[{case.level.code} P{case.priority}] {rule.name}: case #{case.pk} {case.title}",
+            f"Rule '{rule.name}' fired for case #{case.pk}: {reason}.",
+        ),
+        rule.recipients,
+        key=f"rule:{rule.pk}:{case.pk}:{case.level_id}:{fx.now.isoformat()}",
+    )
     return f"notified {', '.join(rule.recipients)}"
 
 
@@ -67,20 +88,28 @@ def _escalate(case: Case, rule: Rule, reason: str, fx: Effects, to_level: Level 
     handoff = Handoff(
         summary=f"Automatic escalation by rule '{rule.name}': {reason}.",
         steps_tried="See the case timeline; handled at "
-                    f"{case.level.code}{f' by {case.assignee}' if case.assignee_id else ' (unassigned)'}.",
+        f"{case.level.code}{f' by {case.assignee}' if case.assignee_id else ' (unassigned)'}.",
         customer_impact=f"Priority P{case.priority}, impact {case.get_impact_display().lower()}, "
-                        f"customer tier {case.get_customer_tier_display()}.",
+        f"customer tier {case.get_customer_tier_display()}.",
     )
     try:
-        esc = plan_escalation(case, actor=system_actor(), handoff=handoff, now=fx.now, to_level=to_level,
-                              justification=f"Rule '{rule.name}': {reason}" if to_level else "",
-                              rule=rule, steps=fx.steps_cache[case.path_id])
+        esc = plan_escalation(
+            case,
+            actor=system_actor(),
+            handoff=handoff,
+            now=fx.now,
+            to_level=to_level,
+            justification=f"Rule '{rule.name}': {reason}" if to_level else "",
+            rule=rule,
+            steps=fx.steps_cache[case.path_id],
+        )
     except WorkflowError as exc:
         return f"could not escalate: {exc.message}"
     fx.escalations.append(esc)
     kinds = ["team"] if case.team_id else ["next_level"]
-    fx.notify(case, escalation_notice(case, esc), kinds,
-              key=f"escalated:{case.pk}:{esc.to_level_id}:{fx.now.isoformat()}")
+    fx.notify(
+        case, escalation_notice(case, esc), kinds, key=f"escalated:{case.pk}:{esc.to_level_id}:{fx.now.isoformat()}"
+    )
     return f"escalated {esc.from_level.code} -> {esc.to_level.code}"
 
 
@@ -134,8 +163,9 @@ class BatchResult:
 
 
 def _state(case: Case) -> tuple:
-    return tuple(getattr(case, f + "_id" if f in ("level", "team", "assignee", "highest_level") else f)
-                 for f in TRACKED)
+    return tuple(
+        getattr(case, f + "_id" if f in ("level", "team", "assignee", "highest_level") else f) for f in TRACKED
+    )
 
 
 def _load(ids: list[int]) -> list[Case]:

@@ -1,5 +1,6 @@
 """What every workflow action shares: errors, row locks, permission checks, saving
 with the history user and a reason, and rescheduling the SLA clock."""
+
 from __future__ import annotations
 
 import functools

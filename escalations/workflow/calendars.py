@@ -1,4 +1,5 @@
 """Loading public holidays into a business calendar from the ``holidays`` package."""
+
 from __future__ import annotations
 
 import holidays

@@ -1,4 +1,5 @@
 """Everyday actions on a case: intake, assignment, notes, pauses, resolution, closure."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -37,10 +38,22 @@ from escalations.workflow.base import (
 
 
 @action("open")
-def case_open(*, actor: Actor, title: str, requester_name: str, requester_email: str, category: Category,
-              impact: int, urgency: int, description: str = "", complexity: str = Complexity.MEDIUM,
-              customer_tier: str = CustomerTier.STANDARD, team: Team | None = None,
-              business_impact: int = 0, follow_up_of: Case | None = None) -> Case:
+def case_open(
+    *,
+    actor: Actor,
+    title: str,
+    requester_name: str,
+    requester_email: str,
+    category: Category,
+    impact: int,
+    urgency: int,
+    description: str = "",
+    complexity: str = Complexity.MEDIUM,
+    customer_tier: str = CustomerTier.STANDARD,
+    team: Team | None = None,
+    business_impact: int = 0,
+    follow_up_of: Case | None = None,
+) -> Case:
     """Initial identification: the case starts at the first step of its category's path
     with the policy in force now frozen into it. ``follow_up_of``: the finished case a
     requester wrote to again (``workflow.customer``)."""
@@ -69,15 +82,30 @@ def case_open(*, actor: Actor, title: str, requester_name: str, requester_email:
     now = timezone.now()
     with transaction.atomic(savepoint=False):  # within a caller's transaction (mail intake): no savepoint
         case = Case(
-            title=title.strip(), description=(description or "").strip(),
-            requester_name=requester_name.strip(), requester_email=requester_email.strip(),
-            category=category, impact=impact, urgency=urgency, business_impact=business_impact,
-            **dict(zip(("priority", "score"), scoring.priority_and_score(impact, urgency, customer_tier, business_impact))),
-            complexity=complexity, customer_tier=customer_tier, level=level, highest_level=level,
-            team=team or step_team, path=path, created_by=actor, opened_at=now, level_entered_at=now,
+            title=title.strip(),
+            description=(description or "").strip(),
+            requester_name=requester_name.strip(),
+            requester_email=requester_email.strip(),
+            category=category,
+            impact=impact,
+            urgency=urgency,
+            business_impact=business_impact,
+            **dict(
+                zip(("priority", "score"), scoring.priority_and_score(impact, urgency, customer_tier, business_impact))
+            ),
+            complexity=complexity,
+            customer_tier=customer_tier,
+            level=level,
+            highest_level=level,
+            team=team or step_team,
+            path=path,
+            created_by=actor,
+            opened_at=now,
+            level_entered_at=now,
             follow_up_of=follow_up_of,
-            policy_snapshot=config_cache.cached("default_snapshot", lambda: clock.freeze_policy(
-                SlaPolicy.objects.select_related("calendar").default())),
+            policy_snapshot=config_cache.cached(
+                "default_snapshot", lambda: clock.freeze_policy(SlaPolicy.objects.select_related("calendar").default())
+            ),
         )
         case.version = 0
         routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
@@ -85,10 +113,15 @@ def case_open(*, actor: Actor, title: str, requester_name: str, requester_email:
         save_case(case, actor, f"Opened{follow_up} under SLA policy '{case.policy_snapshot['policy']}'", now)
         notices.queue(
             case,
-            notices.Message("opened", f"We received your request: {case.title} [case #{case.pk}]",
-                                  f"Hello {case.requester_name},\n\nyour request is logged as case #{case.pk} "
-                                  f"with priority P{case.priority}. We will keep you informed.", urgent=False),
-            [case.requester_email], key=f"opened:{case.pk}",
+            notices.Message(
+                "opened",
+                f"We received your request: {case.title} [case #{case.pk}]",
+                f"Hello {case.requester_name},\n\nyour request is logged as case #{case.pk} "
+                f"with priority P{case.priority}. We will keep you informed.",
+                urgent=False,
+            ),
+            [case.requester_email],
+            key=f"opened:{case.pk}",
         )
     return case
 
@@ -115,23 +148,29 @@ def case_assign(*, case_id: int, actor: Actor, assignee_id: int, version: int | 
         assignee_pk = as_id(assignee_id, "colleague")
     except InvalidAction:
         assignee_pk = 0
-    assignee = get_user_model().objects.filter(pk=assignee_pk, is_active=True).select_related(
-        "staff_profile__level").first()
+    assignee = (
+        get_user_model().objects.filter(pk=assignee_pk, is_active=True).select_related("staff_profile__level").first()
+    )
     if assignee is None:
         raise InvalidAction("Choose an active colleague.", {"assignee": "Unknown or inactive user."})
     with transaction.atomic():
         case = lock_case(case_id, version)
         level = authority.user_level(assignee)
         if level is None or level.rank < case.level.rank:
-            raise InvalidAction(f"{assignee} does not work at {case.level.code} or above.",
-                                {"assignee": f"Choose someone at {case.level.code} or above."})
+            raise InvalidAction(
+                f"{assignee} does not work at {case.level.code} or above.",
+                {"assignee": f"Choose someone at {case.level.code} or above."},
+            )
         now = timezone.now()
         run(case, "assign", actor, assignee, None)
         save_case(case, actor, f"Assigned to {assignee}", now)
         notices.queue(
-            case, notices.Message("assigned", f"Case #{case.pk} assigned to you", f"{actor} assigned you "
-                                        f"case #{case.pk} {case.title}."),
-            [assignee.email] if assignee.email else [], key=f"assigned:{case.pk}:{case.version}",
+            case,
+            notices.Message(
+                "assigned", f"Case #{case.pk} assigned to you", f"{actor} assigned you case #{case.pk} {case.title}."
+            ),
+            [assignee.email] if assignee.email else [],
+            key=f"assigned:{case.pk}:{case.version}",
         )
     return case
 
@@ -171,8 +210,10 @@ def case_public_update(*, case_id: int, actor: Actor, body: str, version: int | 
             run(case, "record_response", actor, now)
             save_case(case, actor, "Responded with a public update", now)
         notices.queue(
-            case, notices.Message("public_update", f"Update on your request [case #{case.pk}]", body),
-            [case.requester_email], key=f"public:{note.pk}",
+            case,
+            notices.Message("public_update", f"Update on your request [case #{case.pk}]", body),
+            [case.requester_email],
+            key=f"public:{note.pk}",
         )
     return note
 
@@ -199,8 +240,9 @@ def case_resume(*, case_id: int, actor: Actor, reason: str = "Customer answered"
 
 
 @action("resolve")
-def case_resolve(*, case_id: int, actor: Actor, summary: str, publish_article: bool = False,
-                 version: int | None = None) -> Case:
+def case_resolve(
+    *, case_id: int, actor: Actor, summary: str, publish_article: bool = False, version: int | None = None
+) -> Case:
     """Resolve; the requester is asked to confirm (which closes) or reject (which reopens)."""
     with transaction.atomic():
         case = lock_case(case_id, version)
@@ -208,22 +250,24 @@ def case_resolve(*, case_id: int, actor: Actor, summary: str, publish_article: b
         run(case, "resolve", actor, summary, now)
         save_case(case, actor, f"Resolved: {case.resolution_summary}", now)
         if publish_article:
-            article = KnowledgeArticle(title=case.title, body=case.resolution_summary, category=case.category,
-                                       author=actor, created_at=now)
+            article = KnowledgeArticle(
+                title=case.title, body=case.resolution_summary, category=case.category, author=actor, created_at=now
+            )
             save(article, actor, f"Published from case #{case.pk}")
             article.cases.add(case)
         notices.queue(
             case,
-            notices.Message("resolved", f"Resolved: {case.title} [case #{case.pk}]",
-                                  f"Hello {case.requester_name},\n\nwe resolved your request:\n\n"
-                                  f"{case.resolution_summary}\n\nPlease confirm or reject the resolution: "
-                                  f"{requester_links.confirmation_url(case)}"),
-            [case.requester_email], key=f"resolved:{case.pk}:{case.version}",
+            notices.Message(
+                "resolved",
+                f"Resolved: {case.title} [case #{case.pk}]",
+                f"Hello {case.requester_name},\n\nwe resolved your request:\n\n"
+                f"{case.resolution_summary}\n\nPlease confirm or reject the resolution: "
+                f"{requester_links.confirmation_url(case)}",
+            ),
+            [case.requester_email],
+            key=f"resolved:{case.pk}:{case.version}",
         )
     return case
-
-
-
 
 
 @action("reopen")
@@ -237,8 +281,10 @@ def case_reopen(*, case_id: int, actor: Actor, reason: str, version: int | None 
         who = "the requester" if is_system(actor) else actor
         save_case(case, actor, f"Reopened by {who}: {reason}", now)
         notices.queue(
-            case, notices.Message("reopened", f"Case #{case.pk} reopened", f"{who}: {reason}"),
-            notices.recipients_for(case, ["assignee", "team"]), key=f"reopened:{case.pk}:{case.version}",
+            case,
+            notices.Message("reopened", f"Case #{case.pk} reopened", f"{who}: {reason}"),
+            notices.recipients_for(case, ["assignee", "team"]),
+            key=f"reopened:{case.pk}:{case.version}",
         )
     return case
 

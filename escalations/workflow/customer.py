@@ -8,6 +8,7 @@ talking about it); a closed case (the requester confirmed the resolution) or one
 longer ago stays as it is, and the message opens a follow-up case that names it
 (``Case.follow_up_of``), so the history and the reports of the old case do not change.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,11 +59,15 @@ def check_files(files: list[IncomingFile] | tuple[IncomingFile, ...]) -> None:
     limit, types = settings.ATTACHMENT_MAX_BYTES, settings.ATTACHMENT_TYPES
     for f in files:
         if len(f.data) > limit:
-            raise InvalidAction(f"The attachment {f.filename!r} is {_size(len(f.data))}; "
-                                f"the limit is {_size(limit)}.", {"attachments": "Too large."})
+            raise InvalidAction(
+                f"The attachment {f.filename!r} is {_size(len(f.data))}; the limit is {_size(limit)}.",
+                {"attachments": "Too large."},
+            )
         if not any(fnmatch(f.content_type.lower(), pattern.lower()) for pattern in types):
-            raise InvalidAction(f"The attachment {f.filename!r} is of type {f.content_type}, which is not "
-                                "accepted.", {"attachments": "Type not accepted."})
+            raise InvalidAction(
+                f"The attachment {f.filename!r} is of type {f.content_type}, which is not accepted.",
+                {"attachments": "Type not accepted."},
+            )
 
 
 def attach_files(case: Case, note: Note | None, files, actor: Actor, now) -> list[Attachment]:
@@ -75,8 +80,16 @@ def attach_files(case: Case, note: Note | None, files, actor: Actor, now) -> lis
         name = f"attachments/{digest[:2]}/{digest}"
         if not default_storage.exists(name):
             name = default_storage.save(name, ContentFile(f.data))
-        row = Attachment(case=case, note=note, filename=f.filename[:200], content_type=f.content_type[:100],
-                         size=len(f.data), sha256=digest, uploaded_by=actor, created_at=now)
+        row = Attachment(
+            case=case,
+            note=note,
+            filename=f.filename[:200],
+            content_type=f.content_type[:100],
+            size=len(f.data),
+            sha256=digest,
+            uploaded_by=actor,
+            created_at=now,
+        )
         row.file.name = name
         save(row, actor, f"Attached {f.filename[:200]}")
         rows.append(row)
@@ -84,25 +97,49 @@ def attach_files(case: Case, note: Note | None, files, actor: Actor, now) -> lis
 
 
 def _customer_note(case: Case, actor: Actor, sender: str, body: str, files, now) -> Note:
-    note = Note(case=case, kind=NoteKind.CUSTOMER, author=None, sender=sender[:254],
-                body=body.strip() or "(The message has no text.)", created_at=now)
+    note = Note(
+        case=case,
+        kind=NoteKind.CUSTOMER,
+        author=None,
+        sender=sender[:254],
+        body=body.strip() or "(The message has no text.)",
+        created_at=now,
+    )
     save(note, actor, f"Message from the requester ({sender[:200]})")
     attach_files(case, note, files, actor, now)
     return note
 
 
 @action("requester-open")
-def case_open_from_requester(*, actor: Actor, title: str, requester_name: str, requester_email: str,
-                             category: Category, body: str, files=(), team: Team | None = None,
-                             follow_up_of: Case | None = None) -> CustomerMessage:
+def case_open_from_requester(
+    *,
+    actor: Actor,
+    title: str,
+    requester_name: str,
+    requester_email: str,
+    category: Category,
+    body: str,
+    files=(),
+    team: Team | None = None,
+    follow_up_of: Case | None = None,
+) -> CustomerMessage:
     """A new request: the case (through ``case_open``), the message as its first note,
     and the files, in one transaction."""
     require_actor(actor)
     check_files(files)
     with transaction.atomic(savepoint=False):  # inside a caller's transaction: no savepoint round trips
-        case = case_open(actor=actor, title=title or "(no subject)", requester_name=requester_name,
-                         requester_email=requester_email, category=category, impact=2, urgency=2,
-                         description=body[:10_000], team=team, follow_up_of=follow_up_of)
+        case = case_open(
+            actor=actor,
+            title=title or "(no subject)",
+            requester_name=requester_name,
+            requester_email=requester_email,
+            category=category,
+            impact=2,
+            urgency=2,
+            description=body[:10_000],
+            team=team,
+            follow_up_of=follow_up_of,
+        )
         note = _customer_note(case, actor, requester_email, body, files, case.opened_at)
     return CustomerMessage(note, "follow_up" if follow_up_of is not None else "opened")
 
@@ -132,8 +169,9 @@ ON_MESSAGE = {
 
 
 @action("requester-message")
-def case_customer_message(*, actor: Actor, case_id: int, sender: str, sender_name: str = "", body: str, files=(),
-                          title: str = "") -> CustomerMessage:
+def case_customer_message(
+    *, actor: Actor, case_id: int, sender: str, sender_name: str = "", body: str, files=(), title: str = ""
+) -> CustomerMessage:
     """The requester wrote to an existing case: a customer note with the files; a clock
     paused for them resumes; a recently resolved case reopens; the assignee (or the team)
     is told. A finished case gets a follow-up case instead (see the module docstring)."""
@@ -144,8 +182,15 @@ def case_customer_message(*, actor: Actor, case_id: int, sender: str, sender_nam
         now = timezone.now()
         if _finished(case, now):
             return case_open_from_requester(
-                actor=actor, title=title or f"Follow-up: {case.title}", requester_name=sender_name or case.requester_name,
-                requester_email=sender, category=case.category, body=body, files=files, follow_up_of=case)
+                actor=actor,
+                title=title or f"Follow-up: {case.title}",
+                requester_name=sender_name or case.requester_name,
+                requester_email=sender,
+                category=case.category,
+                body=body,
+                files=files,
+                follow_up_of=case,
+            )
         outcome, change = ON_MESSAGE.get(case.status, ("replied", None))
         if change is not None:
             change(case, actor, sender, now)
@@ -153,8 +198,13 @@ def case_customer_message(*, actor: Actor, case_id: int, sender: str, sender_nam
         recipients = notices.recipients_for(case, ["assignee"]) or notices.recipients_for(case, ["team"])
         excerpt = note.body if len(note.body) <= 2000 else note.body[:2000] + " …"
         notices.queue(
-            case, notices.Message("customer_reply", f"The requester wrote on case #{case.pk}: {case.title}",
-                                        f"{sender} wrote:\n\n{excerpt}"),
-            recipients, key=f"customer_reply:{note.pk}",
+            case,
+            notices.Message(
+                "customer_reply",
+                f"The requester wrote on case #{case.pk}: {case.title}",
+                f"{sender} wrote:\n\n{excerpt}",
+            ),
+            recipients,
+            key=f"customer_reply:{note.pk}",
         )
     return CustomerMessage(note, outcome)

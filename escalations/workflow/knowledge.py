@@ -1,4 +1,5 @@
 """Linking knowledge articles to cases (closed cases too: knowledge outlives the case)."""
+
 from __future__ import annotations
 
 from django.db import transaction

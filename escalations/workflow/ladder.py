@@ -3,6 +3,7 @@
 ``plan_escalation`` runs the transition in memory and returns the unsaved handoff
 record; the single-case actions here save it, and the sweep writes many at once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,13 +48,16 @@ def _target(case: Case, to_level: Level | None, justification: str, steps) -> tu
     steps = paths.steps_of(case.path_id) if steps is None else steps
     nxt = paths.next_step(case, steps)
     if nxt is None:
-        raise InvalidAction(f"Case #{case.pk} is at the top of its ladder ({case.level.code}); "
-                            "there is no higher level to escalate to.")
+        raise InvalidAction(
+            f"Case #{case.pk} is at the top of its ladder ({case.level.code}); there is no higher level to escalate to."
+        )
     if to_level is None or to_level.pk == nxt[0].pk:
         return nxt[0], nxt[1], EscalationKind.ESCALATE
     if to_level.rank <= case.level.rank:
-        raise InvalidAction(f"{to_level.code} is not above {case.level.code}; use de-escalate to go down.",
-                            {"to_level": "Choose a higher level."})
+        raise InvalidAction(
+            f"{to_level.code} is not above {case.level.code}; use de-escalate to go down.",
+            {"to_level": "Choose a higher level."},
+        )
     if to_level.rank < nxt[0].rank:
         return to_level, paths.team_at(to_level, steps), EscalationKind.ESCALATE
     if not (justification or "").strip():
@@ -64,8 +68,17 @@ def _target(case: Case, to_level: Level | None, justification: str, steps) -> tu
     return to_level, paths.team_at(to_level, steps), EscalationKind.JUMP
 
 
-def plan_escalation(case: Case, *, actor: Actor, handoff: Handoff, now: datetime, to_level: Level | None = None,
-                    justification: str = "", rule: TriggerRule | None = None, steps=None) -> Escalation:
+def plan_escalation(
+    case: Case,
+    *,
+    actor: Actor,
+    handoff: Handoff,
+    now: datetime,
+    to_level: Level | None = None,
+    justification: str = "",
+    rule: TriggerRule | None = None,
+    steps=None,
+) -> Escalation:
     """Move the case up in memory and return the (unsaved) handoff record.
 
     ``steps`` lets a caller handling many cases pass the path's steps it already has."""
@@ -77,13 +90,24 @@ def plan_escalation(case: Case, *, actor: Actor, handoff: Handoff, now: datetime
     run(case, "escalate", actor, level, team, now)
     routing.apply(case, level, now, escalation=True)  # routing hook: the receiving team and a suggested person
     return Escalation(
-        case=case, kind=kind, from_level=from_level, to_level=level, from_team=from_team, to_team=case.team,
-        from_assignee=from_assignee, raised_by=actor, rule=rule,
+        case=case,
+        kind=kind,
+        from_level=from_level,
+        to_level=level,
+        from_team=from_team,
+        to_team=case.team,
+        from_assignee=from_assignee,
+        raised_by=actor,
+        rule=rule,
         reason=f"Rule '{rule.name}'" if rule else "Manual escalation",
-        summary=handoff.summary.strip(), steps_tried=handoff.steps_tried.strip(),
+        summary=handoff.summary.strip(),
+        steps_tried=handoff.steps_tried.strip(),
         knowledge_consulted=handoff.knowledge_consulted.strip(),
-        customer_impact=handoff.customer_impact.strip(), justification=(justification or "").strip(),
-        response_breached=breached, created_at=now, case_opened_at=case.opened_at,
+        customer_impact=handoff.customer_impact.strip(),
+        justification=(justification or "").strip(),
+        response_breached=breached,
+        created_at=now,
+        case_opened_at=case.opened_at,
     )
 
 
@@ -92,15 +116,24 @@ def escalation_notice(case: Case, esc: Escalation) -> notices.Message:
     return notices.Message(
         event="escalated",
         subject=f"[{esc.to_level.code}] {how}: case #{case.pk} {case.title}",
-        body=(f"Case #{case.pk} was escalated {esc.from_level.code} -> {esc.to_level.code} "
-              f"({esc.reason}).\n\nSummary: {esc.summary}\nTried: {esc.steps_tried}\n"
-              f"Customer impact: {esc.customer_impact}\nJustification: {esc.justification or '-'}"),
+        body=(
+            f"Case #{case.pk} was escalated {esc.from_level.code} -> {esc.to_level.code} "
+            f"({esc.reason}).\n\nSummary: {esc.summary}\nTried: {esc.steps_tried}\n"
+            f"Customer impact: {esc.customer_impact}\nJustification: {esc.justification or '-'}"
+        ),
     )
 
 
 @action("escalate")
-def case_escalate(*, case_id: int, actor: Actor, handoff: Handoff, to_level_code: str | None = None,
-                  justification: str = "", version: int | None = None) -> Escalation:
+def case_escalate(
+    *,
+    case_id: int,
+    actor: Actor,
+    handoff: Handoff,
+    to_level_code: str | None = None,
+    justification: str = "",
+    version: int | None = None,
+) -> Escalation:
     """Hand a case to the next step of its path, or jump to a higher level with a reason."""
     to_level = None
     if to_level_code:
@@ -110,8 +143,9 @@ def case_escalate(*, case_id: int, actor: Actor, handoff: Handoff, to_level_code
     with transaction.atomic():
         case = lock_case(case_id, version)
         now = timezone.now()
-        esc = plan_escalation(case, actor=actor, handoff=handoff, now=now, to_level=to_level,
-                              justification=justification)
+        esc = plan_escalation(
+            case, actor=actor, handoff=handoff, now=now, to_level=to_level, justification=justification
+        )
         save_case(case, actor, f"Escalated {esc.from_level.code} -> {esc.to_level.code}: {esc.summary}", now)
         save(esc, actor, f"Handoff {esc.from_level.code} -> {esc.to_level.code}")
         recipients = notices.recipients_for(case, ["team"]) or notices.level_addresses(esc.to_level)
@@ -154,16 +188,21 @@ def case_return(*, case_id: int, actor: Actor, reason: str, version: int | None 
         save(esc, actor, f"Returned: {reason}")
         notices.queue(
             case,
-            notices.Message("returned", f"Case #{case.pk} returned to {esc.from_level.code}",
-                                  f"{actor} returned case #{case.pk} {case.title}: {reason}"),
-            notices.recipients_for(case, ["assignee", "team"]), key=f"returned:{esc.pk}",
+            notices.Message(
+                "returned",
+                f"Case #{case.pk} returned to {esc.from_level.code}",
+                f"{actor} returned case #{case.pk} {case.title}: {reason}",
+            ),
+            notices.recipients_for(case, ["assignee", "team"]),
+            key=f"returned:{esc.pk}",
         )
     return esc
 
 
 @action("de-escalate")
-def case_de_escalate(*, case_id: int, actor: Actor, reason: str, to_level_code: str | None = None,
-                     version: int | None = None) -> Escalation:
+def case_de_escalate(
+    *, case_id: int, actor: Actor, reason: str, to_level_code: str | None = None, version: int | None = None
+) -> Escalation:
     """Hand an accepted case back down, e.g. once the expert part is done."""
     reason = require(reason, "reason", "Say why the case goes back down.")
     with transaction.atomic():
@@ -184,10 +223,21 @@ def case_de_escalate(*, case_id: int, actor: Actor, reason: str, to_level_code: 
         breached = case.response_breached_at is not None
         run(case, "de_escalate", actor, target[0], target[1], now)
         esc = Escalation(
-            case=case, kind=EscalationKind.DE_ESCALATE, status=EscalationStatus.ACCEPTED,
-            from_level=from_level, to_level=target[0], from_team=from_team, to_team=target[1],
-            from_assignee=actor, raised_by=actor, reason=reason, summary=reason,
-            decided_by=actor, decided_at=now, created_at=now, response_breached=breached,
+            case=case,
+            kind=EscalationKind.DE_ESCALATE,
+            status=EscalationStatus.ACCEPTED,
+            from_level=from_level,
+            to_level=target[0],
+            from_team=from_team,
+            to_team=target[1],
+            from_assignee=actor,
+            raised_by=actor,
+            reason=reason,
+            summary=reason,
+            decided_by=actor,
+            decided_at=now,
+            created_at=now,
+            response_breached=breached,
             case_opened_at=case.opened_at,
         )
         save_case(case, actor, f"De-escalated {from_level.code} -> {target[0].code}: {reason}", now)
@@ -195,5 +245,12 @@ def case_de_escalate(*, case_id: int, actor: Actor, reason: str, to_level_code: 
     return esc
 
 
-__all__ = ["Handoff", "NotAllowed", "case_accept", "case_de_escalate", "case_escalate", "case_return",
-           "plan_escalation"]
+__all__ = [
+    "Handoff",
+    "NotAllowed",
+    "case_accept",
+    "case_de_escalate",
+    "case_escalate",
+    "case_return",
+    "plan_escalation",
+]

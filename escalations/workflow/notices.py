@@ -3,6 +3,7 @@
 A row's ``dedupe_key`` is unique, so the same notice can never be queued twice; the
 rows are sent after commit by ``automation.outbox``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,8 +67,14 @@ def level_addresses(level: Level) -> list[str]:
     return out
 
 
-def build(case: Case | None, message: Message, recipients: list[str], key: str,
-          now: datetime | None = None, not_before: datetime | None = None) -> list[Notification]:
+def build(
+    case: Case | None,
+    message: Message,
+    recipients: list[str],
+    key: str,
+    now: datetime | None = None,
+    not_before: datetime | None = None,
+) -> list[Notification]:
     """Unsaved outbox rows; a non-urgent notice waits for the case calendar's working hours."""
     now = now or timezone.now()
     if not_before is None and not message.urgent and case is not None and case.policy_snapshot:
@@ -76,16 +83,24 @@ def build(case: Case | None, message: Message, recipients: list[str], key: str,
     requester = case.requester_email.lower() if case is not None and case.requester_email else None
     return [
         Notification(
-            case=case, event=message.event, recipient=r, subject=message.subject[:200],
-            body=message.body, urgent=message.urgent, dedupe_key=f"{key}:{r}"[:200],
-            created_at=now, not_before=not_before or now, to_requester=r.lower() == requester,
+            case=case,
+            event=message.event,
+            recipient=r,
+            subject=message.subject[:200],
+            body=message.body,
+            urgent=message.urgent,
+            dedupe_key=f"{key}:{r}"[:200],
+            created_at=now,
+            not_before=not_before or now,
+            to_requester=r.lower() == requester,
         )
         for r in recipients
     ]
 
 
-def queue(case: Case | None, message: Message, recipients: list[str], key: str,
-          not_before: datetime | None = None) -> list[Notification]:
+def queue(
+    case: Case | None, message: Message, recipients: list[str], key: str, not_before: datetime | None = None
+) -> list[Notification]:
     """Write outbox rows now; ask for delivery once the surrounding transaction commits."""
     rows = build(case, message, recipients, key, not_before=not_before)
     if not rows:

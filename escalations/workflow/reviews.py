@@ -1,4 +1,5 @@
 """Post-escalation review of a closed, escalated case."""
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -11,17 +12,27 @@ from escalations.workflow.base import InvalidAction, NotAllowed, action, lock_ca
 
 
 @action("review")
-def case_review(*, case_id: int, actor: Actor, root_cause: str, went_well: str = "", went_badly: str = "",
-                escalation_warranted: bool | None = None, prevention_actions: str = "",
-                complete: bool = True) -> Review:
+def case_review(
+    *,
+    case_id: int,
+    actor: Actor,
+    root_cause: str,
+    went_well: str = "",
+    went_badly: str = "",
+    escalation_warranted: bool | None = None,
+    prevention_actions: str = "",
+    complete: bool = True,
+) -> Review:
     root_cause = require(root_cause, "root_cause", "State the root cause.")
     with transaction.atomic():
         case = lock_case(case_id, None)
         if not may(actor, authority.can_review, case):
             raise NotAllowed("You may not review cases.")
         if case.status != CaseStatus.CLOSED or case.escalation_count == 0:
-            raise InvalidAction(f"Only closed, escalated cases are reviewed; case #{case.pk} is "
-                                f"{case.get_status_display().lower()} and was escalated {case.escalation_count} times.")
+            raise InvalidAction(
+                f"Only closed, escalated cases are reviewed; case #{case.pk} is "
+                f"{case.get_status_display().lower()} and was escalated {case.escalation_count} times."
+            )
         review = Review.objects.select_for_update().filter(case=case).first() or Review(case=case)
         if review.status == "completed":
             raise InvalidAction(f"Case #{case.pk} already has a completed review.")

@@ -6,6 +6,7 @@ but run no transitions. A collaboration is its own audited record, so inviting a
 leaving write a collaboration history row, not a case one: the case itself (its
 version, its clocks) does not change, and nobody's open form goes stale.
 """
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -43,8 +44,9 @@ def _invitee(user_id, team_id):
 
 
 @action("invite")
-def case_invite(*, case_id: int, actor: Actor, reason: str, user_id: int | None = None,
-                team_id: int | None = None) -> Collaboration:
+def case_invite(
+    *, case_id: int, actor: Actor, reason: str, user_id: int | None = None, team_id: int | None = None
+) -> Collaboration:
     """Ask a person or a team to help on a case; they are told, the owner does not change."""
     reason = require(reason, "reason", "Say what help you need.")
     user, team = _invitee(user_id, team_id)
@@ -58,21 +60,32 @@ def case_invite(*, case_id: int, actor: Actor, reason: str, user_id: int | None 
             raise InvalidAction(f"{user} owns case #{case.pk} already.", {"user": "The owner is not a collaborator."})
         who = Q(user=user) if user is not None else Q(team=team)
         if case.collaborations.filter(who, is_active=True).exists():
-            raise InvalidAction(f"{user or team.name} is already collaborating on case #{case.pk}.",
-                                {"user" if user is not None else "team": "Already invited."})
+            raise InvalidAction(
+                f"{user or team.name} is already collaborating on case #{case.pk}.",
+                {"user" if user is not None else "team": "Already invited."},
+            )
         now = timezone.now()
         collab = Collaboration(case=case, user=user, team=team, invited_by=actor, reason=reason, created_at=now)
         name = str(user) if user is not None else f"team {team.name}"
         save(collab, actor, f"Invited {name} to case #{case.pk}: {reason}")
-        emails = ([user.email] if user is not None and user.email
-                  else notices.team_addresses(team) if team is not None else [])
+        emails = (
+            [user.email]
+            if user is not None and user.email
+            else notices.team_addresses(team)
+            if team is not None
+            else []
+        )
         notices.queue(
-            case, notices.Message(
-                "collaboration_invited", f"Your help is asked on case #{case.pk} {case.title}",
+            case,
+            notices.Message(
+                "collaboration_invited",
+                f"Your help is asked on case #{case.pk} {case.title}",
                 f"{actor} invites {name} to work on case #{case.pk} ({case.level.code}, "
                 f"P{case.priority}) without taking it over: {reason}\n\nThe case stays with "
-                f"{case.assignee or 'its current owner'}; add your findings as internal notes."),
-            [e for e in emails if e], key=f"collab:{collab.pk}",
+                f"{case.assignee or 'its current owner'}; add your findings as internal notes.",
+            ),
+            [e for e in emails if e],
+            key=f"collab:{collab.pk}",
         )
     return collab
 
@@ -93,8 +106,11 @@ def _end(collaboration_id: int, actor: Actor, reason: str, *, leaving: bool) -> 
             invitee = is_invitee(collab, actor)
             allowed = invitee if leaving else (invitee or authority.can_work(case, actor))
             if not allowed:
-                raise NotAllowed("Only the invitee (or a member of the invited team) may leave this collaboration."
-                                 if leaving else f"You may not end collaborations on case #{case.pk}.")
+                raise NotAllowed(
+                    "Only the invitee (or a member of the invited team) may leave this collaboration."
+                    if leaving
+                    else f"You may not end collaborations on case #{case.pk}."
+                )
         collab.is_active = False
         collab.ended_at = timezone.now()
         verb = "Left" if leaving else "Ended"

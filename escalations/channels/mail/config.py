@@ -3,6 +3,7 @@ plain ``imap://`` (``imaps://`` is read as ``imap+ssl://``). The user and passwo
 percent-encoded (``desk%40example.com``). The identity of a mailbox (``source``) leaves
 the password out: the admin maps it to a category and team, the password stays in the
 environment."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,8 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
-SCHEMES = {"imap": ("plain", 143), "imap+starttls": ("starttls", 143), "imap+ssl": ("ssl", 993),
-           "imaps": ("ssl", 993)}
+SCHEMES = {"imap": ("plain", 143), "imap+starttls": ("starttls", 143), "imap+ssl": ("ssl", 993), "imaps": ("ssl", 993)}
 
 
 class BadMailboxUrl(ValueError):

@@ -7,6 +7,7 @@ before the flag leaves them unseen: the next poll reads them again and finds the
 A message larger than ``MAIL_MESSAGE_MAX_BYTES`` is not downloaded: its headers are read
 and it is recorded as refused.
 """
+
 from __future__ import annotations
 
 import ssl
@@ -87,8 +88,9 @@ def _take_chunk(client: IMAPClient, mailbox: Mailbox, chunk: list[int], own: Own
         for uid, data in client.fetch(big, ["BODY.PEEK[HEADER]"]).items():
             reason = f"The message is {sizes[uid] / 1024 / 1024:.1f} MB; the limit is {limit / 1024 / 1024:.1f} MB."
             head = data[b"BODY[HEADER]"]
-            outcome = record(mailbox, identity(head), InboundOutcome.ERROR, reason,
-                             uid=uid, raw_headers=head, size=sizes[uid])
+            outcome = record(
+                mailbox, identity(head), InboundOutcome.ERROR, reason, uid=uid, raw_headers=head, size=sizes[uid]
+            )
             result.outcomes[outcome] += 1
             done.append(uid)
     small = [uid for uid in chunk if uid in sizes and uid not in big]
@@ -114,7 +116,7 @@ def poll(config: MailboxConfig, mailbox: Mailbox, own: Own, limit: int | None = 
         client.select_folder(config.folder)
         uids = sorted(client.search(["UNSEEN", "NOT", "DELETED"]))[: limit or settings.MAIL_FETCH_LIMIT]
         for start in range(0, len(uids), CHUNK):
-            done = _take_chunk(client, mailbox, uids[start:start + CHUNK], own, result)
+            done = _take_chunk(client, mailbox, uids[start : start + CHUNK], own, result)
             if done:
                 client.add_flags(done, [SEEN])  # only now: their transactions have committed
     finally:
@@ -137,8 +139,12 @@ def fetch_all(urls: list[str] | None = None, limit: int | None = None) -> list[P
     for config in configs:
         mailbox = boxes.get(config.source)
         if mailbox is None:
-            results.append(PollResult(config.source, error="no mailbox in the admin has this source: add one "
-                                                            "(Mailboxes) to give it a category and team"))
+            results.append(
+                PollResult(
+                    config.source,
+                    error="no mailbox in the admin has this source: add one (Mailboxes) to give it a category and team",
+                )
+            )
             continue
         if not mailbox.is_active:
             results.append(PollResult(mailbox.name, error="switched off in the admin"))

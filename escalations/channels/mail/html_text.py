@@ -1,13 +1,31 @@
 """HTML mail bodies as plain text, with the standard library's HTML parser: paragraphs and
 line breaks kept, links written out, scripts and styles dropped. Notes are text; staff
 pages escape them, so nothing here has to be safe HTML."""
+
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
-BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table",
-          "ul", "ol", "hr"}
+BLOCKS = {
+    "p",
+    "div",
+    "br",
+    "tr",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "table",
+    "ul",
+    "ol",
+    "hr",
+}
 HIDDEN = {"script", "style", "head", "title"}
 
 

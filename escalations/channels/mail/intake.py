@@ -9,6 +9,7 @@ reader some wasted work and saves every message a round trip (no claim-then-upda
 Refusals (bad MIME, limits) and skips (auto-replies, loops) are rows too, so they are
 never retried.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,14 +54,31 @@ def _summary(raw_headers: bytes) -> tuple[str, str]:
     return str(msg.get("From", "") or "")[:254], normalise_subject(str(msg.get("Subject", "") or ""))
 
 
-def record(mailbox: Mailbox, message_id: str, outcome: str, reason: str, *, uid: int | None = None,
-           raw_headers: bytes = b"", size: int = 0, mail: ParsedMail | None = None) -> str:
+def record(
+    mailbox: Mailbox,
+    message_id: str,
+    outcome: str,
+    reason: str,
+    *,
+    uid: int | None = None,
+    raw_headers: bytes = b"",
+    size: int = 0,
+    mail: ParsedMail | None = None,
+) -> str:
     """A message that produced no case or note: skipped or refused, kept so it is never read again."""
     sender, subject = (mail.from_address, mail.subject) if mail else _summary(raw_headers)
     try:
         with transaction.atomic():
-            InboundMessage.objects.create(mailbox=mailbox, message_id=message_id, uid=uid, from_address=sender,
-                                          subject=subject, size=size, outcome=outcome, reason=reason[:2000])
+            InboundMessage.objects.create(
+                mailbox=mailbox,
+                message_id=message_id,
+                uid=uid,
+                from_address=sender,
+                subject=subject,
+                size=size,
+                outcome=outcome,
+                reason=reason[:2000],
+            )
     except IntegrityError:
         return DUPLICATE
     return outcome
@@ -77,8 +95,12 @@ def find_case(mail: ParsedMail) -> tuple[int | None, str]:
             if case_id:
                 return case_id, f"replies to our message {ref}"
     if mail.references:
-        earlier = (InboundMessage.objects.filter(message_id__in=mail.references, case__isnull=False)
-                   .order_by("-received_at").values_list("case_id", "message_id").first())
+        earlier = (
+            InboundMessage.objects.filter(message_id__in=mail.references, case__isnull=False)
+            .order_by("-received_at")
+            .values_list("case_id", "message_id")
+            .first()
+        )
         if earlier:
             return earlier[0], f"refers to the requester's earlier message {earlier[1]}"
     token = mail.case_token
@@ -86,8 +108,10 @@ def find_case(mail: ParsedMail) -> tuple[int | None, str]:
         requester = Case.objects.filter(pk=token).values_list("requester_email", flat=True).first()
         if requester and requester.lower() == mail.from_address.lower():
             return token, f"subject token {case_token(token)}"
-        return None, (f"the subject names case #{token}, but the sender is not its requester and the message "
-                      "does not reply to ours: opened as a new case")
+        return None, (
+            f"the subject names case #{token}, but the sender is not its requester and the message "
+            "does not reply to ours: opened as a new case"
+        )
     return None, ""
 
 
@@ -97,13 +121,27 @@ def _files(mail: ParsedMail) -> list[workflow.IncomingFile]:
 
 def _open(mailbox: Mailbox, mail: ParsedMail) -> workflow.CustomerMessage:
     return workflow.case_open_from_requester(
-        actor=workflow.system_actor(), title=mail.subject, requester_name=mail.from_name, requester_email=mail.from_address,
-        category=mailbox.category, team=mailbox.team, body=mail.body, files=_files(mail))
+        actor=workflow.system_actor(),
+        title=mail.subject,
+        requester_name=mail.from_name,
+        requester_email=mail.from_address,
+        category=mailbox.category,
+        team=mailbox.team,
+        body=mail.body,
+        files=_files(mail),
+    )
 
 
 def _reply(case_id: int, mail: ParsedMail) -> workflow.CustomerMessage:
-    return workflow.case_customer_message(actor=workflow.system_actor(), case_id=case_id, sender=mail.from_address, sender_name=mail.from_name,
-                                          body=mail.body, files=_files(mail), title=mail.subject)
+    return workflow.case_customer_message(
+        actor=workflow.system_actor(),
+        case_id=case_id,
+        sender=mail.from_address,
+        sender_name=mail.from_name,
+        body=mail.body,
+        files=_files(mail),
+        title=mail.subject,
+    )
 
 
 def _act(row: InboundMessage, mailbox: Mailbox, mail: ParsedMail) -> None:
@@ -126,16 +164,24 @@ def take_in(mailbox: Mailbox, raw: bytes, own: Own, uid: int | None = None) -> s
     try:
         mail = parse(raw)
     except MailRejected as exc:
-        return record(mailbox, message_id, InboundOutcome.ERROR, exc.reason, uid=uid,
-                      raw_headers=header_block(raw), size=len(raw))
+        return record(
+            mailbox, message_id, InboundOutcome.ERROR, exc.reason, uid=uid, raw_headers=header_block(raw), size=len(raw)
+        )
     reason = skip_reason(mail, own)
     if reason is not None:
         return record(mailbox, message_id, InboundOutcome.SKIPPED, reason, uid=uid, size=len(raw), mail=mail)
     for _ in range(CONFLICT_RETRIES):
         try:
             with transaction.atomic():
-                row = InboundMessage(mailbox=mailbox, message_id=message_id, uid=uid, from_address=mail.from_address,
-                                     subject=mail.subject, size=len(raw), outcome=InboundOutcome.OPENED)
+                row = InboundMessage(
+                    mailbox=mailbox,
+                    message_id=message_id,
+                    uid=uid,
+                    from_address=mail.from_address,
+                    subject=mail.subject,
+                    size=len(raw),
+                    outcome=InboundOutcome.OPENED,
+                )
                 _act(row, mailbox, mail)
             return row.outcome
         except IntegrityError:
@@ -150,6 +196,13 @@ def take_in(mailbox: Mailbox, raw: bytes, own: Own, uid: int | None = None) -> s
             raise  # the database is away: nothing was written, the next poll reads it again
         except Exception as exc:  # a bug must not make the message come back every minute
             log.exception("Message %s in %s could not be taken in", message_id, mailbox)
-            return record(mailbox, message_id, InboundOutcome.ERROR, f"{type(exc).__name__}: {exc}", uid=uid,
-                          size=len(raw), mail=mail)
+            return record(
+                mailbox,
+                message_id,
+                InboundOutcome.ERROR,
+                f"{type(exc).__name__}: {exc}",
+                uid=uid,
+                size=len(raw),
+                mail=mail,
+            )
     return None

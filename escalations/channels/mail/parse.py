@@ -6,6 +6,7 @@ read. ``skip_reason`` says why a message must never open a case (auto-replies, b
 our own mail coming back). The standard library's parser with ``policy.default`` does
 the MIME work; it is lenient, so what it records as defects is checked here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -186,8 +187,16 @@ def _fatal_defect(msg: EmailMessage) -> str | None:
     return None
 
 
-SKIP_HEADERS = ("auto-submitted", "precedence", "x-autoreply", "x-autorespond", "return-path",
-                "x-escalation-notice", "content-type", "x-loop")
+SKIP_HEADERS = (
+    "auto-submitted",
+    "precedence",
+    "x-autoreply",
+    "x-autorespond",
+    "return-path",
+    "x-escalation-notice",
+    "content-type",
+    "x-loop",
+)
 
 
 def parse(raw: bytes) -> ParsedMail:
@@ -212,9 +221,14 @@ def parse(raw: bytes) -> ParsedMail:
         raise MailRejected(f"Malformed message: {type(exc).__name__}: {str(exc)[:200]}") from exc
     return ParsedMail(
         message_id=found[0] if found else synthetic_message_id(raw),
-        from_name=from_name or from_address.split("@")[0], from_address=from_address,
-        subject=normalise_subject(_header(msg, "Subject")), body=body, attachments=attachments,
-        references=tuple(dict.fromkeys(refs)), headers=headers, content_type=msg.get_content_type(),
+        from_name=from_name or from_address.split("@")[0],
+        from_address=from_address,
+        subject=normalise_subject(_header(msg, "Subject")),
+        body=body,
+        attachments=attachments,
+        references=tuple(dict.fromkeys(refs)),
+        headers=headers,
+        content_type=msg.get_content_type(),
     )
 
 

@@ -15,6 +15,7 @@ unsure, note tokens) that the run checks against the database afterwards.
 
     python -m escalations.devtools.benchmarks.desk_load < spec.json
 """
+
 from __future__ import annotations
 
 import http.client
@@ -101,13 +102,24 @@ class Journey:
     def play(self) -> None:
         run, n = self.run, self.n
         self.call(self.agent, "queue", "GET", "/queue/team/")
-        status, _, location = self.call(self.agent, "intake", "POST", "/cases/new/", {
-            "csrfmiddlewaretoken": self.agent.cookies["csrftoken"], "requester_name": "Scale Tester",
-            "requester_email": f"scale{n % 500}@scale.example", "title": f"Scale-out case {run.tag}-{n}",
-            "category": run.spec["category_ids"][n % len(run.spec["category_ids"])], "impact": "2",
-            "urgency": "2", "complexity": "medium", "customer_tier": "standard",
-            "description": "Opened by the scale-out run.",
-        })
+        status, _, location = self.call(
+            self.agent,
+            "intake",
+            "POST",
+            "/cases/new/",
+            {
+                "csrfmiddlewaretoken": self.agent.cookies["csrftoken"],
+                "requester_name": "Scale Tester",
+                "requester_email": f"scale{n % 500}@scale.example",
+                "title": f"Scale-out case {run.tag}-{n}",
+                "category": run.spec["category_ids"][n % len(run.spec["category_ids"])],
+                "impact": "2",
+                "urgency": "2",
+                "complexity": "medium",
+                "customer_tier": "standard",
+                "description": "Opened by the scale-out run.",
+            },
+        )
         found = CASE_URL.search(location or "")
         if status != 302 or not found:
             raise Outcome(f"intake HTTP {status}")
@@ -117,9 +129,20 @@ class Journey:
         token = f"scale-note {run.tag}-{n}"
         ledger["tokens"].append(token)
         self.act(self.agent, case_id, "note", {"body": token}, ledger, versioned=False)
-        self.act(self.agent, case_id, "escalate", {
-            "to_level": "L2", "summary": "Needs L2", "steps_tried": "Restarted the service",
-            "customer_impact": "One user blocked", "knowledge_consulted": "", "justification": ""}, ledger)
+        self.act(
+            self.agent,
+            case_id,
+            "escalate",
+            {
+                "to_level": "L2",
+                "summary": "Needs L2",
+                "steps_tried": "Restarted the service",
+                "customer_impact": "One user blocked",
+                "knowledge_consulted": "",
+                "justification": "",
+            },
+            ledger,
+        )
         self.act(self.specialist, case_id, "accept", {}, ledger)
         self.act(self.specialist, case_id, "resolve", {"summary": "Fixed by the scale-out run"}, ledger)
 
@@ -175,12 +198,21 @@ class Run:
         actions = {}
         for name, samples in sorted(self.latency.items()):
             ordered = sorted(samples)
-            actions[name] = {"n": len(ordered), "per_s": round(len(ordered) / wall, 1),
-                             "p50_ms": round(percentile(ordered, 50), 1), "p95_ms": round(percentile(ordered, 95), 1),
-                             "p99_ms": round(percentile(ordered, 99), 1)}
-        return {"seconds": round(wall, 1), "journeys": self.journeys, "actions": actions,
-                "statuses": {k: dict(v) for k, v in self.statuses.items()}, "failures": dict(self.failures),
-                "ledger": self.ledger}
+            actions[name] = {
+                "n": len(ordered),
+                "per_s": round(len(ordered) / wall, 1),
+                "p50_ms": round(percentile(ordered, 50), 1),
+                "p95_ms": round(percentile(ordered, 95), 1),
+                "p99_ms": round(percentile(ordered, 99), 1),
+            }
+        return {
+            "seconds": round(wall, 1),
+            "journeys": self.journeys,
+            "actions": actions,
+            "statuses": {k: dict(v) for k, v in self.statuses.items()},
+            "failures": dict(self.failures),
+            "ledger": self.ledger,
+        }
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ configuration, mail directory and passwd-file users in a temporary directory, on
 loopback port, without systemd. The users are written before it starts (Dovecot's
 rereading of a changed passwd file proved unreliable within one second): ``add_user``
 hands out the next unused one, each with an empty mailbox."""
+
 from __future__ import annotations
 
 import itertools
@@ -57,8 +58,7 @@ service anvil {{
 
 
 def binary() -> str | None:
-    return shutil.which("dovecot") or (
-        "/usr/sbin/dovecot" if os.access("/usr/sbin/dovecot", os.X_OK) else None)
+    return shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.access("/usr/sbin/dovecot", os.X_OK) else None)
 
 
 def free_port() -> int:
@@ -95,22 +95,31 @@ class Dovecot:
             (self.root / sub).mkdir()
         os.chown(self.root / "mail", owner.pw_uid, owner.pw_gid)
         os.chmod(self.root, 0o755)
-        (self.root / "passwd").write_text("".join(
-            f"desk{n}@mail.test:{{PLAIN}}{self.PASSWORD}\n" for n in range(1, self.users + 1)))
+        (self.root / "passwd").write_text(
+            "".join(f"desk{n}@mail.test:{{PLAIN}}{self.PASSWORD}\n" for n in range(1, self.users + 1))
+        )
         ssl = "ssl = no"
         if self._make_certificate():
             self.tls_port = free_port()
             ssl = f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{self.root}/key.pem"
-        (self.root / "dovecot.conf").write_text(CONFIG.format(
-            root=self.root, port=self.port, tls_port=self.tls_port, uid=owner.pw_uid, gid=owner.pw_gid, users=users,
-            ssl=ssl))
-        self.proc = subprocess.Popen([exe, "-F", "-c", str(self.root / "dovecot.conf")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        (self.root / "dovecot.conf").write_text(
+            CONFIG.format(
+                root=self.root,
+                port=self.port,
+                tls_port=self.tls_port,
+                uid=owner.pw_uid,
+                gid=owner.pw_gid,
+                users=users,
+                ssl=ssl,
+            )
+        )
+        self.proc = subprocess.Popen(
+            [exe, "-F", "-c", str(self.root / "dovecot.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"dovecot exited: {self.proc.stdout.read().decode(errors='replace')}"
-                                   f"{self.log()}")
+                raise RuntimeError(f"dovecot exited: {self.proc.stdout.read().decode(errors='replace')}{self.log()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     if s.recv(100).startswith(b"* OK"):
@@ -125,9 +134,28 @@ class Dovecot:
         if shutil.which("openssl") is None:
             return False
         cert, key = self.root / "cert.pem", self.root / "key.pem"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                        "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key),
-                        "-out", str(cert)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
         self.cert = str(cert)
         return True
 

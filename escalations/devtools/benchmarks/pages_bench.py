@@ -6,6 +6,7 @@ has run for a while), starts gunicorn with two workers on the loopback interface
 drives it from a second process (``pages_load``): the team queue, the case page and
 new-case submissions, each for a bounded time and count.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,22 +32,51 @@ from escalations.models import Case, Category, Level, SlaPolicy, StaffProfile, T
 SOURCE = "bench-pages"
 USERNAME = "bench_agent"
 PASSWORD = "bench-pages-pass-1"
-CATEGORIES = [("bench-vpn", "Bench VPN"), ("bench-mail", "Bench Mail"), ("bench-print", "Bench Printing"),
-              ("bench-billing", "Bench Billing"), ("bench-laptop", "Bench Laptops")]
-WORDS = ["VPN", "Printer", "Mailbox", "Laptop", "Invoice", "Password", "Wi-Fi", "Database", "Phone", "Badge",
-         "Backup", "Calendar"]
-TROUBLES = ["keeps disconnecting", "is very slow", "shows error 42", "cannot start", "rejects login",
-            "lost data", "double charge", "not syncing", "out of space", "times out"]
+CATEGORIES = [
+    ("bench-vpn", "Bench VPN"),
+    ("bench-mail", "Bench Mail"),
+    ("bench-print", "Bench Printing"),
+    ("bench-billing", "Bench Billing"),
+    ("bench-laptop", "Bench Laptops"),
+]
+WORDS = [
+    "VPN",
+    "Printer",
+    "Mailbox",
+    "Laptop",
+    "Invoice",
+    "Password",
+    "Wi-Fi",
+    "Database",
+    "Phone",
+    "Badge",
+    "Backup",
+    "Calendar",
+]
+TROUBLES = [
+    "keeps disconnecting",
+    "is very slow",
+    "shows error 42",
+    "cannot start",
+    "rejects login",
+    "lost data",
+    "double charge",
+    "not syncing",
+    "out of space",
+    "times out",
+]
 
 
 def ensure_people() -> tuple[object, list[Category]]:
     """The load's user (an L1 agent on a bench team) and the bench categories."""
     levels = {lv.code: lv for lv in Level.objects.all()}
     for code in ("L1", "L2", "L3", "L4"):
-        Team.objects.get_or_create(name=f"Bench {code}", defaults={"level": levels[code],
-                                                                   "email": f"{code.lower()}@bench.example"})
-    user, created = get_user_model().objects.get_or_create(username=USERNAME, defaults={"is_staff": True,
-                                                                                        "email": "agent@bench.example"})
+        Team.objects.get_or_create(
+            name=f"Bench {code}", defaults={"level": levels[code], "email": f"{code.lower()}@bench.example"}
+        )
+    user, created = get_user_model().objects.get_or_create(
+        username=USERNAME, defaults={"is_staff": True, "email": "agent@bench.example"}
+    )
     if created or not user.check_password(PASSWORD):
         user.set_password(PASSWORD)
         user.save()
@@ -69,10 +99,23 @@ def build(total: int, out) -> float:
     snapshot = json.dumps(clock.freeze_policy(SlaPolicy.objects.default()))
     now = timezone.now()
     params = {
-        "snap": snapshot, "first": have + 1, "last": total, "total": total, "now": now, "agent": user.pk,
-        "l1": levels["L1"], "l2": levels["L2"], "l3": levels["L3"], "l4": levels["L4"],
-        "t1": teams["L1"], "t2": teams["L2"], "t3": teams["L3"], "t4": teams["L4"],
-        "cats": [c.pk for c in cats], "words": WORDS, "troubles": TROUBLES,
+        "snap": snapshot,
+        "first": have + 1,
+        "last": total,
+        "total": total,
+        "now": now,
+        "agent": user.pk,
+        "l1": levels["L1"],
+        "l2": levels["L2"],
+        "l3": levels["L3"],
+        "l4": levels["L4"],
+        "t1": teams["L1"],
+        "t2": teams["L2"],
+        "t3": teams["L3"],
+        "t4": teams["L4"],
+        "cats": [c.pk for c in cats],
+        "words": WORDS,
+        "troubles": TROUBLES,
     }
     out.write(f"Inserting {total - have:,} cases (have {have:,}) ...\n")
     # i % 100 picks the level (70/20/7/3 %); (i * 7) % 10 the status (60 % closed, 10 % resolved,
@@ -128,8 +171,9 @@ def sample_case_ids(user, count: int = 2000) -> list[int]:
     """Cases the load's user may open: L1 bench cases spread over the whole table."""
     l1 = Level.objects.get(code="L1")
     with connection.cursor() as cur:
-        cur.execute("SELECT id FROM escalations_case TABLESAMPLE SYSTEM (1) WHERE level_id = %s LIMIT %s",
-                    [l1.pk, count])
+        cur.execute(
+            "SELECT id FROM escalations_case TABLESAMPLE SYSTEM (1) WHERE level_id = %s LIMIT %s", [l1.pk, count]
+        )
         ids = [r[0] for r in cur.fetchall()]
     return ids or list(Case.objects.filter(level=l1).values_list("pk", flat=True)[:count])
 
@@ -140,15 +184,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int, log_path: Path, threads: int = 1,
-                   extra_env: dict | None = None) -> subprocess.Popen:
+def start_gunicorn(
+    port: int, workers: int, log_path: Path, threads: int = 1, extra_env: dict | None = None
+) -> subprocess.Popen:
     """``threads`` > 1 runs gthread workers: each worker overlaps requests waiting on the database."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "DJANGO_DEBUG": "0",
-           "DATABASE_URL": os.environ["DATABASE_URL"], "LOG_LEVEL": "ERROR", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DJANGO_DEBUG": "0",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "LOG_LEVEL": "ERROR",
+        **(extra_env or {}),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "project.wsgi:application", "--workers", str(workers),
-         "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "256"],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("w"),
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "project.wsgi:application",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "256",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("w"),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -165,18 +233,33 @@ def start_gunicorn(port: int, workers: int, log_path: Path, threads: int = 1,
 
 def run_load(spec: dict) -> dict:
     """Run the load generator in its own process and return its figures."""
-    result = subprocess.run([sys.executable, "-m", "escalations.devtools.benchmarks.pages_load"],
-                            input=json.dumps(spec), capture_output=True, text=True,
-                            cwd=Path(settings.BASE_DIR), timeout=spec["duration"] * 3 + 120)
+    result = subprocess.run(
+        [sys.executable, "-m", "escalations.devtools.benchmarks.pages_load"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        cwd=Path(settings.BASE_DIR),
+        timeout=spec["duration"] * 3 + 120,
+    )
     if result.returncode != 0:
         raise RuntimeError("load generator failed: " + result.stderr[-2000:])
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def scenario_spec(base: str, name: str, *, duration: float, requests: int, threads: int, case_ids: list[int],
-                  category_ids: list[int]) -> dict:
-    return {"base": base, "scenario": name, "duration": duration, "requests": requests, "threads": threads,
-            "username": USERNAME, "password": PASSWORD, "case_ids": case_ids, "category_ids": category_ids}
+def scenario_spec(
+    base: str, name: str, *, duration: float, requests: int, threads: int, case_ids: list[int], category_ids: list[int]
+) -> dict:
+    return {
+        "base": base,
+        "scenario": name,
+        "duration": duration,
+        "requests": requests,
+        "threads": threads,
+        "username": USERNAME,
+        "password": PASSWORD,
+        "case_ids": case_ids,
+        "category_ids": category_ids,
+    }
 
 
 def case_open_cost(user, category_ids: list[int], count: int = 50) -> tuple[float, int]:
@@ -187,9 +270,15 @@ def case_open_cost(user, category_ids: list[int], count: int = 50) -> tuple[floa
     categories = list(Category.objects.filter(pk__in=category_ids))
 
     def one(n: int) -> None:
-        workflow.case_open(actor=user, title=f"In-process intake {n}", requester_name="Bench",
-                           requester_email="inprocess@bench.example", category=categories[n % len(categories)],
-                           impact=1 + n % 3, urgency=1 + n % 2)
+        workflow.case_open(
+            actor=user,
+            title=f"In-process intake {n}",
+            requester_name="Bench",
+            requester_email="inprocess@bench.example",
+            category=categories[n % len(categories)],
+            impact=1 + n % 3,
+            urgency=1 + n % 2,
+        )
 
     one(0)
     with CaptureQueriesContext(connection) as queries:

@@ -7,6 +7,7 @@ line: latency percentiles (ms), throughput (requests/s) and errors.
 
     python -m escalations.devtools.benchmarks.pages_load < spec.json
 """
+
 from __future__ import annotations
 
 import http.client
@@ -37,8 +38,11 @@ class Session:
 
     def exchange(self, conn, method: str, path: str, body: dict | None = None):
         """One request: (status, body, Location header)."""
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-                   "Connection": "keep-alive", "X-Requested-With": "fetch"}
+        headers = {
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+            "Connection": "keep-alive",
+            "X-Requested-With": "fetch",
+        }
         data = None
         if body is not None:
             data = urlencode(body)
@@ -57,8 +61,12 @@ class Session:
         conn = self.connect()
         status, page = self.request(conn, "GET", "/login/")
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
-        status, _ = self.request(conn, "POST", "/login/", {"csrfmiddlewaretoken": token, "username": username,
-                                                            "password": password, "next": ""})
+        status, _ = self.request(
+            conn,
+            "POST",
+            "/login/",
+            {"csrfmiddlewaretoken": token, "username": username, "password": password, "next": ""},
+        )
         if status != 302 or "sessionid" not in self.cookies:
             raise SystemExit(f"sign-in failed (HTTP {status})")
         conn.close()
@@ -76,12 +84,23 @@ def make_request(scenario: str, spec: dict, rnd: random.Random, session: Session
         return "GET", f"/cases/{rnd.choice(spec['case_ids'])}/similar/", None, 200
     if scenario == "new_case":
         n = rnd.randrange(10**9)
-        return "POST", "/cases/new/", {
-            "csrfmiddlewaretoken": session.cookies["csrftoken"], "requester_name": "Load Tester",
-            "requester_email": f"load{n % 1000}@bench.example", "title": f"Load test case {n}",
-            "category": rnd.choice(spec["category_ids"]), "impact": rnd.choice("123"), "urgency": rnd.choice("123"),
-            "complexity": "medium", "customer_tier": "standard", "description": "Opened by the page benchmark.",
-        }, 302
+        return (
+            "POST",
+            "/cases/new/",
+            {
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                "requester_name": "Load Tester",
+                "requester_email": f"load{n % 1000}@bench.example",
+                "title": f"Load test case {n}",
+                "category": rnd.choice(spec["category_ids"]),
+                "impact": rnd.choice("123"),
+                "urgency": rnd.choice("123"),
+                "complexity": "medium",
+                "customer_tier": "standard",
+                "description": "Opened by the page benchmark.",
+            },
+            302,
+        )
     raise SystemExit(f"unknown scenario {scenario}")
 
 
@@ -136,10 +155,15 @@ def run(spec: dict) -> dict:
     wall = time.monotonic() - began
     ordered = sorted(latencies)
     return {
-        "scenario": spec["scenario"], "requests": len(latencies), "errors": len(errors),
-        "error_kinds": sorted(set(errors))[:5], "seconds": round(wall, 2), "threads": spec["threads"],
+        "scenario": spec["scenario"],
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors))[:5],
+        "seconds": round(wall, 2),
+        "threads": spec["threads"],
         "per_s": round(len(latencies) / wall, 1) if wall else None,
-        "p50_ms": round(percentile(ordered, 50), 1), "p95_ms": round(percentile(ordered, 95), 1),
+        "p50_ms": round(percentile(ordered, 50), 1),
+        "p95_ms": round(percentile(ordered, 95), 1),
         "p99_ms": round(percentile(ordered, 99), 1),
     }
 

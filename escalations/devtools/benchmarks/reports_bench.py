@@ -6,6 +6,7 @@ resolved there; returned; L1 -> L2 -> L3; a skip-level jump; de-escalated back; 
 open at L1; waiting for acceptance at L2) with timings drawn from ``random()`` after
 ``setseed``, so two builds from an empty database to the same size hold the same data.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,13 +29,27 @@ SPAN_DAYS = 730
 TEAMS_PER_LEVEL = 4
 CATEGORIES = 20
 AGENTS = 20
-ROOT_CAUSES = ["Configuration error", "Known bug", "Missing knowledge article", "Vendor outage",
-               "User error", "Capacity", "Network", "Data quality"]
+ROOT_CAUSES = [
+    "Configuration error",
+    "Known bug",
+    "Missing knowledge article",
+    "Vendor outage",
+    "User error",
+    "Capacity",
+    "Network",
+    "Data quality",
+]
 
 # pattern: (share, final level, highest level, escalation count, still open)
 PATTERNS = {
-    0: (0.60, "L1", "L1", 0), 1: (0.18, "L2", "L2", 1), 2: (0.05, "L1", "L2", 1), 3: (0.05, "L3", "L3", 2),
-    4: (0.03, "L3", "L3", 1), 5: (0.04, "L1", "L2", 1), 6: (0.03, "L1", "L1", 0), 7: (0.02, "L2", "L2", 1),
+    0: (0.60, "L1", "L1", 0),
+    1: (0.18, "L2", "L2", 1),
+    2: (0.05, "L1", "L2", 1),
+    3: (0.05, "L3", "L3", 2),
+    4: (0.03, "L3", "L3", 1),
+    5: (0.04, "L1", "L2", 1),
+    6: (0.03, "L1", "L1", 0),
+    7: (0.02, "L2", "L2", 1),
 }
 
 
@@ -48,9 +63,13 @@ def _pattern_case() -> str:
 
 
 def _by_pattern(index: int, ids: dict[str, int]) -> str:
-    return "CASE p.pattern " + " ".join(
-        f"WHEN {k} THEN {ids[v[index]] if isinstance(v[index], str) else v[index]}"
-        for k, v in PATTERNS.items()) + " END"
+    return (
+        "CASE p.pattern "
+        + " ".join(
+            f"WHEN {k} THEN {ids[v[index]] if isinstance(v[index], str) else v[index]}" for k, v in PATTERNS.items()
+        )
+        + " END"
+    )
 
 
 def _targets_sql(column: str, level_sql: str, ids: dict[str, int], which: int) -> str:
@@ -68,15 +87,18 @@ def _targets_sql(column: str, level_sql: str, ids: dict[str, int], which: int) -
 # index-only scans of the columns the reports read instead of the ~1.8 kB case rows (the
 # frozen policy snapshot makes up most of each row) and the handoff rows with their texts.
 REPORT_INDEXES = {
-    "case_report_cover": "escalations_case", "case_report_narrow": "escalations_case",
-    "case_open_cover": "escalations_case", "escalation_report_cover": "escalations_escalation",
+    "case_report_cover": "escalations_case",
+    "case_report_narrow": "escalations_case",
+    "case_open_cover": "escalations_case",
+    "escalation_report_cover": "escalations_escalation",
 }
 
 
 def missing_indexes() -> list[str]:
     with connection.cursor() as cur:
-        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)",
-                    [sorted(set(REPORT_INDEXES.values()))])
+        cur.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)", [sorted(set(REPORT_INDEXES.values()))]
+        )
         present = {row[0] for row in cur.fetchall()}
     return [name for name in REPORT_INDEXES if name not in present]
 
@@ -84,8 +106,11 @@ def missing_indexes() -> list[str]:
 def _maintenance(reason: str):
     """History rows are append-only and hash-chained: bulk SQL on them goes through the
     audit trail's maintenance path, which reseals the chain afterwards."""
-    return maintenance.maintenance(actor="bench_reports", reason=reason,
-                             tables=[Case.history.model._meta.db_table, "escalations_historicalescalation"])
+    return maintenance.maintenance(
+        actor="bench_reports",
+        reason=reason,
+        tables=[Case.history.model._meta.db_table, "escalations_historicalescalation"],
+    )
 
 
 class ReportsBench:
@@ -101,8 +126,12 @@ class ReportsBench:
     def clean(self) -> None:
         sub = "SELECT id FROM escalations_case WHERE source = %s"
         with _maintenance("remove report benchmark cases"), connection.cursor() as cur:
-            for table, col in (("escalations_historicalcase", "id"), ("escalations_historicalescalation", "case_id"),
-                               ("escalations_review", "case_id"), ("escalations_escalation", "case_id")):
+            for table, col in (
+                ("escalations_historicalcase", "id"),
+                ("escalations_historicalescalation", "case_id"),
+                ("escalations_review", "case_id"),
+                ("escalations_escalation", "case_id"),
+            ):
                 cur.execute(f"DELETE FROM {table} WHERE {col} IN ({sub})", [SOURCE])
             cur.execute("DELETE FROM escalations_case WHERE source = %s", [SOURCE])
 
@@ -112,10 +141,13 @@ class ReportsBench:
         for code, level in levels.items():
             for k in range(TEAMS_PER_LEVEL):
                 team, _ = Team.objects.get_or_create(
-                    name=f"Bench {code} team {chr(65 + k)}", defaults={"level": level, "capacity": 2000})
+                    name=f"Bench {code} team {chr(65 + k)}", defaults={"level": level, "capacity": 2000}
+                )
                 teams[(code, k)] = team.pk
-        cats = [Category.objects.get_or_create(code=f"bench-{i}", defaults={"name": f"Bench category {i}"})[0].pk
-                for i in range(CATEGORIES)]
+        cats = [
+            Category.objects.get_or_create(code=f"bench-{i}", defaults={"name": f"Bench category {i}"})[0].pk
+            for i in range(CATEGORIES)
+        ]
         User = get_user_model()
         agents = [User.objects.get_or_create(username=f"bench-agent-{i}")[0].pk for i in range(AGENTS)]
         return {"levels": {c: lv.pk for c, lv in levels.items()}, "teams": teams, "cats": cats, "agents": agents}
@@ -131,15 +163,21 @@ class ReportsBench:
         org = self._organisation()
         ids = org["levels"]
         snapshot = json.dumps(clock.freeze_policy(SlaPolicy.objects.default()))
-        team = lambda code, col: "CASE " + " ".join(  # noqa: E731
-            f"WHEN {col} = {k} THEN {org['teams'][(code, k)]}" for k in range(TEAMS_PER_LEVEL)) + " END"
+        team = lambda code, col: (
+            "CASE "
+            + " ".join(  # noqa: E731
+                f"WHEN {col} = {k} THEN {org['teams'][(code, k)]}" for k in range(TEAMS_PER_LEVEL)
+            )
+            + " END"
+        )
         cats = "(ARRAY[" + ",".join(map(str, org["cats"])) + "])"
         agents = "(ARRAY[" + ",".join(map(str, org["agents"])) + "])"
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute("SET LOCAL work_mem = '256MB'")
             cur.execute("SELECT setseed(0.42)")
             # One plan row per case: the shape and the durations (seconds) of each step.
-            cur.execute(f"""
+            cur.execute(
+                f"""
                 CREATE TEMP TABLE bench_plan ON COMMIT DROP AS
                 SELECT i, r0, %(start)s::timestamptz + (i::float / %(n)s) * interval '{SPAN_DAYS} days'
                            + random() * interval '6 hours' AS opened,
@@ -152,7 +190,8 @@ class ReportsBench:
                        300 + random() * 7200 AS d_acc2, 1800 + random() * 86400 AS d_res,
                        random() < 0.03 AS reopened, random() < 0.9 AS closed, random() < 0.10 AS thin_handoff
                 FROM (SELECT i, random() AS r0, random() AS r1 FROM generate_series(%(first)s, %(n)s) AS s(i)) AS g""",
-                        {"start": START, "n": self.n, "first": have + 1})
+                {"start": START, "n": self.n, "first": have + 1},
+            )
             cur.execute("ALTER TABLE bench_plan ADD COLUMN pattern int")
             cur.execute(f"UPDATE bench_plan p SET pattern = {_pattern_case()}")
             # Moments relative to opening, in seconds: e1 first move, a1 its decision, e2 second move.
@@ -170,15 +209,18 @@ class ReportsBench:
                                              WHEN 4 THEN a1 WHEN 5 THEN e2 + d_resp WHEN 6 THEN d_resp ELSE NULL END""")
             cur.execute("UPDATE bench_plan SET done = CASE WHEN pattern IN (6, 7) THEN NULL ELSE responded + d_res END")
             # Level, team and the SLA clocks (default 24x7 targets), still in the plan table.
-            cur.execute("ALTER TABLE bench_plan ADD COLUMN level_id bigint, ADD COLUMN team_id bigint, "
-                        "ADD COLUMN resp_due float, ADD COLUMN resol_due float, ADD COLUMN case_id bigint")
+            cur.execute(
+                "ALTER TABLE bench_plan ADD COLUMN level_id bigint, ADD COLUMN team_id bigint, "
+                "ADD COLUMN resp_due float, ADD COLUMN resol_due float, ADD COLUMN case_id bigint"
+            )
             cur.execute(f"UPDATE bench_plan p SET level_id = {_by_pattern(1, ids)}")
-            cur.execute(f"""UPDATE bench_plan p SET team_id = CASE p.level_id WHEN {ids['L1']} THEN {team('L1', 'p.t1')}
-                            WHEN {ids['L2']} THEN {team('L2', 'p.t2')} ELSE {team('L3', 'p.t3')} END,
-                            resp_due = p.entered + {_targets_sql('p.prio', 'p.level_id', ids, 0)},
-                            resol_due = {_targets_sql('p.prio', 'p.level_id', ids, 1)}""")
+            cur.execute(f"""UPDATE bench_plan p SET team_id = CASE p.level_id WHEN {ids["L1"]} THEN {team("L1", "p.t1")}
+                            WHEN {ids["L2"]} THEN {team("L2", "p.t2")} ELSE {team("L3", "p.t3")} END,
+                            resp_due = p.entered + {_targets_sql("p.prio", "p.level_id", ids, 0)},
+                            resol_due = {_targets_sql("p.prio", "p.level_id", ids, 1)}""")
             sec = "* interval '1 second'"
-            cur.execute(f"""
+            cur.execute(
+                f"""
                 INSERT INTO escalations_case (
                     title, description, requester_name, requester_email, category_id, impact, urgency, priority,
                     complexity, customer_tier, status, level_id, team_id, reassignment_count, reopen_count,
@@ -200,21 +242,35 @@ class ReportsBench:
                     '[]'::jsonb, p.opened + p.done {sec},
                     CASE WHEN p.closed AND p.done IS NOT NULL THEN p.opened + (p.done + 86400) {sec} END,
                     '', 1, p.opened, %(source)s, 'r' || p.i
-                FROM bench_plan p ORDER BY p.i""", {"snap": snapshot, "source": SOURCE, "now": self.now})
-            cur.execute("""UPDATE bench_plan p SET case_id = c.id FROM escalations_case c
-                           WHERE c.source = %s AND c.external_id = 'r' || p.i""", [SOURCE])
+                FROM bench_plan p ORDER BY p.i""",
+                {"snap": snapshot, "source": SOURCE, "now": self.now},
+            )
+            cur.execute(
+                """UPDATE bench_plan p SET case_id = c.id FROM escalations_case c
+                           WHERE c.source = %s AND c.external_id = 'r' || p.i""",
+                [SOURCE],
+            )
             self._escalations(cur, ids, org, agents)
             self._reviews(cur, have)
         creation_history(SOURCE, first_new_pk, "Benchmark case")  # the reports never read it: real size
         with connection.cursor() as cur:
-            for table in ("escalations_case", "escalations_escalation", "escalations_review",
-                          "escalations_historicalcase"):
+            for table in (
+                "escalations_case",
+                "escalations_escalation",
+                "escalations_review",
+                "escalations_historicalcase",
+            ):
                 cur.execute(f"VACUUM ANALYZE {table}")
         return time.perf_counter() - started
 
     def _escalations(self, cur, ids: dict, org: dict, agents: str) -> None:
-        team = lambda code, col: "CASE " + " ".join(  # noqa: E731
-            f"WHEN {col} = {k} THEN {org['teams'][(code, k)]}" for k in range(TEAMS_PER_LEVEL)) + " END"
+        team = lambda code, col: (
+            "CASE "
+            + " ".join(  # noqa: E731
+                f"WHEN {col} = {k} THEN {org['teams'][(code, k)]}" for k in range(TEAMS_PER_LEVEL)
+            )
+            + " END"
+        )
         t1, t2, t3 = team("L1", "p.t1"), team("L2", "p.t2"), team("L3", "p.t3")
         sec = "* interval '1 second'"
         # (pattern filter, kind, status, from level, to level, from team, to team, created, decided)
@@ -252,8 +308,12 @@ class ReportsBench:
         """Row counts of the tables the reports read (estimates from the planner's statistics)."""
         out = {}
         with connection.cursor() as cur:
-            for label, table in (("cases", "escalations_case"), ("escalations", "escalations_escalation"),
-                                 ("reviews", "escalations_review"), ("history_rows", "escalations_historicalcase")):
+            for label, table in (
+                ("cases", "escalations_case"),
+                ("escalations", "escalations_escalation"),
+                ("reviews", "escalations_review"),
+                ("history_rows", "escalations_historicalcase"),
+            ):
                 cur.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
                 out[label] = max(cur.fetchone()[0], 0)
         return out
@@ -271,6 +331,9 @@ class ReportsBench:
                 result = report.run(filters)
                 samples.append(time.perf_counter() - started)
                 rows = sum(len(t.rows) for t in result.tables)
-            figures[name] = {"ms": round(statistics.median(samples) * 1000, 1),
-                             "max_ms": round(max(samples) * 1000, 1), "rows": rows}
+            figures[name] = {
+                "ms": round(statistics.median(samples) * 1000, 1),
+                "max_ms": round(max(samples) * 1000, 1),
+                "rows": rows,
+            }
         return figures

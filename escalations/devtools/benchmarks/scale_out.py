@@ -17,6 +17,7 @@ PostgreSQL. Afterwards it drains the queue and checks:
 * every notice marked sent was delivered exactly once (the e-mail backend writes files,
   counted here) and none is left pending.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,11 +67,13 @@ def ensure_people() -> list[tuple[str, str]]:
     User = get_user_model()
     levels = {lv.code: lv for lv in Level.objects.filter(code__in=["L1", "L2"])}
     for code, role, prefix in (("L1", "Agent", "scale-agent"), ("L2", "Specialist", "scale-specialist")):
-        team, _ = Team.objects.get_or_create(name=f"Scale {code}", defaults={"level": levels[code],
-                                                                            "email": f"{code.lower()}@scale.example"})
+        team, _ = Team.objects.get_or_create(
+            name=f"Scale {code}", defaults={"level": levels[code], "email": f"{code.lower()}@scale.example"}
+        )
         for i in range(PAIRS):
-            user, created = User.objects.get_or_create(username=f"{prefix}-{i}", defaults={
-                "is_staff": True, "email": f"{prefix}-{i}@scale.example"})
+            user, created = User.objects.get_or_create(
+                username=f"{prefix}-{i}", defaults={"is_staff": True, "email": f"{prefix}-{i}@scale.example"}
+            )
             if created or not user.check_password(PASSWORD):
                 user.set_password(PASSWORD)
                 user.save()
@@ -85,16 +88,23 @@ def clocks_running_out(count: int, seconds: float) -> int:
     over the next ``seconds``, so the sweep has due work every second of the run."""
     now = timezone.now()
     l1 = Level.objects.get(code="L1")
-    ids = list(Case.objects.filter(level=l1, status__in=[CaseStatus.NEW, CaseStatus.IN_PROGRESS],
-                                   assignee__isnull=True, paused_at__isnull=True)
-               .order_by("-pk").values_list("pk", flat=True)[:count])
+    ids = list(
+        Case.objects.filter(
+            level=l1, status__in=[CaseStatus.NEW, CaseStatus.IN_PROGRESS], assignee__isnull=True, paused_at__isnull=True
+        )
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:count]
+    )
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             UPDATE escalations_case c SET level_entered_at = %(now)s - interval '15 minutes',
                 response_due_at = d.due, next_check_at = d.due, responded_at = NULL, response_breached_at = NULL
             FROM (SELECT id, %(now)s + (row_number() OVER (ORDER BY id)) * %(step)s * interval '1 second' AS due
                   FROM unnest(%(ids)s::bigint[]) AS t(id)) d
-            WHERE c.id = d.id""", {"now": now, "step": seconds / max(1, len(ids)), "ids": ids})
+            WHERE c.id = d.id""",
+            {"now": now, "step": seconds / max(1, len(ids)), "ids": ids},
+        )
     return len(ids)
 
 
@@ -109,9 +119,16 @@ class Processes:
 
     def start_cluster(self) -> None:
         log = (self.workdir / f"qcluster-{len(self.clusters)}.log").open("w")
-        self.clusters.append(subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR,
-                                              env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                              start_new_session=True))
+        self.clusters.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"],
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
 
     def kill_cluster(self) -> None:
         """SIGKILL a whole cluster (its sentinel, pusher, workers, monitor) mid-run."""
@@ -179,8 +196,12 @@ def restart_postgres() -> float:
     if cluster is None:
         raise RuntimeError(f"no local PostgreSQL cluster listens on port {port}")
     started = time.monotonic()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return time.monotonic() - started
 
 
@@ -221,8 +242,11 @@ def ledger_checks(ledger: dict, users: list[str], since) -> list[invariants.Find
     ids = [int(k) for k in ledger]
     User = get_user_model()
     user_ids = list(User.objects.filter(username__in=users).values_list("pk", flat=True))
-    rows = Counter(Case.history.filter(id__in=ids, history_user_id__in=user_ids, history_date__gte=since)
-                   .values_list("id", flat=True))
+    rows = Counter(
+        Case.history.filter(id__in=ids, history_user_id__in=user_ids, history_date__gte=since).values_list(
+            "id", flat=True
+        )
+    )
     notes = Counter(Note.objects.filter(case_id__in=ids).values_list("body", flat=True))
     case_steps = {"intake", "take", "escalate", "accept", "resolve"}  # each writes one case history row
     wrong, unsure_extra = [], 0
@@ -235,12 +259,20 @@ def ledger_checks(ledger: dict, users: list[str], since) -> list[invariants.Find
         unsure_extra += seen - sure
         for token in entry["tokens"]:
             n = notes.get(token, 0)
-            if n > 1 or (n == 0 and "note" in entry["done"]) or (n == 1 and "note" not in entry["done"] + entry["unsure"]):
+            if (
+                n > 1
+                or (n == 0 and "note" in entry["done"])
+                or (n == 1 and "note" not in entry["done"] + entry["unsure"])
+            ):
                 wrong.append(f"case {key}: note token found {n} times")
     steps = sum(len(e["done"]) for e in ledger.values())
-    return [invariants.Finding(
-        "every step the load saw succeed recorded exactly once", not wrong,
-        wrong[0] if wrong else f"{steps:,} steps on {len(ledger):,} cases; {unsure_extra} lost answers were saved")]
+    return [
+        invariants.Finding(
+            "every step the load saw succeed recorded exactly once",
+            not wrong,
+            wrong[0] if wrong else f"{steps:,} steps on {len(ledger):,} cases; {unsure_extra} lost answers were saved",
+        )
+    ]
 
 
 def outbox_checks(maildir: Path, since) -> list[invariants.Finding]:
@@ -250,36 +282,61 @@ def outbox_checks(maildir: Path, since) -> list[invariants.Finding]:
     doubled = sum(1 for n in delivered.values() if n > 1)
     missing = len(expected - set(delivered))
     left = Notification.objects.filter(status=NotificationStatus.PENDING, urgent=True).count()
-    return [invariants.Finding(
-        "every notice sent was delivered exactly once", doubled == 0 and missing == 0,
-        f"{len(expected):,} sent, {sum(delivered.values()):,} delivered, {doubled} doubled, "
-        f"{missing} missing, {left} urgent still pending")]
+    return [
+        invariants.Finding(
+            "every notice sent was delivered exactly once",
+            doubled == 0 and missing == 0,
+            f"{len(expected):,} sent, {sum(delivered.values()):,} delivered, {doubled} doubled, "
+            f"{missing} missing, {left} urgent still pending",
+        )
+    ]
 
 
 def sweep_figures(since) -> dict:
     by_rule = Escalation.objects.filter(rule__isnull=False, created_at__gte=since)
     from django_q.models import Failure, Success
 
-    return {"sweep_escalations": by_rule.count(),
-            "sweep_tasks_ok": Success.objects.filter(func="escalations.automation.tasks.sweep", started__gte=since).count(),
-            "sweep_tasks_failed": Failure.objects.filter(func="escalations.automation.tasks.sweep", started__gte=since).count()}
+    return {
+        "sweep_escalations": by_rule.count(),
+        "sweep_tasks_ok": Success.objects.filter(func="escalations.automation.tasks.sweep", started__gte=since).count(),
+        "sweep_tasks_failed": Failure.objects.filter(
+            func="escalations.automation.tasks.sweep", started__gte=since
+        ).count(),
+    }
 
 
-def run(*, duration: float, threads: int, web_workers: int, qclusters: int, due: int, kill_at: float | None,
-        restart_pg_at: float | None, out) -> dict:
+def run(
+    *,
+    duration: float,
+    threads: int,
+    web_workers: int,
+    qclusters: int,
+    due: int,
+    kill_at: float | None,
+    restart_pg_at: float | None,
+    out,
+) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="scale_out_"))
     maildir = workdir / "mail"
     maildir.mkdir()
     pairs = ensure_people()
     categories = pages_bench.bench_categories()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "DJANGO_DEBUG": "0",
-           "EMAIL_URL": f"filemail:///{maildir}", "Q_WORKERS": "1", "LOG_LEVEL": "ERROR"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DJANGO_DEBUG": "0",
+        "EMAIL_URL": f"filemail:///{maildir}",
+        "Q_WORKERS": "1",
+        "LOG_LEVEL": "ERROR",
+    }
     procs = Processes(workdir, env)
     pump = Pump()
     since = timezone.now()
     scheduled = clocks_running_out(due, duration)
-    out.write(f"{scheduled:,} L1 response clocks run out over the next {duration:.0f} s; broker {broker_name()}; "
-              f"logs in {workdir}\n")
+    out.write(
+        f"{scheduled:,} L1 response clocks run out over the next {duration:.0f} s; broker {broker_name()}; "
+        f"logs in {workdir}\n"
+    )
     port = pages_bench.free_port()
     faults: dict = {}
     try:
@@ -287,12 +344,25 @@ def run(*, duration: float, threads: int, web_workers: int, qclusters: int, due:
         for _ in range(qclusters):
             procs.start_cluster()
         pump.start()
-        spec = {"base": f"http://127.0.0.1:{port}", "duration": duration, "threads": threads, "password": PASSWORD,
-                "pairs": pairs, "category_ids": categories, "tag": since.strftime("%H%M%S")}
+        spec = {
+            "base": f"http://127.0.0.1:{port}",
+            "duration": duration,
+            "threads": threads,
+            "password": PASSWORD,
+            "pairs": pairs,
+            "category_ids": categories,
+            "tag": since.strftime("%H%M%S"),
+        }
         spec_path = workdir / "load.json"
         spec_path.write_text(json.dumps(spec))
-        load = subprocess.Popen([sys.executable, "-m", "escalations.devtools.benchmarks.desk_load"], cwd=settings.BASE_DIR,
-                                stdin=spec_path.open(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        load = subprocess.Popen(
+            [sys.executable, "-m", "escalations.devtools.benchmarks.desk_load"],
+            cwd=settings.BASE_DIR,
+            stdin=spec_path.open(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         began = time.monotonic()
         events = sorted([(t, name) for t, name in ((kill_at, "kill"), (restart_pg_at, "restart_pg")) if t is not None])
         for at, name in events:
@@ -305,8 +375,10 @@ def run(*, duration: float, threads: int, web_workers: int, qclusters: int, due:
                 faults["postgres_restart_s"] = round(restart_postgres(), 1)
                 faults["postgres_restarted_at_s"] = round(time.monotonic() - began, 1)
                 connection.close()
-                out.write(f"  restarted PostgreSQL at {faults['postgres_restarted_at_s']} s "
-                          f"(took {faults['postgres_restart_s']} s)\n")
+                out.write(
+                    f"  restarted PostgreSQL at {faults['postgres_restarted_at_s']} s "
+                    f"(took {faults['postgres_restart_s']} s)\n"
+                )
         stdout, stderr = load.communicate(timeout=duration * 4 + 300)
         if load.returncode != 0:
             raise RuntimeError("the load failed: " + stderr[-3000:])
@@ -322,23 +394,39 @@ def run(*, duration: float, threads: int, web_workers: int, qclusters: int, due:
     findings = invariants.check()
     findings += ledger_checks(result["ledger"], [u for pair in pairs for u in pair], since)
     findings += outbox_checks(maildir, since)
-    findings.append(invariants.Finding("task queue drained after the run", drained,
-                                       "empty" if drained else f"{queue_size()} tasks left"))
+    findings.append(
+        invariants.Finding(
+            "task queue drained after the run", drained, "empty" if drained else f"{queue_size()} tasks left"
+        )
+    )
     statuses = Counter()
     for per_action in result["statuses"].values():
         statuses.update(per_action)
-    findings.append(invariants.Finding("no request answered 500", not statuses.get("500"),
-                                       f"{statuses.get('500', 0)} answered 500"))
+    findings.append(
+        invariants.Finding("no request answered 500", not statuses.get("500"), f"{statuses.get('500', 0)} answered 500")
+    )
     figures = {
-        "broker": broker_name(), "web_workers": web_workers, "qclusters": qclusters, "threads": threads,
-        "seconds": result["seconds"], "journeys": result["journeys"],
-        "requests": sum(statuses.values()), "http_500": statuses.get("500", 0),
-        "http_503": statuses.get("503", 0), "conflicts_409": statuses.get("409", 0),
+        "broker": broker_name(),
+        "web_workers": web_workers,
+        "qclusters": qclusters,
+        "threads": threads,
+        "seconds": result["seconds"],
+        "journeys": result["journeys"],
+        "requests": sum(statuses.values()),
+        "http_500": statuses.get("500", 0),
+        "http_503": statuses.get("503", 0),
+        "conflicts_409": statuses.get("409", 0),
         "errors": {k: v for k, v in statuses.items() if not k.isdigit() or k not in ("200", "302", "409", "503")},
-        "failed_journeys": result["failures"], "actions": result["actions"], **sweep_figures(since),
-        "sweeps_enqueued": pump.enqueued["sweep"], "qcluster_kills": procs.kills, **faults,
-        "cases": Case.objects.count(), "cpus": os.cpu_count(),
-        "invariants": {f.name: f.held for f in findings}, "invariants_held": all(f.held for f in findings),
+        "failed_journeys": result["failures"],
+        "actions": result["actions"],
+        **sweep_figures(since),
+        "sweeps_enqueued": pump.enqueued["sweep"],
+        "qcluster_kills": procs.kills,
+        **faults,
+        "cases": Case.objects.count(),
+        "cpus": os.cpu_count(),
+        "invariants": {f.name: f.held for f in findings},
+        "invariants_held": all(f.held for f in findings),
     }
     if figures["invariants_held"]:  # otherwise the logs and mail stay for a look
         shutil.rmtree(workdir, ignore_errors=True)

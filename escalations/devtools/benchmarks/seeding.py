@@ -1,4 +1,5 @@
 """What the data builders of the benchmarks share."""
+
 from __future__ import annotations
 
 from django.db import transaction

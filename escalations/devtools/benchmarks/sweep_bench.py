@@ -5,6 +5,7 @@ write a case history row, a handoff (escalation) row, an outbox row and a rule f
 The data is built with one INSERT ... SELECT over a number series, so a million cases
 take seconds, and reset between the three runs so each sees the same due cases.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,12 @@ class Bench:
         """Create the cases; with ``reuse``, keep an earlier run's cases of the same size."""
         started = time.perf_counter()
         self.category, _ = Category.objects.get_or_create(code="bench", defaults={"name": "Benchmark"})
-        self.t1, _ = Team.objects.get_or_create(name="Bench L1", defaults={"level": self.l1, "email": "l1@bench.example"})
-        self.t2, _ = Team.objects.get_or_create(name="Bench L2", defaults={"level": self.l2, "email": "l2@bench.example"})
+        self.t1, _ = Team.objects.get_or_create(
+            name="Bench L1", defaults={"level": self.l1, "email": "l1@bench.example"}
+        )
+        self.t2, _ = Team.objects.get_or_create(
+            name="Bench L2", defaults={"level": self.l2, "email": "l2@bench.example"}
+        )
         existing = Case.objects.filter(source=SOURCE)
         if reuse and existing.count() == self.n:
             self.due_ids = list(existing.order_by("pk").values_list("pk", flat=True)[: self.m])
@@ -66,16 +71,25 @@ class Bench:
         later = self.now + timedelta(days=1)
         is_pg = connection.vendor == "postgresql"
         params = {
-            "snap": json.dumps(snapshot), "m": self.m, "l1": self.l1.pk, "t1": self.t1.pk, "cat": self.category.pk,
-            "opened_due": opened_due, "opened": self.now, "due_at": due_at, "later": later,
-            "resp_due": self.now + timedelta(minutes=15), "resol_due": self.now + timedelta(hours=4),
+            "snap": json.dumps(snapshot),
+            "m": self.m,
+            "l1": self.l1.pk,
+            "t1": self.t1.pk,
+            "cat": self.category.pk,
+            "opened_due": opened_due,
+            "opened": self.now,
+            "due_at": due_at,
+            "later": later,
+            "resp_due": self.now + timedelta(minutes=15),
+            "resol_due": self.now + timedelta(hours=4),
         }
         if not is_pg:
             params = {k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v) for k, v in params.items()}
         snap = "CAST(%(snap)s AS jsonb)" if is_pg else "%(snap)s"
         concat = "'b' || i" if is_pg else "'b' || i"
         with transaction.atomic(), connection.cursor() as cur:
-            cur.execute(f"""
+            cur.execute(
+                f"""
                 INSERT INTO escalations_case (
                     title, description, requester_name, requester_email, category_id, impact, urgency, priority,
                     complexity, customer_tier, status, level_id, team_id, reassignment_count, reopen_count,
@@ -90,12 +104,15 @@ class Bench:
                     %(resol_due)s, {"'[]'::jsonb" if is_pg else "'[]'"},
                     CASE WHEN i <= %(m)s THEN %(due_at)s ELSE %(later)s END,
                     '', 1, %(opened)s, 'bench', {concat}
-                FROM {_series(self.n)}""", params)
+                FROM {_series(self.n)}""",
+                params,
+            )
         if is_pg:
             with connection.cursor() as cur:
                 cur.execute("ANALYZE escalations_case")
-        self.due_ids = list(Case.objects.filter(source=SOURCE, next_check_at__lte=self.now)
-                            .values_list("pk", flat=True))
+        self.due_ids = list(
+            Case.objects.filter(source=SOURCE, next_check_at__lte=self.now).values_list("pk", flat=True)
+        )
         return time.perf_counter() - started
 
     def clean(self) -> None:
@@ -103,9 +120,13 @@ class Bench:
         rows go through the audit trail's documented maintenance path."""
         with _maintenance("remove benchmark cases"), connection.cursor() as cur:
             sub = "SELECT id FROM escalations_case WHERE source = 'bench'"
-            for table, col in (("escalations_historicalcase", "id"), ("escalations_historicalescalation", "case_id"),
-                               ("escalations_escalation", "case_id"), ("escalations_notification", "case_id"),
-                               ("escalations_rulefiring", "case_id")):
+            for table, col in (
+                ("escalations_historicalcase", "id"),
+                ("escalations_historicalescalation", "case_id"),
+                ("escalations_escalation", "case_id"),
+                ("escalations_notification", "case_id"),
+                ("escalations_rulefiring", "case_id"),
+            ):
                 cur.execute(f"DELETE FROM {table} WHERE {col} IN ({sub})")
             cur.execute("DELETE FROM escalations_case WHERE source = 'bench'")
 
@@ -113,14 +134,25 @@ class Bench:
         """Put the due cases back as they were before a run, and drop what the run wrote."""
         ids = self.due_ids
         with _maintenance("reset benchmark cases between runs"):
-            for model, col in ((Escalation.history.model, "case_id"), (Escalation, "case_id"),
-                               (Notification, "case_id"), (RuleFiring, "case_id")):
+            for model, col in (
+                (Escalation.history.model, "case_id"),
+                (Escalation, "case_id"),
+                (Notification, "case_id"),
+                (RuleFiring, "case_id"),
+            ):
                 model.objects.filter(**{f"{col}__in": ids}).delete()
             Case.history.filter(id__in=ids).delete()
             Case.objects.filter(pk__in=ids).update(
-                status="in_progress", level=self.l1, team=self.t1, highest_level=self.l1, escalation_count=0,
-                level_entered_at=self.now - timedelta(hours=1), response_due_at=self.now - timedelta(minutes=45),
-                response_breached_at=None, responded_at=None, next_check_at=self.now - timedelta(minutes=45),
+                status="in_progress",
+                level=self.l1,
+                team=self.t1,
+                highest_level=self.l1,
+                escalation_count=0,
+                level_entered_at=self.now - timedelta(hours=1),
+                response_due_at=self.now - timedelta(minutes=45),
+                response_breached_at=None,
+                responded_at=None,
+                next_check_at=self.now - timedelta(minutes=45),
                 version=1,
             )
 
@@ -130,9 +162,11 @@ class Bench:
         result = run_sweep(now=self.now, heartbeat="bench")
         elapsed = time.perf_counter() - started
         if result.escalations != len(self.due_ids):
-            raise RuntimeError(f"the sweep escalated {result.escalations:,} cases, not the benchmark's "
-                               f"{len(self.due_ids):,}: other cases are due in this database; run bench_sweep "
-                               "on a scratch database of its own")
+            raise RuntimeError(
+                f"the sweep escalated {result.escalations:,} cases, not the benchmark's "
+                f"{len(self.due_ids):,}: other cases are due in this database; run bench_sweep "
+                "on a scratch database of its own"
+            )
         return elapsed
 
     def run_naive(self, limit: int) -> tuple[float, int]:
@@ -146,27 +180,54 @@ class Bench:
                 c = clock.clocks(case)[0]
                 if clock.percent_used(case, c, self.now) < 100:
                     continue
-                esc = Escalation(case=case, kind=EscalationKind.ESCALATE, from_level=case.level, to_level=self.l2,
-                                 from_team=case.team, to_team=self.t2, rule=rule, reason=f"Rule '{rule.name}'",
-                                 summary="Automatic escalation", steps_tried="-", customer_impact="-",
-                                 created_at=self.now)
+                esc = Escalation(
+                    case=case,
+                    kind=EscalationKind.ESCALATE,
+                    from_level=case.level,
+                    to_level=self.l2,
+                    from_team=case.team,
+                    to_team=self.t2,
+                    rule=rule,
+                    reason=f"Rule '{rule.name}'",
+                    summary="Automatic escalation",
+                    steps_tried="-",
+                    customer_impact="-",
+                    created_at=self.now,
+                )
                 case.escalate(self.l2, self.t2, self.now)
                 clock.recompute_due(case)
                 case.next_check_at = case.response_due_at
                 case.version += 1
                 case.save()
                 esc.save()
-                Notification.objects.create(case=case, event="escalated", recipient="l2@bench.example",
-                                            subject="Escalated", body="-", dedupe_key=f"naive:{case.pk}")
+                Notification.objects.create(
+                    case=case,
+                    event="escalated",
+                    recipient="l2@bench.example",
+                    subject="Escalated",
+                    body="-",
+                    dedupe_key=f"naive:{case.pk}",
+                )
                 RuleFiring.objects.create(case=case, rule=rule, level=self.l1, fired_at=self.now)
         return time.perf_counter() - started, len(ids)
 
     def run_raw_sql(self) -> float:
         """The floor: one statement claims, moves, and writes history, handoff, outbox, firing."""
         rule = TriggerRule.objects.get(name=RULE_NAME)
-        hist_cols = [f.column for f in Case.history.model._meta.concrete_fields
-                     if f.column not in ("history_id", "history_date", "history_change_reason", "history_type",
-                                         "history_user_id", "prev_hash", "row_hash")]
+        hist_cols = [
+            f.column
+            for f in Case.history.model._meta.concrete_fields
+            if f.column
+            not in (
+                "history_id",
+                "history_date",
+                "history_change_reason",
+                "history_type",
+                "history_user_id",
+                "prev_hash",
+                "row_hash",
+            )
+        ]
         select_cols = ", ".join(f"u.{c}" for c in hist_cols)
         sql = f"""
             WITH due AS (
@@ -196,8 +257,15 @@ class Bench:
             )
             INSERT INTO escalations_rulefiring (case_id, rule_id, level_id, fired_at, times, reason)
             SELECT u.id, %(rule)s, %(l1)s, %(now)s, 1, 'raw' FROM u"""
-        params = {"now": self.now, "l1": self.l1.pk, "l2": self.l2.pk, "t1": self.t1.pk, "t2": self.t2.pk,
-                  "rule": rule.pk, "due": self.now + timedelta(hours=1)}
+        params = {
+            "now": self.now,
+            "l1": self.l1.pk,
+            "l2": self.l2.pk,
+            "t1": self.t1.pk,
+            "t2": self.t2.pk,
+            "rule": rule.pk,
+            "due": self.now + timedelta(hours=1),
+        }
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql, params)
@@ -223,8 +291,9 @@ def deadlines_per_second(count: int = 200_000) -> float:
     import holidays as holidays_lib
 
     days = sorted(holidays_lib.country_holidays("DE", subdiv="BY", years=range(2024, 2029)))
-    cal = sla.BusinessCalendar(timezone="Europe/Berlin", weekly_hours={d: [("08:00", "18:00")] for d in range(5)},
-                               holidays=days)
+    cal = sla.BusinessCalendar(
+        timezone="Europe/Berlin", weekly_hours={d: [("08:00", "18:00")] for d in range(5)}, holidays=days
+    )
     rnd = random.Random(7)
     base = datetime(2025, 1, 1, tzinfo=sla.timezone.utc).timestamp()
     starts = [datetime.fromtimestamp(base + rnd.random() * 3 * 365 * 86400, sla.timezone.utc) for _ in range(count)]
@@ -243,12 +312,17 @@ def with_bench_rule(fn):
     active = list(TriggerRule.objects.filter(is_active=True).values_list("pk", flat=True))
     TriggerRule.objects.filter(pk__in=active).update(is_active=False)
     rule, _ = TriggerRule.objects.update_or_create(
-        name=RULE_NAME, defaults=dict(order=1, condition="sla_percent", params={"target": "response", "percent": 100},
-                                      action="escalate_next", is_active=True))
+        name=RULE_NAME,
+        defaults=dict(
+            order=1,
+            condition="sla_percent",
+            params={"target": "response", "percent": 100},
+            action="escalate_next",
+            is_active=True,
+        ),
+    )
     try:
         return fn()
     finally:
         TriggerRule.objects.filter(pk=rule.pk).update(is_active=False)
         TriggerRule.objects.filter(pk__in=active).update(is_active=True)
-
-

@@ -6,6 +6,7 @@ workers and PostgreSQL share the cores. The scenarios are the same (``pages_load
 session and CSRF cookies come from one sign-in in Python, then a Lua script builds each
 request (a random case id, a fresh intake form) and prints one JSON line at the end.
 """
+
 from __future__ import annotations
 
 import json
@@ -85,7 +86,8 @@ def run(spec: dict) -> dict:
     script = LUA % {
         "ids": ",".join(str(i) for i in spec["case_ids"]) or "0",
         "cats": ",".join(str(c) for c in spec["category_ids"]) or "0",
-        "scenario": spec["scenario"], "expected": expected,
+        "scenario": spec["scenario"],
+        "expected": expected,
         "cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.items()),
         "token": quote(session.cookies["csrftoken"]),
     }
@@ -93,8 +95,24 @@ def run(spec: dict) -> dict:
         f.write(script)
     try:
         result = subprocess.run(
-            [WRK, "-t", "1", "-c", str(spec["threads"]), "-d", f"{max(1, int(spec['duration']))}s", "--timeout", "30s",
-             "-s", f.name, spec["base"]], capture_output=True, text=True, timeout=spec["duration"] * 3 + 60)
+            [
+                WRK,
+                "-t",
+                "1",
+                "-c",
+                str(spec["threads"]),
+                "-d",
+                f"{max(1, int(spec['duration']))}s",
+                "--timeout",
+                "30s",
+                "-s",
+                f.name,
+                spec["base"],
+            ],
+            capture_output=True,
+            text=True,
+            timeout=spec["duration"] * 3 + 60,
+        )
     finally:
         Path(f.name).unlink(missing_ok=True)
     line = next((ln for ln in reversed(result.stdout.splitlines()) if ln.startswith("{")), None)
@@ -104,11 +122,16 @@ def run(spec: dict) -> dict:
     seconds = raw["micros"] / 1e6
     errors = raw["wrong_status"] + raw["socket_errors"]
     return {
-        "scenario": spec["scenario"], "requests": raw["requests"], "errors": errors,
+        "scenario": spec["scenario"],
+        "requests": raw["requests"],
+        "errors": errors,
         "error_kinds": ([f"{raw['wrong_status']} not HTTP {expected}"] if raw["wrong_status"] else [])
         + ([f"{raw['socket_errors']} socket errors"] if raw["socket_errors"] else []),
-        "seconds": round(seconds, 2), "threads": spec["threads"], "load": "wrk",
+        "seconds": round(seconds, 2),
+        "threads": spec["threads"],
+        "load": "wrk",
         "per_s": round(raw["requests"] / seconds, 1) if seconds else None,
-        "p50_ms": round(raw["p50_us"] / 1000, 1), "p95_ms": round(raw["p95_us"] / 1000, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 1),
+        "p95_ms": round(raw["p95_us"] / 1000, 1),
         "p99_ms": round(raw["p99_us"] / 1000, 1),
     }

@@ -2,6 +2,7 @@
 
 ``features`` (what may be known at intake), ``train`` (time-ordered evaluation, fitting,
 storing), ``predict`` (pure-Python scoring from stored JSON parameters)."""
+
 from escalations.intelligence.risk.predict import active_models, predict, score_open_cases
 from escalations.intelligence.risk.train import NotTrainable, retrain, time_split, train
 

@@ -15,6 +15,7 @@ Labels:
   (``source_made_sla is False``, imported UCI cases).
 - escalation: ``escalation_count > 0`` or the highest level is above the intake level.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,6 +75,7 @@ def requester_key(name: str, email: str) -> str:
 
 # -- loading ---------------------------------------------------------------------------------
 
+
 def closed_cases(source: str = "all") -> QuerySet:
     qs = Case.objects.filter(status=CaseStatus.CLOSED, closed_at__isnull=False)
     return filter_source(qs, source)
@@ -93,17 +95,45 @@ def load_rows(qs: QuerySet) -> list[Row]:
     levels = {lv.pk: lv for lv in Level.objects.all()}
     teams = dict(Team.objects.values_list("pk", "name"))
     categories = dict(Category.objects.values_list("pk", "name"))
-    cases = list(qs.values(
-        "id", "opened_at", "closed_at", "requester_name", "requester_email", "escalation_count",
-        "highest_level_id", "resolution_breached_at", "source_made_sla",
-        "priority", "impact", "urgency", "complexity", "customer_tier", "business_impact",
-        "category_id", "team_id", "level_id",
-    ))
+    cases = list(
+        qs.values(
+            "id",
+            "opened_at",
+            "closed_at",
+            "requester_name",
+            "requester_email",
+            "escalation_count",
+            "highest_level_id",
+            "resolution_breached_at",
+            "source_made_sla",
+            "priority",
+            "impact",
+            "urgency",
+            "complexity",
+            "customer_tier",
+            "business_impact",
+            "category_id",
+            "team_id",
+            "level_id",
+        )
+    )
     intake = {}
-    first = (Case.history.model.objects.filter(history_type="+", id__in=qs.values("id"))
-             .order_by("history_date", "history_id")
-             .values("id", "priority", "impact", "urgency", "complexity", "customer_tier", "business_impact",
-                     "category_id", "team_id", "level_id"))
+    first = (
+        Case.history.model.objects.filter(history_type="+", id__in=qs.values("id"))
+        .order_by("history_date", "history_id")
+        .values(
+            "id",
+            "priority",
+            "impact",
+            "urgency",
+            "complexity",
+            "customer_tier",
+            "business_impact",
+            "category_id",
+            "team_id",
+            "level_id",
+        )
+    )
     for h in first.iterator(chunk_size=5000):
         intake.setdefault(h["id"], h)
     rows = []
@@ -111,23 +141,34 @@ def load_rows(qs: QuerySet) -> list[Row]:
         at = intake.get(c["id"], c)  # no history row (rows written around history): the case itself
         level = levels.get(at["level_id"]) or levels.get(c["level_id"])
         highest = levels.get(c["highest_level_id"])
-        rows.append(Row(
-            id=c["id"], opened_at=c["opened_at"], closed_at=c["closed_at"],
-            priority=at["priority"], impact=at["impact"], urgency=at["urgency"],
-            complexity=at["complexity"], customer_tier=at["customer_tier"],
-            business_impact=at["business_impact"] or 0,
-            category=str(at["category_id"]), category_name=categories.get(at["category_id"], "?"),
-            requester=requester_key(c["requester_name"], c["requester_email"]),
-            team=str(at["team_id"] or ""), team_name=teams.get(at["team_id"], ""),
-            level_rank=level.rank if level else 1, level_code=level.code if level else "?",
-            breach=c["resolution_breached_at"] is not None or c["source_made_sla"] is False,
-            escalation=c["escalation_count"] > 0 or bool(highest and level and highest.rank > level.rank),
-        ))
+        rows.append(
+            Row(
+                id=c["id"],
+                opened_at=c["opened_at"],
+                closed_at=c["closed_at"],
+                priority=at["priority"],
+                impact=at["impact"],
+                urgency=at["urgency"],
+                complexity=at["complexity"],
+                customer_tier=at["customer_tier"],
+                business_impact=at["business_impact"] or 0,
+                category=str(at["category_id"]),
+                category_name=categories.get(at["category_id"], "?"),
+                requester=requester_key(c["requester_name"], c["requester_email"]),
+                team=str(at["team_id"] or ""),
+                team_name=teams.get(at["team_id"], ""),
+                level_rank=level.rank if level else 1,
+                level_code=level.code if level else "?",
+                breach=c["resolution_breached_at"] is not None or c["source_made_sla"] is False,
+                escalation=c["escalation_count"] > 0 or bool(highest and level and highest.rank > level.rank),
+            )
+        )
     rows.sort(key=lambda r: (r.opened_at, r.id))
     return rows
 
 
 # -- past rates: a time-ordered running aggregate ------------------------------------------
+
 
 def past_rates(rows: list[Row], history: list[Row], target: str) -> None:
     """Set ``row.past[kind] = (hits, n)`` for each row: the ``target`` labels of the
@@ -184,6 +225,7 @@ def smoothed(hits: int, n: int, overall: tuple[int, int]) -> float:
 
 # -- the feature vector ----------------------------------------------------------------------
 
+
 def make_spec(train_rows: list[Row]) -> dict:
     """The columns, decided from the training rows only (the top categories)."""
     freq: dict[str, int] = {}
@@ -197,7 +239,8 @@ def make_spec(train_rows: list[Row]) -> dict:
         + [f"complexity:{v}" for v in Complexity.values]
         + [f"tier:{v}" for v in CustomerTier.values]
         + ["business_impact", "level_rank", "out_of_hours", "weekend"]
-        + [f"category:{c}" for c in top] + ["category:other"]
+        + [f"category:{c}" for c in top]
+        + ["category:other"]
         + [f"past_rate:{k}" for k in RATE_KINDS]
     )
     return {"names": names, "categories": top}
@@ -206,8 +249,14 @@ def make_spec(train_rows: list[Row]) -> dict:
 def vector(row: Row, spec: dict) -> list[float]:
     local = timezone.localtime(row.opened_at)
     cat = row.category if row.category in spec["categories"] else "other"
-    on = {f"priority:{row.priority}", f"impact:{row.impact}", f"urgency:{row.urgency}",
-          f"complexity:{row.complexity}", f"tier:{row.customer_tier}", f"category:{cat}"}
+    on = {
+        f"priority:{row.priority}",
+        f"impact:{row.impact}",
+        f"urgency:{row.urgency}",
+        f"complexity:{row.complexity}",
+        f"tier:{row.customer_tier}",
+        f"category:{cat}",
+    }
     if not WORKDAY[0] <= local.hour < WORKDAY[1]:
         on.add("out_of_hours")
     if local.weekday() >= 5:
@@ -238,8 +287,11 @@ def describe(name: str, row: Row, target: str) -> str | None:
         all_hits, all_n = row.past.get("all", (0, 0))
         if n < MIN_HISTORY or (all_n and hits / n <= all_hits / all_n):
             return None
-        who = {"category": f"category {row.category_name} cases", "requester": "this requester's cases",
-               "team": f"team {row.team_name or '?'} cases"}[value]
+        who = {
+            "category": f"category {row.category_name} cases",
+            "requester": "this requester's cases",
+            "team": f"team {row.team_name or '?'} cases",
+        }[value]
         return f"{who} {VERB[target]} {round(100 * hits / n)} % of the time ({hits} of {n} closed)"
     if name == "business_impact":
         return f"business impact {row.business_impact} of 3" if row.business_impact else None
@@ -264,4 +316,3 @@ def describe(name: str, row: Row, target: str) -> str | None:
 def is_on(name: str, x: float) -> bool:
     kind = name.partition(":")[0]
     return kind in ("past_rate", "business_impact", "level_rank") or x != 0.0
-

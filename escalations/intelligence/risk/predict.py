@@ -1,5 +1,6 @@
 """Scoring with a stored model: a dot product over JSON parameters, no pickle and no
 scikit-learn at request time."""
+
 from __future__ import annotations
 
 import math
@@ -82,8 +83,14 @@ def predict(case: Case, models: dict[str, RiskModel] | None = None) -> dict:
     model gives None and no reasons."""
     models = active_models() if models is None else models
     rows = load_rows(Case.objects.filter(pk=case.pk))
-    out: dict = {"breach_risk": None, "escalation_risk": None, "breach_reasons": [], "escalation_reasons": [],
-                 "reasons": [], "model_ids": {t: None for t in TARGETS}}
+    out: dict = {
+        "breach_risk": None,
+        "escalation_risk": None,
+        "breach_reasons": [],
+        "escalation_reasons": [],
+        "reasons": [],
+        "model_ids": {t: None for t in TARGETS},
+    }
     if not rows:
         return out
     for target in TARGETS:
@@ -99,8 +106,9 @@ def predict(case: Case, models: dict[str, RiskModel] | None = None) -> dict:
 
 
 def combined_reasons(result: dict) -> list[str]:
-    return ([f"breach: {w}" for w in result["breach_reasons"]]
-            + [f"escalation: {w}" for w in result["escalation_reasons"]])
+    return [f"breach: {w}" for w in result["breach_reasons"]] + [
+        f"escalation: {w}" for w in result["escalation_reasons"]
+    ]
 
 
 def score_open_cases(batch: int = BATCH) -> int:
@@ -113,7 +121,7 @@ def score_open_cases(batch: int = BATCH) -> int:
     now = timezone.now()
     scored = 0
     for start in range(0, len(ids), batch):
-        chunk = ids[start:start + batch]
+        chunk = ids[start : start + batch]
         objs = []
         for row in load_rows(Case.objects.filter(pk__in=chunk)):
             result = {"breach_risk": None, "escalation_risk": None, "breach_reasons": [], "escalation_reasons": []}
@@ -121,8 +129,15 @@ def score_open_cases(batch: int = BATCH) -> int:
                 p, words = score_row(model, row)
                 result[f"{target}_risk"] = round(p, 4)
                 result[f"{target}_reasons"] = words
-            objs.append(Case(pk=row.id, breach_risk=result["breach_risk"], escalation_risk=result["escalation_risk"],
-                             risk_reasons=combined_reasons(result), risk_scored_at=now))
+            objs.append(
+                Case(
+                    pk=row.id,
+                    breach_risk=result["breach_risk"],
+                    escalation_risk=result["escalation_risk"],
+                    risk_reasons=combined_reasons(result),
+                    risk_scored_at=now,
+                )
+            )
         with transaction.atomic():
             scored += bulk_update_rows(objs, ["breach_risk", "escalation_risk", "risk_reasons", "risk_scored_at"])
     return scored

@@ -8,6 +8,7 @@ The stored model is refitted on every closed case once evaluated (so it learns f
 the most recent months too); its ``metrics``, ``n_train`` and ``n_test`` describe the
 hold-out evaluation of the same recipe.
 """
+
 from __future__ import annotations
 
 import math
@@ -93,14 +94,19 @@ def evaluate(y: list[int], p: list[float]) -> dict:
 
     n = len(y)
     order = sorted(range(n), key=lambda i: -p[i])
-    top = order[:max(1, math.ceil(n * 0.1))]
+    top = order[: max(1, math.ceil(n * 0.1))]
     bins = []
     for b in range(RELIABILITY_BINS):
         lo, hi = b / RELIABILITY_BINS, (b + 1) / RELIABILITY_BINS
         idx = [i for i in range(n) if lo <= p[i] < hi or (b == RELIABILITY_BINS - 1 and p[i] == 1.0)]
-        bins.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": len(idx),
-                     "mean_predicted": round(sum(p[i] for i in idx) / len(idx), 4) if idx else None,
-                     "observed_rate": round(sum(y[i] for i in idx) / len(idx), 4) if idx else None})
+        bins.append(
+            {
+                "bin": f"{lo:.1f}-{hi:.1f}",
+                "n": len(idx),
+                "mean_predicted": round(sum(p[i] for i in idx) / len(idx), 4) if idx else None,
+                "observed_rate": round(sum(y[i] for i in idx) / len(idx), 4) if idx else None,
+            }
+        )
     return {
         "auc": round(float(roc_auc_score(y, p)), 4) if len(set(y)) == 2 else None,
         "precision_at_10": round(sum(y[i] for i in top) / len(top), 4),
@@ -125,8 +131,7 @@ class TrainResult:
     X_all: list = field(default_factory=list)
 
 
-def train(target: str = "breach", source: str = "all", save: bool = True,
-          rows: list[Row] | None = None) -> TrainResult:
+def train(target: str = "breach", source: str = "all", save: bool = True, rows: list[Row] | None = None) -> TrainResult:
     """Evaluate on a time-ordered hold-out, refit on every closed case, store as the active
     model for ``target`` (unless ``save`` is False)."""
     if target not in TARGETS:
@@ -141,22 +146,39 @@ def train(target: str = "breach", source: str = "all", save: bool = True,
     (scaler, clf), params = fit(matrix(split.train, spec), [int(r.label(target)) for r in split.train], spec["names"])
     p = [float(v) for v in clf.predict_proba(scaled(scaler, matrix(split.test, spec)))[:, 1]]
     metrics = evaluate([int(r.label(target)) for r in split.test], p)
-    metrics.update(cutoff=split.cutoff.isoformat(), dropped_from_train=split.dropped,
-                   train_positive_rate=round(sum(r.label(target) for r in split.train) / len(split.train), 4))
+    metrics.update(
+        cutoff=split.cutoff.isoformat(),
+        dropped_from_train=split.dropped,
+        train_positive_rate=round(sum(r.label(target) for r in split.train) / len(split.train), 4),
+    )
 
     spec_all = make_spec(rows)
     X_all = matrix(rows, spec_all)
     estimator, params = fit(X_all, [int(r.label(target)) for r in rows], spec_all["names"])
-    params.update(categories=spec_all["categories"], rates=rate_tables(rows, target), source=source,
-                  fit_rows=len(rows))
-    result = TrainResult(target=target, source=source, metrics=metrics, n_train=len(split.train),
-                         n_test=len(split.test), split=split, params=params, estimator=estimator, X_all=X_all)
+    params.update(categories=spec_all["categories"], rates=rate_tables(rows, target), source=source, fit_rows=len(rows))
+    result = TrainResult(
+        target=target,
+        source=source,
+        metrics=metrics,
+        n_train=len(split.train),
+        n_test=len(split.test),
+        split=split,
+        params=params,
+        estimator=estimator,
+        X_all=X_all,
+    )
     if save:
         with transaction.atomic():
             RiskModel.objects.filter(target=target, is_active=True).update(is_active=False)
             result.model = RiskModel.objects.create(
-                target=target, trained_at=timezone.now(), is_active=True, features=params["names"],
-                parameters=params, metrics=metrics, n_train=result.n_train, n_test=result.n_test,
+                target=target,
+                trained_at=timezone.now(),
+                is_active=True,
+                features=params["names"],
+                parameters=params,
+                metrics=metrics,
+                n_train=result.n_train,
+                n_test=result.n_test,
             )
     return result
 

@@ -13,7 +13,6 @@ class Command(BaseCommand):
         findings = check()
         for f in findings:
             self.stdout.write(f"{'held ' if f.held else 'FAILED'}  {f.name}: {f.detail}")
-        self.stdout.write(json.dumps({"invariants_held": all(f.held for f in findings),
-                                      "checked": len(findings)}))
+        self.stdout.write(json.dumps({"invariants_held": all(f.held for f in findings), "checked": len(findings)}))
         if not all(f.held for f in findings):
             sys.exit(1)

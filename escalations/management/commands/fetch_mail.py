@@ -1,4 +1,5 @@
 """Poll the mailboxes in MAILBOX_URLS once (the fetch_mail schedule runs this every minute)."""
+
 from django.core.management.base import BaseCommand
 
 from escalations.channels.mail.fetch import fetch_all

@@ -9,16 +9,22 @@ SHOW_BAD = 50
 
 
 class Command(BaseCommand):
-    help = ("Import a service desk's event log (gzipped CSV) as historical cases with their levels, "
-            "teams, status history, escalations and SLA verdicts. Running it again imports only incidents "
-            "not imported before (by source and incident id).")
+    help = (
+        "Import a service desk's event log (gzipped CSV) as historical cases with their levels, "
+        "teams, status history, escalations and SLA verdicts. Running it again imports only incidents "
+        "not imported before (by source and incident id)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="The log, e.g. ../shared/data/bpic2013_incidents.csv.gz")
         parser.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt")
         parser.add_argument("--batch", type=int, default=500, help="Incidents per transaction.")
-        parser.add_argument("--bad-rows", dest="bad_rows", metavar="CSV",
-                            help=f"Write every bad row (line, reason) here; the summary lists the first {SHOW_BAD}.")
+        parser.add_argument(
+            "--bad-rows",
+            dest="bad_rows",
+            metavar="CSV",
+            help=f"Write every bad row (line, reason) here; the summary lists the first {SHOW_BAD}.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="No progress line on stderr.")
 
     def handle(self, *args, **o):
@@ -61,6 +67,9 @@ class Command(BaseCommand):
     def _progress(self, reader, summary) -> None:
         done = reader.fraction()
         bar = "#" * int(done * 30)
-        self.stderr.write(f"\r[{bar:<30}] {done:4.0%}  {summary.rows:,} rows, {summary.incidents:,} incidents, "
-                          f"{summary.created:,} created, {len(summary.bad_rows):,} bad", ending="")
+        self.stderr.write(
+            f"\r[{bar:<30}] {done:4.0%}  {summary.rows:,} rows, {summary.incidents:,} incidents, "
+            f"{summary.created:,} created, {len(summary.bad_rows):,} bad",
+            ending="",
+        )
         self.stderr.flush()

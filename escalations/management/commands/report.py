@@ -20,8 +20,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         names = list(REGISTRY)
-        parser.add_argument("name", choices=names, metavar="NAME",
-                            help="Which report: " + "; ".join(f"{r.name} ({r.title})" for r in REGISTRY.values()))
+        parser.add_argument(
+            "name",
+            choices=names,
+            metavar="NAME",
+            help="Which report: " + "; ".join(f"{r.name} ({r.title})" for r in REGISTRY.values()),
+        )
         parser.add_argument("--from", dest="date_from", help="First day (YYYY-MM-DD); default 30 days ago.")
         parser.add_argument("--to", dest="date_to", help="Last day, inclusive (YYYY-MM-DD); default today.")
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -30,17 +34,25 @@ class Command(BaseCommand):
         parser.add_argument("--team", help="Team name.")
         parser.add_argument("--category", help="Category code.")
         parser.add_argument("--priority", type=int, choices=[1, 2, 3, 4])
-        parser.add_argument("--source", choices=list(SOURCES),
-                            help="Only cases opened here ('live') or imported from one log.")
+        parser.add_argument(
+            "--source", choices=list(SOURCES), help="Only cases opened here ('live') or imported from one log."
+        )
         parser.add_argument("--period", choices=list(PERIODS), help="Bucket for series; default by range length.")
 
     def handle(self, *args, **o):
         date_to = _date(o["date_to"]) if o["date_to"] else timezone.localdate()
         date_from = _date(o["date_from"]) if o["date_from"] else date_to - timedelta(days=30)
         try:
-            filters = Filters(date_from=date_from, date_to=date_to, level=o["level"], team=o["team"],
-                              category=o["category"], priority=o["priority"], source=o["source"],
-                              period=o["period"])
+            filters = Filters(
+                date_from=date_from,
+                date_to=date_to,
+                level=o["level"],
+                team=o["team"],
+                category=o["category"],
+                priority=o["priority"],
+                source=o["source"],
+                period=o["period"],
+            )
             result = REGISTRY[o["name"]].run(filters)
         except FilterError as exc:
             raise CommandError(str(exc)) from exc

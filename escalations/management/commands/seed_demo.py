@@ -3,6 +3,7 @@
 Idempotent: everything is looked up by a natural key first, and the demo cases are
 created only once, so running it twice doubles nothing.
 """
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -15,15 +16,28 @@ from escalations.models import Case, Category, InboundMessage, KnowledgeArticle,
 
 PASSWORD = "demo-pass-2026"
 DEMO_DOMAIN = "demo.example"
-CATEGORIES = [("network", "Network"), ("email", "E-mail"), ("billing", "Billing"),
-              ("security", "Security"), ("hardware", "Hardware")]
-TEAMS = [("Service Desk", "L1"), ("Network Specialists", "L2"), ("Infrastructure Seniors", "L3"),
-         ("Security Experts", "L4"), ("Executive Board", "EXEC")]
+CATEGORIES = [
+    ("network", "Network"),
+    ("email", "E-mail"),
+    ("billing", "Billing"),
+    ("security", "Security"),
+    ("hardware", "Hardware"),
+]
+TEAMS = [
+    ("Service Desk", "L1"),
+    ("Network Specialists", "L2"),
+    ("Infrastructure Seniors", "L3"),
+    ("Security Experts", "L4"),
+    ("Executive Board", "EXEC"),
+]
 USERS = [  # username, role, level, team
-    ("agent", "Agent", "L1", "Service Desk"), ("agent2", "Agent", "L1", "Service Desk"),
+    ("agent", "Agent", "L1", "Service Desk"),
+    ("agent2", "Agent", "L1", "Service Desk"),
     ("specialist", "Specialist", "L2", "Network Specialists"),
-    ("senior", "Senior", "L3", "Infrastructure Seniors"), ("expert", "Expert", "L4", "Security Experts"),
-    ("executive", "Executive", "EXEC", "Executive Board"), ("manager", "Manager", "L4", None),
+    ("senior", "Senior", "L3", "Infrastructure Seniors"),
+    ("expert", "Expert", "L4", "Security Experts"),
+    ("executive", "Executive", "EXEC", "Executive Board"),
+    ("manager", "Manager", "L4", None),
     ("auditor", "Auditor", None, None),
 ]
 
@@ -48,14 +62,19 @@ class Command(BaseCommand):
         teams = {}
         for name, code in TEAMS:
             teams[name], _ = Team.objects.get_or_create(
-                name=name, defaults={"level": Level.objects.get(code=code),
-                                     "email": f"{name.lower().replace(' ', '-')}@{DEMO_DOMAIN}"})
+                name=name,
+                defaults={
+                    "level": Level.objects.get(code=code),
+                    "email": f"{name.lower().replace(' ', '-')}@{DEMO_DOMAIN}",
+                },
+            )
         teams["Service Desk"].skills.add(*Category.objects.all())
         users = {}
         for username, role, level, team in USERS:
             user, created = User.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@{DEMO_DOMAIN}", "is_staff": True,
-                                             "first_name": username.capitalize()})
+                username=username,
+                defaults={"email": f"{username}@{DEMO_DOMAIN}", "is_staff": True, "first_name": username.capitalize()},
+            )
             if created:
                 user.set_password(PASSWORD)
                 user.save()
@@ -70,7 +89,8 @@ class Command(BaseCommand):
                 team.manager = users["manager"]
                 team.save()
         admin, created = User.objects.get_or_create(
-            username="admin", defaults={"email": f"admin@{DEMO_DOMAIN}", "is_staff": True, "is_superuser": True})
+            username="admin", defaults={"email": f"admin@{DEMO_DOMAIN}", "is_staff": True, "is_superuser": True}
+        )
         if created:
             admin.set_password(PASSWORD)
             admin.save()
@@ -85,30 +105,61 @@ class Command(BaseCommand):
             customer_impact="40 people work offline; sales calls dropped.",
             knowledge_consulted="VPN troubleshooting guide",
         )
-        new = workflow.case_open(actor=u["agent"], title="Cannot print invoices", category=cat["hardware"],
-                                 impact=3, urgency=2, description="Printer shows error 42.", **requester)
-        working = workflow.case_open(actor=u["agent"], title="VPN keeps disconnecting", category=cat["network"],
-                                     impact=1, urgency=2, **requester)
+        new = workflow.case_open(
+            actor=u["agent"],
+            title="Cannot print invoices",
+            category=cat["hardware"],
+            impact=3,
+            urgency=2,
+            description="Printer shows error 42.",
+            **requester,
+        )
+        working = workflow.case_open(
+            actor=u["agent"], title="VPN keeps disconnecting", category=cat["network"], impact=1, urgency=2, **requester
+        )
         workflow.case_take(case_id=working.pk, actor=u["agent"])
-        escalated = workflow.case_open(actor=u["agent"], title="Mail server rejects large attachments",
-                                       category=cat["email"], impact=2, urgency=1, **requester)
+        escalated = workflow.case_open(
+            actor=u["agent"],
+            title="Mail server rejects large attachments",
+            category=cat["email"],
+            impact=2,
+            urgency=1,
+            **requester,
+        )
         workflow.case_take(case_id=escalated.pk, actor=u["agent"])
         workflow.case_escalate(case_id=escalated.pk, actor=u["agent"], handoff=handoff)
-        done = workflow.case_open(actor=u["agent2"], title="Refund for double charge", category=cat["billing"],
-                                  impact=2, urgency=2, customer_tier="vip", **requester)
+        done = workflow.case_open(
+            actor=u["agent2"],
+            title="Refund for double charge",
+            category=cat["billing"],
+            impact=2,
+            urgency=2,
+            customer_tier="vip",
+            **requester,
+        )
         workflow.case_take(case_id=done.pk, actor=u["agent2"])
         workflow.case_escalate(case_id=done.pk, actor=u["agent2"], handoff=handoff)
         workflow.case_accept(case_id=done.pk, actor=u["specialist"])
-        workflow.approval_request(case_id=done.pk, actor=u["specialist"], kind="spend", amount="250",
-                                  description="Refund the duplicate charge.")
+        workflow.approval_request(
+            case_id=done.pk,
+            actor=u["specialist"],
+            kind="spend",
+            amount="250",
+            description="Refund the duplicate charge.",
+        )
         workflow.case_resolve(case_id=done.pk, actor=u["specialist"], summary="Refunded the duplicate charge.")
         KnowledgeArticle.objects.get_or_create(
             title="VPN drops every few minutes",
-            defaults={"body": "Update the client to 5.2 and disable IPv6 on the tunnel adapter.",
-                      "category": cat["network"]})
+            defaults={
+                "body": "Update the client to 5.2 and disable IPv6 on the tunnel adapter.",
+                "category": cat["network"],
+            },
+        )
         mailed = self._mailed_case(cat["email"])
-        self.stdout.write(f"Demo cases: #{new.pk} new, #{working.pk} in progress, #{escalated.pk} escalated, "
-                          f"#{done.pk} resolved, #{mailed.pk} e-mailed")
+        self.stdout.write(
+            f"Demo cases: #{new.pk} new, #{working.pk} in progress, #{escalated.pk} escalated, "
+            f"#{done.pk} resolved, #{mailed.pk} e-mailed"
+        )
 
     def _mailed_case(self, category: Category) -> Case:
         """A request as it arrives by e-mail, through the real parser and intake (the demo
@@ -117,13 +168,17 @@ class Command(BaseCommand):
 
         mailbox, _ = Mailbox.objects.get_or_create(
             source=f"support@{DEMO_DOMAIN}@localhost:143/INBOX",
-            defaults={"name": "Support (demo)", "category": category, "is_active": False})
+            defaults={"name": "Support (demo)", "category": category, "is_active": False},
+        )
         msg = EmailMessage()
         msg["From"], msg["To"] = f"Dana Customer <dana@{DEMO_DOMAIN}>", f"support@{DEMO_DOMAIN}"
         msg["Subject"], msg["Message-ID"] = "Shared calendar shows nothing since Monday", f"<demo-1@{DEMO_DOMAIN}>"
-        msg.set_content("Hello,\n\nthe team calendar is empty for everyone since Monday's update. "
-                        "A screenshot of the error log is attached.\n\nDana")
-        msg.add_attachment(b"12:01 calendar sync: 403 Forbidden\n", maintype="text", subtype="plain",
-                           filename="sync.log")
+        msg.set_content(
+            "Hello,\n\nthe team calendar is empty for everyone since Monday's update. "
+            "A screenshot of the error log is attached.\n\nDana"
+        )
+        msg.add_attachment(
+            b"12:01 calendar sync: 403 Forbidden\n", maintype="text", subtype="plain", filename="sync.log"
+        )
         take_in(mailbox, msg.as_bytes(), own_mail([]))
         return InboundMessage.objects.get(mailbox=mailbox, message_id=f"<demo-1@{DEMO_DOMAIN}>").case

@@ -10,16 +10,26 @@ SOURCES = ("all", "live", "bpic2013", "uci")
 
 
 class Command(BaseCommand):
-    help = ("Train the breach / escalation risk model on closed cases, print its evaluation on a "
-            "time-ordered hold-out (ROC AUC, precision in the top 10 %, Brier score, reliability), store it "
-            "as the active model and score the open cases. The last line is one JSON object: "
-            '{"auc", "precision_at_10", "n_train", "n_test"} of the breach model (with --target both too).')
+    help = (
+        "Train the breach / escalation risk model on closed cases, print its evaluation on a "
+        "time-ordered hold-out (ROC AUC, precision in the top 10 %, Brier score, reliability), store it "
+        "as the active model and score the open cases. The last line is one JSON object: "
+        '{"auc", "precision_at_10", "n_train", "n_test"} of the breach model (with --target both too).'
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--target", choices=[*TARGETS, "both"], default="breach",
-                            help="Which model; 'both' prints both tables, the JSON line is the breach model's.")
-        parser.add_argument("--source", choices=SOURCES, default="all",
-                            help="Train on cases imported from one log, on live cases, or on all.")
+        parser.add_argument(
+            "--target",
+            choices=[*TARGETS, "both"],
+            default="breach",
+            help="Which model; 'both' prints both tables, the JSON line is the breach model's.",
+        )
+        parser.add_argument(
+            "--source",
+            choices=SOURCES,
+            default="all",
+            help="Train on cases imported from one log, on live cases, or on all.",
+        )
         parser.add_argument("--no-save", action="store_true", help="Evaluate only: store nothing, score nothing.")
         parser.add_argument("--no-score", action="store_true", help="Do not rescore the open cases afterwards.")
 
@@ -39,8 +49,16 @@ class Command(BaseCommand):
         if save and not o["no_score"]:
             self.stdout.write(f"Scored {score_open_cases()} open cases.")
         last = results.get("breach") or next(iter(results.values()))
-        self.stdout.write(json.dumps({"auc": last.metrics["auc"], "precision_at_10": last.metrics["precision_at_10"],
-                                      "n_train": last.n_train, "n_test": last.n_test}))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "auc": last.metrics["auc"],
+                    "precision_at_10": last.metrics["precision_at_10"],
+                    "n_train": last.n_train,
+                    "n_test": last.n_test,
+                }
+            )
+        )
 
     def _table(self, r) -> None:
         m, w = r.metrics, self.stdout.write
@@ -61,6 +79,8 @@ class Command(BaseCommand):
             ids = [n.partition(":")[2] for _c, n in top if n.startswith("category:") and n != "category:other"]
             names = {str(pk): name for pk, name in Category.objects.filter(pk__in=ids).values_list("pk", "name")}
             label = lambda n: f"category {names[n[9:]]}" if n[9:] in names else n  # noqa: E731
-            w(f"  stored as model #{r.model.pk} (refitted on {r.params['fit_rows']} closed cases); "
-              "strongest upward columns: " + ", ".join(f"{label(n)} {c:+.2f}" for c, n in top))
+            w(
+                f"  stored as model #{r.model.pk} (refitted on {r.params['fit_rows']} closed cases); "
+                "strongest upward columns: " + ", ".join(f"{label(n)} {c:+.2f}" for c, n in top)
+            )
         w("")

@@ -6,8 +6,10 @@ from escalations.audit import verify
 
 
 class Command(BaseCommand):
-    help = ("Walk every history table's hash chain; exit non-zero naming the first broken record "
-            "if any history row was edited, deleted or inserted behind the application's back.")
+    help = (
+        "Walk every history table's hash chain; exit non-zero naming the first broken record "
+        "if any history row was edited, deleted or inserted behind the application's back."
+    )
 
     def handle(self, *args, **options):
         broken = []

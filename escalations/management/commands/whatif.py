@@ -15,16 +15,21 @@ def _date(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = ("Replay the cases opened in a period against a draft SLA policy and trigger rules, without "
-            "writing anything: breaches and escalations per level, load per team. Prints a table, then "
-            "the report as one JSON line.")
+    help = (
+        "Replay the cases opened in a period against a draft SLA policy and trigger rules, without "
+        "writing anything: breaches and escalations per level, load per team. Prints a table, then "
+        "the report as one JSON line."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="date_from", required=True, help="First day opened (YYYY-MM-DD).")
         parser.add_argument("--to", dest="date_to", required=True, help="Last day opened, inclusive (YYYY-MM-DD).")
         parser.add_argument("--policy", required=True, help="Name of the (draft) SLA policy to replay against.")
-        parser.add_argument("--rules", default="active",
-                            help="Trigger rules: 'all', 'active' (default) or ids such as 3,5 (inactive drafts too).")
+        parser.add_argument(
+            "--rules",
+            default="active",
+            help="Trigger rules: 'all', 'active' (default) or ids such as 3,5 (inactive drafts too).",
+        )
         parser.add_argument("--limit", type=int, default=whatif.DEFAULT_LIMIT, help="At most this many cases.")
 
     def handle(self, *args, **o):

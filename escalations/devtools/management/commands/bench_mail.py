@@ -6,6 +6,7 @@ attachments and queues the acknowledgement. Then it appends one reply per case (
 case token in the subject) and times the poll that threads them. Writes real cases into
 the configured database: use a scratch database. Prints a table and one JSON line.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,21 +45,25 @@ class Command(BaseCommand):
     def handle(self, *args, mail: int, **options):
         if binary() is None:
             raise CommandError("dovecot is not installed: apt-get install dovecot-imapd")
-        with Dovecot(users=1) as server, tempfile.TemporaryDirectory() as media, \
-                override_settings(MEDIA_ROOT=media, MAIL_FETCH_LIMIT=mail):
+        with (
+            Dovecot(users=1) as server,
+            tempfile.TemporaryDirectory() as media,
+            override_settings(MEDIA_ROOT=media, MAIL_FETCH_LIMIT=mail),
+        ):
             url = server.add_user()
             config = MailboxConfig.from_url(url)
             run = str(int(time.time()))
             category, _ = Category.objects.get_or_create(code="bench-mail", defaults={"name": "Bench mail"})
-            mailbox = Mailbox.objects.create(name=f"bench {run} {config.port}", source=config.source,
-                                             category=category)
+            mailbox = Mailbox.objects.create(name=f"bench {run} {config.port}", source=config.source, category=category)
             own = own_mail([config])
             figures = {}
             self._append(config, [_message(n, run) for n in range(mail)])
             figures["new"] = self._timed(config, mailbox, own, mail, "opened")
             cases = dict(InboundMessage.objects.filter(mailbox=mailbox).values_list("message_id", "case_id"))
-            replies = [_message(n, run, subject=f"Re: Bench request {n} [case #{cases[f'<bench-{run}-{n}-n@bench.example>']}]")
-                       for n in range(mail)]
+            replies = [
+                _message(n, run, subject=f"Re: Bench request {n} [case #{cases[f'<bench-{run}-{n}-n@bench.example>']}]")
+                for n in range(mail)
+            ]
             self._append(config, replies)
             figures["replies"] = self._timed(config, mailbox, own, mail, "replied")
         total = figures["new"]["seconds"] + figures["replies"]["seconds"]
@@ -66,9 +71,16 @@ class Command(BaseCommand):
         self.stdout.write(f"{'phase':<10}{'messages':>10}{'seconds':>10}{'per second':>12}")
         for phase, f in figures.items():
             self.stdout.write(f"{phase:<10}{f['messages']:>10}{f['seconds']:>10}{f['per_second']:>12}")
-        self.stdout.write(json.dumps({"mail_per_second": figures["all"]["per_second"],
-                                      "new_per_second": figures["new"]["per_second"],
-                                      "replies_per_second": figures["replies"]["per_second"], "mail": mail}))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "mail_per_second": figures["all"]["per_second"],
+                    "new_per_second": figures["new"]["per_second"],
+                    "replies_per_second": figures["replies"]["per_second"],
+                    "mail": mail,
+                }
+            )
+        )
 
     def _append(self, config: MailboxConfig, messages: list[bytes]) -> None:
         client = IMAPClient(config.host, port=config.port, ssl=False)

@@ -10,22 +10,30 @@ from escalations.devtools.benchmarks.reports_bench import ReportsBench
 
 
 class Command(BaseCommand):
-    help = ("Fill a PostgreSQL database with N realistic cases, fast (set-based INSERT ... SELECT): two years "
-            "of history in eight shapes (resolved at L1, escalated, returned, L1->L2->L3, skip-level, "
-            "de-escalated, still open, awaiting acceptance) with handoffs, reviews and chained history rows, "
-            "plus today's desk (open cases at every level with SLA clocks running, some overdue). Every "
-            "benchmark (bench_reports, bench_pages, scale_out) runs on the result; running it again only adds "
-            "what is missing. Use a scratch database (DATABASE_URL).")
+    help = (
+        "Fill a PostgreSQL database with N realistic cases, fast (set-based INSERT ... SELECT): two years "
+        "of history in eight shapes (resolved at L1, escalated, returned, L1->L2->L3, skip-level, "
+        "de-escalated, still open, awaiting acceptance) with handoffs, reviews and chained history rows, "
+        "plus today's desk (open cases at every level with SLA clocks running, some overdue). Every "
+        "benchmark (bench_reports, bench_pages, scale_out) runs on the result; running it again only adds "
+        "what is missing. Use a scratch database (DATABASE_URL)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--cases", type=int, default=1_000_000, help="Cases to have in all.")
-        parser.add_argument("--current-share", type=float, default=0.1,
-                            help="Share of the cases that are today's desk (the rest is history).")
+        parser.add_argument(
+            "--current-share",
+            type=float,
+            default=0.1,
+            help="Share of the cases that are today's desk (the rest is history).",
+        )
 
     def handle(self, *args, **o):
         if connection.vendor != "postgresql":
-            raise CommandError("seed_scale writes with PostgreSQL's generate_series: set DATABASE_URL to a "
-                               "postgres:// scratch database.")
+            raise CommandError(
+                "seed_scale writes with PostgreSQL's generate_series: set DATABASE_URL to a "
+                "postgres:// scratch database."
+            )
         if o["cases"] < 10 or not 0 < o["current_share"] < 1:
             raise CommandError("--cases must be at least 10 and --current-share between 0 and 1.")
         current = max(1, round(o["cases"] * o["current_share"]))
@@ -39,17 +47,25 @@ class Command(BaseCommand):
         self.stdout.write(f"  {f'built in {current_s:.1f} s' if current_s else 'already there'}")
         seconds = time.perf_counter() - started
         with connection.cursor() as cur:
-            cur.execute("SELECT count(*), count(*) FILTER (WHERE status NOT IN ('resolved', 'closed')) "
-                        "FROM escalations_case")
+            cur.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status NOT IN ('resolved', 'closed')) FROM escalations_case"
+            )
             total, open_ = cur.fetchone()
             cur.execute("SELECT count(*) FROM escalations_escalation")
             handoffs = cur.fetchone()[0]
             cur.execute("SELECT count(*) FROM escalations_historicalcase")
             history_rows = cur.fetchone()[0]
         built = (history_s > 0) + (current_s > 0)
-        figures = {"cases": total, "open": open_, "handoffs": handoffs, "history_rows": history_rows,
-                   "seconds": round(seconds, 1), "cases_per_s": round(o["cases"] / seconds) if built else None,
-                   "cpus": os.cpu_count()}
-        self.stdout.write(f"{total:,} cases ({open_:,} open), {handoffs:,} handoffs, {history_rows:,} history rows "
-                          f"in {seconds:.1f} s")
+        figures = {
+            "cases": total,
+            "open": open_,
+            "handoffs": handoffs,
+            "history_rows": history_rows,
+            "seconds": round(seconds, 1),
+            "cases_per_s": round(o["cases"] / seconds) if built else None,
+            "cpus": os.cpu_count(),
+        }
+        self.stdout.write(
+            f"{total:,} cases ({open_:,} open), {handoffs:,} handoffs, {history_rows:,} history rows in {seconds:.1f} s"
+        )
         self.stdout.write(json.dumps(figures))
