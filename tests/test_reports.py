@@ -108,7 +108,8 @@ def test_volume(desk):
         ["Cases opened", 4, 100.0],
         ["Escalated at least once", 2, 50.0],
         ["Reached a level above L1", 2, 50.0],
-        ["Ended below the highest level they reached (pushed back down)", 1, 25.0],
+        ["Moved down at least once (returned or de-escalated)", 1, 25.0],
+        ["Ended below the highest level they reached", 1, 25.0],
     ]
 
 

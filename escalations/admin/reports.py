@@ -8,8 +8,6 @@ through ``admin.site.admin_view`` (staff login) and then require the Manager rol
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -22,7 +20,7 @@ from django.utils.safestring import mark_safe
 from escalations.domain import authority
 from escalations.models import Category, Level, Priority, Team
 from escalations.reports import REGISTRY, FilterError, Filters
-from escalations.reports.base import PERIODS, SOURCES
+from escalations.reports.base import PERIODS, SOURCES, default_range
 from escalations.reports.charts import render as render_chart
 from escalations.reports.output import cell_text, find_table, table_csv
 
@@ -57,9 +55,9 @@ class ReportFilterForm(forms.Form):
 
 def _bound_form(request) -> ReportFilterForm:
     data = request.GET.copy()
-    today = timezone.localdate()
-    data.setdefault("date_to", today.isoformat())
-    data.setdefault("date_from", (today - timedelta(days=DEFAULT_DAYS)).isoformat())
+    first, last = default_range(data.get("source"), timezone.localdate(), DEFAULT_DAYS)
+    data.setdefault("date_to", last.isoformat())
+    data.setdefault("date_from", first.isoformat())
     return ReportFilterForm(data)
 
 

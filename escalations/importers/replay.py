@@ -6,7 +6,13 @@ Level changes follow the live ladder's meaning:
   the receiving level works the case (then ``accepted``, decided at that event);
 - down while the escalation above is still waiting: that escalation was ``returned``
   (sent back unworked: over-escalation), as ``case_return`` would record it;
-- down after the higher level worked the case: a de-escalation row.
+- down after the higher level worked the case: a de-escalation row;
+- down past the level that escalated (L2 escalates to L3, and L3 sends the case straight
+  to L1 unworked): the escalation ``returned`` to L2, then a de-escalation L2 -> L1 at the
+  same moment, so both real endpoints are on record and L2 gets no time it never had.
+
+The state machine's order is kept where a log breaks it: a "resolved" after "closed"
+leaves the case closed, resolved no later than it was closed, and the history row says so.
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ class Replay:
         )
         self.status = S.NEW
         self.pending: Handoff | None = None
+        self.remark = ""  # said in the next history row: where the log's order was not kept
         self.out = Replayed(self.case)
 
     # -- one event -----------------------------------------------------------------------
@@ -118,9 +125,11 @@ class Replay:
         self.set_status(ev, at)
         self.tick(at)
         after = self.snapshot()
-        if after != before or not self.out.history:
+        if after != before or not self.out.history or self.remark:
             kind = "~" if self.out.history else "+"
             reason = f"Imported from {self.ctx.label}, line {ev.line}: {ev.label}"
+            if self.remark:
+                reason, self.remark = f"{reason} ({self.remark})", ""
             self.out.history.append(
                 {**after, "history_date": at, "history_type": kind, "history_change_reason": reason[:1000]}
             )
@@ -142,11 +151,14 @@ class Replay:
             c._enter_level(level, team, at)
             return
         if self.pending is not None:
-            self.pending.decide(E.RETURNED, at, "Sent back down unworked (imported log)")
-            self.pending = None
-            c._enter_level(level, team, at)
-            c.responded_at = at  # as ``return_escalation``: it was worked there already
-            return
+            returned, self.pending = self.pending, None
+            returned.decide(E.RETURNED, at, "Sent back down unworked (imported log)")
+            if returned.from_level.rank <= level.rank:  # back where it came from (or above)
+                c._enter_level(level, team, at)
+                c.responded_at = at  # as ``return_escalation``: it was worked there already
+                return
+            c._enter_level(returned.from_level, returned.from_team, at)
+            reason = f"{reason}: returned to {returned.from_level.code}, then sent on down"
         handoff = Handoff(K.DE_ESCALATE, c.level, level, c.team, team, at, reason, breached)
         handoff.decide(E.ACCEPTED, at)
         self.out.handoffs.append(handoff)
@@ -166,6 +178,9 @@ class Replay:
             c._end_pause(at)
         elif new == S.AWAITING_CUSTOMER and old != S.AWAITING_CUSTOMER:
             c.paused_at = at
+        if old == S.CLOSED and new == S.RESOLVED:  # the log resolves a closed case: keep it closed
+            self.remark = "after closing: the case stays closed"
+            new = S.CLOSED
         if old in DONE and new not in DONE:
             c.reopen_count += 1
             c.resolved_at = c.closed_at = None
@@ -196,6 +211,8 @@ class Replay:
             c.resolved_at = inc.resolved_at or c.resolved_at
             if self.status == S.CLOSED:
                 c.closed_at = inc.closed_at or c.closed_at
+                if c.resolved_at and c.closed_at and c.resolved_at > c.closed_at:
+                    c.resolved_at = c.closed_at  # the state machine's order: resolved, then closed
         if inc.reopen_count is not None:
             c.reopen_count = inc.reopen_count
         if inc.reassignment_count is not None:

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from escalations.audit import chain
 from escalations.core.bulk import bulk_insert
+from escalations.importers import sources
 from escalations.importers.common import Context, Incident, LogReader, Summary
 from escalations.importers.replay import Replay, Replayed
 from escalations.models import Case, Escalation
@@ -47,6 +48,7 @@ def run_import(
                 _import_batch(ctx, batch)
                 batch = []
         _import_batch(ctx, batch)
+        sources.record(fmt.SOURCE)
         if progress:
             progress(reader, summary)
     finally:

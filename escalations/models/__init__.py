@@ -32,8 +32,10 @@ from escalations.models.policy import (
     validate_path_steps,
 )
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
+from escalations.models.sources import ImportedSource
 
 __all__ = [
+    "ImportedSource",
     "Attachment",
     "InboundMessage",
     "InboundOutcome",

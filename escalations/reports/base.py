@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case as DjCase
+from django.db.models import Count, DateTimeField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from escalations.models import Case, Category, Escalation, Level, Team
+from escalations.models import Case, Category, Escalation, ImportedSource, Level, Team
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 SOURCES = {"live": "", "bpic2013": "bpic2013", "uci": "uci"}
@@ -123,6 +124,37 @@ class Scope:
         self.level = self._one(Level, "code", filters.level, "level")
         self.team = self._one(Team, "name", filters.team, "team")
         self.category = self._one(Category, "code", filters.category, "category")
+        self.imported = {s.source: s for s in ImportedSource.objects.all()}
+
+    def horizon(self, source: str = "") -> datetime:
+        """Until when a still-open case of ``source`` is measured: the end of the range, but
+        never past today for live cases, nor past the end of an imported log's data (its
+        open cases stopped there; measuring them to today would grow every figure daily)."""
+        known = self.imported.get(source)
+        last = known.last_at if known is not None else self.now
+        return min(last, self.f.end)
+
+    def open_until(self):
+        """``horizon`` as an SQL expression, per case source."""
+        live = Value(self.horizon(), output_field=DateTimeField())
+        if self.f.source is not None:
+            return Value(self.horizon(SOURCES[self.f.source]), output_field=DateTimeField())
+        whens = [When(source=s, then=Value(self.horizon(s), output_field=DateTimeField())) for s in self.imported]
+        return DjCase(*whens, default=live, output_field=DateTimeField()) if whens else live
+
+    def clock_note(self) -> str:
+        """Which clock the SLA figures of the selected source use (imported logs differ)."""
+        notes = {
+            "bpic2013": "BPIC 2013 has no SLA of its own: its SLA figures use this desk's policy clock, "
+            "computed from the log's timestamps at import.",
+            "uci": "UCI carries its own verdict (made_sla), shown as 'source made SLA'; the other SLA "
+            "figures use this desk's policy clock, computed from the log's timestamps at import.",
+        }
+        if self.f.source in notes:
+            return notes[self.f.source]
+        if self.f.source is None and self.imported:
+            return "Imported cases are included: " + " ".join(notes[s] for s in sorted(self.imported) if s in notes)
+        return ""
 
     @staticmethod
     def _one(model, field_name: str, value, label: str):
@@ -206,6 +238,23 @@ class Scope:
 
     def team_names(self, ids) -> dict:
         return dict(Team.objects.filter(pk__in=[i for i in ids if i]).order_by().values_list("pk", "name"))
+
+
+def default_range(source: str | None, today: date, days: int) -> tuple[date, date]:
+    """The range a report opens on: an imported source's own data range (its log ended long
+    ago; the last weeks would show nothing), else the last ``days`` days."""
+    known = ImportedSource.objects.filter(source=SOURCES.get(source or "", "") or "-").first()
+    if known is not None:
+        return timezone.localtime(known.first_at).date(), timezone.localtime(known.last_at).date()
+    return today - timedelta(days=days), today
+
+
+def with_clock_note(scope: Scope, tables: list[Table]) -> list[Table]:
+    """Say on every SLA table which clock an imported source's figures use."""
+    note = scope.clock_note()
+    for t in tables if note else []:
+        t.note = f"{t.note} {note}".strip()
+    return tables
 
 
 def count_cases(q: Q | None = None) -> Count:

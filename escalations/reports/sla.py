@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.db.models import Count, F, Q, Sum
 
 from escalations.models import OPEN_STATUSES
-from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, period_key, report
+from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, period_key, report, with_clock_note
 from escalations.reports.sql import Seconds
 
 RISK_HOURS = (1, 4, 24)
@@ -220,4 +220,5 @@ def _every_visit(scope: Scope, groups: list[dict]) -> Table:
 )
 def sla(scope: Scope) -> list[Table]:
     groups = _groups(scope)
-    return [*_compliance(scope, groups), _every_visit(scope, groups), _time_to_breach(groups)]
+    tables = [*_compliance(scope, groups), _every_visit(scope, groups), _time_to_breach(groups)]
+    return with_clock_note(scope, tables)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from django.db.models import Case as DjCase
-from django.db.models import Value, When
+from django.db.models import When
 
 from escalations.models import EscalationKind, EscalationStatus
 from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, report
@@ -28,9 +28,10 @@ UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 
 def _case_figures(scope: Scope) -> dict:
     """Per level holding the case: first response, resolution and leaving (resolution, or
-    now for a case still open), each from opening. One pass, a histogram per median."""
+    the scope's horizon for a case still open), each from opening. One pass, a histogram
+    per median."""
     first, resolve = Seconds("first_response_at", "opened_at"), Seconds("resolved_at", "opened_at")
-    still_open = DjCase(When(resolved_at__isnull=True, then=Seconds(Value(scope.now), "opened_at")))
+    still_open = DjCase(When(resolved_at__isnull=True, then=Seconds(scope.open_until(), "opened_at")))
     out: dict = defaultdict(lambda: {"first": Figures(), "resolve": Figures(), "cases": 0, "leave": 0.0})
     by_first, by_resolve = histograms(scope.cases(), ["level_id"], [first, resolve], [still_open])
     for g in by_first:
@@ -180,8 +181,9 @@ def _time_at_levels(scope: Scope, cases: dict, handoffs: dict) -> Table:
         ],
         rows,
         Chart("bar", "level", ["mean_h"]),
-        note="From opening to resolution (or now), wall-clock time. A visit starts when the case arrives "
-        "at the level (opening, escalation, return, de-escalation).",
+        note="From opening to resolution, wall-clock time; a case still open is measured to the end of "
+        "the range (not past today, nor past the end of an imported log's data). A visit starts when "
+        "the case arrives at the level (opening, escalation, return, de-escalation).",
     )
 
 

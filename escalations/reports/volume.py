@@ -57,6 +57,7 @@ def _opened(scope: Scope) -> list[Table]:
     total = Counter()
     for r in by_period.values():
         total.update({k: r[k] for k in ("n", "escalated", "above_first", "came_down")})
+    total["moved_down"] = moved_down(scope)
     moved = Table(
         "cases_moved",
         "How far the cases opened climbed",
@@ -67,13 +68,23 @@ def _opened(scope: Scope) -> list[Table]:
                 ("Cases opened", "n"),
                 ("Escalated at least once", "escalated"),
                 (f"Reached a level above {ladder[0].code if ladder else '-'}", "above_first"),
-                ("Ended below the highest level they reached (pushed back down)", "came_down"),
+                ("Moved down at least once (returned or de-escalated)", "moved_down"),
+                ("Ended below the highest level they reached", "came_down"),
             )
         ],
-        note="A case returned or de-escalated and later escalated again to the same height is not "
-        "'pushed back down'; the handoff table above counts every return and de-escalation.",
+        note="Moved down at least once: the case had a handoff returned by the receiving level or a "
+        "de-escalation, whatever happened after. Ended below its highest level: where the case is now "
+        "(or was when resolved) is lower than the highest level it reached; a case moved down and later "
+        "escalated again to that height is in the first figure, not in the second.",
     )
     return [opened, moved]
+
+
+def moved_down(scope: Scope) -> int:
+    """Cases of the scope with at least one return or de-escalation, from the handoffs alone
+    (each carries its case's opening moment)."""
+    down = scope.handoffs_of_cases().filter(Q(kind=K.DE_ESCALATE) | Q(status=S.RETURNED))
+    return down.values("case_id").distinct().count()
 
 
 def _handoffs(scope: Scope) -> list[Table]:

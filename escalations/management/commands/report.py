@@ -1,10 +1,10 @@
-from datetime import date, timedelta
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from escalations.reports import REGISTRY, FilterError, Filters
-from escalations.reports.base import PERIODS, SOURCES
+from escalations.reports.base import PERIODS, SOURCES, default_range
 from escalations.reports.output import result_csv, result_json, result_text
 
 
@@ -26,7 +26,11 @@ class Command(BaseCommand):
             metavar="NAME",
             help="Which report: " + "; ".join(f"{r.name} ({r.title})" for r in REGISTRY.values()),
         )
-        parser.add_argument("--from", dest="date_from", help="First day (YYYY-MM-DD); default 30 days ago.")
+        parser.add_argument(
+            "--from",
+            dest="date_from",
+            help="First day (YYYY-MM-DD); default 30 days ago (an imported source: its data range).",
+        )
         parser.add_argument("--to", dest="date_to", help="Last day, inclusive (YYYY-MM-DD); default today.")
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
         parser.add_argument("--table", help="CSV of this table only (its key, e.g. 'opened').")
@@ -40,8 +44,9 @@ class Command(BaseCommand):
         parser.add_argument("--period", choices=list(PERIODS), help="Bucket for series; default by range length.")
 
     def handle(self, *args, **o):
-        date_to = _date(o["date_to"]) if o["date_to"] else timezone.localdate()
-        date_from = _date(o["date_from"]) if o["date_from"] else date_to - timedelta(days=30)
+        first, last = default_range(o["source"], timezone.localdate(), 30)
+        date_to = _date(o["date_to"]) if o["date_to"] else last
+        date_from = _date(o["date_from"]) if o["date_from"] else min(first, date_to)
         try:
             filters = Filters(
                 date_from=date_from,
