@@ -118,3 +118,37 @@ def test_the_importer_records_its_data_range(frozen, agent, specialist):
     assert sources.data_range(Case, Escalation, "bpic2013") is None
     Case.objects.filter(pk=case.pk).update(source="")
     assert sources.record("uci") is None and not ImportedSource.objects.exists()
+
+
+def test_flow_entry_level_bounces_and_ping_pong(frozen, agent, agent2, specialist):
+    quiet, once, twice = (open_case(agent, title=t) for t in ("Solved at L1", "Escalated once", "Bounced"))
+    workflow.case_take(case_id=quiet.pk, actor=agent)
+    workflow.case_assign(case_id=quiet.pk, actor=agent, assignee_id=agent2.pk)  # one reassignment
+    for case in (once, twice):
+        workflow.case_take(case_id=case.pk, actor=agent)
+        workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
+    workflow.case_return(case_id=twice.pk, actor=specialist, reason="Not ours yet")
+    workflow.case_escalate(case_id=twice.pk, actor=agent, handoff=HANDOFF)
+    t = tables("flow", at(2, 12))
+    assert t["entry_level"].rows[0] == ["L1", 3, 100.0]
+    assert [r[:2] for r in t["bounces"].rows] == [["0", 1], ["1", 1], ["2", 1], ["3", 0], ["4+", 0]]
+    assert sum(r[2] for r in t["ping_pong_teams"].rows) == 1
+    assert t["ping_pong_over_time"].rows == [[DAY, 3, 0.33, 1.0]]
+    assert t["verdict_by_team"].rows == []  # live cases carry no verdict of their own
+
+
+def test_flow_source_verdict_by_team(frozen, agent):
+    made, missed = open_case(agent, title="Made"), open_case(agent, title="Missed")
+    Case.objects.filter(pk=made.pk).update(source="uci", external_id="1", source_made_sla=True)
+    Case.objects.filter(pk=missed.pk).update(source="uci", external_id="2", source_made_sla=False)
+    t = tables("flow", at(2, 12), source="uci")
+    assert [r[1:] for r in t["verdict_by_team"].rows] == [[2, 1, 50.0]]
+    assert t["verdict_over_time"].rows == [[DAY, 2, 50.0]]
+
+
+def test_the_flow_report_command_and_csv(frozen, agent, capsys):
+    open_case(agent, title="One")
+    call_command(
+        "report", "flow", "--from", "2025-06-02", "--to", "2025-06-02", "--format", "csv", "--table", "bounces"
+    )
+    assert capsys.readouterr().out.splitlines()[:2] == ["Handoffs,Cases,Share %", "0,1,100.0"]

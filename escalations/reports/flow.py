@@ -1,0 +1,205 @@
+"""Flow: where cases enter the ladder, how often they bounce between levels and teams
+(ping-pong), and an imported log's own SLA verdict by team and over time.
+
+Entry level and bounce counts need one figure per case from its handoffs (the first
+handoff's origin, the number of handoffs); both are computed in the database over a
+subquery of the handoffs (a window for the first, a count for the second) and only the
+grouped result comes back, never a row per case."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+
+from escalations.models import Escalation, EscalationStatus
+from escalations.reports.base import Chart, Column, Scope, Table, count_cases, pct, period_key, report
+
+MOST = 4  # bounce counts from here on are shown together ("4+")
+
+
+def _grouped(inner, select: str, where: str = "") -> list[tuple]:
+    """``SELECT {select} FROM (inner) t {where} GROUP BY 1``: an aggregate over a subquery."""
+    sql, params = inner.query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {select} FROM ({sql}) t {where} GROUP BY 1", params)
+        return cur.fetchall()
+
+
+def _entry_levels(scope: Scope) -> Counter:
+    """The first level each case was at: the origin of its first handoff, or (never handed
+    off) the level holding it now."""
+    ranked = scope.handoffs_of_cases().values("case_id", "from_level_id", "created_at", "id")
+    sql, params = ranked.query.sql_with_params()
+    first = (
+        "SELECT from_level_id, COUNT(*) FROM (SELECT from_level_id, ROW_NUMBER() OVER "
+        f"(PARTITION BY case_id ORDER BY created_at, id) AS rn FROM ({sql}) h) t WHERE rn = 1 GROUP BY 1"
+    )
+    with connection.cursor() as cur:
+        cur.execute(first, params)
+        entries = Counter(dict(cur.fetchall()))
+    handed = Escalation.objects.filter(case=OuterRef("pk"))
+    never = scope.cases().filter(~Exists(handed)).values("level_id").annotate(n=count_cases())
+    for g in never:
+        entries[g["level_id"]] += g["n"]
+    return entries
+
+
+def _bounces(scope: Scope) -> Counter:
+    """Cases by number of handoffs (0, 1, 2, 3, 4+)."""
+    per_case = scope.handoffs_of_cases().values("case_id").annotate(n=Count("pk"))
+    out = Counter(dict(_grouped(per_case, f"CASE WHEN n >= {MOST} THEN {MOST} ELSE n END, COUNT(*)")))
+    out[0] = scope.cases().count() - sum(out.values())
+    return out
+
+
+def _entry_table(scope: Scope) -> Table:
+    entries, bounces = _entry_levels(scope), _bounces(scope)
+    total = sum(entries.values())
+    entry = Table(
+        "entry_level",
+        "Where cases enter the ladder",
+        [Column("level", "First level", "text"), Column("cases", "Cases"), Column("share", "Share %", "pct")],
+        [[lv.code, entries[lv.pk], pct(entries[lv.pk], total)] for lv in scope.ladder()],
+        Chart("bar", "level", ["cases"]),
+        note="The level a case was at when opened (the origin of its first handoff, or the level "
+        "holding it now if it was never handed off). Imported logs start some cases above L1.",
+    )
+    labels = [str(n) for n in range(MOST)] + [f"{MOST}+"]
+    cases = sum(bounces.values())
+    bounce = Table(
+        "bounces",
+        "Handoffs per case",
+        [Column("handoffs", "Handoffs", "text"), Column("cases", "Cases"), Column("share", "Share %", "pct")],
+        [[label, bounces[n], pct(bounces[n], cases)] for n, label in enumerate(labels)],
+        Chart("bar", "handoffs", ["cases"]),
+        note="Every escalation, skip-level jump and de-escalation of the case counts as one handoff; "
+        "a case with two or more is bouncing between levels.",
+    )
+    return entry, bounce
+
+
+def _ping_pong(scope: Scope) -> list[Table]:
+    """Reassignments (team changes within a level) and handoffs to another team, per team
+    and over time."""
+    by_team = (
+        scope.cases()
+        .values("team_id")
+        .annotate(
+            cases=count_cases(), moves=Sum("reassignment_count"), bounced=count_cases(Q(reassignment_count__gt=1))
+        )
+    )
+    handed = (
+        scope.handoffs_of_cases()
+        .exclude(from_team_id=None)
+        .exclude(to_team_id=None)
+        .exclude(to_team_id=F("from_team_id"))
+        .exclude(status=EscalationStatus.PENDING)
+        .values("from_team_id")
+        .annotate(away=Count("pk"))
+    )
+    away = {g["from_team_id"]: g["away"] for g in handed}
+    rows, names = [], scope.team_names([g["team_id"] for g in by_team] + list(away))
+    for g in sorted(by_team, key=lambda g: -(g["moves"] or 0)):
+        moves = g["moves"] or 0
+        rows.append(
+            [
+                names.get(g["team_id"], "(no team)"),
+                g["cases"],
+                moves,
+                round(moves / g["cases"], 2) if g["cases"] else None,
+                g["bounced"],
+                away.get(g["team_id"], 0),
+            ]
+        )
+    teams = Table(
+        "ping_pong_teams",
+        "Ping-pong per team",
+        [
+            Column("team", "Team (holding the case)", "text"),
+            Column("cases", "Cases"),
+            Column("reassignments", "Reassignments"),
+            Column("per_case", "Reassignments per case", "text"),
+            Column("bounced", "Cases reassigned twice or more"),
+            Column("handed_away", "Handed to another level's team"),
+        ],
+        rows,
+        Chart("bar", "team", ["reassignments"]),
+        note="A reassignment gives a case to another person or team at the same level; the count "
+        "restarts when the case enters a level, so live figures are at the level holding the case "
+        "(UCI: the log's own reassignment_count; BPIC: a change of support team within a line). "
+        "Handed away: decided handoffs that left this team for a team at another level.",
+    )
+    over_time = (
+        scope.cases()
+        .annotate(period=scope.trunc("opened_at"))
+        .values("period")
+        .annotate(cases=count_cases(), moves=Sum("reassignment_count"), handoffs=Sum("escalation_count"))
+    )
+    by_period = {period_key(g["period"]): g for g in over_time}
+    series = []
+    for day in scope.periods():
+        g = by_period.get(day) or {"cases": 0, "moves": 0, "handoffs": 0}
+        n = g["cases"]
+        series.append(
+            [day, n, round((g["moves"] or 0) / n, 2) if n else None, round((g["handoffs"] or 0) / n, 2) if n else None]
+        )
+    trend = Table(
+        "ping_pong_over_time",
+        "Ping-pong over time",
+        [
+            Column("period", "Period", "date"),
+            Column("cases", "Cases opened"),
+            Column("reassignments_per_case", "Reassignments per case", "text"),
+            Column("escalations_per_case", "Escalations per case", "text"),
+        ],
+        series,
+        Chart("line", "period", ["reassignments_per_case", "escalations_per_case"]),
+        note="By the period the cases were opened in.",
+    )
+    return [teams, trend]
+
+
+def _source_verdict(scope: Scope) -> list[Table]:
+    """An imported log's own SLA verdict (UCI ``made_sla``) per team and per period."""
+    judged = scope.cases().filter(source_made_sla__isnull=False)
+    made = Count("pk", filter=Q(source_made_sla=True))
+    by_team = list(judged.values("team_id").annotate(n=count_cases(), made=made))
+    names = scope.team_names([g["team_id"] for g in by_team])
+    teams = Table(
+        "verdict_by_team",
+        "Source's own SLA verdict by assignment group",
+        [
+            Column("team", "Team", "text"),
+            Column("cases", "Cases"),
+            Column("made", "Made SLA"),
+            Column("pct", "%", "pct"),
+        ],
+        [
+            [names.get(g["team_id"], "(no team)"), g["n"], g["made"], pct(g["made"], g["n"])]
+            for g in sorted(by_team, key=lambda g: -g["n"])
+        ],
+        note="Only cases whose log carries its own verdict (UCI made_sla); live cases have none.",
+    )
+    groups = judged.annotate(period=scope.trunc("opened_at")).values("period").annotate(n=count_cases(), made=made)
+    per = {period_key(g["period"]): (g["n"], g["made"]) for g in groups}
+    trend = Table(
+        "verdict_over_time",
+        "Source's own SLA verdict over time",
+        [Column("period", "Period", "date"), Column("cases", "Cases"), Column("pct", "Made SLA %", "pct")],
+        [[d, per.get(d, (0, 0))[0], pct(per.get(d, (0, 0))[1], per.get(d, (0, 0))[0])] for d in scope.periods()],
+        Chart("line", "period", ["pct"]),
+    )
+    return [teams, trend]
+
+
+@report(
+    "flow",
+    "Flow and ping-pong",
+    "Cases opened in the range: the level they entered at, handoffs per case, reassignments and "
+    "team-to-team bounces per team and over time, and an imported log's own SLA verdict by team "
+    "and over time.",
+)
+def flow(scope: Scope) -> list[Table]:
+    return [*_entry_table(scope), *_ping_pong(scope), *_source_verdict(scope)]
