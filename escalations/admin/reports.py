@@ -89,6 +89,14 @@ def _result(request, name: str):
     return report, form, result
 
 
+def _refresh(request, report) -> int:
+    """A live report's refresh period: its own, or ``?refresh=N`` seconds (2 to 600)."""
+    if not report.refresh:
+        return 0
+    wanted = request.GET.get("refresh", "")
+    return min(max(int(wanted), 2), 600) if wanted.isdigit() and len(wanted) < 5 else report.refresh
+
+
 def report_detail(request, name: str):
     _check(request)
     report, form, result = _result(request, name)
@@ -111,6 +119,7 @@ def report_detail(request, name: str):
             request,
             title=report.title,
             report=report,
+            refresh=_refresh(request, report),
             form=form,
             tables=tables,
             reports=REGISTRY.values(),

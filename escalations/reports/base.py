@@ -288,6 +288,7 @@ class Report:
     title: str
     description: str
     build: Callable[[Scope], list[Table]]
+    refresh: int = 0  # seconds: the page refreshes its tables by itself (0: never)
 
     def run(self, filters: Filters) -> Result:
         """Compute every table in one read-only transaction: one consistent snapshot on
@@ -312,9 +313,9 @@ class Report:
 REGISTRY: dict[str, Report] = {}
 
 
-def report(name: str, title: str, description: str):
+def report(name: str, title: str, description: str, refresh: int = 0):
     def register(fn: Callable[[Scope], list[Table]]):
-        REGISTRY[name] = Report(name, title, description, fn)
+        REGISTRY[name] = Report(name, title, description, fn, refresh)
         return fn
 
     return register
