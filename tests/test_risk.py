@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 
 from escalations.automation import tasks
 from escalations.domain.defaults import SCHEDULES
-from escalations.intelligence.risk import predict, score_open_cases, time_split, train
+from escalations.intelligence.risk import boosted, predict, score_open_cases, time_split, train
 from escalations.intelligence.risk.features import Row, load_rows, make_spec, matrix, past_rates
 from escalations.intelligence.risk.predict import probability
 from escalations.intelligence.risk.train import scaled
@@ -156,10 +156,16 @@ def test_features_never_include_later_counts_or_times(history):
 
 def test_pure_python_prediction_matches_scikit_learn(history):
     result = train("breach", save=False)
-    scaler, clf = result.estimator
-    expected = clf.predict_proba(scaled(scaler, result.X_all))[:, 1]
+    expected = result.fitted.proba(result.X_all)  # scikit-learn's served model, then calibration
     ours = [probability(result.params, x) for x in result.X_all]
     assert max(abs(a - b) for a, b in zip(ours, expected)) < 1e-9
+    scaler, clf = result.estimator  # the logistic model (reasons come from it) ...
+    logistic = {k: v for k, v in result.params.items() if k not in ("boosted", "calibration")}
+    lr = clf.predict_proba(scaled(scaler, result.X_all))[:, 1]
+    assert max(abs(probability(logistic, x) - p) for x, p in zip(result.X_all, lr)) < 1e-9
+    trees = boosted.export(result.fitted.boost)  # ... and the boosted trees exported to JSON
+    sk = result.fitted.boost.predict_proba(result.X_all)[:, 1]
+    assert max(abs(boosted.probability(trees, x) - p) for x, p in zip(result.X_all, sk)) < 1e-9
 
 
 def test_predict_needs_no_scikit_learn(history, monkeypatch):
@@ -280,7 +286,10 @@ def test_command_prints_a_table_and_ends_with_one_json_line(history):
     lines = out.getvalue().strip().splitlines()
     assert "ROC AUC" in out.getvalue() and "reliability" in out.getvalue()
     last = json.loads(lines[-1])
-    assert set(last) == {"auc", "precision_at_10", "n_train", "n_test"}
+    assert {"auc", "baseline_auc", "brier", "baseline_brier", "ece", "precision_at_10", "n_train", "n_test"} <= set(
+        last
+    )
+    assert last["served"] in ("logistic", "boosted") and 0 <= last["ece"] <= 1
     assert last["n_test"] == 32 and 0 <= last["precision_at_10"] <= 1
 
 

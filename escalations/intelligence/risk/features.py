@@ -22,10 +22,10 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
-from escalations.models import Case, CaseStatus, Category, Level, Team
+from escalations.models import Case, CaseStatus, Category, Escalation, EscalationKind, Level, Team
 from escalations.models.choices import Complexity, CustomerTier, Impact, Priority, Urgency
 
 TARGETS = ("breach", "escalation")
@@ -58,9 +58,24 @@ class Row:
     breach: bool = False
     escalation: bool = False
     past: dict = field(default_factory=dict)  # kind -> (hits, n), filled by ``past_rates``
+    due_at: datetime | None = None  # the resolution deadline
+    breached_at: datetime | None = None
+    escalated_at: datetime | None = None  # the first move up
 
     def label(self, target: str) -> bool:
         return self.breach if target == "breach" else self.escalation
+
+    def label_at(self, target: str, cut: datetime) -> bool | None:
+        """The label as it was known at ``cut`` (censoring): a case closed by then has its
+        final label; one still open then counts as a breach if its deadline had already
+        passed (as escalated if it had already moved up), and is left out (None) otherwise:
+        its outcome was not known yet."""
+        if self.closed_at is not None and self.closed_at <= cut:
+            return self.label(target)
+        if target == "breach":
+            passed = (self.breached_at and self.breached_at <= cut) or (self.due_at and self.due_at <= cut)
+            return True if passed else None
+        return True if self.escalated_at and self.escalated_at <= cut else None
 
     def key(self, kind: str) -> str:
         return {"category": self.category, "requester": self.requester, "team": self.team}[kind]
@@ -79,6 +94,11 @@ def requester_key(name: str, email: str) -> str:
 def closed_cases(source: str = "all") -> QuerySet:
     qs = Case.objects.filter(status=CaseStatus.CLOSED, closed_at__isnull=False)
     return filter_source(qs, source)
+
+
+def training_cases(source: str = "all") -> QuerySet:
+    """Every case, closed or not: training uses each as it was known at the cut."""
+    return filter_source(Case.objects.all(), source)
 
 
 def filter_source(qs: QuerySet, source: str) -> QuerySet:
@@ -105,6 +125,7 @@ def load_rows(qs: QuerySet) -> list[Row]:
             "escalation_count",
             "highest_level_id",
             "resolution_breached_at",
+            "resolution_due_at",
             "source_made_sla",
             "priority",
             "impact",
@@ -136,6 +157,10 @@ def load_rows(qs: QuerySet) -> list[Row]:
     )
     for h in first.iterator(chunk_size=5000):
         intake.setdefault(h["id"], h)
+    ups = Escalation.objects.filter(
+        case_id__in=qs.values("id"), kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP)
+    )
+    escalated = dict(ups.order_by().values("case_id").annotate(first=Min("created_at")).values_list("case_id", "first"))
     rows = []
     for c in cases:
         at = intake.get(c["id"], c)  # no history row (rows written around history): the case itself
@@ -161,6 +186,9 @@ def load_rows(qs: QuerySet) -> list[Row]:
                 level_code=level.code if level else "?",
                 breach=c["resolution_breached_at"] is not None or c["source_made_sla"] is False,
                 escalation=c["escalation_count"] > 0 or bool(highest and level and highest.rank > level.rank),
+                due_at=c["resolution_due_at"],
+                breached_at=c["resolution_breached_at"],
+                escalated_at=escalated.get(c["id"]),
             )
         )
     rows.sort(key=lambda r: (r.opened_at, r.id))

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations.core.bulk import bulk_update_rows
+from escalations.intelligence.risk import boosted, calibration
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
@@ -31,12 +32,15 @@ def standardized(params: dict, x: list[float]) -> list[float]:
 
 
 def probability(params: dict, x: list[float]) -> float:
-    """Logistic regression on standardized (clipped) inputs, as scikit-learn computes it."""
-    z = params["intercept"] + sum(c * v for c, v in zip(params["coefficients"], standardized(params, x)))
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+    """The served model's calibrated risk: the boosted trees when they ranked better on the
+    hold-out, else the logistic regression on standardized (clipped) inputs, as scikit-learn
+    computes them; then the stored Platt scaling."""
+    if "boosted" in params:
+        p = boosted.probability(params["boosted"], x)
+    else:
+        z = params["intercept"] + sum(c * v for c, v in zip(params["coefficients"], standardized(params, x)))
+        p = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+    return calibration.apply(params.get("calibration"), p)
 
 
 def contributions(params: dict, x: list[float]) -> list[tuple[float, str]]:

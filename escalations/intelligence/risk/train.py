@@ -1,12 +1,15 @@
 """Training and honest evaluation of the risk models.
 
 The hold-out is time-ordered: closed cases sorted by opening time, the last 20 % are the
-test set, and a training case must also have been CLOSED by the time the first test case
-was opened (its label was known then); later-closing ones are dropped from training.
+test set; training uses the cases opened before the first test case, each with its label
+AS KNOWN AT THAT CUT (censoring, ``Row.label_at``): closed by then, its final label; still
+open, a breach if its deadline had already passed (escalated if it had already moved up),
+and left out otherwise. So slow cases are trained on too, not only the quickly closed ones.
 
-The stored model is refitted on every closed case once evaluated (so it learns from
-the most recent months too); its ``metrics``, ``n_train`` and ``n_test`` describe the
-hold-out evaluation of the same recipe.
+Two models are fitted on the older 80 % of the training period: the explainable logistic
+regression and the off-the-shelf baseline (``boosted``: HistGradientBoosting). The one with
+the better hold-out AUC serves; its probabilities are calibrated (Platt) on the newer 20 %
+of the training period. The stored model repeats the recipe on every case as known now.
 """
 
 from __future__ import annotations
@@ -18,19 +21,22 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from escalations.intelligence.risk import boosted, calibration
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
-    closed_cases,
     load_rows,
     make_spec,
     matrix,
     past_rates,
     rate_tables,
+    training_cases,
 )
 from escalations.models import RiskModel
 
 TEST_FRACTION = 0.2
+CALIBRATION_FRACTION = 0.2  # the newest part of the training period calibrates
+MIN_CALIBRATION = 50  # fewer training cases: no calibration slice (identity)
 MIN_ROWS = 20
 RELIABILITY_BINS = 5
 C = 0.1  # inverse regularization strength; 1.0 overfitted rare categories on the BPIC log
@@ -46,17 +52,36 @@ class Split:
     train: list[Row]
     test: list[Row]
     cutoff: datetime  # the first test case's opening
-    dropped: int  # training-period cases still open at the cutoff
+    dropped: int  # training-period cases whose outcome was not known at the cutoff
+    labels: list[int] = field(default_factory=list)  # of ``train``, as known at the cutoff
+    censored: int = 0  # training cases still open at the cutoff, kept with their label then
 
 
-def time_split(rows: list[Row], test_fraction: float = TEST_FRACTION) -> Split:
-    """Train on the first 80 % by opening time, closed by the cutoff; test on the last 20 %."""
-    ordered = sorted(rows, key=lambda r: (r.opened_at, r.id))
-    n_test = max(1, int(round(len(ordered) * test_fraction)))
-    head, test = ordered[:-n_test], ordered[-n_test:]
+def time_split(rows: list[Row], target: str = "breach", test_fraction: float = TEST_FRACTION) -> Split:
+    """Test on the last 20 % of the closed cases by opening time; train on the cases opened
+    before the first of them, labelled as known then (``Row.label_at``)."""
+    closed = sorted((r for r in rows if r.closed_at is not None), key=lambda r: (r.opened_at, r.id))
+    n_test = max(1, int(round(len(closed) * test_fraction)))
+    test = closed[-n_test:]
     cutoff = test[0].opened_at
-    train = [r for r in head if r.closed_at is not None and r.closed_at <= cutoff]
-    return Split(train=train, test=test, cutoff=cutoff, dropped=len(head) - len(train))
+    head = [r for r in sorted(rows, key=lambda r: (r.opened_at, r.id)) if r.opened_at < cutoff]
+    train, labels, censored = [], [], 0
+    for r in head:
+        known = r.label_at(target, cutoff)
+        if known is None:
+            continue
+        train.append(r)
+        labels.append(int(known))
+        censored += r.closed_at is None or r.closed_at > cutoff
+    return Split(train, test, cutoff, len(head) - len(train), labels, censored)
+
+
+def older_newer(rows: list[Row], labels: list[int]) -> tuple[list, list, list, list]:
+    """The training period split by opening: the older 80 % to fit, the newer 20 % to
+    calibrate (none when too few cases to spare)."""
+    n_cal = int(len(rows) * CALIBRATION_FRACTION) if len(rows) >= MIN_CALIBRATION else 0
+    cut = len(rows) - n_cal
+    return rows[:cut], labels[:cut], rows[cut:], labels[cut:]
 
 
 def scaled(scaler, X):
@@ -118,6 +143,27 @@ def evaluate(y: list[int], p: list[float]) -> dict:
 
 
 @dataclass
+class Fitted:
+    """Both models fitted on one training period, the served one chosen, calibrated."""
+
+    spec: dict
+    logistic: tuple
+    params: dict
+    boost: object
+    served: str = "logistic"
+    calibration: dict = field(default_factory=dict)
+
+    def raw(self, X: list[list[float]], served: str | None = None) -> list[float]:
+        if (served or self.served) == "boosted":
+            return [float(v) for v in self.boost.predict_proba(X)[:, 1]]
+        scaler, clf = self.logistic
+        return [float(v) for v in clf.predict_proba(scaled(scaler, X))[:, 1]]
+
+    def proba(self, X: list[list[float]]) -> list[float]:
+        return [calibration.apply(self.calibration, p) for p in self.raw(X)]
+
+
+@dataclass
 class TrainResult:
     target: str
     source: str
@@ -127,35 +173,81 @@ class TrainResult:
     split: Split
     model: RiskModel | None = None
     params: dict = field(default_factory=dict)  # of the stored (refitted) model
-    estimator: tuple | None = None  # (scaler, classifier) of the stored model, for checks
+    estimator: tuple | None = None  # (scaler, classifier) of the stored logistic model, for checks
     X_all: list = field(default_factory=list)
+    fitted: Fitted | None = None  # the stored recipe's fitted models, for checks
+
+
+def fit_both(
+    rows: list[Row], labels: list[int], test: tuple | None = None, served: str = "logistic"
+) -> tuple[Fitted, dict]:
+    """Fit both models on the older part of ``rows``; with ``test`` (rows, labels) choose the
+    served one by hold-out AUC (else keep ``served`` chosen before); calibrate on the newer part."""
+    fit_rows, fit_y, cal_rows, cal_y = older_newer(rows, labels)
+    spec = make_spec(rows)
+    X = matrix(fit_rows, spec)
+    logistic, params = fit(X, fit_y, spec["names"])
+    fitted = Fitted(spec, logistic, params, boosted.fit(X, fit_y), served)
+    figures = {}
+    if test is not None:
+        X_test, y_test = matrix(test[0], spec), test[1]
+        lr_p, boost_p = fitted.raw(X_test, "logistic"), fitted.raw(X_test, "boosted")
+        lr_m, boost_m = evaluate(y_test, lr_p), evaluate(y_test, boost_p)
+        fitted.served = "boosted" if (boost_m["auc"] or 0) > (lr_m["auc"] or 0) else "logistic"
+        figures = {
+            "logistic_auc": lr_m["auc"],
+            "baseline_auc": boost_m["auc"],
+            "baseline_brier": boost_m["brier"],
+            "ece_uncalibrated": calibration.ece(y_test, boost_p if fitted.served == "boosted" else lr_p),
+        }
+    if cal_rows:
+        fitted.calibration = calibration.fit_platt(fitted.raw(matrix(cal_rows, spec)), cal_y)
+    return fitted, figures
 
 
 def train(target: str = "breach", source: str = "all", save: bool = True, rows: list[Row] | None = None) -> TrainResult:
-    """Evaluate on a time-ordered hold-out, refit on every closed case, store as the active
-    model for ``target`` (unless ``save`` is False)."""
+    """Evaluate on a time-ordered hold-out, refit on every case as known now, store as the
+    active model for ``target`` (unless ``save`` is False)."""
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}")
-    rows = load_rows(closed_cases(source)) if rows is None else rows
-    if len(rows) < MIN_ROWS:
-        raise NotTrainable(f"only {len(rows)} closed cases (need {MIN_ROWS})")
+    rows = load_rows(training_cases(source)) if rows is None else rows
+    closed = [r for r in rows if r.closed_at is not None]
+    if len(closed) < MIN_ROWS:
+        raise NotTrainable(f"only {len(closed)} closed cases (need {MIN_ROWS})")
     past_rates(rows, rows, target)  # each row sees only cases closed before it opened
 
-    split = time_split(rows)
-    spec = make_spec(split.train)
-    (scaler, clf), params = fit(matrix(split.train, spec), [int(r.label(target)) for r in split.train], spec["names"])
-    p = [float(v) for v in clf.predict_proba(scaled(scaler, matrix(split.test, spec)))[:, 1]]
-    metrics = evaluate([int(r.label(target)) for r in split.test], p)
+    split = time_split(rows, target)
+    if len(set(split.labels)) < 2:
+        raise NotTrainable("every training case has the same outcome")
+    y_test = [int(r.label(target)) for r in split.test]
+    fitted, figures = fit_both(split.train, split.labels, (split.test, y_test))
+    p = fitted.proba(matrix(split.test, fitted.spec))
+    metrics = evaluate(y_test, p)
     metrics.update(
+        figures,
+        served=fitted.served,
+        ece=calibration.ece(y_test, p),
         cutoff=split.cutoff.isoformat(),
         dropped_from_train=split.dropped,
-        train_positive_rate=round(sum(r.label(target) for r in split.train) / len(split.train), 4),
+        censored_in_train=split.censored,
+        train_positive_rate=round(sum(split.labels) / len(split.labels), 4),
     )
 
-    spec_all = make_spec(rows)
-    X_all = matrix(rows, spec_all)
-    estimator, params = fit(X_all, [int(r.label(target)) for r in rows], spec_all["names"])
-    params.update(categories=spec_all["categories"], rates=rate_tables(rows, target), source=source, fit_rows=len(rows))
+    now = timezone.now()
+    known = [(r, r.label_at(target, now)) for r in rows]
+    known = [(r, y) for r, y in known if y is not None]
+    final, _ = fit_both([r for r, _ in known], [int(y) for _, y in known], served=fitted.served)
+    params = dict(final.params)
+    params.update(
+        categories=final.spec["categories"],
+        rates=rate_tables(closed, target),
+        source=source,
+        fit_rows=len(known),
+        calibration=final.calibration,
+        served=final.served,
+    )
+    if final.served == "boosted":
+        params["boosted"] = boosted.export(final.boost)
     result = TrainResult(
         target=target,
         source=source,
@@ -164,8 +256,9 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
         n_test=len(split.test),
         split=split,
         params=params,
-        estimator=estimator,
-        X_all=X_all,
+        estimator=final.logistic,
+        X_all=matrix([r for r, _ in known], final.spec),
+        fitted=final,
     )
     if save:
         with transaction.atomic():
@@ -190,7 +283,7 @@ def retrain(source: str = "all") -> dict:
     from escalations.intelligence.risk.predict import score_open_cases
 
     out = {}
-    rows = load_rows(closed_cases(source))
+    rows = load_rows(training_cases(source))
     for target in TARGETS:
         try:
             r = train(target, source, rows=rows)

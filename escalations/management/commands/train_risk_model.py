@@ -14,7 +14,8 @@ class Command(BaseCommand):
         "Train the breach / escalation risk model on closed cases, print its evaluation on a "
         "time-ordered hold-out (ROC AUC, precision in the top 10 %, Brier score, reliability), store it "
         "as the active model and score the open cases. The last line is one JSON object: "
-        '{"auc", "precision_at_10", "n_train", "n_test"} of the breach model (with --target both too).'
+        '{"auc", "baseline_auc", "brier", "baseline_brier", "ece", "served", ...} of the breach model '
+        "(with --target both too); the baseline is HistGradientBoosting on the same features and split."
     )
 
     def add_arguments(self, parser):
@@ -53,9 +54,15 @@ class Command(BaseCommand):
             json.dumps(
                 {
                     "auc": last.metrics["auc"],
+                    "baseline_auc": last.metrics["baseline_auc"],
+                    "brier": last.metrics["brier"],
+                    "baseline_brier": last.metrics["baseline_brier"],
+                    "ece": last.metrics["ece"],
+                    "served": last.metrics["served"],
                     "precision_at_10": last.metrics["precision_at_10"],
                     "n_train": last.n_train,
                     "n_test": last.n_test,
+                    "censored_in_train": last.metrics["censored_in_train"],
                 }
             )
         )
@@ -63,12 +70,20 @@ class Command(BaseCommand):
     def _table(self, r) -> None:
         m, w = r.metrics, self.stdout.write
         w(f"Target {r.target}, source {r.source}: time-ordered hold-out, test cases opened from {m['cutoff']}")
-        w(f"  training cases      {r.n_train:>8}  ({m['dropped_from_train']} dropped: closed after the cutoff)")
+        w(
+            f"  training cases      {r.n_train:>8}  ({m['censored_in_train']} still open at the cutoff, labelled as "
+            f"known then; {m['dropped_from_train']} left out: outcome not known yet)"
+        )
         w(f"  test cases          {r.n_test:>8}")
         w(f"  positive rate       {m['train_positive_rate']:>8.3f} train, {m['base_rate']:.3f} test")
         w(f"  ROC AUC             {m['auc'] if m['auc'] is None else format(m['auc'], '8.3f'):>8}")
         w(f"  precision, top 10 % {m['precision_at_10']:>8.3f}  (base rate {m['base_rate']:.3f})")
         w(f"  Brier score         {m['brier']:>8.4f}  (mean predicted {m['mean_predicted']:.3f})")
+        w(f"  calibration error   {m['ece']:>8.4f}  (ECE, 10 bins; {m['ece_uncalibrated']} before Platt scaling)")
+        w(
+            f"  baseline (boosted)  AUC {m['baseline_auc']}, Brier {m['baseline_brier']}; logistic AUC {m['logistic_auc']}"
+        )
+        w(f"  serving             {m['served']}")
         w("  reliability         bin        n  predicted  observed")
         for b in m["reliability"]:
             pred = "-" if b["mean_predicted"] is None else f"{b['mean_predicted']:.3f}"
