@@ -227,3 +227,12 @@ def test_declaring_on_a_resolved_case_is_refused(agent, executive, desk):
     with pytest.raises(workflow.InvalidAction, match="cannot be declared"):
         workflow.approval_decide(approval_id=req.pk, actor=executive, approve=True)
     assert not Case.objects.get(pk=case.pk).is_major
+
+
+def test_a_cursor_from_an_unknown_phase_is_refused():
+    assert selectors.parse_cursor("0|2025-06-02T08:30:00+00:00|3") == (
+        0,
+        selectors.parse_cursor("1|2025-06-02T08:30:00+00:00|3")[1],
+        3,
+    )
+    assert selectors.parse_cursor("7|2025-06-02T08:30:00+00:00|3") is None

@@ -212,3 +212,13 @@ def test_escalation_mail_carries_the_link_and_the_full_handoff(agent, desk, sett
     ):
         line = next(line for line in body.splitlines() if line.startswith(label))
         assert text in line
+
+
+def test_the_admin_shows_who_each_firing_told(agent, desk, manager, client):
+    told = _rule(A.NOTIFY, ["assignee"])
+    case = _case(agent, desk, with_teams=True)
+    run_sweep(now=timezone.now() + timedelta(seconds=5))
+    assert RuleFiring.objects.get(case=case, rule=told).recipients == [AGENT]
+    client.force_login(manager)
+    body = client.get("/admin/escalations/rulefiring/").content.decode()
+    assert "Who was told" in body and f'<td class="field-told">{AGENT}</td>' in body
