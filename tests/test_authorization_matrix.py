@@ -276,6 +276,15 @@ class World:
         workflow.case_close(case_id=case.pk, actor=self.boss)
         return fresh(case)
 
+    @cached_property
+    def l1_major(self):  # declared a major incident: an approved declaration, decided by the Executive
+        case = self.working("A major incident")
+        req = workflow.approval_request(
+            case_id=case.pk, actor=self.owner, kind="major_incident", description="Every customer is down"
+        )
+        workflow.approval_decide(approval_id=req.pk, actor=self.user("executive"), approve=True)
+        return fresh(case)
+
     def approval(self, case) -> ApprovalRequest:  # spend 500: the lowest level allowed is L2
         return workflow.approval_request(
             case_id=case.pk, actor=self.boss, kind="spend", amount="500", description="A new router"
@@ -956,6 +965,15 @@ MATRIX: tuple[Section, ...] = (
                 staff_action("l1_working", "invite", collaborator=lambda w: f"t{w.l2_team.pk}", reason="Second look"),
             ),
             Entry(
+                "act.end-major-incident",
+                "end the major incident (L1 case; Executive only)",
+                "POST",
+                S + "end-major-incident/",
+                "case-action",
+                "login 403 403 403 403 done 403 403 403",
+                staff_action("l1_major", "end-major-incident", reason="Service restored"),
+            ),
+            Entry(
                 "act.unknown",
                 "an action that does not exist",
                 "POST",
@@ -1429,6 +1447,15 @@ MATRIX: tuple[Section, ...] = (
                 "admin:escalations_case_act",
                 WORKERS,
                 admin_act("l1_working", "request-approval", kind="spend", amount="500", description="Router"),
+            ),
+            Entry(
+                "admin.act.end-major-incident",
+                "end the major incident (L1 case; Executive only)",
+                "POST",
+                "…/act/end-major-incident/",
+                "admin:escalations_case_act",
+                "login refused refused refused refused done refused 403 refused",
+                admin_act("l1_major", "end-major-incident", reason="Service restored"),
             ),
             Entry(
                 "admin.act.take.L3",

@@ -19,7 +19,7 @@ from escalations import selectors, workflow
 from escalations.actions import forms
 from escalations.domain import authority
 from escalations.models import Case, Level
-from escalations.workflow import automation
+from escalations.workflow import automation, major
 from escalations.workflow.base import verb_of
 
 P = authority
@@ -271,6 +271,15 @@ ACTIONS: dict[str, Action] = {
             transition="close",
             perms=(P.PERM_WORK, P.PERM_CLOSE),
             done="The case is closed.",
+        ),
+        Action(
+            workflow.case_end_major_incident,
+            "End the major incident",
+            "End the major incident",
+            forms.ReasonForm,
+            perms=(P.PERM_WORK,),
+            allowed=lambda case, user: major.may_end(case, user),
+            done="The major incident is over; the case keeps its P1 and still needs its review.",
         ),
         Action(
             workflow.case_invite,

@@ -24,12 +24,17 @@ class NotificationAdmin(CaseRowsMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(RuleFiring)
 class RuleFiringAdmin(CaseRowsMixin, ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["fired_at", "rule", "case", "level", "times"]
+    list_display = ["fired_at", "rule", "case", "level", "times", "told"]
     list_filter = ["rule", "level"]
     list_select_related = ["rule", "case", "level"]
     raw_id_fields = ["case"]
     search_fields = ["rule__name"]
     show_full_result_count = False
+
+    @admin.display(description="who was told")
+    def told(self, firing: RuleFiring) -> str:
+        """The addresses its last firing notified: "nobody" is shown, never left blank."""
+        return ", ".join(firing.recipients) if firing.recipients else "nobody"
 
 
 @admin.register(SweepHeartbeat)

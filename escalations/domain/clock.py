@@ -109,11 +109,23 @@ class Clock:
     stopped_at: datetime | None  # responded / resolved
 
 
+def starts(case: Case) -> tuple[datetime, datetime]:
+    """Where the response and resolution clocks start. A declared major incident restarts
+    both at the declaration (the case became P1 then; counting P1 targets from intake would
+    put the deadline in the past for a case that was P3 until now)."""
+    response, resolution = case.level_entered_at, case.opened_at
+    declared = case.major_declared_at
+    if declared is not None:
+        response, resolution = max(response, declared), max(resolution, declared)
+    return response, resolution
+
+
 def clocks(case: Case) -> list[Clock]:
     response, resolution = targets_of(case)
+    response_start, resolution_start = starts(case)
     return [
-        Clock("response", case.level_entered_at, response, case.response_due_at, case.responded_at),
-        Clock("resolution", case.opened_at, resolution, case.resolution_due_at, case.resolved_at),
+        Clock("response", response_start, response, case.response_due_at, case.responded_at),
+        Clock("resolution", resolution_start, resolution, case.resolution_due_at, case.resolved_at),
     ]
 
 
@@ -128,8 +140,9 @@ def recompute_due(case: Case) -> None:
     cal = calendar_of(case)
     pauses = pauses_of(case)
     response, resolution = targets_of(case)
-    case.response_due_at = cal.add(case.level_entered_at, response, exclude=pauses)
-    case.resolution_due_at = cal.add(case.opened_at, resolution, exclude=pauses)
+    response_start, resolution_start = starts(case)
+    case.response_due_at = cal.add(response_start, response, exclude=pauses)
+    case.resolution_due_at = cal.add(resolution_start, resolution, exclude=pauses)
 
 
 def moment_at_percent(case: Case, clock: Clock, percent: float) -> datetime:

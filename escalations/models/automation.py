@@ -63,6 +63,8 @@ class RuleFiring(models.Model):
     fired_at = models.DateTimeField()
     times = models.PositiveIntegerField(default=1)
     reason = models.TextField(blank=True)
+    # Who was told when it last fired (addresses), so "notified nobody" is never silent.
+    recipients = models.JSONField(default=list, blank=True, db_default=[])
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "rule", "level"], name="one_firing_per_case_rule_level")]

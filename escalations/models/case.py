@@ -133,6 +133,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
 
+    # A declared major incident (an approved major-incident declaration): on top of every
+    # queue, P1 with its SLA counted from the declaration, a review before staff close it.
+    # ``major_declared_at`` stays once set (it was a major incident); ``is_major`` ends with
+    # an Executive's decision (``major_ended_at``, ``major_end_reason``).
+    is_major = models.BooleanField(default=False, db_default=False)
+    major_declared_at = models.DateTimeField(null=True, blank=True)
+    major_ended_at = models.DateTimeField(null=True, blank=True)
+    major_end_reason = models.TextField(blank=True, default="", db_default="")
+
     # Bumped by every workflow write: a stale form (or a second person) is detected by it.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
@@ -182,6 +191,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["team", "status"], name="case_team_status"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
             models.Index(fields=["opened_at"], name="case_opened_at"),
+            # The major incidents head every queue: a handful of rows, found without a scan.
+            models.Index(fields=["major_declared_at", "id"], name="case_major_open", condition=models.Q(is_major=True)),
             # Reports read these columns only: index-only scans instead of the wide rows.
             models.Index(
                 fields=["opened_at"],

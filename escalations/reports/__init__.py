@@ -1,10 +1,11 @@
 """Managers' reports. Each module registers one report; ``REGISTRY`` lists them in order.
-The admin pages (``escalations.admin_reports``) and ``manage.py report`` both read it."""
+The admin pages (``escalations.admin.reports``) and ``manage.py report`` both read it."""
 
 from escalations.reports import (  # noqa: F401  (registers)
     bottlenecks,
     flow,
     live,
+    major,
     quality,
     resolution,
     reviews,

@@ -56,6 +56,8 @@ QUEUE_COLUMNS = (
     "breach_risk",
     "escalation_risk",
     "risk_reasons",
+    "is_major",
+    "major_declared_at",
 )
 PAGE_SIZE = 25
 # Statuses whose cases the scheduler never looks at (``triggers.is_watched``): their
@@ -177,12 +179,15 @@ def _filtered(user, scope: str, f: QueueFilters) -> QuerySet[Case]:
 
 
 def parse_cursor(cursor: str | None) -> tuple[int, datetime, int] | None:
-    """``1|<next_check_at>|<id>`` pages the scheduled cases, ``2|<opened_at>|<id>`` the rest."""
+    """``0|<major_declared_at>|<id>`` pages the major incidents, ``1|<next_check_at>|<id>``
+    the scheduled cases, ``2|<opened_at>|<id>`` the rest."""
     try:
         phase, at, pk = (cursor or "").split("|")
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
+        if int(phase) not in (0, 1, 2):
+            return None
         return int(phase), moment, int(pk)
     except (ValueError, TypeError, OverflowError):
         return None
@@ -192,38 +197,46 @@ def _after(qs: QuerySet[Case], field: str, at: datetime, pk: int) -> QuerySet[Ca
     return qs.filter(**{f"{field}__gte": at}).filter(Q(**{f"{field}__gt": at}) | Q(pk__gt=pk))
 
 
+def _cursor_of(case: Case) -> str:
+    if case.is_major:
+        return f"0|{case.major_declared_at.isoformat()}|{case.pk}"
+    if case.next_check_at is not None:
+        return f"1|{case.next_check_at.isoformat()}|{case.pk}"
+    return f"2|{case.opened_at.isoformat()}|{case.pk}"
+
+
 def queue_page(
     user, *, scope: str, filters: QueueFilters, now: datetime, cursor: str | None = None, per_page: int = PAGE_SIZE
 ) -> QueuePage:
     """One page of a queue, most urgent first.
 
-    Scheduled cases come first, in ``next_check_at`` order (the index's order, so the
-    database stops after a page); then the unscheduled ones (paused, or with no rule or
-    deadline left to check) oldest first. Fetching one row more than a page says whether
-    there is a next page without counting.
+    Declared major incidents come first (a partial index holds the few there are), oldest
+    declaration first. Then the scheduled cases, in ``next_check_at`` order (the index's
+    order, so the database stops after a page); then the unscheduled ones (paused, or with
+    no rule or deadline left to check) oldest first. Fetching one row more than a page says
+    whether there is a next page without counting.
     """
     base = _filtered(user, scope, filters).select_related("level", "team", "assignee").only(*QUEUE_COLUMNS)
     parsed = parse_cursor(cursor)
-    phase, rows = (parsed[0] if parsed else 1), []
-    if phase == 1 and filters.status not in UNSCHEDULED:
-        qs = base.filter(next_check_at__isnull=False)
+    phase, rows = (parsed[0] if parsed else 0), []
+    if phase == 0:
+        qs = base.filter(is_major=True)
         if parsed:
+            qs = _after(qs, "major_declared_at", parsed[1], parsed[2])
+        rows = list(qs.order_by("major_declared_at", "pk")[: per_page + 1])
+    rest = base.filter(is_major=False)
+    if len(rows) <= per_page and phase <= 1 and filters.status not in UNSCHEDULED:
+        qs = rest.filter(next_check_at__isnull=False)
+        if parsed and phase == 1:
             qs = _after(qs, "next_check_at", parsed[1], parsed[2])
-        rows = list(qs.order_by("next_check_at", "pk")[: per_page + 1])
+        rows += list(qs.order_by("next_check_at", "pk")[: per_page + 1 - len(rows)])
     if len(rows) <= per_page:
-        qs = base.filter(next_check_at__isnull=True)
-        if parsed and parsed[0] == 2:
+        qs = rest.filter(next_check_at__isnull=True)
+        if parsed and phase == 2:
             qs = _after(qs, "opened_at", parsed[1], parsed[2])
         rows += list(qs.order_by("opened_at", "pk")[: per_page + 1 - len(rows)])
     more, rows = len(rows) > per_page, rows[:per_page]
-    next_cursor = None
-    if more:
-        last = rows[-1]
-        next_cursor = (
-            f"1|{last.next_check_at.isoformat()}|{last.pk}"
-            if last.next_check_at is not None
-            else f"2|{last.opened_at.isoformat()}|{last.pk}"
-        )
+    next_cursor = _cursor_of(rows[-1]) if more else None
     return QueuePage([QueueRow(c, *sla_text(c, now)) for c in rows], next_cursor, parsed is None)
 
 
@@ -236,7 +249,7 @@ def awaiting_acceptance(user, limit: int = 20) -> list[Case]:
         Case.objects.filter(level=level, status=CaseStatus.ESCALATED)
         .select_related("level", "team")
         .only(*QUEUE_COLUMNS)
-        .order_by("level_entered_at", "pk")[:limit]
+        .order_by("-is_major", "level_entered_at", "pk")[:limit]
     )
 
 
@@ -265,7 +278,9 @@ def filter_teams(user) -> QuerySet[Team]:
 
 
 def can_review(case: Case, user) -> bool:
-    if case.status != CaseStatus.CLOSED or case.escalation_count == 0 or not authority.can_review(case, user):
+    major_done = case.major_declared_at is not None and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+    escalated_closed = case.status == CaseStatus.CLOSED and case.escalation_count > 0
+    if not (major_done or escalated_closed) or not authority.can_review(case, user):
         return False
     return not Review.objects.filter(case=case, status=ReviewStatus.COMPLETED).exists()
 

@@ -20,7 +20,7 @@ def collaborating_cases(user) -> QuerySet:
         Case.objects.open()
         .filter(pk__in=active_collaborations(user).values("case_id"))
         .select_related("level", "team", "assignee")
-        .order_by("priority", "-score", "opened_at")
+        .order_by("-is_major", "priority", "-score", "opened_at")
     )
 
 

@@ -18,6 +18,7 @@ from escalations.intelligence import routing
 from escalations.models import Case
 from escalations.selectors import swarming
 from escalations.views.base import staff_page
+from escalations.workflow import major
 
 
 @dataclass
@@ -92,9 +93,10 @@ def render_case(request: HttpRequest, case: Case, failure: Failure | None = None
         "can_review": "review" in available,
         "link_form": link_form,
         "read_only": selectors.is_read_only(user),
-        "review": getattr(case, "review", None) if case.status == "closed" else None,
+        "review": getattr(case, "review", None) if case.status == "closed" or case.major_declared_at else None,
         "routing": routing.explain(case),
         "collaborators": list(swarming.collaborators_of(case)),
+        "review_required": major.review_required(case),
     }
     return render(request, "escalations/case_detail.html", context, status=status)
 

@@ -34,6 +34,7 @@ from escalations.workflow.ladder import (
     case_return,
     plan_escalation,
 )
+from escalations.workflow.major import case_end_major_incident
 from escalations.workflow.reviews import case_review
 from escalations.workflow.swarming import case_end_collaboration, case_invite, case_leave
 
@@ -65,6 +66,7 @@ __all__ = [
 ]
 __all__ += ["case_end_collaboration", "case_invite", "case_leave"]  # swarming
 __all__ += ["Actor", "is_system", "system_actor"]
+__all__ += ["case_end_major_incident"]  # major incidents
 __all__ += [
     "CustomerMessage",
     "IncomingFile",

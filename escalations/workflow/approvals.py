@@ -10,7 +10,7 @@ from django.utils import timezone
 from escalations.domain import authority
 from escalations.models import ApprovalKind, ApprovalRequest, ApprovalStatus
 from escalations.selectors import approvals
-from escalations.workflow import notices
+from escalations.workflow import major, notices
 from escalations.workflow.actors import Actor, may
 from escalations.workflow.base import InvalidAction, NotAllowed, action, lock, lock_case, require, save
 
@@ -85,8 +85,11 @@ def approval_decide(*, approval_id: int, actor: Actor, approve: bool, note: str 
             )
         if not approve:
             note = require(note, "note", "Say why the request is rejected.")
-        (req.approve if approve else req.reject)(actor, note, timezone.now())
+        now = timezone.now()
+        (req.approve if approve else req.reject)(actor, note, now)
         save(req, actor, f"{'Approved' if approve else 'Rejected'}: {note}".strip(": "))
+        if approve and req.kind == ApprovalKind.MAJOR_INCIDENT:
+            major.declare(req, actor, now)
         if req.requested_by_id and req.requested_by.email:
             notices.queue(
                 req.case,

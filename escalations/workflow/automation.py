@@ -60,24 +60,40 @@ class Effects:
     repeat_firings: list[RuleFiring] = field(default_factory=list)
     steps_cache: dict = field(default_factory=dict)
     address_cache: dict = field(default_factory=dict)
+    told: list[str] = field(default_factory=list)  # who the rule firing now being applied told
 
-    def notify(self, case: Case, message: notices.Message, kinds, key: str) -> None:
-        recipients = notices.recipients_for(case, kinds, cache=self.address_cache)
+    def send(self, case: Case, message: notices.Message, recipients: list[str], key: str) -> None:
+        self.told.extend(r for r in recipients if r not in self.told)
         self.notifications.extend(notices.build(case, message, recipients, key, now=self.now))
+
+    def resolve(self, case: Case, kinds, moved: Escalation | None = None) -> tuple[list[str], str]:
+        """The rule's recipients; when they are nobody, ``notices.fallback`` at the case's level
+        (the level it moved to, after a move), and in words who that was."""
+        emails = notices.recipients_for(case, kinds, cache=self.address_cache, moved=moved)
+        if emails:
+            return emails, ", ".join(kinds)
+        emails, who = notices.fallback(case, case.level, self.address_cache)
+        return emails, f"{who} (no {', '.join(kinds) or 'recipients'} to tell)"
+
+
+def _told(emails: list[str], who: str) -> str:
+    return f"notified {who}: {', '.join(emails)}" if emails else f"notified {who}"
 
 
 def _notify(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
-    fx.notify(
+    emails, who = fx.resolve(case, rule.recipients)
+    fx.send(
         case,
         notices.Message(
             "rule_notice",
             f"[{case.level.code} P{case.priority}] {rule.name}: case #{case.pk} {case.title}",
-            f"Rule '{rule.name}' fired for case #{case.pk}: {reason}.",
+            f"Rule '{rule.name}' fired for case #{case.pk} {case.title}: {reason}.\n"
+            f"Open the case: {notices.case_url(case)}",
         ),
-        rule.recipients,
+        emails,
         key=f"rule:{rule.pk}:{case.pk}:{case.level_id}:{fx.now.isoformat()}",
     )
-    return f"notified {', '.join(rule.recipients)}"
+    return _told(emails, who)
 
 
 def _escalate(case: Case, rule: Rule, reason: str, fx: Effects, to_level: Level | None = None) -> str:
@@ -91,6 +107,7 @@ def _escalate(case: Case, rule: Rule, reason: str, fx: Effects, to_level: Level 
         f"{case.level.code}{f' by {case.assignee}' if case.assignee_id else ' (unassigned)'}.",
         customer_impact=f"Priority P{case.priority}, impact {case.get_impact_display().lower()}, "
         f"customer tier {case.get_customer_tier_display()}.",
+        knowledge_consulted=", ".join(case.articles.values_list("title", flat=True)) if case.pk else "",
     )
     try:
         esc = plan_escalation(
@@ -106,11 +123,17 @@ def _escalate(case: Case, rule: Rule, reason: str, fx: Effects, to_level: Level 
     except WorkflowError as exc:
         return f"could not escalate: {exc.message}"
     fx.escalations.append(esc)
-    kinds = ["team"] if case.team_id else ["next_level"]
-    fx.notify(
-        case, escalation_notice(case, esc), kinds, key=f"escalated:{case.pk}:{esc.to_level_id}:{fx.now.isoformat()}"
+    # The case has moved: the notice goes to the level it moved to, exactly as a manual
+    # escalation's does; the rule's own recipients are resolved against the moved case.
+    emails, who = notices.escalation_recipients(case, esc, fx.address_cache)
+    if rule.recipients:
+        extra = notices.recipients_for(case, rule.recipients, cache=fx.address_cache, moved=esc)
+        emails = list(dict.fromkeys([*emails, *extra]))
+        who = f"{who} and {', '.join(rule.recipients)}"
+    fx.send(
+        case, escalation_notice(case, esc), emails, key=f"escalated:{case.pk}:{esc.to_level_id}:{fx.now.isoformat()}"
     )
-    return f"escalated {esc.from_level.code} -> {esc.to_level.code}"
+    return f"escalated {esc.from_level.code} -> {esc.to_level.code}; {_told(emails, who)}"
 
 
 def _jump(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
@@ -123,7 +146,22 @@ def _raise_priority(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
     if case.priority <= 1:
         return "priority already P1"
     case.priority -= 1  # the caller recomputes the due times after the round
-    return f"priority raised to P{case.priority}"
+    done = f"priority raised to P{case.priority}"
+    if not rule.recipients:
+        return done
+    emails, who = fx.resolve(case, rule.recipients)
+    fx.send(
+        case,
+        notices.Message(
+            "rule_notice",
+            f"[{case.level.code} P{case.priority}] {rule.name}: case #{case.pk} {case.title}",
+            f"Rule '{rule.name}' raised case #{case.pk} {case.title} to P{case.priority}: {reason}.\n"
+            f"Open the case: {notices.case_url(case)}",
+        ),
+        emails,
+        key=f"rule:{rule.pk}:{case.pk}:{case.level_id}:{fx.now.isoformat()}",
+    )
+    return f"{done}; {_told(emails, who)}"
 
 
 EFFECTS: dict[str, Callable[[Case, Rule, str, Effects], str]] = {
@@ -140,15 +178,20 @@ def fire(case: Case, active: list[Rule], firings: dict[int, RuleFiring], fx: Eff
     level_id = case.level_id
     for decision in rules.decide(case, active, firings, fx.now):
         rule, reason = decision.rule, decision.reason
+        fx.told = []
         outcome = EFFECTS[rule.action](case, rule, reason, fx)
         done.append(f"Rule '{rule.name}' fired ({reason}): {outcome}")
         firing = decision.firing
+        said = f"{reason}; {outcome}"  # the firing says what it did and who was told, "nobody" included
         if firing is None:
-            firing = RuleFiring(case=case, rule=rule, level_id=level_id, fired_at=fx.now, reason=reason)
+            firing = RuleFiring(
+                case=case, rule=rule, level_id=level_id, fired_at=fx.now, reason=said, recipients=list(fx.told)
+            )
             fx.new_firings.append(firing)
             firings[rule.pk] = firing
         else:
-            firing.fired_at, firing.times, firing.reason = fx.now, firing.times + 1, reason
+            firing.fired_at, firing.times, firing.reason = fx.now, firing.times + 1, said
+            firing.recipients = list(fx.told)
             fx.repeat_firings.append(firing)
     return done
 
@@ -214,7 +257,7 @@ def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResul
         esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
     bulk_history(fx.escalations, "+", now)
     bulk_insert(fx.new_firings)
-    bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason"])
+    bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason", "recipients"])
     if fx.notifications:
         Notification.objects.bulk_create(fx.notifications, batch_size=1000, ignore_conflicts=True)
         notices.request_delivery()

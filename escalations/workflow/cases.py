@@ -22,7 +22,7 @@ from escalations.models import (
     Team,
 )
 from escalations.selectors import paths
-from escalations.workflow import notices
+from escalations.workflow import major, notices
 from escalations.workflow.actors import Actor, is_system, may
 from escalations.workflow.base import (
     InvalidAction,
@@ -255,6 +255,18 @@ def case_resolve(
             )
             save(article, actor, f"Published from case #{case.pk}")
             article.cases.add(case)
+        if case.major_declared_at is not None:
+            notices.queue(
+                case,
+                notices.Message(
+                    "review_required",
+                    f"Post-incident review required: case #{case.pk} {case.title}",
+                    f"Major incident case #{case.pk} was resolved by {actor}: {case.resolution_summary}\n"
+                    f"It needs a post-incident review before it is closed: {notices.case_url(case)}review/",
+                ),
+                major.declaration_recipients(case),
+                key=f"review_required:{case.pk}:{case.version}",
+            )
         notices.queue(
             case,
             notices.Message(
@@ -295,6 +307,7 @@ def case_close(*, case_id: int, actor: Actor, reason: str = "Resolution confirme
     with transaction.atomic():
         case = lock_case(case_id, version)
         now = timezone.now()
+        major.check_may_close(case, actor)
         run(case, "close", actor, now)
         save_case(case, actor, f"Closed: {reason}", now)
     return case

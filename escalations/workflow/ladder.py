@@ -112,14 +112,15 @@ def plan_escalation(
 
 
 def escalation_notice(case: Case, esc: Escalation) -> notices.Message:
+    """The handoff e-mail: where the case went, the link to it and the whole handoff."""
     how = "Skip-level jump" if esc.kind == EscalationKind.JUMP else "Escalation"
     return notices.Message(
         event="escalated",
         subject=f"[{esc.to_level.code}] {how}: case #{case.pk} {case.title}",
         body=(
-            f"Case #{case.pk} was escalated {esc.from_level.code} -> {esc.to_level.code} "
-            f"({esc.reason}).\n\nSummary: {esc.summary}\nTried: {esc.steps_tried}\n"
-            f"Customer impact: {esc.customer_impact}\nJustification: {esc.justification or '-'}"
+            f"Case #{case.pk} {case.title} was escalated {esc.from_level.code} -> {esc.to_level.code} "
+            f"({esc.reason}).\nPriority P{case.priority}; requester {case.requester_name}.\n"
+            f"Open the case: {notices.case_url(case)}\n\n{notices.handoff_text(esc)}"
         ),
     )
 
@@ -148,7 +149,7 @@ def case_escalate(
         )
         save_case(case, actor, f"Escalated {esc.from_level.code} -> {esc.to_level.code}: {esc.summary}", now)
         save(esc, actor, f"Handoff {esc.from_level.code} -> {esc.to_level.code}")
-        recipients = notices.recipients_for(case, ["team"]) or notices.level_addresses(esc.to_level)
+        recipients, _who = notices.escalation_recipients(case, esc)
         notices.queue(case, escalation_notice(case, esc), recipients, key=f"escalated:{esc.pk}")
     return esc
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from escalations.domain import clock
-from escalations.models import Case, Level, Notification
+from escalations.models import Case, Escalation, Level, Notification
 
 
 @dataclass(frozen=True)
@@ -24,10 +26,15 @@ class Message:
     urgent: bool = True
 
 
-def recipients_for(case: Case, kinds: list[str] | tuple[str, ...], cache: dict | None = None) -> list[str]:
+def recipients_for(
+    case: Case, kinds: list[str] | tuple[str, ...], cache: dict | None = None, moved: Escalation | None = None
+) -> list[str]:
     """E-mail addresses for the named recipient kinds, in a stable order, without repeats.
 
-    ``cache`` keeps team and level addresses across many cases (the sweep)."""
+    ``moved``: the handoff that just moved the case (the case is already at its new level).
+    Then "next_level" is the level it moved to, never the one above that (an L1 -> L2
+    escalation must not mail L3), and "assignee" is the person who held it (the move left
+    it unassigned). ``cache`` keeps team and level addresses across many cases (the sweep)."""
     emails: list[str] = []
     cache = {} if cache is None else cache
 
@@ -35,8 +42,10 @@ def recipients_for(case: Case, kinds: list[str] | tuple[str, ...], cache: dict |
         emails.extend(a for a in addresses if a and a not in emails)
 
     for kind in kinds:
-        if kind == "assignee" and case.assignee_id:
-            add(case.assignee.email)
+        if kind == "assignee":
+            holder = case.assignee if case.assignee_id else (moved.from_assignee if moved is not None else None)
+            if holder is not None:
+                add(holder.email)
         elif kind == "team" and case.team_id:
             if ("team", case.team_id) not in cache:
                 cache["team", case.team_id] = team_addresses(case.team)
@@ -44,16 +53,20 @@ def recipients_for(case: Case, kinds: list[str] | tuple[str, ...], cache: dict |
         elif kind == "team_manager" and case.team_id and case.team.manager_id:
             add(case.team.manager.email)
         elif kind == "next_level":
-            nxt = case.level.next_level()
-            if nxt is not None:
-                if ("level", nxt.pk) not in cache:
-                    cache["level", nxt.pk] = level_addresses(nxt)
-                add(*cache["level", nxt.pk])
+            target = moved.to_level if moved is not None else case.level.next_level()
+            if target is not None:
+                add(*_cached_level(target, cache))
         elif kind == "watchers":
             add(*case.watchers.values_list("email", flat=True))
         elif kind == "requester":
             add(case.requester_email)
     return emails
+
+
+def _cached_level(level: Level, cache: dict) -> list[str]:
+    if ("level", level.pk) not in cache:
+        cache["level", level.pk] = level_addresses(level)
+    return cache["level", level.pk]
 
 
 def team_addresses(team) -> list[str]:
@@ -65,6 +78,52 @@ def level_addresses(level: Level) -> list[str]:
     for team in level.teams.prefetch_related("members"):
         out.extend(a for a in team_addresses(team) if a not in out)
     return out
+
+
+def level_managers(level: Level) -> list[str]:
+    """The managers of the level's teams (who answers for the level when no team address does)."""
+    emails = level.teams.filter(manager__isnull=False).values_list("manager__email", flat=True).order_by("name")
+    return list(dict.fromkeys(e for e in emails if e))
+
+
+def fallback(case: Case, level: Level, cache: dict | None = None) -> tuple[list[str], str]:
+    """Who is told when the named recipients resolve to nobody: the level's team addresses,
+    else the case team's manager, else the managers of the level's teams. Says who, in words,
+    so a firing never records "notified nobody" without the reason."""
+    emails = _cached_level(level, {} if cache is None else cache)
+    if emails:
+        return list(emails), f"the {level.code} teams"
+    if case.team_id and case.team.manager_id and case.team.manager.email:
+        return [case.team.manager.email], f"the manager of {case.team.name}"
+    managers = level_managers(level)
+    if managers:
+        return managers, f"the managers of the {level.code} teams"
+    return [], f"nobody: {level.code} has no team address and no team manager"
+
+
+def escalation_recipients(case: Case, esc: Escalation, cache: dict | None = None) -> tuple[list[str], str]:
+    """Who hears of a handoff: the receiving team, else (``fallback``) the level the case moved
+    to. The one rule for manual and automatic escalations alike."""
+    emails = recipients_for(case, ["team"], cache=cache)
+    if emails:
+        return emails, f"team {case.team.name}"
+    return fallback(case, esc.to_level, cache)
+
+
+def case_url(case: Case) -> str:
+    """The absolute link to the case page that every staff notice carries (``SITE_URL``)."""
+    return f"{settings.SITE_URL.rstrip('/')}{reverse('case-detail', args=[case.pk])}"
+
+
+def handoff_text(esc: Escalation) -> str:
+    """The full handoff, as the receiving level reads it in the e-mail."""
+    return (
+        f"Summary: {esc.summary or '-'}\n"
+        f"Steps tried: {esc.steps_tried or '-'}\n"
+        f"Knowledge consulted: {esc.knowledge_consulted or '-'}\n"
+        f"Customer impact: {esc.customer_impact or '-'}\n"
+        f"Justification: {esc.justification or '-'}"
+    )
 
 
 def build(

@@ -11,6 +11,13 @@ from escalations.workflow.actors import Actor, may
 from escalations.workflow.base import InvalidAction, NotAllowed, action, lock_case, require, save
 
 
+def reviewable(case) -> bool:
+    """Closed, escalated cases; a major incident as soon as it is resolved (its review is due then)."""
+    if case.major_declared_at is not None and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        return True
+    return case.status == CaseStatus.CLOSED and case.escalation_count > 0
+
+
 @action("review")
 def case_review(
     *,
@@ -28,10 +35,10 @@ def case_review(
         case = lock_case(case_id, None)
         if not may(actor, authority.can_review, case):
             raise NotAllowed("You may not review cases.")
-        if case.status != CaseStatus.CLOSED or case.escalation_count == 0:
+        if not reviewable(case):
             raise InvalidAction(
-                f"Only closed, escalated cases are reviewed; case #{case.pk} is "
-                f"{case.get_status_display().lower()} and was escalated {case.escalation_count} times."
+                f"Only closed, escalated cases and resolved or closed major incidents are reviewed; case #{case.pk} "
+                f"is {case.get_status_display().lower()} and was escalated {case.escalation_count} times."
             )
         review = Review.objects.select_for_update().filter(case=case).first() or Review(case=case)
         if review.status == "completed":
