@@ -18,7 +18,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalations", "0019_mail_guards_roles_schedule"),
+        ("escalations", "0024_major_incident"),
     ]
 
     operations = [
