@@ -197,7 +197,11 @@ class _Replay:
         self.run.intervals.setdefault(self._team_key(), []).append((self.team_since, at))
 
     def _mark(self, at: datetime) -> None:
-        for name in clock.mark_breaches(self.sim, at):
+        for label in clock.mark_breaches(self.sim, at):
+            # What the rules used to watch: the level's response (OLA), the customer's resolution (SLA).
+            name = {"OLA response": "response", "SLA resolution": "resolution"}.get(label)
+            if name is None:
+                continue
             counts = self.report.levels[self.sim.level.code]
             if name == "response":
                 counts.response_breaches += 1
@@ -241,7 +245,7 @@ class _Replay:
         elif kind == "resolve":
             sim._end_pause(at)
             sim.resolved_at = at
-            sim._respond(at)
+            sim._contact_customer(at)
             clock.recompute_due(sim)
             self._mark(at)
             self._leave(at)
@@ -273,7 +277,7 @@ class _Replay:
         sim = self.sim
         fx = automation.Effects(now=t, steps_cache=self.run.steps_cache, address_cache=self.run.address_cache)
         level, priority, team_key = sim.level, sim.priority, self._team_key()
-        kept = (sim.response_breached_at, sim.resolution_breached_at)
+        kept = {f: getattr(sim, f) for f in clock.BREACH_FIELDS.values()}
         automation.fire(sim, rules, self.firings.setdefault(sim.level_id, {}), fx)
         fired = [f.rule for f in (*fx.new_firings, *fx.repeat_firings)]
         self.report.notices += sum(1 for r in fired if r.action == TriggerRule.Action.NOTIFY)
@@ -281,12 +285,14 @@ class _Replay:
             self.report.priority_raises += 1
         # The workflow's ``run`` marks breaches against the wall clock; the replay keeps
         # its own, marked at ``t`` just before the rules ran.
-        sim.resolution_breached_at = kept[1]
+        sim.response_breached_at = kept["response_breached_at"]
+        sim.resolution_breached_at = kept["resolution_breached_at"]
         if sim.level_id != level.pk:
             self.run.intervals.setdefault(team_key, []).append((self.team_since, t))
             self._moved(level.code, t, by_rule=True)
         else:
-            sim.response_breached_at = kept[0]
+            sim.ola_response_breached_at = kept["ola_response_breached_at"]
+            sim.ola_work_breached_at = kept["ola_work_breached_at"]
             if sim.priority != priority:
                 clock.recompute_due(sim)
 
@@ -374,7 +380,7 @@ def simulate(
                 highest_level=level,
                 team=team,
                 path_id=case.path_id,
-                policy_snapshot=snapshot,
+                policy_snapshot=clock.with_sla_level(snapshot, level.code),
                 opened_at=case.opened_at,
                 level_entered_at=case.opened_at,
             )
