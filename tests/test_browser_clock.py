@@ -58,7 +58,7 @@ def test_the_sla_deadline_shown_never_moves_through_escalation_accept_and_resolv
     specialist = desk.sign_in(sam.username)
     specialist.goto(desk.url(f"/cases/{case.pk}/"))
     assert deadlines(specialist) == shown
-    expect(specialist.locator("dl.facts")).to_contain_text("OLA at L2")
+    expect(specialist.locator("#summary-h + dl")).to_contain_text("OLA at L2")
     assert specialist.locator("#ola-due").inner_text() != ola_at_l1
 
     specialist.get_by_role("button", name="Accept").click()
