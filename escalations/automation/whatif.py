@@ -31,7 +31,7 @@ import copy
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_fsm import can_proceed
@@ -151,13 +151,16 @@ def draft_rules(rules) -> list[TriggerRule]:
 
 
 # Events of a case's real life: (at, order at the same instant, kind, payload).
-_ORDER = {"resume": 0, "response": 1, "manual": 2, "pause": 3, "resolve": 4}
+_ORDER = {"resume": 0, "response": 1, "contact": 1, "manual": 2, "pause": 3, "resolve": 4}
 
 
-def _events(case: Case, escalations: list[Escalation]) -> list[tuple]:
+def _events(case: Case, escalations: list[Escalation], taken_at: datetime | None = None) -> list[tuple]:
+    """``taken_at``: when someone first took the case on (its history); the level's response."""
     ev = []
+    if taken_at:
+        ev.append((taken_at, "response", None))
     if case.first_response_at:
-        ev.append((case.first_response_at, "response", None))
+        ev.append((case.first_response_at, "contact", None))
     for esc in escalations:
         if esc.kind in (EscalationKind.ESCALATE, EscalationKind.JUMP):
             if esc.status == EscalationStatus.ACCEPTED and esc.decided_at:
@@ -223,11 +226,12 @@ class _Replay:
     def _apply(self, at: datetime, kind: str, esc: Escalation | None) -> bool:
         """Apply one real event; True when the case's life ends (resolved)."""
         sim = self.sim
-        if kind == "response" and sim.responded_at is None:
-            if sim.status == CaseStatus.ESCALATED:
-                sim.accept(sim.assignee, at)
-            else:
-                sim.record_response(at)
+        if kind in ("response", "contact") and sim.status == CaseStatus.ESCALATED and sim.responded_at is None:
+            sim.accept(sim.assignee, at)
+        if kind == "response":
+            sim._respond(at)
+        elif kind == "contact":
+            sim._contact_customer(at)
         elif kind == "pause" and sim.paused_at is None:
             clock.recompute_due(sim)
             self._mark(at)
@@ -357,6 +361,12 @@ def simulate(
             esc.from_level, esc.to_level = ladder[esc.from_level_id], ladder[esc.to_level_id]
             escalations.setdefault(esc.case_id, []).append(esc)
         intake_priority = dict(Case.history.filter(Q(id__in=chunk), history_type="+").values_list("id", "priority"))
+        taken = dict(
+            Case.history.filter(id__in=chunk, responded_at__isnull=False)
+            .values("id")
+            .annotate(first=Min("history_date"))
+            .values_list("id", "first")
+        )
         for case in cases:
             report.cases += 1
             own = escalations.get(case.pk, [])
@@ -385,7 +395,7 @@ def simulate(
                 level_entered_at=case.opened_at,
             )
             replay = _Replay(sim, report, run)
-            replay.play(_events(case, own), now, rules)
+            replay.play(_events(case, own, taken.get(case.pk)), now, rules)
             report.cases_breaching_response += replay.breached["response"]
             report.cases_breaching_resolution += replay.breached["resolution"]
             report.cases_escalated_by_rule += replay.escalated
