@@ -117,8 +117,8 @@ def test_skip_level_jump_pause_and_reopen(bpic):
         [at(2012, 2, 1, 10).astimezone(UTC).isoformat(), at(2012, 2, 1, 12).astimezone(UTC).isoformat()]
     ]
     assert (c.resolved_at, c.closed_at) == (at(2012, 2, 1, 15), at(2012, 2, 1, 15))
-    # L3 P1 response target 4 h from entering L3 at 08:30, plus the 2 h pause; accepted at 09:00.
-    assert (c.response_due_at, c.responded_at, c.response_breached_at) == (
+    # L3's OLA: P1 response target 4 h from entering L3 at 08:30, plus the 2 h pause; accepted at 09:00.
+    assert (c.ola_response_due_at, c.responded_at, c.ola_response_breached_at) == (
         at(2012, 2, 1, 14, 30),
         at(2012, 2, 1, 9),
         None,

@@ -127,20 +127,26 @@ def test_resolution_by_level(desk):
 
 def test_sla(desk):
     t = run("sla")
+    # What the customer saw: nobody wrote to them within 30 min (taking a case is no first
+    # response); the first contacts were the resolution e-mails (A 50 min, C 2 h 30, B 3 h).
+    assert t["sla_by_priority"] == [["P3", 4, 0, 4, 0.0, 2.11, 3, 0, 100.0]]
     assert t["compliance"] == [
-        ["L1 P3", "L1", 3, 3, 2, 1, 66.7, 2, 0, 100.0, 0, None],
-        ["L2 P3", "L2", 3, 1, 1, 0, 100.0, 1, 0, 100.0, 0, None],
+        ["L1 P3", "L1", 3, 3, 0, 3, 0.0, 2, 0, 100.0, 0, None],
+        ["L2 P3", "L2", 3, 1, 0, 1, 0.0, 1, 0, 100.0, 0, None],
     ]
-    # Every visit: B and C left L1 unbreached; the cases at L1 now: A and C met, D breached.
-    assert t["response_by_level"] == [["L1", 2, 0, 2, 1, 4, 1, 80.0], ["L2", 0, 0, 1, 0, 1, 0, 100.0]]
-    assert t["breaches"] == [[DAY, 4, 1, 0]]
-    # D breached its response 30 min after entering L1; its resolution (20:00) falls due within 24 h.
-    assert t["time_to_breach"] == [["P3", 1, 0.5, 0, None, 0, 0, 1]]
+    # The OLA, every visit: B and C left L1 unbreached; the cases at L1 now: A and C taken in
+    # time, D late (08:40); L2 accepted B within its hour; every level's work was on time.
+    assert t["ola_by_level"] == [["L1", 2, 4, 1, 80.0, 4, 0, 100.0], ["L2", 0, 1, 0, 100.0, 1, 0, 100.0]]
+    assert t["breaches"] == [[DAY, 4, 4, 0]]
+    # Every SLA response breached 30 min after opening; D's resolution (20:00) falls due within 24 h.
+    assert t["time_to_breach"] == [["P3", 4, 0.5, 0, None, 0, 0, 1]]
 
 
 def test_speed(desk):
     t = run("speed")
-    assert t["response_resolution"] == [["L1", 3, 3, 0.36, 0.33, 2, 1.75, 1.75], ["L2", 1, 1, 0.17, 0.17, 1, 3.0, 3.0]]
+    # First response = first contact with the customer: here the resolution e-mails (A, C at
+    # L1; B at L2); taking the case does not count, so D has none.
+    assert t["response_resolution"] == [["L1", 3, 2, 1.67, 1.67, 2, 1.75, 1.75], ["L2", 1, 1, 3.0, 3.0, 1, 3.0, 3.0]]
     assert t["accept"] == [["L2", 2, 1, 1, 0, 0.5, 0.5]]
     # L1: A 1 h, B 1 h, C 2 h + 15 min after the return, D 4 h; L2: B 2 h, C 15 min.
     assert t["time_at_level"] == [["L1", 5, 8.25, 1.65, 78.6], ["L2", 2, 2.25, 1.12, 21.4]]
@@ -151,7 +157,7 @@ def test_speed_filtered_reads_the_handoffs_through_their_cases(desk):
     (where the case is now, its category) go through the case rows and agree."""
     assert run("speed", category="network") == run("speed")
     t = run("speed", level="L2")  # B only: an hour at L1, two at L2
-    assert t["response_resolution"] == [["L2", 1, 1, 0.17, 0.17, 1, 3.0, 3.0]]
+    assert t["response_resolution"] == [["L2", 1, 1, 3.0, 3.0, 1, 3.0, 3.0]]
     assert t["accept"] == [["L2", 1, 1, 0, 0, 0.5, 0.5]]
     assert t["time_at_level"] == [["L1", 1, 1.0, 1.0, 33.3], ["L2", 1, 2.0, 2.0, 66.7]]
 
@@ -223,7 +229,8 @@ def test_command_formats(desk):
     call_command("report", "sla", "--from", "2025-06-02", "--to", "2025-06-02", "--level", "L1", stdout=out)
     text = out.getvalue()
     assert "SLA compliance: 2025-06-02 .. 2025-06-02 (level=L1)" in text
-    assert "Compliance by level and priority" in text and "L1 P3" in text and "66.7" in text
+    assert "Compliance by level and priority" in text and "L1 P3" in text
+    assert "SLA compliance per priority" in text and "OLA compliance per level" in text
     out = io.StringIO()
     call_command("report", "volume", "--from", "2025-06-02", "--to", "2025-06-02", "--format", "csv", stdout=out)
     assert out.getvalue().startswith("# opened: Cases opened\nPeriod,Opened,P1,P2,P3,P4\n2025-06-02,4,0,0,4,0\n")

@@ -74,9 +74,10 @@ def test_percent_warning_fires_once_then_escalation_at_100(agent):
     assert "Rule 'escalate' fired" in last.history_change_reason and last.history_user == workflow.system_actor()
     assert last.history_action == "rule"
     assert "response target breached" in last.history_change_reason
-    assert case.response_breached_at is None  # the L2 response clock is a new one
-    # At L2 the response clock restarts at the handoff: 1 h for P1.
-    assert case.response_due_at == case.level_entered_at + timedelta(hours=1)
+    assert case.ola_response_breached_at is None  # the L2 response clock (its OLA) is a new one
+    # At L2 the OLA response clock restarts at the handoff: 1 h for P1; the SLA does not move.
+    assert case.ola_response_due_at == case.level_entered_at + timedelta(hours=1)
+    assert case.response_due_at == case.opened_at + timedelta(minutes=15)
     assert RuleFiring.objects.filter(case=case).count() == 2
 
 
@@ -187,10 +188,14 @@ def test_raise_priority_recomputes_due_times(agent):
     rule("hurry", R.Condition.SLA_PERCENT, {"target": "response", "percent": 50}, R.Action.RAISE_PRIORITY)
     case = open_case(agent, impact=3, urgency=3)  # P4: 15 min x 4 = 1 h response
     assert case.response_due_at == case.opened_at + timedelta(hours=1)
-    run_sweep(now=case.opened_at + timedelta(minutes=31))
+    raised = case.opened_at + timedelta(minutes=31)
+    run_sweep(now=raised)
     case = reload(case)
     assert case.priority == 3
-    assert case.response_due_at == case.opened_at + timedelta(minutes=30)
+    # A new priority is a new commitment: the SLA runs from the change; the level's OLA from its entry.
+    assert case.response_due_at == raised + timedelta(minutes=30)
+    assert case.ola_response_due_at == case.opened_at + timedelta(minutes=30)
+    assert case.sla_changes[0]["why"].startswith("priority P4→P3 by rule 'hurry'")
 
 
 def test_and_conditions_combine(agent):
@@ -241,7 +246,7 @@ def test_escalation_restarts_the_response_clock_at_the_next_level(agent):
     workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
     case = reload(case)
     assert case.responded_at is None
-    assert case.response_due_at == case.level_entered_at + timedelta(hours=1)
+    assert case.ola_response_due_at == case.level_entered_at + timedelta(hours=1)
     words = " ".join(clock.describe(case, case.level_entered_at + timedelta(minutes=30)))
     assert "50% used" in words and "L2" in words
 

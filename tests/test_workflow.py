@@ -585,8 +585,11 @@ def test_escalation_restarts_the_response_clock_at_the_new_level(clock, agent):
     case = fresh(case)
     assert case.level_entered_at == escalated_at
     assert case.responded_at is None
-    assert case.response_due_at == escalated_at + timedelta(hours=1)
-    assert case.resolution_due_at == opened + timedelta(hours=8)
+    # The new level's own OLA restarts; the customer's SLA does not move (docs/counting-time.md).
+    assert case.ola_response_due_at == escalated_at + timedelta(hours=1)
+    assert case.ola_work_due_at == escalated_at + timedelta(hours=8)
+    assert case.response_due_at == opened + timedelta(minutes=15)
+    assert case.resolution_due_at == opened + timedelta(hours=4)
 
 
 def test_accepting_answers_the_new_level(clock, specialist, agent):
@@ -597,7 +600,7 @@ def test_accepting_answers_the_new_level(clock, specialist, agent):
     workflow.case_accept(case_id=case.pk, actor=specialist)
     case = fresh(case)
     assert case.responded_at == accepted_at
-    assert case.response_breached_at is None
+    assert case.ola_response_breached_at is None
 
 
 def test_a_missed_response_is_recorded_at_the_next_write(clock, agent):
@@ -613,17 +616,18 @@ def test_each_level_has_its_own_response_breach(clock, agent, specialist):
     opened = clock.now
     clock.advance(minutes=16)
     workflow.case_take(case_id=case.pk, actor=agent)
-    assert fresh(case).response_breached_at == opened + timedelta(minutes=15)
+    assert fresh(case).ola_response_breached_at == opened + timedelta(minutes=15)
 
     escalated_at = clock.advance(minutes=4)
     escalate(case, agent)
     case = fresh(case)
-    assert case.response_breached_at is None  # a new level, a new response clock
-    assert case.response_due_at == escalated_at + timedelta(hours=1)
+    assert case.ola_response_breached_at is None  # a new level, a new OLA response clock
+    assert case.ola_response_due_at == escalated_at + timedelta(hours=1)
+    assert case.response_breached_at == opened + timedelta(minutes=15)  # the customer's stays
 
     clock.advance(minutes=70)
     workflow.case_accept(case_id=case.pk, actor=specialist)
-    assert fresh(case).response_breached_at == escalated_at + timedelta(hours=1)
+    assert fresh(case).ola_response_breached_at == escalated_at + timedelta(hours=1)
 
 
 def test_editing_the_live_policy_does_not_change_running_cases(clock, agent):
@@ -653,8 +657,8 @@ def test_editing_the_live_policy_does_not_change_running_cases(clock, agent):
     escalated_at = clock.advance(minutes=5)
     escalate(case, agent)
     case = fresh(case)
-    assert case.response_due_at == escalated_at + timedelta(hours=1)
-    assert case.resolution_due_at == opened + timedelta(hours=8)
+    assert case.ola_response_due_at == escalated_at + timedelta(hours=1)  # L2's OLA, frozen targets
+    assert case.resolution_due_at == opened + timedelta(hours=4)  # the SLA does not move
     assert case.policy_snapshot == frozen
 
 

@@ -194,6 +194,22 @@ ACTIONS: dict[str, Action] = {
             done="Update sent to the requester.",
         ),
         Action(
+            workflow.case_record_contact,
+            "Record customer contact (phone)",
+            "Record the call",
+            forms.RecordContactForm,
+            transition="record_response",
+            done="Customer contact recorded.",
+        ),
+        Action(
+            workflow.case_change_priority,
+            "Change the priority",
+            "Change priority",
+            forms.ChangePriorityForm,
+            transition="change_priority",
+            done=lambda case: f"The case is now P{case.priority}; its SLA was recomputed.",
+        ),
+        Action(
             workflow.case_pause,
             "Pause for the customer",
             "Pause the clock",

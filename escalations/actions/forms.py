@@ -157,6 +157,30 @@ class PublicUpdateForm(VersionForm):
     body = text("Update to the requester", help_text="E-mailed to the requester.", missing="Write the update.")
 
 
+class RecordContactForm(VersionForm):
+    note = text(
+        "What did you discuss with the customer by phone?",
+        rows=3,
+        help_text="Recorded as a note; the first contact with the customer is the SLA's first response.",
+        missing="Say what you discussed with the customer.",
+    )
+
+
+class ChangePriorityForm(VersionForm):
+    priority = forms.TypedChoiceField(
+        label="New priority",
+        coerce=int,
+        choices=[(1, "P1 critical"), (2, "P2 high"), (3, "P3 moderate"), (4, "P4 low")],
+        error_messages={"required": "Choose the new priority.", "invalid_choice": "Choose P1, P2, P3 or P4."},
+    )
+    reason = text(
+        "Why does the priority change?",
+        rows=2,
+        help_text="The customer's SLA is recomputed from now with the new priority's targets.",
+        missing="Say why the priority changes.",
+    )
+
+
 class PauseForm(VersionForm):
     reason = text(
         "What are you waiting for from the customer?", rows=2, missing="Say what you are waiting for from the customer."

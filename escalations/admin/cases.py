@@ -114,9 +114,12 @@ CASE_FIELDSETS = [
             "fields": [
                 "sla_clock",
                 ("opened_at", "level_entered_at"),
-                ("responded_at", "first_response_at"),
+                ("first_response_at", "sla_started_at"),
                 ("response_due_at", "resolution_due_at"),
                 ("response_breached_at", "resolution_breached_at"),
+                "responded_at",
+                ("ola_response_due_at", "ola_work_due_at"),
+                ("ola_response_breached_at", "ola_work_breached_at"),
                 ("paused_at", "pauses"),
                 "next_check_at",
                 ("resolved_at", "closed_at"),

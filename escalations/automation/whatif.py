@@ -31,7 +31,7 @@ import copy
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_fsm import can_proceed
@@ -151,13 +151,16 @@ def draft_rules(rules) -> list[TriggerRule]:
 
 
 # Events of a case's real life: (at, order at the same instant, kind, payload).
-_ORDER = {"resume": 0, "response": 1, "manual": 2, "pause": 3, "resolve": 4}
+_ORDER = {"resume": 0, "response": 1, "contact": 1, "manual": 2, "pause": 3, "resolve": 4}
 
 
-def _events(case: Case, escalations: list[Escalation]) -> list[tuple]:
+def _events(case: Case, escalations: list[Escalation], taken_at: datetime | None = None) -> list[tuple]:
+    """``taken_at``: when someone first took the case on (its history); the level's response."""
     ev = []
+    if taken_at:
+        ev.append((taken_at, "response", None))
     if case.first_response_at:
-        ev.append((case.first_response_at, "response", None))
+        ev.append((case.first_response_at, "contact", None))
     for esc in escalations:
         if esc.kind in (EscalationKind.ESCALATE, EscalationKind.JUMP):
             if esc.status == EscalationStatus.ACCEPTED and esc.decided_at:
@@ -197,7 +200,11 @@ class _Replay:
         self.run.intervals.setdefault(self._team_key(), []).append((self.team_since, at))
 
     def _mark(self, at: datetime) -> None:
-        for name in clock.mark_breaches(self.sim, at):
+        for label in clock.mark_breaches(self.sim, at):
+            # What the rules used to watch: the level's response (OLA), the customer's resolution (SLA).
+            name = {"OLA response": "response", "SLA resolution": "resolution"}.get(label)
+            if name is None:
+                continue
             counts = self.report.levels[self.sim.level.code]
             if name == "response":
                 counts.response_breaches += 1
@@ -219,11 +226,12 @@ class _Replay:
     def _apply(self, at: datetime, kind: str, esc: Escalation | None) -> bool:
         """Apply one real event; True when the case's life ends (resolved)."""
         sim = self.sim
-        if kind == "response" and sim.responded_at is None:
-            if sim.status == CaseStatus.ESCALATED:
-                sim.accept(sim.assignee, at)
-            else:
-                sim.record_response(at)
+        if kind in ("response", "contact") and sim.status == CaseStatus.ESCALATED and sim.responded_at is None:
+            sim.accept(sim.assignee, at)
+        if kind == "response":
+            sim._respond(at)
+        elif kind == "contact":
+            sim._contact_customer(at)
         elif kind == "pause" and sim.paused_at is None:
             clock.recompute_due(sim)
             self._mark(at)
@@ -241,7 +249,7 @@ class _Replay:
         elif kind == "resolve":
             sim._end_pause(at)
             sim.resolved_at = at
-            sim._respond(at)
+            sim._contact_customer(at)
             clock.recompute_due(sim)
             self._mark(at)
             self._leave(at)
@@ -273,7 +281,7 @@ class _Replay:
         sim = self.sim
         fx = automation.Effects(now=t, steps_cache=self.run.steps_cache, address_cache=self.run.address_cache)
         level, priority, team_key = sim.level, sim.priority, self._team_key()
-        kept = (sim.response_breached_at, sim.resolution_breached_at)
+        kept = {f: getattr(sim, f) for f in clock.BREACH_FIELDS.values()}
         automation.fire(sim, rules, self.firings.setdefault(sim.level_id, {}), fx)
         fired = [f.rule for f in (*fx.new_firings, *fx.repeat_firings)]
         self.report.notices += sum(1 for r in fired if r.action == TriggerRule.Action.NOTIFY)
@@ -281,12 +289,14 @@ class _Replay:
             self.report.priority_raises += 1
         # The workflow's ``run`` marks breaches against the wall clock; the replay keeps
         # its own, marked at ``t`` just before the rules ran.
-        sim.resolution_breached_at = kept[1]
+        sim.response_breached_at = kept["response_breached_at"]
+        sim.resolution_breached_at = kept["resolution_breached_at"]
         if sim.level_id != level.pk:
             self.run.intervals.setdefault(team_key, []).append((self.team_since, t))
             self._moved(level.code, t, by_rule=True)
         else:
-            sim.response_breached_at = kept[0]
+            sim.ola_response_breached_at = kept["ola_response_breached_at"]
+            sim.ola_work_breached_at = kept["ola_work_breached_at"]
             if sim.priority != priority:
                 clock.recompute_due(sim)
 
@@ -351,6 +361,12 @@ def simulate(
             esc.from_level, esc.to_level = ladder[esc.from_level_id], ladder[esc.to_level_id]
             escalations.setdefault(esc.case_id, []).append(esc)
         intake_priority = dict(Case.history.filter(Q(id__in=chunk), history_type="+").values_list("id", "priority"))
+        taken = dict(
+            Case.history.filter(id__in=chunk, responded_at__isnull=False)
+            .values("id")
+            .annotate(first=Min("history_date"))
+            .values_list("id", "first")
+        )
         for case in cases:
             report.cases += 1
             own = escalations.get(case.pk, [])
@@ -374,12 +390,12 @@ def simulate(
                 highest_level=level,
                 team=team,
                 path_id=case.path_id,
-                policy_snapshot=snapshot,
+                policy_snapshot=clock.with_sla_level(snapshot, level.code),
                 opened_at=case.opened_at,
                 level_entered_at=case.opened_at,
             )
             replay = _Replay(sim, report, run)
-            replay.play(_events(case, own), now, rules)
+            replay.play(_events(case, own, taken.get(case.pk)), now, rules)
             report.cases_breaching_response += replay.breached["response"]
             report.cases_breaching_resolution += replay.breached["resolution"]
             report.cases_escalated_by_rule += replay.escalated

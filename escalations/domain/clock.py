@@ -1,4 +1,5 @@
-"""The SLA clock of a case: due times, % used and the clock in words.
+"""The clocks of a case: the customer's SLA and the level's OLA (docs/counting-time.md):
+due times, % used, why the SLA moved, and the clocks in words.
 
 Reads only the case's frozen ``policy_snapshot`` (never the live policy), so editing a
 policy does not rewrite running cases. Business-time arithmetic is ``escalations.sla``.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
+from django.utils.timezone import localtime
 
 from escalations.domain import sla
 from escalations.models import Case, Level, SlaPolicy
@@ -87,8 +89,35 @@ def calendar_of(case: Case) -> sla.BusinessCalendar:
 
 
 def targets_of(case: Case, level_code: str | None = None, priority: int | None = None) -> tuple[timedelta, timedelta]:
+    """(response, resolution) targets of a level x priority in the frozen policy."""
     row = case.policy_snapshot["targets"][level_code or case.level.code][str(priority or case.priority)]
     return timedelta(seconds=row[0]), timedelta(seconds=row[1])
+
+
+def sla_level_code(case: Case) -> str:
+    """The row of the policy the customer's SLA is read from: the level that took the case
+    in (frozen at intake as ``sla_level``; older snapshots: the lowest level)."""
+    snapshot = case.policy_snapshot
+    return snapshot.get("sla_level") or next(iter(snapshot["targets"]))
+
+
+def sla_targets(case: Case, priority: int | None = None) -> tuple[timedelta, timedelta]:
+    """The customer's SLA: response and resolution from policy x priority, whatever the level."""
+    return targets_of(case, sla_level_code(case), priority)
+
+
+def ola_targets(case: Case) -> tuple[timedelta, timedelta]:
+    """The level's own OLA: accept/response and work targets of the level holding the case."""
+    return targets_of(case)
+
+
+def sla_start(case: Case) -> datetime:
+    """Where the customer's clocks start: intake, a recorded priority change, or a declared
+    major incident (the case became P1 then; counting P1 targets from intake would put the
+    deadline in the past for a case that was P3 until now)."""
+    start = case.sla_started_at or case.opened_at
+    declared = case.major_declared_at
+    return max(start, declared) if declared is not None else start
 
 
 def pauses_of(case: Case, now: datetime | None = None) -> list[tuple[datetime, datetime | None]]:
@@ -98,39 +127,72 @@ def pauses_of(case: Case, now: datetime | None = None) -> list[tuple[datetime, d
     return intervals
 
 
+SLA, OLA = "sla", "ola"
+
+
 @dataclass(frozen=True)
 class Clock:
-    """One of a case's two clocks."""
+    """One of a case's four clocks: the SLA's response and resolution (the customer's),
+    the OLA's response and work (the level holding the case)."""
 
-    name: str  # "response" or "resolution"
+    name: str  # "response" or "resolution" (SLA); "response" or "work" (OLA)
     start: datetime
     target: timedelta
     due: datetime | None
-    stopped_at: datetime | None  # responded / resolved
+    stopped_at: datetime | None  # first contact / resolved; taken on at the level / resolved
+    kind: str = SLA
+    breached_at: datetime | None = None
 
-
-def starts(case: Case) -> tuple[datetime, datetime]:
-    """Where the response and resolution clocks start. A declared major incident restarts
-    both at the declaration (the case became P1 then; counting P1 targets from intake would
-    put the deadline in the past for a case that was P3 until now)."""
-    response, resolution = case.level_entered_at, case.opened_at
-    declared = case.major_declared_at
-    if declared is not None:
-        response, resolution = max(response, declared), max(resolution, declared)
-    return response, resolution
+    @property
+    def label(self) -> str:
+        return f"SLA {self.name}" if self.kind == SLA else f"OLA {self.name}"
 
 
 def clocks(case: Case) -> list[Clock]:
-    response, resolution = targets_of(case)
-    response_start, resolution_start = starts(case)
+    response, resolution = sla_targets(case)
+    ola_response, ola_work = ola_targets(case)
+    start = sla_start(case)
     return [
-        Clock("response", response_start, response, case.response_due_at, case.responded_at),
-        Clock("resolution", resolution_start, resolution, case.resolution_due_at, case.resolved_at),
+        Clock(
+            "response", start, response, case.response_due_at, case.first_response_at, SLA, case.response_breached_at
+        ),
+        Clock(
+            "resolution", start, resolution, case.resolution_due_at, case.resolved_at, SLA, case.resolution_breached_at
+        ),
+        Clock(
+            "response",
+            case.level_entered_at,
+            ola_response,
+            case.ola_response_due_at,
+            case.responded_at,
+            OLA,
+            case.ola_response_breached_at,
+        ),
+        Clock(
+            "work",
+            case.level_entered_at,
+            ola_work,
+            case.ola_work_due_at,
+            case.resolved_at,
+            OLA,
+            case.ola_work_breached_at,
+        ),
     ]
 
 
+def clock_named(case: Case, name: str, kind: str) -> Clock | None:
+    """A clock by name and kind; for the OLA "resolution" means its work clock."""
+    if kind == OLA and name == "resolution":
+        name = "work"
+    for c in clocks(case):
+        if c.name == name and c.kind == kind:
+            return c
+    return None
+
+
 def recompute_due(case: Case) -> None:
-    """Set both due times from the snapshot, the current level and priority, and the pauses.
+    """Set the due times: the SLA from its start, the customer's targets and the pauses;
+    the OLA from the level's entry and the level's targets.
 
     While the case is paused the due times are unknown (the pause has no end yet): they
     are left as they were and the scheduler does not look at the case.
@@ -139,10 +201,59 @@ def recompute_due(case: Case) -> None:
         return
     cal = calendar_of(case)
     pauses = pauses_of(case)
-    response, resolution = targets_of(case)
-    response_start, resolution_start = starts(case)
-    case.response_due_at = cal.add(response_start, response, exclude=pauses)
-    case.resolution_due_at = cal.add(resolution_start, resolution, exclude=pauses)
+    response, resolution = sla_targets(case)
+    start = sla_start(case)
+    case.response_due_at = cal.add(start, response, exclude=pauses)
+    case.resolution_due_at = cal.add(start, resolution, exclude=pauses)
+    ola_response, ola_work = ola_targets(case)
+    case.ola_response_due_at = cal.add(case.level_entered_at, ola_response, exclude=pauses)
+    case.ola_work_due_at = cal.add(case.level_entered_at, ola_work, exclude=pauses)
+
+
+def with_sla_level(snapshot: dict, level_code: str) -> dict:
+    """A case's own copy of a (shared) snapshot naming the level its SLA is read from."""
+    return {**snapshot, "sla_level": level_code}
+
+
+def sla_due(case: Case) -> tuple[datetime | None, datetime | None]:
+    return case.response_due_at, case.resolution_due_at
+
+
+def _when(moment: datetime, other: datetime | None = None) -> str:
+    moment = localtime(moment)
+    if other is not None and localtime(other).date() == moment.date():
+        return f"{moment:%H:%M}"
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def _pause_reason(case: Case, at: datetime) -> str | None:
+    if not case.pauses:
+        return None
+    start, end = (parse_datetime(x) for x in case.pauses[-1])
+    if end is None or abs((end - at).total_seconds()) > 1:
+        return None
+    return f"paused for customer {_span(end - start)}"
+
+
+def log_moves(case: Case, before: tuple[datetime | None, datetime | None], at: datetime, why: str = "") -> list[str]:
+    """Record why the SLA due times moved (``Case.sla_changes``); returns the lines.
+
+    Only a priority change or a pause may move them, so each move says which: ``why``
+    from the caller, else the pause that just ended."""
+    lines = []
+    for name, old, new in zip(("response", "resolution"), before, sla_due(case), strict=True):
+        if old is None or new is None or old == new:
+            continue
+        reason = why or _pause_reason(case, at) or "recomputed"
+        entry = {"at": at.isoformat(), "clock": name, "from": old.isoformat(), "to": new.isoformat(), "why": reason}
+        case.sla_changes = [*(case.sla_changes or []), entry]
+        lines.append(move_line(entry))
+    return lines
+
+
+def move_line(entry: dict) -> str:
+    old, new = parse_datetime(entry["from"]), parse_datetime(entry["to"])
+    return f"{entry['clock'].capitalize()} due moved {_when(old)} → {_when(new, old)}: {entry['why']}"
 
 
 def moment_at_percent(case: Case, clock: Clock, percent: float) -> datetime:
@@ -156,17 +267,31 @@ def percent_used(case: Case, clock: Clock, now: datetime) -> float:
     return 100.0 * used / clock.target
 
 
+BREACH_FIELDS = {
+    (SLA, "response"): "response_breached_at",
+    (SLA, "resolution"): "resolution_breached_at",
+    (OLA, "response"): "ola_response_breached_at",
+    (OLA, "work"): "ola_work_breached_at",
+}
+
+
 def mark_breaches(case: Case, now: datetime) -> list[str]:
-    """Record breaches that have happened by ``now``; returns the names of new ones."""
+    """Record breaches that have happened by ``now``; returns the labels of new ones
+    ("SLA response", "SLA resolution", "OLA response", "OLA work")."""
     new = []
-    if case.response_breached_at is None and case.response_due_at and case.paused_at is None:
-        if (case.responded_at or now) > case.response_due_at:
-            case.response_breached_at = case.response_due_at
-            new.append("response")
-    if case.resolution_breached_at is None and case.resolution_due_at and case.paused_at is None:
-        if (case.resolved_at or now) > case.resolution_due_at:
-            case.resolution_breached_at = case.resolution_due_at
-            new.append("resolution")
+    if case.paused_at is not None:
+        return new
+    due_of = {
+        (SLA, "response"): (case.response_due_at, case.first_response_at),
+        (SLA, "resolution"): (case.resolution_due_at, case.resolved_at),
+        (OLA, "response"): (case.ola_response_due_at, case.responded_at),
+        (OLA, "work"): (case.ola_work_due_at, case.resolved_at),
+    }
+    for key, attr in BREACH_FIELDS.items():
+        due, stopped = due_of[key]
+        if getattr(case, attr) is None and due is not None and (stopped or now) > due:
+            setattr(case, attr, due)
+            new.append(f"{key[0].upper()} {key[1]}")
     return new
 
 
@@ -179,33 +304,33 @@ def _span(delta: timedelta) -> str:
     return " ".join(parts[:2]) if days or hours else parts[-1]
 
 
+def _clock_line(case: Case, c: Clock, now: datetime) -> str | None:
+    title = f"{c.name.capitalize() if c.kind == SLA else c.label} target {_span(c.target)}"
+    if c.stopped_at is not None:
+        met = "met" if c.due is None or c.stopped_at <= c.due else "missed"
+        return f"{title}: {met} at {c.stopped_at:%Y-%m-%d %H:%M %Z}."
+    if c.due is None:
+        return None
+    pct = percent_used(case, c, now)
+    if now <= c.due:
+        return f"{title}: {pct:.0f}% used, due {c.due:%Y-%m-%d %H:%M %Z} ({_span(c.due - now)} left in calendar time)."
+    return f"{title}: BREACHED, was due {c.due:%Y-%m-%d %H:%M %Z} ({_span(now - c.due)} ago, {pct:.0f}% used)."
+
+
 def describe(case: Case, now: datetime) -> list[str]:
-    """The clock in words, for the case page and the admin."""
+    """The clocks in words, for the case page and the admin: the customer's SLA first,
+    why it moved, then the OLA of the level holding the case."""
     lines = [
-        f"Policy {case.policy_snapshot.get('policy')} on calendar "
-        f"{case.policy_snapshot.get('calendar', {}).get('name')}; targets for {case.level.code} "
-        f"P{case.priority}."
+        f"SLA (the customer's): policy {case.policy_snapshot.get('policy')} on calendar "
+        f"{case.policy_snapshot.get('calendar', {}).get('name')}, P{case.priority}; escalation never moves it."
     ]
     if case.paused_at is not None:
         lines.append(f"Paused since {case.paused_at:%Y-%m-%d %H:%M %Z} (awaiting the customer); the clocks do not run.")
-    for c in clocks(case):
-        if c.stopped_at is not None:
-            met = "met" if c.due is None or c.stopped_at <= c.due else "missed"
-            lines.append(f"{c.name.capitalize()} target {_span(c.target)}: {met} at {c.stopped_at:%Y-%m-%d %H:%M %Z}.")
-            continue
-        if c.due is None:
-            continue
-        pct = percent_used(case, c, now)
-        if now <= c.due:
-            lines.append(
-                f"{c.name.capitalize()} target {_span(c.target)}: {pct:.0f}% used, "
-                f"due {c.due:%Y-%m-%d %H:%M %Z} ({_span(c.due - now)} left in calendar time)."
-            )
-        else:
-            lines.append(
-                f"{c.name.capitalize()} target {_span(c.target)}: BREACHED, was due "
-                f"{c.due:%Y-%m-%d %H:%M %Z} ({_span(now - c.due)} ago, {pct:.0f}% used)."
-            )
+    all_clocks = clocks(case)
+    lines.extend(line for c in all_clocks if c.kind == SLA and (line := _clock_line(case, c, now)))
+    lines.extend(move_line(entry) for entry in case.sla_changes or [])
+    lines.append(f"OLA of {case.level.code} (its own targets, since {case.level_entered_at:%Y-%m-%d %H:%M %Z}):")
+    lines.extend(line for c in all_clocks if c.kind == OLA and (line := _clock_line(case, c, now)))
     last = (
         case.escalations.select_related("from_level", "to_level", "rule", "raised_by").order_by("-pk").first()
         if case.pk

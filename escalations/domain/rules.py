@@ -25,20 +25,31 @@ A = TriggerRule.Action
 # -- conditions: (case, params, now) -> reason when true, None when false ------------------
 
 
-def _clock_named(case: Case, name: str) -> clock.Clock | None:
-    for c in clock.clocks(case):
-        if c.name == name and c.stopped_at is None:
-            return c
-    return None
+def clock_kind(params: dict) -> str:
+    """Which clock a time condition reads: ``"clock": "sla"`` (the customer's) or ``"ola"``
+    (the level's). Without it, a rule keeps its old meaning: the response clock was the
+    level's (it restarted at each level), the resolution clock ran from intake (the SLA)."""
+    kind = params.get("clock")
+    if kind in (clock.SLA, clock.OLA):
+        return kind
+    if kind is not None:
+        raise ValueError(f"unknown clock {kind!r}")
+    return clock.OLA if params.get("target", "response") == "response" else clock.SLA
+
+
+def _clock_named(case: Case, params: dict) -> clock.Clock | None:
+    c = clock.clock_named(case, params.get("target", "response"), clock_kind(params))
+    return c if c is not None and c.stopped_at is None else None
 
 
 def _sla_percent(case: Case, params: dict, now: datetime) -> str | None:
-    c = _clock_named(case, params.get("target", "response"))
+    c = _clock_named(case, params)
     if c is None:
         return None
     used = clock.percent_used(case, c, now)
     if used + 1e-9 >= float(params["percent"]):
-        return f"{c.name} clock at {used:.0f}% of {clock._span(c.target)} (threshold {params['percent']}%)"
+        where = f" at {case.level.code}" if c.kind == clock.OLA else ""
+        return f"{c.label} clock{where} at {used:.0f}% of {clock._span(c.target)} (threshold {params['percent']}%)"
     return None
 
 
@@ -75,16 +86,24 @@ def _at_least(attr: str, label: str):
 
 
 def _no_response_moment(case: Case, params: dict) -> datetime | None:
-    if case.responded_at is not None:
+    """OLA (default): nobody at the level took the case on; SLA: the customer has not
+    heard from us since intake."""
+    if params.get("clock") == clock.SLA:
+        stopped, start = case.first_response_at, clock.sla_start(case)
+    else:
+        stopped, start = case.responded_at, case.level_entered_at
+    if stopped is not None:
         return None
     return clock.calendar_of(case).add(
-        case.level_entered_at, timedelta(minutes=float(params.get("minutes", 15))), exclude=clock.pauses_of(case)
+        start, timedelta(minutes=float(params.get("minutes", 15))), exclude=clock.pauses_of(case)
     )
 
 
 def _no_response(case: Case, params: dict, now: datetime) -> str | None:
     moment = _no_response_moment(case, params)
     if moment is not None and moment <= now:
+        if params.get("clock") == clock.SLA:
+            return f"no contact with the customer within {params.get('minutes', 15)} business minutes"
         return f"no response at {case.level.code} within {params.get('minutes', 15)} business minutes"
     return None
 
@@ -109,7 +128,7 @@ RECHECK = timedelta(minutes=1)
 def _moment(case: Case, condition: str, params: dict) -> datetime | None:
     """When a timed condition becomes true (None: it cannot while the case stays as it is)."""
     if condition == C.SLA_PERCENT:
-        c = _clock_named(case, params.get("target", "response"))
+        c = _clock_named(case, params)
         return None if c is None else clock.moment_at_percent(case, c, float(params["percent"]))
     return _no_response_moment(case, params)
 
@@ -152,13 +171,8 @@ def next_check_at(
         rules = active_rules()
     if firings is None:
         firings = firings_at_level([case]).get(case.pk, {}) if case.pk else {}
-    moments = [
-        due
-        for due, breached, stopped in (
-            (case.response_due_at, case.response_breached_at, case.responded_at),
-            (case.resolution_due_at, case.resolution_breached_at, case.resolved_at),
-        )
-        if due is not None and breached is None and stopped is None
+    moments = [  # a breach of any clock, SLA or OLA, is recorded when it happens
+        c.due for c in clock.clocks(case) if c.due is not None and c.breached_at is None and c.stopped_at is None
     ]
     for rule in rules:
         if not applies(rule, case):

@@ -139,7 +139,7 @@ class Replay:
         reason = f"Imported from {self.ctx.label}, line {ev.line}"
         steps = self.ctx.steps(c.level, level)
         self.tick(at)  # as the workflow does: the breach at the level left is recorded on the handoff
-        breached = c.response_breached_at is not None
+        breached = c.ola_response_breached_at is not None  # the OLA of the level it leaves
         if steps > 0:
             if self.pending is not None:  # passed on up before being worked: taken on, then handed over
                 self.pending.decide(E.ACCEPTED, at)
@@ -173,7 +173,9 @@ class Replay:
             if self.pending is not None:
                 self.pending.decide(E.ACCEPTED, at)
                 self.pending = None
-            c._respond(at)
+            # The logs record no customer contact: their own mapping (README "Importing real
+            # incident logs") takes the first worked status as the first response.
+            c._contact_customer(at)
         if old == S.AWAITING_CUSTOMER and new != S.AWAITING_CUSTOMER:
             c._end_pause(at)
         elif new == S.AWAITING_CUSTOMER and old != S.AWAITING_CUSTOMER:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalations", "0019_mail_guards_roles_schedule"),
+        ("escalations", "0021_sla_ola_data"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

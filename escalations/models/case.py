@@ -101,19 +101,34 @@ class Case(ConcurrentTransitionMixin, models.Model):
     escalation_count = models.PositiveIntegerField(default=0)
     highest_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
 
-    # The SLA clock. The policy in force at intake is frozen here, so editing a policy
-    # does not silently rewrite running cases; re-applying it is an explicit action.
+    # The clocks (docs/counting-time.md). The policy in force at intake is frozen here, so
+    # editing a policy does not silently rewrite running cases.
     policy_snapshot = models.JSONField(default=dict)
     opened_at = models.DateTimeField(default=timezone.now)
     level_entered_at = models.DateTimeField(default=timezone.now)
-    responded_at = models.DateTimeField(null=True, blank=True, help_text="At the current level.")
-    first_response_at = models.DateTimeField(null=True, blank=True)
-    response_due_at = models.DateTimeField(null=True, blank=True)
-    resolution_due_at = models.DateTimeField(null=True, blank=True)
-    paused_at = models.DateTimeField(null=True, blank=True)
-    pauses = models.JSONField(default=list, blank=True, help_text="Closed pauses: [[start, end], ...]")
+    # The SLA, the customer's commitment: set at intake from policy x priority; only a
+    # priority change (which restarts it at ``sla_started_at``) or a pause moves it.
+    sla_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last priority change; blank: the SLA runs from opening."
+    )
+    first_response_at = models.DateTimeField(
+        null=True, blank=True, help_text="First contact with the customer (public update, e-mail, recorded call)."
+    )
+    response_due_at = models.DateTimeField(null=True, blank=True, help_text="SLA: first response due.")
+    resolution_due_at = models.DateTimeField(null=True, blank=True, help_text="SLA: resolution due.")
     response_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_changes = models.JSONField(
+        null=True, blank=True, help_text="Why the SLA due times moved: [{at, clock, from, to, why}, ...]"
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pauses = models.JSONField(default=list, blank=True, help_text="Closed pauses: [[start, end], ...]")
+    # The OLA of the level holding the case: started when the level received it.
+    responded_at = models.DateTimeField(null=True, blank=True, help_text="OLA: taken on at the current level.")
+    ola_response_due_at = models.DateTimeField(null=True, blank=True, help_text="OLA: accept/response due.")
+    ola_work_due_at = models.DateTimeField(null=True, blank=True, help_text="OLA: work at this level due.")
+    ola_response_breached_at = models.DateTimeField(null=True, blank=True)
+    ola_work_breached_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -279,15 +294,21 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.level = level
         self.team = team
         self.level_entered_at = at
-        self.responded_at = None
-        self.response_breached_at = None  # each level has its own response clock
+        self.responded_at = None  # each level has its own OLA; the SLA does not move
+        self.ola_response_breached_at = None
+        self.ola_work_breached_at = None
         self.reassignment_count = 0
         if level.rank > self.highest_level.rank:
             self.highest_level = level
 
     def _respond(self, at: datetime) -> None:
+        """The level took the case on (its OLA response); the customer has not heard yet."""
         if self.responded_at is None:
             self.responded_at = at
+
+    def _contact_customer(self, at: datetime) -> None:
+        """The customer heard from us: the SLA's first response (and the level's response)."""
+        self._respond(at)
         if self.first_response_at is None:
             self.first_response_at = at
 
@@ -326,8 +347,28 @@ class Case(ConcurrentTransitionMixin, models.Model):
         custom={"verb": "answer"},
     )
     def record_response(self, at: datetime) -> None:
-        """A public update counts as the response at this level (status unchanged)."""
-        self._respond(at)
+        """Contact with the customer (a public update, a recorded call): the first one is
+        the SLA's first response (status unchanged)."""
+        self._contact_customer(at)
+
+    def _set_priority(self, priority: int, at: datetime) -> None:
+        """A new priority is a new commitment: the SLA restarts from now with its targets."""
+        self.priority = priority
+        self.sla_started_at = at
+
+    @transition(
+        field=status,
+        source=[S.NEW, S.IN_PROGRESS, S.AWAITING_CUSTOMER, S.ESCALATED],
+        target=None,
+        permission=authority.can_work,
+        custom={"verb": "change the priority of"},
+    )
+    def change_priority(self, priority: int, at: datetime) -> None:
+        if priority not in Priority.values:
+            raise ValidationError({"priority": "Priority must be P1 to P4."})
+        if priority == self.priority:
+            raise ValidationError({"priority": f"The case is already P{priority}."})
+        self._set_priority(priority, at)
 
     @transition(
         field=status,
@@ -420,7 +461,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self._end_pause(at)
         self.resolution_summary = summary.strip()
         self.resolved_at = at
-        self._respond(at)
+        self._contact_customer(at)  # the resolution goes to the requester by e-mail
 
     @transition(
         field=status, source=S.RESOLVED, target=S.IN_PROGRESS, permission=authority.can_work, custom={"verb": "reopen"}

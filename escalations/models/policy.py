@@ -164,7 +164,8 @@ class TriggerRule(models.Model):
     params = models.JSONField(
         default=dict,
         blank=True,
-        help_text='Condition parameters, e.g. {"target": "response", "percent": 75}.',
+        help_text='Condition parameters, e.g. {"target": "response", "percent": 75, "clock": "ola"}; '
+        '"clock": "sla" (the customer) or "ola" (the level); without it, response = OLA, resolution = SLA.',
     )
     action = models.CharField(max_length=32, choices=Action.choices, blank=True)
     recipients = models.JSONField(
@@ -228,8 +229,9 @@ def condition_problem(condition: str, params) -> str | None:
         return 'Parameters must be a JSON object, e.g. {"target": "response", "percent": 75}.'
     checks = {
         C.SLA_PERCENT: (
-            lambda p: p.get("target") in ("response", "resolution") and _number(p.get("percent"), 1, 10000),
-            '{"target": "response" or "resolution", "percent": a number from 1}',
+            lambda p: p.get("target") in ("response", "resolution", "work") and _number(p.get("percent"), 1, 10000),
+            '{"target": "response" or "resolution" (or "work", the OLA), "percent": a number from 1, '
+            '"clock": "sla" or "ola" (optional)}',
         ),
         C.PRIORITY: (lambda p: _number(p.get("at_most"), 1, 4), '{"at_most": a priority 1..4}'),
         C.IMPACT: (lambda p: _number(p.get("at_most"), 1, 3), '{"at_most": an impact 1..3}'),
@@ -247,6 +249,8 @@ def condition_problem(condition: str, params) -> str | None:
     }
     if condition not in checks:
         return f"Unknown condition '{condition}'."
+    if condition in (C.SLA_PERCENT, C.NO_RESPONSE) and params.get("clock", "sla") not in ("sla", "ola"):
+        return '"clock" must be "sla" (the customer commitment) or "ola" (the level target).'
     ok, shape = checks[condition]
     if not ok(params):
         return f"{C(condition).label} needs {shape}."

@@ -52,7 +52,10 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     customer_impact = models.TextField(blank=True)
     justification = models.TextField(blank=True, help_text="Why a level was skipped.")
     response_breached = models.BooleanField(
-        default=False, help_text="The response target at the level it left had been breached."
+        default=False, help_text="The OLA response target at the level it left had been breached."
+    )
+    work_breached = models.BooleanField(
+        default=False, db_default=False, help_text="The OLA work target at the level it left had been breached."
     )
     # The outcome.
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

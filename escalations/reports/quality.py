@@ -91,9 +91,9 @@ def _over_escalation(scope: Scope) -> list[Table]:
 
 
 def _under_escalation_and_reopens(scope: Scope) -> list[Table]:
-    # A response breach is always at the level holding the case (moving resets the clock);
-    # a resolution breach was left there when the case entered its level before the breach.
-    under = Q(response_breached_at__isnull=False) | Q(
+    # An OLA response breach is always at the level holding the case (moving resets it);
+    # an SLA resolution breach was left there when the case entered its level before it.
+    under = Q(ola_response_breached_at__isnull=False) | Q(
         resolution_breached_at__isnull=False, level_entered_at__lte=F("resolution_breached_at")
     )
     top = scope.ladder()[-1].pk if scope.levels else None
@@ -103,7 +103,7 @@ def _under_escalation_and_reopens(scope: Scope) -> list[Table]:
         .annotate(
             cases=Count("pk"),
             breached=Count(
-                "pk", filter=Q(response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
+                "pk", filter=Q(ola_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
             ),
             under=Count("pk", filter=under & ~Q(level_id=top)),
             resolved=Count("pk", filter=Q(resolved_at__isnull=False) | Q(reopen_count__gt=0)),

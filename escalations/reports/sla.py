@@ -1,11 +1,14 @@
-"""SLA: response and resolution compliance per level and priority, breaches over time, time
-to breach, and open cases close to breaching.
+"""SLA and OLA (docs/counting-time.md): what the customer saw per priority, each level's own
+targets per level, compliance per level and priority, breaches over time, time to breach,
+and open cases close to breaching.
 
-A clock is *met* when it stopped (responded / resolved) by its due time without a recorded
-breach, *breached* when a breach was recorded or it stopped late or it is past due and
-still running; clocks still running before their due time are not counted yet. Each level
-restarts the response clock: the case row holds the clock of the level holding the case,
-and each handoff records whether the clock of the level it left had been breached.
+A clock is *met* when it stopped by its due time without a recorded breach, *breached* when
+a breach was recorded or it stopped late or it is past due and still running; clocks still
+running before their due time are not counted yet. The SLA (the customer's) runs from
+intake: its response stops at the first contact with the customer, its resolution at the
+resolution; escalation never moves it. The OLA restarts at each level: the case row holds
+the OLA of the level holding the case, and each handoff records whether the OLA response
+and work targets of the level it left had been breached.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ def _clock(scope: Scope, stop: str, due: str, breached: str) -> tuple[Q, Q]:
 
 def _groups(scope: Scope) -> list[dict]:
     """One pass over the cases: every figure of the report, per (period, level, priority)."""
-    r_met, r_late = _clock(scope, "responded_at", "response_due_at", "response_breached_at")
+    r_met, r_late = _clock(scope, "first_response_at", "response_due_at", "response_breached_at")
     s_met, s_late = _clock(scope, "resolved_at", "resolution_due_at", "resolution_breached_at")
+    o_met, o_late = _clock(scope, "responded_at", "ola_response_due_at", "ola_response_breached_at")
+    w_met, w_late = _clock(scope, "resolved_at", "ola_work_due_at", "ola_work_breached_at")
     running = Q(status__in=OPEN_STATUSES, resolution_breached_at__isnull=True, resolution_due_at__gt=scope.now)
     return list(
         scope.cases()
@@ -49,10 +54,16 @@ def _groups(scope: Scope) -> list[dict]:
             r_late=Count("pk", filter=r_late),
             s_met=Count("pk", filter=s_met),
             s_late=Count("pk", filter=s_late),
+            o_met=Count("pk", filter=o_met),
+            o_late=Count("pk", filter=o_late),
+            w_met=Count("pk", filter=w_met),
+            w_late=Count("pk", filter=w_late),
+            fr_n=Count("first_response_at"),
+            fr_sum=Sum(Seconds("first_response_at", "opened_at")),
             made=Count("pk", filter=Q(source_made_sla=True)),
             verdicts=Count("pk", filter=Q(source_made_sla__isnull=False)),
             r_n=Count("response_breached_at"),
-            r_sum=Sum(Seconds("response_breached_at", "level_entered_at")),
+            r_sum=Sum(Seconds("response_breached_at", "opened_at")),
             s_n=Count("resolution_breached_at"),
             s_sum=Sum(Seconds("resolution_breached_at", "opened_at")),
             **{
@@ -115,7 +126,8 @@ def _compliance(scope: Scope, groups: list[dict]) -> list[Table]:
         ],
         rows,
         Chart("bar", "cell", ["response_pct", "resolution_pct"]),
-        note="Level = the level holding the case now (or when it was resolved). 'Source made SLA' is the "
+        note="The customer's SLA; level = the level holding the case now (or when it was resolved). "
+        "'Source made SLA' is the "
         "imported log's own verdict (UCI made_sla), where there is one.",
     )
     over_time = Table(
@@ -165,60 +177,112 @@ def _time_to_breach(groups: list[dict]) -> Table:
         ],
         rows,
         Chart("bar", "priority", ["resolution_mean_h", "response_mean_h"]),
-        note="Hours from the clock's start (level entry for response, opening for resolution) to the "
-        "recorded breach, wall-clock time. At risk: open cases whose resolution falls due that soon "
+        note="SLA clocks: hours from opening to the recorded breach, wall-clock time. At risk: open cases whose resolution falls due that soon "
         "(each column includes the shorter ones).",
     )
 
 
-def _every_visit(scope: Scope, groups: list[dict]) -> Table:
-    """Response compliance per level over every visit: visits ended by a handoff raised in the
-    range (its ``response_breached``), and the visits of the levels holding the cases opened
-    in the range (from the pass above)."""
+def _by_priority(groups: list[dict]) -> Table:
+    """The SLA as the customer saw it: one row per priority, whatever level held the case."""
+    by_prio: dict = defaultdict(Counter)
+    for g in groups:
+        for k in ("cases", "r_met", "r_late", "s_met", "s_late", "fr_n", "fr_sum"):
+            by_prio[g["priority"]][k] += g[k] or 0
+    rows = []
+    for prio in sorted(by_prio):
+        c = by_prio[prio]
+        rows.append(
+            [
+                f"P{prio}",
+                c["cases"],
+                c["r_met"],
+                c["r_late"],
+                pct(c["r_met"], c["r_met"] + c["r_late"]),
+                hours(c["fr_sum"] / c["fr_n"]) if c["fr_n"] else None,
+                c["s_met"],
+                c["s_late"],
+                pct(c["s_met"], c["s_met"] + c["s_late"]),
+            ]
+        )
+    return Table(
+        "sla_by_priority",
+        "SLA compliance per priority (what the customer saw)",
+        [
+            Column("priority", "Priority", "text"),
+            Column("cases", "Cases"),
+            Column("response_met", "First response met"),
+            Column("response_breached", "First response breached"),
+            Column("response_pct", "First response %", "pct"),
+            Column("first_response_mean_h", "Mean h to first response", "hours"),
+            Column("resolution_met", "Resolution met"),
+            Column("resolution_breached", "Resolution breached"),
+            Column("resolution_pct", "Resolution %", "pct"),
+        ],
+        rows,
+        Chart("bar", "priority", ["response_pct", "resolution_pct"]),
+        note="The customer's SLA, set at intake from policy x priority and never moved by escalation. First "
+        "response = first contact with the customer (a public update, the resolution e-mail or a recorded "
+        "call); taking or accepting the case does not count. Imported logs use their own mapping (README).",
+    )
+
+
+def _ola_by_level(scope: Scope, groups: list[dict]) -> Table:
+    """Each level's OLA over every visit: visits ended by a handoff raised in the range (its
+    ``response_breached`` / ``work_breached``), and the visits of the levels holding the cases
+    opened in the range (from the pass above)."""
     left = {
         g["from_level_id"]: g
         for g in scope.escalations()
         .values("from_level_id")
-        .annotate(n=Count("pk"), breached=Count("pk", filter=Q(response_breached=True)))
+        .annotate(
+            n=Count("pk"),
+            breached=Count("pk", filter=Q(response_breached=True)),
+            work_breached=Count("pk", filter=Q(work_breached=True)),
+        )
     }
     final: dict = defaultdict(Counter)
     for g in groups:
-        final[g["level_id"]]["met"] += g["r_met"]
-        final[g["level_id"]]["late"] += g["r_late"]
+        for k in ("o_met", "o_late", "w_met", "w_late"):
+            final[g["level_id"]][k] += g[k]
     rows = []
     for lv in scope.ladder():
-        h, f = left.get(lv.pk, {"n": 0, "breached": 0}), final.get(lv.pk, Counter())
-        met, late = h["n"] - h["breached"] + f["met"], h["breached"] + f["late"]
-        if met or late:
-            rows.append([lv.code, h["n"], h["breached"], f["met"], f["late"], met, late, pct(met, met + late)])
+        h = left.get(lv.pk, {"n": 0, "breached": 0, "work_breached": 0})
+        f = final.get(lv.pk, Counter())
+        r_met, r_late = h["n"] - h["breached"] + f["o_met"], h["breached"] + f["o_late"]
+        w_met, w_late = h["n"] - h["work_breached"] + f["w_met"], h["work_breached"] + f["w_late"]
+        if r_met or r_late or w_met or w_late:
+            rows.append(
+                [lv.code, h["n"], r_met, r_late, pct(r_met, r_met + r_late), w_met, w_late, pct(w_met, w_met + w_late)]
+            )
     return Table(
-        "response_by_level",
-        "Response compliance per level, every visit",
+        "ola_by_level",
+        "OLA compliance per level, every visit (how each tier performed)",
         [
             Column("level", "Level", "text"),
             Column("left_by_handoff", "Visits ended by a handoff"),
-            Column("left_breached", "of which breached"),
-            Column("holding_met", "Holding level: met"),
-            Column("holding_breached", "Holding level: breached"),
-            Column("met", "Met"),
-            Column("breached", "Breached"),
-            Column("pct", "Response %", "pct"),
+            Column("response_met", "Accept/response met"),
+            Column("response_breached", "Accept/response breached"),
+            Column("response_pct", "Accept/response %", "pct"),
+            Column("work_met", "Work met"),
+            Column("work_breached", "Work breached"),
+            Column("work_pct", "Work %", "pct"),
         ],
         rows,
-        Chart("bar", "level", ["pct"]),
-        note="A level's response clock restarts at each visit. Visits ended by a handoff raised in the "
-        "range count as met unless the handoff recorded a breach; the holding level's clock counts "
-        "as in the table above.",
+        Chart("bar", "level", ["response_pct", "work_pct"]),
+        note="Each level's own targets (the level table), restarted at each visit: accept/response = the "
+        "level took the case on; work = it resolved it or handed it on. Visits ended by a handoff raised in "
+        "the range count as met unless the handoff recorded a breach; the holding level's clocks count as "
+        "in the SLA tables.",
     )
 
 
 @report(
     "sla",
     "SLA compliance",
-    "Cases opened in the range: response and resolution compliance per level and priority, response "
-    "compliance at every level visited, breaches per period, time to breach, open cases about to breach.",
+    "Cases opened in the range: the customer's SLA per priority and per level and priority, each "
+    "level's OLA at every visit, breaches per period, time to breach, open cases about to breach.",
 )
 def sla(scope: Scope) -> list[Table]:
     groups = _groups(scope)
-    tables = [*_compliance(scope, groups), _every_visit(scope, groups), _time_to_breach(groups)]
+    tables = [_by_priority(groups), *_compliance(scope, groups), _ola_by_level(scope, groups), _time_to_breach(groups)]
     return with_clock_note(scope, tables)

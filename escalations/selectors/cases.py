@@ -48,6 +48,7 @@ QUEUE_COLUMNS = (
     "response_due_at",
     "resolution_due_at",
     "responded_at",
+    "first_response_at",
     "resolved_at",
     "paused_at",
     "response_breached_at",
@@ -133,7 +134,7 @@ def sla_text(case: Case, now: datetime) -> tuple[str, str]:
         return f"{CaseStatus(case.status).label}: no clock running", "stopped"
     if case.paused_at is not None:
         return f"Paused since {case.paused_at:%Y-%m-%d %H:%M} (awaiting customer)", "paused"
-    if case.responded_at is None and case.response_due_at is not None:
+    if case.first_response_at is None and case.response_due_at is not None:
         name, due = "Response", case.response_due_at
     elif case.resolution_due_at is not None:
         name, due = "Resolution", case.resolution_due_at

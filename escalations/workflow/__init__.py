@@ -17,6 +17,7 @@ from escalations.workflow.cases import (
     case_resume,
     case_take,
 )
+from escalations.workflow.commitments import case_change_priority, case_record_contact
 from escalations.workflow.customer import (
     CustomerMessage,
     IncomingFile,
@@ -75,3 +76,4 @@ __all__ += [
     "case_open_from_requester",
     "check_files",
 ]
+__all__ += ["case_change_priority", "case_record_contact"]  # the SLA: priority change, customer contact

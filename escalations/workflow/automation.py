@@ -41,6 +41,12 @@ CASE_FIELDS = [
     "resolution_due_at",
     "response_breached_at",
     "resolution_breached_at",
+    "sla_started_at",
+    "sla_changes",
+    "ola_response_due_at",
+    "ola_work_due_at",
+    "ola_response_breached_at",
+    "ola_work_breached_at",
     "routing_note",
     "next_check_at",
     "version",
@@ -61,6 +67,7 @@ class Effects:
     steps_cache: dict = field(default_factory=dict)
     address_cache: dict = field(default_factory=dict)
     told: list[str] = field(default_factory=list)  # who the rule firing now being applied told
+    sla_why: dict = field(default_factory=dict)  # case id -> why its SLA moved (a priority rule)
 
     def send(self, case: Case, message: notices.Message, recipients: list[str], key: str) -> None:
         self.told.extend(r for r in recipients if r not in self.told)
@@ -145,7 +152,9 @@ def _jump(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
 def _raise_priority(case: Case, rule: Rule, reason: str, fx: Effects) -> str:
     if case.priority <= 1:
         return "priority already P1"
-    case.priority -= 1  # the caller recomputes the due times after the round
+    old = case.priority
+    case._set_priority(old - 1, fx.now)  # the caller recomputes the due times after the round
+    fx.sla_why[case.pk] = f"priority P{old}→P{case.priority} by rule '{rule.name}': {reason}"
     done = f"priority raised to P{case.priority}"
     if not rule.recipients:
         return done
@@ -238,7 +247,9 @@ def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResul
         breaches = clock.mark_breaches(case, now)
         done = fire(case, active, firings.setdefault(case.pk, {}), fx)
         if (case.level_id, case.priority) != (level_before, priority_before):
+            due_before = clock.sla_due(case)
             clock.recompute_due(case)
+            clock.log_moves(case, due_before, now, fx.sla_why.get(case.pk, ""))
         level_firings = firings[case.pk] if case.level_id == level_before else {}
         case.next_check_at = rules.next_check_at(case, now, active, level_firings)
         if case.next_check_at is not None and case.next_check_at <= now:

@@ -155,10 +155,15 @@ def save(obj: models.Model, actor: Actor, reason: str) -> None:
         raise Conflict(f"{obj._meta.verbose_name.capitalize()} #{obj.pk} changed while you acted; try again.") from None
 
 
-def save_case(case: Case, actor: Actor, reason: str, now: datetime) -> None:
-    """Bump the version, bring the SLA clock and the next check up to date, save."""
+def save_case(case: Case, actor: Actor, reason: str, now: datetime, sla_why: str = "") -> None:
+    """Bump the version, bring the clocks and the next check up to date, save.
+
+    The SLA due times move only through a priority change (the caller says why in
+    ``sla_why``) or the end of a pause; each move is recorded on the case."""
     case.version += 1
+    before = clock.sla_due(case)
     clock.recompute_due(case)
+    clock.log_moves(case, before, now, sla_why)
     clock.mark_breaches(case, now)
     case.next_check_at = rules.next_check_at(case, now)
     save(case, actor, reason)

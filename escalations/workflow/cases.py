@@ -103,8 +103,12 @@ def case_open(
             opened_at=now,
             level_entered_at=now,
             follow_up_of=follow_up_of,
-            policy_snapshot=config_cache.cached(
-                "default_snapshot", lambda: clock.freeze_policy(SlaPolicy.objects.select_related("calendar").default())
+            policy_snapshot=clock.with_sla_level(  # the customer's SLA: policy x priority at intake
+                config_cache.cached(
+                    "default_snapshot",
+                    lambda: clock.freeze_policy(SlaPolicy.objects.select_related("calendar").default()),
+                ),
+                level.code,
             ),
         )
         case.version = 0
@@ -198,7 +202,8 @@ def case_note(*, case_id: int, actor: Actor, body: str) -> Note:
 
 @action("public-update")
 def case_public_update(*, case_id: int, actor: Actor, body: str, version: int | None = None) -> Note:
-    """An update to the requester by e-mail; the first one answers the response clock."""
+    """An update to the requester by e-mail: contact with the customer, so the first one is
+    the SLA's first response (and answers the level's OLA response if nothing did yet)."""
     body = require(body, "body", "Write the update.")
     with transaction.atomic():
         case = lock_case(case_id, version)
@@ -208,7 +213,7 @@ def case_public_update(*, case_id: int, actor: Actor, body: str, version: int | 
         save(note, actor, "Public update")
         if case.responded_at is None or case.first_response_at is None:
             run(case, "record_response", actor, now)
-            save_case(case, actor, "Responded with a public update", now)
+            save_case(case, actor, "First response: public update to the requester", now)
         notices.queue(
             case,
             notices.Message("public_update", f"Update on your request [case #{case.pk}]", body),

@@ -86,7 +86,8 @@ def plan_escalation(
     level, team, kind = _target(case, to_level, justification, steps)
     from_level, from_team, from_assignee = case.level, case.team, case.assignee
     clock.mark_breaches(case, now)
-    breached = case.response_breached_at is not None
+    breached = case.ola_response_breached_at is not None  # the OLA of the level it leaves
+    work_breached = case.ola_work_breached_at is not None
     run(case, "escalate", actor, level, team, now)
     routing.apply(case, level, now, escalation=True)  # routing hook: the receiving team and a suggested person
     return Escalation(
@@ -106,6 +107,7 @@ def plan_escalation(
         customer_impact=handoff.customer_impact.strip(),
         justification=(justification or "").strip(),
         response_breached=breached,
+        work_breached=work_breached,
         created_at=now,
         case_opened_at=case.opened_at,
     )
@@ -221,7 +223,8 @@ def case_de_escalate(
             raise InvalidAction(f"Case #{case.pk} is at the lowest level; there is nowhere to de-escalate to.")
         from_level, from_team = case.level, case.team
         clock.mark_breaches(case, now)
-        breached = case.response_breached_at is not None
+        breached = case.ola_response_breached_at is not None  # the OLA of the level it leaves
+        work_breached = case.ola_work_breached_at is not None
         run(case, "de_escalate", actor, target[0], target[1], now)
         esc = Escalation(
             case=case,
@@ -239,6 +242,7 @@ def case_de_escalate(
             decided_at=now,
             created_at=now,
             response_breached=breached,
+            work_breached=work_breached,
             case_opened_at=case.opened_at,
         )
         save_case(case, actor, f"De-escalated {from_level.code} -> {target[0].code}: {reason}", now)

@@ -24,12 +24,13 @@ from escalations.workflow.base import InvalidAction, NotAllowed, action, lock_ca
 
 def _set_priority_from_declaration(case: Case, at: datetime) -> str:
     """P1, with the response and resolution due times recomputed from the declaration with
-    the policy's P1 targets (``clock.starts`` counts from ``major_declared_at``). Kept apart
+    the policy's P1 targets (``clock.sla_start`` counts from ``major_declared_at``); the move is logged on the case like any priority change. Kept apart
     so a general priority-change path can take it over; returns the change in words."""
     before = (case.priority, case.response_due_at, case.resolution_due_at)
-    case.priority = Priority.CRITICAL
+    case._set_priority(Priority.CRITICAL, at)  # a new commitment, as any priority change
     case.major_declared_at = at
     clock.recompute_due(case)
+    clock.log_moves(case, before[1:], at, f"major incident declared: priority P{before[0]}→P1")
     fmt = "%Y-%m-%d %H:%M %Z"
 
     def due(value) -> str:
