@@ -296,14 +296,15 @@ def case_reopen(*, case_id: int, actor: Actor, reason: str, version: int | None 
         run(case, "reopen", actor, now)
         who = "the requester" if is_system(actor) else actor
         save_case(case, actor, f"Reopened by {who}: {reason}", now)
+        told = notices.recipients_for(case, ["assignee", "team"])
         notices.queue(
             case,
             notices.Message("reopened", f"Case #{case.pk} reopened", f"{who}: {reason}"),
-            notices.recipients_for(case, ["assignee", "team"]),
+            told,
             key=f"reopened:{case.pk}:{case.version}",
         )
         following.tell_followers(
-            case, actor, "reopened", f"Reopened by {who}: {reason}", f"reopened:{case.pk}:{case.version}"
+            case, actor, "reopened", f"Reopened by {who}: {reason}", f"reopened:{case.pk}:{case.version}", told
         )
     return case
 

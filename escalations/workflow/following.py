@@ -56,12 +56,13 @@ def follow_automatically(case: Case, actor: Actor) -> None:
         case.watchers.add(actor)
 
 
-def tell_followers(case: Case, actor: Actor, event: str, body: str, key: str) -> None:
-    """A notice to every follower but the one who acted (they know)."""
+def tell_followers(case: Case, actor: Actor, event: str, body: str, key: str, told: list[str] = ()) -> None:
+    """A notice to every follower but the one who acted (they know) and those ``told``
+    about the same event already (the assignee and team of a returned case)."""
     if event not in FOLLOWED_EVENTS:
         raise ValueError(f"Followers are not told about '{event}'.")
     followers = case.watchers.filter(is_active=True).exclude(pk=actor.pk)
-    emails = [e for e in followers.values_list("email", flat=True) if e]
+    emails = [e for e in followers.values_list("email", flat=True) if e and e not in told]
     subject = f"[following] Case #{case.pk} {event}: {case.title}"
     body = f"{body}\n\nCase #{case.pk} is now {case.get_status_display().lower()} at {case.level.code}."
     notices.queue(case, notices.Message(f"following_{event}", subject, body), emails, key=f"follow:{key}")

@@ -190,6 +190,7 @@ def case_return(*, case_id: int, actor: Actor, reason: str, version: int | None 
         esc.return_(actor, reason, now)
         save_case(case, actor, f"Returned {esc.to_level.code} -> {esc.from_level.code}: {reason}", now)
         save(esc, actor, f"Returned: {reason}")
+        told = notices.recipients_for(case, ["assignee", "team"])
         notices.queue(
             case,
             notices.Message(
@@ -197,11 +198,16 @@ def case_return(*, case_id: int, actor: Actor, reason: str, version: int | None 
                 f"Case #{case.pk} returned to {esc.from_level.code}",
                 f"{actor} returned case #{case.pk} {case.title}: {reason}",
             ),
-            notices.recipients_for(case, ["assignee", "team"]),
+            told,
             key=f"returned:{esc.pk}",
         )
         following.tell_followers(
-            case, actor, "returned", f"{actor} returned it to {esc.from_level.code}: {reason}", f"returned:{esc.pk}"
+            case,
+            actor,
+            "returned",
+            f"{actor} returned it to {esc.from_level.code}: {reason}",
+            f"returned:{esc.pk}",
+            told,
         )
     return esc
 

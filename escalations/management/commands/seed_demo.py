@@ -37,7 +37,8 @@ USERS = [  # username, role, level, team
     ("senior", "Senior", "L3", "Infrastructure Seniors"),
     ("expert", "Expert", "L4", "Security Experts"),
     ("executive", "Executive", "EXEC", "Executive Board"),
-    ("manager", "Manager", "L4", None),
+    # No level: a manager configures the desk and decides no approvals (docs/authorization.md).
+    ("manager", "Manager", None, None),
     ("auditor", "Auditor", None, None),
 ]
 
@@ -68,7 +69,8 @@ class Command(BaseCommand):
                     "email": f"{name.lower().replace(' ', '-')}@{DEMO_DOMAIN}",
                 },
             )
-        teams["Service Desk"].skills.add(*Category.objects.all())
+        for team in teams.values():  # every level has a team for every category: every case gets a team
+            team.skills.add(*Category.objects.all())
         users = {}
         for username, role, level, team in USERS:
             user, created = User.objects.get_or_create(
@@ -140,13 +142,15 @@ class Command(BaseCommand):
         workflow.case_take(case_id=done.pk, actor=u["agent2"])
         workflow.case_escalate(case_id=done.pk, actor=u["agent2"], handoff=handoff)
         workflow.case_accept(case_id=done.pk, actor=u["specialist"])
-        workflow.approval_request(
+        refund = workflow.approval_request(
             case_id=done.pk,
             actor=u["specialist"],
             kind="spend",
             amount="250",
             description="Refund the duplicate charge.",
         )
+        # The specialist asked and owns the case, so the request passed to L3 (separation of duties).
+        workflow.approval_decide(approval_id=refund.pk, actor=u["senior"], approve=True, note="Refund approved.")
         workflow.case_resolve(case_id=done.pk, actor=u["specialist"], summary="Refunded the duplicate charge.")
         KnowledgeArticle.objects.get_or_create(
             title="VPN drops every few minutes",
