@@ -17,6 +17,7 @@ from escalations.models import (
     ApprovalStatus,
     AuthorityChange,
     AuthorityGrant,
+    Case,
     CaseStatus,
     Level,
     StaffProfile,
@@ -330,3 +331,5 @@ def test_the_demo_manager_has_no_approval_authority(db):
     manager = get_user_model().objects.get(username="manager")
     assert authority.user_level(manager) is None
     assert not authority.can_decide("spend", Decimal("1"), manager)
+    # Every demo case has a team (the ladder names one per level), so team notices reach someone.
+    assert not Case.objects.filter(team__isnull=True).exists()

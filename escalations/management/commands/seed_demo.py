@@ -12,7 +12,17 @@ from django.db import transaction
 from escalations import workflow
 from escalations.channels.mail.fetch import own_mail
 from escalations.channels.mail.intake import take_in
-from escalations.models import Case, Category, InboundMessage, KnowledgeArticle, Level, Mailbox, StaffProfile, Team
+from escalations.models import (
+    Case,
+    Category,
+    InboundMessage,
+    KnowledgeArticle,
+    Level,
+    Mailbox,
+    PathStep,
+    StaffProfile,
+    Team,
+)
 
 PASSWORD = "demo-pass-2026"
 DEMO_DOMAIN = "demo.example"
@@ -69,8 +79,13 @@ class Command(BaseCommand):
                     "email": f"{name.lower().replace(' ', '-')}@{DEMO_DOMAIN}",
                 },
             )
-        for team in teams.values():  # every level has a team for every category: every case gets a team
+        for team in teams.values():  # every level has a team for every category
             team.skills.add(*Category.objects.all())
+        # The standard ladder names the demo team at each level, so every case gets a team
+        # at intake and on escalation, and team notices reach someone.
+        for step in PathStep.objects.filter(path__category__isnull=True, team__isnull=True).select_related("level"):
+            step.team = next((t for t in teams.values() if t.level_id == step.level_id), None)
+            step.save(update_fields=["team"])
         users = {}
         for username, role, level, team in USERS:
             user, created = User.objects.get_or_create(
