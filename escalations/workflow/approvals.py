@@ -123,7 +123,10 @@ def approval_decide(*, approval_id: int, actor: Actor, approve: bool, note: str 
                 "be decided (reopen the case first)."
             )
         if not may(actor, authority.can_work, case):
-            raise NotAllowed(f"You may not decide approvals on case #{case.pk} at {case.level.code}.")
+            raise NotAllowed(
+                f"You may not decide approvals on case #{case.pk} at {case.level.code}; request #{req.pk} "
+                f"needs someone at {req.required_level.code} or above who works the case."
+            )
         conflict = authority.conflict_of_interest(req.requested_by_id, case, actor)
         if conflict:
             raise NotAllowed(

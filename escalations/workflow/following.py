@@ -37,6 +37,8 @@ def case_follow(*, case_id: int, actor: Actor) -> Case:
         raise NotAllowed("Only staff members follow cases.")
     with transaction.atomic():
         case = _visible_case(case_id, actor)
+        if case.watchers.filter(pk=actor.pk).exists():
+            raise InvalidAction(f"You already follow case #{case.pk}.")
         case.watchers.add(actor)
     return case
 
@@ -46,6 +48,8 @@ def case_unfollow(*, case_id: int, actor: Actor) -> Case:
     require_actor(actor)
     with transaction.atomic():
         case = _visible_case(case_id, actor)
+        if not case.watchers.filter(pk=actor.pk).exists():
+            raise InvalidAction(f"You do not follow case #{case.pk}.")
         case.watchers.remove(actor)
     return case
 
