@@ -50,7 +50,7 @@ def test_the_escalating_agent_follows_the_case_read_only(desk):
     notice = Notification.objects.get(case_id=pk, event="following_accepted")
     assert notice.recipient == alice.email and "accepted" in notice.subject
     agent.reload()
-    expect(agent.locator("table.cases tbody tr", has_text=f"#{pk}")).to_contain_text("Sam")
+    expect(agent.locator("table.cases tbody tr", has_text=f"#{pk}")).to_contain_text("sam")
 
     # L2 resolves: told again; the case page stays readable and still read only.
     panel = specialist.locator("#action-resolve")
