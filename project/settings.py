@@ -258,3 +258,9 @@ LOGGING = {
 
 # Absolute address of the site, used in links sent by e-mail (the requester's signed link).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
+
+# Approvals (docs/authorization.md, "Approvals"): the currency every amount is in, and the
+# rolling window over which one requester's approved amounts of a kind are added up, so a
+# sum split into small requests still needs the level that may approve the whole.
+APPROVAL_CURRENCY = env("APPROVAL_CURRENCY", default="EUR")
+APPROVAL_WINDOW_DAYS = env.int("APPROVAL_WINDOW_DAYS", default=30)

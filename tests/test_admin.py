@@ -42,7 +42,7 @@ from escalations.models import (
     WorkingRange,
 )
 
-from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, open_case
+from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, open_case, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +140,13 @@ def world(agent, specialist, manager, settings, tmp_path):
     RoutingPolicy.objects.create(name="Suggest", is_active=True)
     RiskModel.objects.create(target="breach", features=["priority"], parameters={}, metrics={"auc": 0.7})
     workflow.case_invite(case_id=case.pk, actor=manager, user_id=specialist.pk, reason="Second pair of eyes")
+    workflow.authority_change_propose(
+        actor=staff("Manager", "mona"),
+        what="staff_level",
+        profile=agent.staff_profile,
+        level=Level.objects.get(code="L2"),
+        reason="Passed the exam",
+    )
     mailbox = Mailbox.objects.create(name="Support", source="desk@mail.example:993/INBOX", category=category)
     sent = workflow.case_customer_message(
         actor=workflow.system_actor(),
@@ -213,7 +220,7 @@ def test_config_add_pages_load_for_the_manager(client, manager):
         "category",
         "team",
         "staffprofile",
-        "authoritygrant",
+        "authoritychange",  # grants change only through a four-eyes authority change
         "businesscalendar",
         "slapolicy",
         "escalationpath",
@@ -221,6 +228,7 @@ def test_config_add_pages_load_for_the_manager(client, manager):
         "knowledgearticle",
     ):
         assert client.get(url(name, "add")).status_code == 200, name
+    assert client.get(url("authoritygrant", "add")).status_code == 403
 
 
 def test_case_page_is_read_only_and_cannot_be_added_or_changed(client, superuser, agent):
@@ -272,8 +280,9 @@ def test_buttons_follow_permissions(client, agent, specialist):
     assert act_url(case, "escalate").encode() in response.content
 
     workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
-    # Now at L2, above the agent: out of their scope in the admin as on the staff pages.
-    assert client.get(url("case", "change", case.pk)).url == reverse("admin:index")
+    # Now at L2, above the agent, who escalated it and so follows it: read only, as on the staff pages.
+    page = client.get(url("case", "change", case.pk))
+    assert page.status_code == 200 and action_slugs(page) == ["unfollow"]
 
     slugs = action_slugs(as_user(client, specialist).get(url("case", "change", case.pk)))
     assert "accept" in slugs and "return" in slugs
@@ -431,8 +440,8 @@ def test_agent_posting_accept_is_forbidden(client, agent):
 
 def test_action_out_of_reach_redirects_with_an_error(client, agent, specialist):
     """The role allows it, but not on this case now (wrong state or a level too low)."""
-    case = open_case(agent)
-    workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
+    case = open_case(specialist)  # not opened, escalated or followed by the agent
+    workflow.case_escalate(case_id=case.pk, actor=specialist, handoff=HANDOFF)
     workflow.case_accept(case_id=case.pk, actor=specialist)
     case = fresh(case)  # in progress at L2
     here = open_case(agent, title="Still at L1")  # new: nothing to close, reopen or resume

@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     (
         "escalations.views",
         "escalations.admin",
+        "escalations.templatetags",
         "escalations.api",
         "escalations.portal",
         "escalations.management",

@@ -56,7 +56,7 @@ from escalations.models import (
 )
 from escalations.reports import REGISTRY
 
-from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, level, open_case
+from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, level, open_case, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +78,8 @@ HEADER = (
 OUTCOMES = {
     "200": "the page is shown (a POST form shown again with its errors: the permission check passed, nothing saved)",
     "done": "the action happened: redirect (302; 200 on the requester's page) and a change recorded",
+    "400": "refused by the workflow as not fitting the case now (e.g. following a case one follows already): "
+    "the page again with the reason, nothing changed",
     "403": "refused: 403, nothing changed",
     "404": "not found, or out of the user's scope: 404, nothing changed",
     "login": "not signed in: redirect to the sign-in page (the staff one for staff pages, the admin one for /admin/)",
@@ -264,6 +266,16 @@ class World:
         return self.at_l3("An L3 case")
 
     @cached_property
+    def l3_followed(self):  # the L1 agent pressed Follow while it was at L1
+        case = self.working("An L3 case the agent follows")
+        workflow.case_follow(case_id=case.pk, actor=self.user("agent"))
+        workflow.case_escalate(
+            case_id=case.pk, actor=self.boss, handoff=HANDOFF, to_level_code="L3", justification="Data loss"
+        )
+        workflow.case_accept(case_id=case.pk, actor=self.boss)
+        return fresh(case)
+
+    @cached_property
     def l3_collab(self):  # the L1 agent is invited to help
         case = self.at_l3("An L3 case the agent helps on")
         workflow.case_invite(case_id=case.pk, actor=self.boss, user_id=self.user("agent").pk, reason="Knows them")
@@ -284,6 +296,22 @@ class World:
         )
         workflow.approval_decide(approval_id=req.pk, actor=self.user("executive"), approve=True)
         return fresh(case)
+
+    @cached_property
+    def l1_followed(self):  # every role follows it (so unfollowing changes something for each)
+        case = self.working("An L1 case everyone follows")
+        case.watchers.add(*[self.user(role) for role in ROLES[1:]])
+        return fresh(case)
+
+    @cached_property
+    def pending_change(self):  # proposed by a second manager, so the tried manager may decide it
+        return workflow.authority_change_propose(
+            actor=staff("Manager", "mona"),
+            what="staff_level",
+            profile=self.owner.staff_profile,
+            level=level("L2"),
+            reason="Passed the exam",
+        )
 
     def approval(self, case) -> ApprovalRequest:  # spend 500: the lowest level allowed is L2
         return workflow.approval_request(
@@ -369,6 +397,23 @@ def decide(approval: Callable[[World], ApprovalRequest]) -> Callable[[World], Re
     return build
 
 
+def withdraw(approval: Callable[[World], ApprovalRequest]) -> Callable[[World], Req]:
+    def build(w: World) -> Req:
+        req = approval(w)
+        return Req(reverse("approval-withdraw", args=[req.pk]), {f"withdraw{req.pk}-reason": "Not needed"})
+
+    return build
+
+
+def _decide_change(w: World) -> Req:
+    change = w.pending_change
+    return Req(
+        reverse("admin:escalations_authoritychange_decide", args=[change.pk, "approve"]),
+        {"note": "Agreed"},
+        back=reverse("admin:escalations_authoritychange_change", args=[change.pk]),
+    )
+
+
 def admin_decide(approval: Callable[[World], ApprovalRequest]) -> Callable[[World], Req]:
     def build(w: World) -> Req:
         req = approval(w)
@@ -439,6 +484,7 @@ OBJECTS: dict[str, Callable[[World], object]] = {
     "escalations.team": lambda w: Team.objects.create(name="Spare team", level=level("L1"), email="s@example.com"),
     "escalations.staffprofile": _spare_profile,
     "escalations.authoritygrant": lambda w: AuthorityGrant.objects.create(level=level("L1"), kind="spend", limit=10),
+    "escalations.authoritychange": lambda w: w.pending_change,
     "escalations.businesscalendar": lambda w: BusinessCalendar.objects.create(name="Spare", timezone="UTC"),
     "escalations.slapolicy": lambda w: SlaPolicy.objects.create(
         name="Spare policy", calendar=BusinessCalendar.objects.order_by("pk").first()
@@ -596,7 +642,6 @@ CONFIG = (
     "escalations.category",
     "escalations.team",
     "escalations.staffprofile",
-    "escalations.authoritygrant",
     "escalations.businesscalendar",
     "escalations.slapolicy",
     "escalations.escalationpath",
@@ -606,6 +651,7 @@ CONFIG = (
     "escalations.mailbox",
 )
 RECORDS = (
+    "escalations.authoritygrant",  # changed only through a four-eyes authority change
     "escalations.case",
     "escalations.escalation",
     "escalations.note",
@@ -622,9 +668,10 @@ RECORDS = (
     "escalations.attachment",
 )
 KB = ("escalations.knowledgearticle",)
+FOUR_EYES = ("escalations.authoritychange",)  # managers propose (add); a second manager decides (a button)
 HISTORY = tuple(
     m
-    for m in CONFIG + RECORDS + KB
+    for m in CONFIG + RECORDS + KB + FOUR_EYES
     if m
     not in (
         "escalations.notification",
@@ -785,6 +832,24 @@ MATRIX: tuple[Section, ...] = (
                 "case-review",
                 "login 404 404 200 200 200 200 403 200",
                 lambda w: Req(reverse("case-review", args=[w.l3_closed_escalated.pk])),
+            ),
+            Entry(
+                "following-queue",
+                "Following queue",
+                "GET",
+                "/queue/following/",
+                "following-queue",
+                ALL_200,
+                get("following-queue"),
+            ),
+            Entry(
+                "case-detail.L3-followed",
+                "case page, L3 case the agent follows (read only)",
+                "GET",
+                S,
+                "case-detail",
+                "login 200 404 200 200 200 200 200 200",
+                lambda w: Req(reverse("case-detail", args=[w.l3_followed.pk])),
             ),
             Entry("kb-list", "knowledge base", "GET", "/kb/", "kb-list", ALL_200, get("kb-list")),
             Entry(
@@ -1044,6 +1109,51 @@ MATRIX: tuple[Section, ...] = (
                 "approval-decide",
                 "login 403 done done done done 403 403 403",
                 decide(_l1_approval),
+            ),
+            Entry(
+                "approval-withdraw.L1",
+                "withdraw an approval request (requested by the manager)",
+                "POST",
+                "/approvals/<pk>/withdraw/",
+                "approval-withdraw",
+                "login 403 403 403 403 403 done 403 403",
+                withdraw(_l1_approval),
+            ),
+            Entry(
+                "act.follow",
+                "follow (L1 case)",
+                "POST",
+                S + "follow/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_working", "follow"),
+            ),
+            Entry(
+                "act.follow.L3",
+                "follow (L3 case; the manager escalated it, so follows it already)",
+                "POST",
+                S + "follow/",
+                "case-action",
+                "login 404 404 done done done 400 403 done",
+                staff_action("l3_working", "follow"),
+            ),
+            Entry(
+                "act.unfollow",
+                "unfollow (L1 case everyone follows)",
+                "POST",
+                S + "unfollow/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_followed", "unfollow"),
+            ),
+            Entry(
+                "act.note.L3-followed",
+                "internal note (L3 case the agent follows: read only)",
+                "POST",
+                S + "note/",
+                "case-action",
+                "login 403 404 done done done done 403 done",
+                staff_action("l3_followed", "note", body="Any news?"),
             ),
             Entry(
                 "approval-decide.L3",
@@ -1512,6 +1622,33 @@ MATRIX: tuple[Section, ...] = (
                 admin_act("l3_collab", "note", body="I know this customer."),
             ),
             Entry(
+                "admin.act.follow",
+                "follow (L1 case)",
+                "POST",
+                "…/act/follow/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_working", "follow"),
+            ),
+            Entry(
+                "admin.act.unfollow",
+                "unfollow (L1 case everyone follows)",
+                "POST",
+                "…/act/unfollow/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_followed", "unfollow"),
+            ),
+            Entry(
+                "admin.authority-change.decide",
+                "approve a pending authority change (proposed by another manager)",
+                "POST",
+                "/admin/escalations/authoritychange/<pk>/decide/approve/",
+                "admin:escalations_authoritychange_decide",
+                "login 403 403 403 403 403 done 403 done",
+                _decide_change,
+            ),
+            Entry(
                 "admin.decide.L1",
                 "approve (L1 case, spend 500: L2 and above)",
                 "POST",
@@ -1559,10 +1696,11 @@ MATRIX: tuple[Section, ...] = (
         "everyone, superusers included. Rows of a case follow the case's scope. Past versions can be read but "
         "never saved back (any POST there is 403).",
         (
-            Family("model.changelist", "list", "GET", "changelist", CONFIG + RECORDS + KB, ALL_200),
+            Family("model.changelist", "list", "GET", "changelist", CONFIG + RECORDS + KB + FOUR_EYES, ALL_200),
             Family("model.add", "add form", "GET", "add", CONFIG, "login 403 403 403 403 403 200 403 200"),
             Family("model.add", "add form", "GET", "add", KB, "login 200 200 200 200 200 200 403 200"),
             Family("model.add", "add form", "GET", "add", RECORDS, "login 403 403 403 403 403 403 403 403"),
+            Family("model.add", "add form", "GET", "add", FOUR_EYES, "login 403 403 403 403 403 200 403 200"),
             Family(
                 "model.add.post",
                 "add (empty form posted)",
@@ -1582,7 +1720,22 @@ MATRIX: tuple[Section, ...] = (
                 RECORDS,
                 "login 403 403 403 403 403 403 403 403",
             ),
-            Family("model.change", "change page (a row at L1)", "GET", "change", CONFIG + RECORDS + KB, ALL_200),
+            Family(
+                "model.add.post",
+                "add (empty form posted)",
+                "POST",
+                "add",
+                FOUR_EYES,
+                "login 403 403 403 403 403 200 403 200",
+            ),
+            Family(
+                "model.change",
+                "change page (a row at L1)",
+                "GET",
+                "change",
+                CONFIG + RECORDS + KB + FOUR_EYES,
+                ALL_200,
+            ),
             Family(
                 "model.change.post",
                 "change (empty form posted)",
@@ -1604,7 +1757,7 @@ MATRIX: tuple[Section, ...] = (
                 "change (empty form posted)",
                 "POST",
                 "change",
-                RECORDS,
+                RECORDS + FOUR_EYES,
                 "login 403 403 403 403 403 403 403 403",
             ),
             Family(
@@ -1628,10 +1781,10 @@ MATRIX: tuple[Section, ...] = (
                 "delete (confirmed)",
                 "POST",
                 "delete",
-                RECORDS,
+                RECORDS + FOUR_EYES,
                 "login 403 403 403 403 403 403 403 403",
             ),
-            Family("model.history", "history", "GET", "history", CONFIG + RECORDS + KB, ALL_200),
+            Family("model.history", "history", "GET", "history", CONFIG + RECORDS + KB + FOUR_EYES, ALL_200),
             Family("model.history-version", "a past version", "GET", "simple_history", HISTORY, ALL_200),
             Entry(
                 "model.history-revert",

@@ -83,7 +83,7 @@ def in_state(status: str, agent) -> Case:
 
 ACTIONS = {
     "take": lambda c, u: workflow.case_take(case_id=c.pk, actor=u["manager"]),
-    "assign": lambda c, u: workflow.case_assign(case_id=c.pk, actor=u["manager"], assignee_id=u["specialist"].pk),
+    "assign": lambda c, u: workflow.case_assign(case_id=c.pk, actor=u["manager"], assignee_id=u["agent2"].pk),
     "pause": lambda c, u: workflow.case_pause(case_id=c.pk, actor=u["manager"], reason="Need a screenshot"),
     "resume": lambda c, u: workflow.case_resume(case_id=c.pk, actor=u["manager"]),
     "escalate": lambda c, u: escalate(c, u["manager"]),
@@ -109,8 +109,8 @@ ALLOWED = {  # action -> {source status: target status}
 
 
 @pytest.fixture
-def users(agent, specialist, manager):
-    return {"agent": agent, "specialist": specialist, "manager": manager}
+def users(agent, agent2, specialist, manager):
+    return {"agent": agent, "agent2": agent2, "specialist": specialist, "manager": manager}
 
 
 @pytest.mark.parametrize("status", list(S.values))
@@ -170,10 +170,12 @@ def test_assign_to_a_colleague_at_the_level(agent, agent2):
     assert case.status == S.IN_PROGRESS
 
 
-def test_assign_to_a_colleague_above_the_level(agent, specialist):
+def test_assign_to_a_colleague_above_the_level_is_an_escalation(agent, specialist):
     case = taken(agent)
-    workflow.case_assign(case_id=case.pk, actor=agent, assignee_id=specialist.pk)
-    assert fresh(case).assignee == specialist
+    with pytest.raises(InvalidAction, match="use Escalate, with a handoff") as exc:
+        workflow.case_assign(case_id=case.pk, actor=agent, assignee_id=specialist.pk)
+    assert "assignee" in exc.value.errors
+    assert fresh(case).assignee == agent
 
 
 def test_assign_to_someone_below_the_case_level_is_invalid(agent, specialist):

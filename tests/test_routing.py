@@ -133,11 +133,11 @@ def test_assign_mode_sets_team_and_assignee_at_intake(clock, agent, network, des
     assert "Opened under SLA policy" in case.history.first().history_change_reason
 
 
-def test_off_mode_and_no_policy_change_nothing(clock, agent, network, desks):
+def test_no_policy_suggests_and_off_mode_changes_nothing(clock, agent, network, desks):
     skilled, _ = desks
     member(skilled, username="helper")
-    case = fresh(open_case(agent, category=network))
-    assert (case.team, case.assignee, case.routing_note) == (None, None, "")
+    case = fresh(open_case(agent, category=network))  # routing is on (suggest) by default
+    assert (case.team, case.assignee) == (None, None) and case.routing_note.startswith("Suggested at L1")
     RoutingPolicy.objects.create(name="off", mode=RoutingPolicy.Mode.OFF, is_active=True)
     case = fresh(open_case(agent, category=network))
     assert (case.team, case.assignee, case.routing_note) == (None, None, "")

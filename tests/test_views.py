@@ -102,11 +102,13 @@ def test_home_without_a_role_explains(client):
     assert response.status_code == 403 and "no role on the desk" in text(response)
 
 
-def test_staff_see_their_level_and_below(client, agent, specialist, category):
+def test_staff_see_their_level_and_below(client, agent, agent2, specialist, category):
     low = open_case(agent, category, title="Low case")
-    high = escalated(agent, category, title="High case")
+    high = escalated(agent2, category, title="High case")
+    mine = escalated(agent, category, title="High case the agent escalated")
     assert login(client, agent).get(page(high)).status_code == 404
     assert client.get(page(low)).status_code == 200
+    assert 'id="follow-only"' in text(client.get(page(mine)))  # read only: the agent escalated it
     login(client, specialist)
     assert client.get(page(high)).status_code == 200 and client.get(page(low)).status_code == 200
 
@@ -126,8 +128,10 @@ def test_my_queue_shows_escalations_and_approvals_waiting(client, agent, special
     body = text(login(client, specialist).get(reverse("my-queue")))
     assert "Escalations waiting for your level" in body and "Needs L2" in body
     workflow.case_accept(case_id=c.pk, actor=specialist)
+    other = staff("Specialist", "sasha")
     workflow.approval_request(case_id=c.pk, actor=specialist, kind="spend", amount="500", description="Refund")
-    assert "Approvals waiting for a decision" in text(client.get(reverse("my-queue")))
+    assert "Approvals waiting for a decision" not in text(client.get(reverse("my-queue")))  # their own request
+    assert "Approvals waiting for a decision" in text(login(client, other).get(reverse("my-queue")))
 
 
 def test_team_queue_is_ordered_by_urgency(client, agent, category):
@@ -384,7 +388,7 @@ def test_escalate_needs_a_handoff_and_a_skip_needs_a_justification(client, agent
 
 def test_accept_and_return_at_the_receiving_level(client, agent, specialist, category):
     c = escalated(agent, category)
-    assert login(client, agent).get(page(c)).status_code == 404  # above the agent's level
+    assert 'id="follow-only"' in text(login(client, agent).get(page(c)))  # above the agent's level: read only
     login(client, specialist)
     response = client.post(act(c, "return"), {"return-reason": "", "return-version": c.version})
     assert response.status_code == 400 and 'id="id_return-reason_errors"' in text(response)
@@ -469,7 +473,8 @@ def test_stale_form_says_what_changed_and_keeps_input(client, agent, agent2, cas
     assert Case.objects.get(pk=case.pk).status == S.RESOLVED
 
 
-def test_stale_form_on_a_case_that_moved_out_of_sight_gives_the_input_back(client, agent, agent2, case):
+def test_stale_form_on_a_case_that_moved_out_of_sight_gives_the_input_back(client, agent, agent2, category):
+    case = open_case(agent2, category, title="Opened by a colleague")  # alice neither opens nor follows it
     workflow.case_take(case_id=case.pk, actor=agent2)
     seen = Case.objects.get(pk=case.pk).version
     workflow.case_escalate(case_id=case.pk, actor=agent2, handoff=HANDOFF)  # now at L2, above alice
@@ -563,7 +568,7 @@ def closed_escalated(agent, specialist, category):
 def test_review_of_a_closed_escalated_case(client, agent, specialist, senior, category):
     c = closed_escalated(agent, specialist, category)
     url = reverse("case-review", args=[c.pk])
-    assert login(client, agent).get(url).status_code == 404  # above the agent's level
+    assert login(client, agent).get(url).status_code == 403  # the agent reads the case (escalated it), no review
     assert login(client, specialist).get(url).status_code == 403  # no review permission
     login(client, senior)
     assert "Write the review" in text(client.get(page(c)))

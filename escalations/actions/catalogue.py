@@ -25,7 +25,13 @@ from escalations.workflow.base import verb_of
 P = authority
 
 # What an action acts on, and the keyword its workflow function takes the object's id by.
-TARGET_KEYWORD = {"case": "case_id", "approval": "approval_id", "collaboration": "collaboration_id", "new": None}
+TARGET_KEYWORD = {
+    "case": "case_id",
+    "approval": "approval_id",
+    "collaboration": "collaboration_id",
+    "authority-change": "change_id",
+    "new": None,
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,10 @@ def _may_note(case: Case, user) -> bool:
 
 def _mine(case: Case, user) -> bool:
     return case.assignee_id == user.pk
+
+
+def _following(case: Case, user) -> bool:
+    return case.watchers.filter(pk=user.pk).exists()
 
 
 # -- dynamic choices ----------------------------------------------------------------------------
@@ -262,6 +272,55 @@ ACTIONS: dict[str, Action] = {
             perms=(P.PERM_DECIDE,),
             done="Decision recorded.",
             on_case_page=False,
+        ),
+        Action(
+            workflow.approval_withdraw,
+            "Withdraw the approval request",
+            "Withdraw",
+            forms.WithdrawApprovalForm,
+            target="approval",
+            done="The approval request was withdrawn.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.authority_change_propose,
+            "Propose an authority change",
+            "Propose",
+            forms.AuthorityChangeForm,
+            target="new",
+            perms=(P.PERM_MANAGE,),
+            done=lambda change: f"Proposed: {change.summary}. A second manager must approve it before it applies.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.authority_change_decide,
+            "Decide the authority change",
+            "Record decision",
+            forms.ApprovalDecisionForm,
+            target="authority-change",
+            perms=(P.PERM_MANAGE,),
+            done=lambda change: f"{change.summary}: {change.get_status_display().lower()}.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.case_follow,
+            "Follow the case",
+            "Follow",
+            forms.FollowForm,
+            perms=(P.PERM_WORK,),
+            pointless=_following,
+            one_click=True,
+            done="You follow the case: it is in your Following queue and you are told when it moves.",
+        ),
+        Action(
+            workflow.case_unfollow,
+            "Stop following",
+            "Unfollow",
+            forms.FollowForm,
+            perms=(P.PERM_WORK,),
+            pointless=lambda case, user: not _following(case, user),
+            one_click=True,
+            done="You no longer follow the case.",
         ),
         Action(
             workflow.case_resolve,

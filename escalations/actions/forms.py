@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from django import forms
 
-from escalations.models import ApprovalKind, Category, Complexity, CustomerTier, Impact, Urgency
+from escalations.models import (
+    ApprovalKind,
+    AuthorityChangeKind,
+    Category,
+    Complexity,
+    CustomerTier,
+    Impact,
+    Level,
+    StaffProfile,
+    Urgency,
+)
 from escalations.workflow import Handoff
 
 TEXT = {"rows": 4, "cols": 60}
@@ -285,6 +295,14 @@ class ApprovalDecisionForm(DeskForm):
         return {"approve": self.cleaned_data["decision"] == "approve", "note": self.cleaned_data["note"]}
 
 
+class WithdrawApprovalForm(DeskForm):
+    reason = text("Why you withdraw the request", rows=2)
+
+
+class FollowForm(DeskForm):
+    """Nothing to type: following changes no case field, so it carries no version."""
+
+
 class ResolveForm(VersionForm):
     field_map = {"resolution_summary": "summary"}
     summary = text(
@@ -356,3 +374,31 @@ class ReviewForm(DeskForm):
     )
     prevention_actions = text("Prevention actions", required=False, rows=3)
     complete = forms.BooleanField(label="Complete the review (it can no longer be edited)", required=False)
+
+
+class AuthorityChangeForm(DeskForm):
+    """A four-eyes proposal: what changes; a second manager approves it before it applies."""
+
+    what = forms.ChoiceField(label="What changes", choices=AuthorityChangeKind.choices)
+    profile = forms.ModelChoiceField(
+        label="Staff member",
+        required=False,
+        queryset=StaffProfile.objects.select_related("user", "level").order_by("user__username"),
+        help_text="For a staff member's level.",
+    )
+    level = forms.ModelChoiceField(
+        label="Level",
+        queryset=Level.objects.order_by("rank"),
+        help_text="The new level, or the level whose grant or rank changes.",
+    )
+    kind = forms.ChoiceField(label="Kind of approval", required=False, choices=[("", "-")] + ApprovalKind.choices)
+    limit = forms.DecimalField(
+        label="Limit",
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text="For a grant: the highest amount; blank means no limit.",
+    )
+    rank = forms.IntegerField(label="New rank", required=False, min_value=1, max_value=999)
+    reason = text("Why", rows=2)

@@ -2,6 +2,7 @@
 
 from escalations.admin import (  # noqa: F401
     audit,
+    authority_changes,
     automation,
     calendars,
     cases,

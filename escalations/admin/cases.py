@@ -29,6 +29,7 @@ from escalations.admin.base import (
 )
 from escalations.domain import clock
 from escalations.models import ApprovalRequest, Case, Escalation, Note
+from escalations.templatetags.desk import money
 
 
 class EscalationInline(ReadOnlyInline):
@@ -61,15 +62,21 @@ class EscalationInline(ReadOnlyInline):
 class ApprovalInline(ReadOnlyInline):
     model = ApprovalRequest
     fields = [
-        ("kind", "amount", "status", "required_level"),
+        ("kind", "amount_shown", "status", "required_level"),
         ("requested_by", "created_at"),
         "description",
         ("decided_by", "decided_at"),
         "decision_note",
     ]
 
+    readonly_fields = ["amount_shown"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("required_level", "requested_by", "decided_by")
+
+    @admin.display(description="amount")
+    def amount_shown(self, req: ApprovalRequest) -> str:
+        return money(req.amount, req.currency)
 
 
 class NoteInline(ReadOnlyInline):

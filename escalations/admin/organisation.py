@@ -1,16 +1,23 @@
-"""The ladder and the people on it: levels, categories, teams, staff, authority."""
+"""The ladder and the people on it: levels, categories, teams, staff, authority.
+
+Who may decide what is changed with four eyes only (``admin.authority_changes``): the
+grants are read-only here, a level's rank and a staff member's level are read-only once
+saved, and nobody gives themselves a staff profile."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
-from escalations.admin.base import HistoryAdmin
+from escalations.admin.base import HistoryAdmin, ReadOnlyMixin
 from escalations.models import AuthorityGrant, Category, Level, StaffProfile, Team
 
 
-class AuthorityGrantInline(admin.TabularInline):
+class AuthorityGrantInline(ReadOnlyMixin, admin.TabularInline):
     model = AuthorityGrant
     extra = 0
+    can_delete = False
+    verbose_name_plural = "authority grants (change them with a four-eyes authority change)"
 
 
 @admin.register(Level)
@@ -20,6 +27,9 @@ class LevelAdmin(HistoryAdmin):
     search_fields = ["code", "name"]
     ordering = ["rank"]
     inlines = [AuthorityGrantInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("rank",) if obj is not None else ()
 
 
 @admin.register(Category)
@@ -48,9 +58,25 @@ class StaffProfileAdmin(HistoryAdmin):
     raw_id_fields = ["user"]
     filter_horizontal = ["skills"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("user", "level") if obj is not None else ()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        actor = request.user
+
+        class NotForYourself(form):
+            def clean(self):
+                cleaned = super().clean()
+                if not change and cleaned.get("user") is not None and cleaned["user"].pk == actor.pk:
+                    raise ValidationError("You cannot give yourself a staff profile; another manager must.")
+                return cleaned
+
+        return NotForYourself
+
 
 @admin.register(AuthorityGrant)
-class AuthorityGrantAdmin(HistoryAdmin):
+class AuthorityGrantAdmin(ReadOnlyMixin, HistoryAdmin):
     list_display = ["level", "kind", "limit"]
     list_filter = ["level", "kind"]
     list_select_related = ["level"]

@@ -20,6 +20,7 @@ from escalations.actions import catalogue
 from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 from escalations.domain import authority
 from escalations.models import ApprovalRequest, ApprovalStatus, Escalation, KnowledgeArticle, Note, Review
+from escalations.templatetags.desk import money
 
 
 @admin.register(Escalation)
@@ -52,7 +53,16 @@ DECISIONS = {"approve": ("Approve", True), "reject": ("Reject", False)}
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     change_form_template = "admin/escalations/approvalrequest/change_form.html"
-    list_display = ["created_at", "case", "kind", "amount", "status", "required_level", "requested_by", "decided_by"]
+    list_display = [
+        "created_at",
+        "case",
+        "kind",
+        "amount_shown",
+        "status",
+        "required_level",
+        "requested_by",
+        "decided_by",
+    ]
     list_filter = ["status", "kind", "required_level"]
     list_select_related = ["case", "required_level", "requested_by", "decided_by"]
     raw_id_fields = ["case", "requested_by", "decided_by"]
@@ -64,6 +74,10 @@ class ApprovalRequestAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
             path("<path:object_id>/decide/<str:decision>/", self.admin_site.admin_view(self.decide_view), name=name),
             *super().get_urls(),
         ]
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, req: ApprovalRequest) -> str:
+        return money(req.amount, req.currency)
 
     def _decide_url(self, req: ApprovalRequest, decision: str) -> str:
         return reverse(f"{self.admin_site.name}:escalations_approvalrequest_decide", args=[req.pk, decision])

@@ -100,3 +100,22 @@ def can_decide(kind: str, amount: Decimal | None, user: AbstractBaseUser) -> boo
     if level is None:
         return False
     return level.grants.covering(kind, amount).exists()
+
+
+def conflict_of_interest(requested_by_id: int | None, case: Case, user: AbstractBaseUser) -> str | None:
+    """Separation of duties: why ``user`` may not decide an approval on ``case``, or None.
+
+    Nobody decides a request they asked for, nor one on a case they are assigned to or
+    opened: the request is routed past them instead (``selectors.approvals.route``)."""
+    if requested_by_id is not None and user.pk == requested_by_id:
+        return "you requested it"
+    if case.assignee_id is not None and user.pk == case.assignee_id:
+        return "you are assigned to the case"
+    if case.created_by_id is not None and user.pk == case.created_by_id:
+        return "you opened the case"
+    return None
+
+
+def conflicted_ids(requested_by_id: int | None, case: Case) -> set[int]:
+    """The people ``conflict_of_interest`` rules out for a request on ``case``."""
+    return {pk for pk in (requested_by_id, case.assignee_id, case.created_by_id) if pk is not None}

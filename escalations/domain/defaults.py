@@ -116,6 +116,7 @@ DOMAIN_MODELS = [
     "collaboration",
     "mailbox",
     "inboundmessage",
+    "authoritychange",
     "attachment",
 ]
 CONFIG_MODELS = [
@@ -163,7 +164,7 @@ ROLE_PERMS = {
     + RECEIVER_PERMS
     + ["review_case", "manage_desk", "view_audit"]
     + [f"{verb}_{m}" for m in CONFIG_MODELS for verb in ("add", "change", "delete")]
-    + ["auth.view_user"],
+    + ["auth.view_user", "add_authoritychange"],  # proposes; a second manager decides (four-eyes)
     "Auditor": _view_all() + ["view_audit"],
 }
 

@@ -52,6 +52,9 @@ class Route:
     others: list[Candidate] = field(default_factory=list)
 
 
+DEFAULT_MODE = RoutingPolicy.Mode.SUGGEST  # routing is on unless a manager switches it off
+
+
 def active_policy() -> RoutingPolicy | None:
     """The active routing policy (``escalations.config_cache``: a few seconds per process)."""
     return cached("routing_policy", lambda: RoutingPolicy.objects.filter(is_active=True).first())
@@ -186,12 +189,15 @@ def apply(case: Case, level: Level, now: datetime, *, escalation: bool = False) 
 
     At intake, mode *assign* sets team and assignee. On an escalation only the team is
     set (the receiving level accepts the handoff itself) and the person is a suggestion.
+    With no active policy the desk suggests (``DEFAULT_MODE``); an active policy in mode
+    *off* switches routing off.
     """
     policy = active_policy()
-    if policy is None or policy.mode == RoutingPolicy.Mode.OFF:
+    mode = policy.mode if policy is not None else DEFAULT_MODE
+    if mode == RoutingPolicy.Mode.OFF:
         return None
     result = route(case, level, now)
-    assign = policy.mode == RoutingPolicy.Mode.ASSIGN
+    assign = mode == RoutingPolicy.Mode.ASSIGN
     if assign and result.team is not None:
         case.team = result.team
     if assign and not escalation and result.user is not None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalations", "0021_sla_ola_data"),
+        ("escalations", "0022_approvals_four_eyes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,4 +1,5 @@
 from escalations.audit.records import AuditedHistory, AuditHead, AuditSeal
+from escalations.models.authority_change import AuthorityChange, AuthorityChangeKind, AuthorityChangeStatus
 from escalations.models.automation import Notification, RuleFiring, SweepHeartbeat
 from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
 from escalations.models.case import Case
@@ -36,6 +37,9 @@ from escalations.models.sources import ImportedSource
 
 __all__ = [
     "ImportedSource",
+    "AuthorityChange",
+    "AuthorityChangeKind",
+    "AuthorityChangeStatus",
     "Attachment",
     "InboundMessage",
     "InboundOutcome",

@@ -38,8 +38,9 @@ class CaseQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> CaseQuerySet:
         """Managers and auditors see every case; staff see their level and below (by level
-        id, no join, so the (level, status) index serves), and the cases they or one of
-        their teams were invited to work on."""
+        id, no join, so the (level, status) index serves), the cases they or one of
+        their teams were invited to work on, and, read-only, the cases they follow: the
+        ones they opened, escalated, or pressed "Follow" on (``followed_by``)."""
         if authority.is_manager(user) or user.has_perm("escalations.view_audit"):
             return self
         level = authority.user_level(user)
@@ -48,7 +49,18 @@ class CaseQuerySet(models.QuerySet):
             models.Q(collaborations__user=user) | models.Q(collaborations__team__members=user),
             collaborations__is_active=True,
         ).values("pk")
-        return self.filter(models.Q(level_id__in=levels) | models.Q(pk__in=invited))
+        return self.filter(models.Q(level_id__in=levels) | models.Q(pk__in=invited) | Case.objects.followed_by(user))
+
+    def followed_by(self, user) -> models.Q:
+        """The cases ``user`` keeps read access to without working them: opened by them,
+        escalated by them, or followed (``watchers``). Each part is a small indexed lookup
+        (no join of the case table with its handoffs, which would scan every case)."""
+        escalation = Case.escalations.field.model  # records.py imports this module
+        return (
+            models.Q(created_by=user)
+            | models.Q(pk__in=Case.watchers.through.objects.filter(user=user).values("case_id"))
+            | models.Q(pk__in=escalation.objects.filter(raised_by=user).order_by().values("case_id"))
+        )
 
 
 def _not_top(case: Case) -> bool:

@@ -122,6 +122,7 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="approvals")
     kind = models.CharField(max_length=32, choices=ApprovalKind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="EUR", db_default="EUR", help_text="ISO 4217 code.")
     description = models.TextField()
     required_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
     status = FSMField(default=ApprovalStatus.PENDING, choices=ApprovalStatus.choices, protected=True)
@@ -137,7 +138,7 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
-        amount = f" {self.amount}" if self.amount is not None else ""
+        amount = f" {self.currency} {self.amount:,.2f}" if self.amount is not None else ""
         return f"{self.get_kind_display()}{amount} ({self.get_status_display()})"
 
     @transition(field=status, source=ApprovalStatus.PENDING, target=ApprovalStatus.APPROVED)

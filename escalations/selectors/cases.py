@@ -264,8 +264,12 @@ def approvals_to_decide(user, limit: int = 20) -> list[ApprovalRequest]:
         ApprovalRequest.objects.filter(
             status=ApprovalStatus.PENDING,
             required_level__rank__lte=level.rank,
+            case__level__rank__lte=level.rank,  # followed cases above the user's level are read-only
             case__in=visible_cases(user).values("pk"),
         )
+        .exclude(requested_by=user)
+        .exclude(case__assignee=user)
+        .exclude(case__created_by=user)
         .select_related("case", "required_level", "requested_by")
         .order_by("created_at")[:limit]
     )
@@ -300,12 +304,12 @@ class Colleague:
 
 
 def colleagues_with_capacity(case: Case, limit: int = 50) -> list[Colleague]:
-    """On-duty staff at the case's level or above carrying fewer open cases than their
-    capacity; the case's own level first, then the least loaded. The open cases are
-    counted per candidate through the ``(assignee, status)`` index, not by a join."""
+    """On-duty staff at the case's level carrying fewer open cases than their capacity,
+    the least loaded first (a higher level gets a case by escalation, not assignment).
+    The open cases are counted per candidate through the ``(assignee, status)`` index."""
     users = list(
         get_user_model()
-        .objects.filter(is_active=True, staff_profile__on_duty=True, staff_profile__level__rank__gte=case.level.rank)
+        .objects.filter(is_active=True, staff_profile__on_duty=True, staff_profile__level=case.level_id)
         .select_related("staff_profile__level")
         .order_by("staff_profile__level__rank", "username")[:limit]
     )
@@ -351,7 +355,17 @@ def escalation_targets(case: Case) -> list[Target]:
 
 
 def decidable(approval: ApprovalRequest, user) -> bool:
-    return not is_read_only(user) and authority.can_decide(approval.kind, approval.amount, user)
+    """Offer the decision form? Not to the requester, the case's assignee or opener
+    (separation of duties), nor on a case the user only follows; the workflow also
+    checks the sum against the user's grant."""
+    case = approval.case
+    return (
+        not is_read_only(user)
+        and case.is_open
+        and authority.can_work(case, user)
+        and authority.conflict_of_interest(approval.requested_by_id, case, user) is None
+        and authority.can_decide(approval.kind, approval.amount, user)
+    )
 
 
 def invitees(case: Case, user, limit: int = 100) -> list[tuple[str, str]]:
@@ -377,4 +391,17 @@ def invitees(case: Case, user, limit: int = 100) -> list[tuple[str, str]]:
 def collaborating_rows(user, now: datetime, limit: int = 100) -> list[QueueRow]:
     """The "collaborating" queue: open cases the user or their team was invited to."""
     cases = collaborating_cases(user).only(*QUEUE_COLUMNS)[:limit]
+    return [QueueRow(c, *sla_text(c, now)) for c in cases]
+
+
+def following_rows(user, now: datetime, limit: int = 100) -> list[QueueRow]:
+    """The "Following" queue: cases the user follows (opened, escalated or pressed
+    "Follow"), closed ones left out, with their current level, owner and SLA state."""
+    cases = (
+        Case.objects.filter(watchers=user)
+        .exclude(status=CaseStatus.CLOSED)
+        .select_related("level", "team", "assignee")
+        .only(*QUEUE_COLUMNS)
+        .order_by("priority", "opened_at", "pk")[:limit]
+    )
     return [QueueRow(c, *sla_text(c, now)) for c in cases]

@@ -190,7 +190,7 @@ def _escalation_entry(esc) -> Entry:
 
 
 def _approval_entry(req) -> Entry:
-    amount = f" of {req.amount}" if req.amount is not None else ""
+    amount = f" of {req.currency} {req.amount:,.2f}" if req.amount is not None else ""
     details = [
         ("What", req.description),
         ("Decided by level", f"{req.required_level.code} or above"),

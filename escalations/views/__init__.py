@@ -4,11 +4,11 @@ through ``escalations.workflow``."""
 
 from escalations.views.attachments import case_attachment
 from escalations.views.auth import LoginView, LogoutView, home
-from escalations.views.case_actions import approval_decide, case_action
+from escalations.views.case_actions import approval_decide, approval_withdraw, case_action
 from escalations.views.case_page import case_detail, case_similar_resolved
 from escalations.views.intake import case_new, case_similar
 from escalations.views.knowledge import article_link, article_unlink, kb_detail, kb_list
-from escalations.views.queues import collab_queue, my_queue, team_queue
+from escalations.views.queues import collab_queue, following_queue, my_queue, team_queue
 from escalations.views.requester import requester_confirm
 from escalations.views.reviews import case_review
 
@@ -16,6 +16,8 @@ __all__ = [
     "LoginView",
     "LogoutView",
     "approval_decide",
+    "approval_withdraw",
+    "following_queue",
     "case_attachment",
     "collab_queue",
     "article_link",

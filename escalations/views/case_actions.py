@@ -85,20 +85,31 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return done(request, case, spec.message(result))
 
 
-@require_POST
-@writer_only
-def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def _approval_action(request: HttpRequest, pk: int, slug: str, prefix: str) -> HttpResponse:
     approval = ApprovalRequest.objects.filter(pk=pk).first()
     if approval is None:
         raise Http404("No such approval request.")
     case = selectors.case_for(request.user, approval.case_id)
-    key = f"decide{approval.pk}"
-    decide = catalogue.ACTIONS["decide"]
-    form = decide.make_form(None, request.user, request.POST, prefix=key)
+    key = f"{prefix}{approval.pk}"
+    spec = catalogue.ACTIONS[slug]
+    form = spec.make_form(None, request.user, request.POST, prefix=key)
     if not form.is_valid():
         return refused(request, case, key, form, None)
     try:
-        decide.perform(approval, request.user, form)
+        result = spec.perform(approval, request.user, form)
     except workflow.WorkflowError as exc:
         return refused(request, case, key, form, exc)
-    return done(request, case, decide.message(approval))
+    return done(request, case, spec.message(result))
+
+
+@require_POST
+@writer_only
+def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    return _approval_action(request, pk, "decide", "decide")
+
+
+@require_POST
+@writer_only
+def approval_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """The requester takes back a pending request (with a reason), e.g. to resolve the case."""
+    return _approval_action(request, pk, "withdraw-approval", "withdraw")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from escalations import selectors
 from escalations.actions import catalogue, forms
-from escalations.domain import clock
+from escalations.domain import authority, clock
 from escalations.intelligence import routing
 from escalations.models import Case
 from escalations.selectors import swarming
@@ -58,15 +58,24 @@ def build_panels(case: Case, user, available: set[str], failure: Failure | None)
 
 
 def decision_forms(approvals: list, user, failure: Failure | None) -> list[tuple]:
+    """Per pending request: the decision form for who may decide it, and the withdraw
+    form for the person who requested it (a failed one comes back bound)."""
     out = []
     for approval in approvals:
-        key = f"decide{approval.pk}"
+        key, wkey = f"decide{approval.pk}", f"withdraw{approval.pk}"
         if failure is not None and failure.form_key == key:
-            out.append((approval, failure.form))
+            decide = failure.form
         elif selectors.decidable(approval, user):
-            out.append((approval, catalogue.ACTIONS["decide"].make_form(None, user, prefix=key)))
+            decide = catalogue.ACTIONS["decide"].make_form(None, user, prefix=key)
         else:
-            out.append((approval, None))
+            decide = None
+        if failure is not None and failure.form_key == wkey:
+            withdraw = failure.form
+        elif approval.requested_by_id == user.pk and not selectors.is_read_only(user):
+            withdraw = catalogue.ACTIONS["withdraw-approval"].make_form(None, user, prefix=wkey)
+        else:
+            withdraw = None
+        out.append((approval, decide, withdraw))
     return out
 
 
@@ -93,6 +102,7 @@ def render_case(request: HttpRequest, case: Case, failure: Failure | None = None
         "can_review": "review" in available,
         "link_form": link_form,
         "read_only": selectors.is_read_only(user),
+        "follow_only": not selectors.is_read_only(user) and not authority.can_note(case, user),
         "review": getattr(case, "review", None) if case.status == "closed" or case.major_declared_at else None,
         "routing": routing.explain(case),
         "collaborators": list(swarming.collaborators_of(case)),

@@ -119,3 +119,11 @@ def collab_queue(request: HttpRequest) -> HttpResponse:
     """Cases the user was invited to help on (swarming): they add notes, the owner stays accountable."""
     rows = selectors.collaborating_rows(request.user, timezone.now())
     return render(request, "escalations/collab_queue.html", {"nav": "collab", "rows": rows})
+
+
+@require_GET
+@staff_page
+def following_queue(request: HttpRequest) -> HttpResponse:
+    """Cases the user follows: read access after they moved on, with level, owner and SLA state."""
+    rows = selectors.following_rows(request.user, timezone.now())
+    return render(request, "escalations/following_queue.html", {"nav": "following", "rows": rows})

@@ -3,7 +3,8 @@ locks what it changes, checks permission, runs the transition, saves with the hi
 user and a reason, and queues side effects to run after commit."""
 
 from escalations.workflow.actors import Actor, is_system, system_actor
-from escalations.workflow.approvals import approval_decide, approval_request
+from escalations.workflow.approvals import approval_decide, approval_request, approval_withdraw
+from escalations.workflow.authority_changes import authority_change_decide, authority_change_propose
 from escalations.workflow.base import Conflict, InvalidAction, NotAllowed, WorkflowError
 from escalations.workflow.cases import (
     case_assign,
@@ -26,6 +27,7 @@ from escalations.workflow.customer import (
     case_open_from_requester,
     check_files,
 )
+from escalations.workflow.following import case_follow, case_unfollow
 from escalations.workflow.knowledge import knowledge_link
 from escalations.workflow.ladder import (
     Handoff,
@@ -47,6 +49,7 @@ __all__ = [
     "WorkflowError",
     "approval_decide",
     "approval_request",
+    "approval_withdraw",
     "case_accept",
     "case_assign",
     "case_close",
@@ -66,6 +69,8 @@ __all__ = [
     "plan_escalation",
 ]
 __all__ += ["case_end_collaboration", "case_invite", "case_leave"]  # swarming
+__all__ += ["case_follow", "case_unfollow"]  # following
+__all__ += ["authority_change_decide", "authority_change_propose"]  # four-eyes
 __all__ += ["Actor", "is_system", "system_actor"]
 __all__ += ["case_end_major_incident"]  # major incidents
 __all__ += [

@@ -22,7 +22,7 @@ from escalations.models import (
     Team,
 )
 from escalations.selectors import paths
-from escalations.workflow import major, notices
+from escalations.workflow import approvals, following, major, notices
 from escalations.workflow.actors import Actor, is_system, may
 from escalations.workflow.base import (
     InvalidAction,
@@ -115,6 +115,7 @@ def case_open(
         routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
         follow_up = f" as a follow-up of case #{follow_up_of.pk}" if follow_up_of is not None else ""
         save_case(case, actor, f"Opened{follow_up} under SLA policy '{case.policy_snapshot['policy']}'", now)
+        following.follow_automatically(case, actor)
         notices.queue(
             case,
             notices.Message(
@@ -147,7 +148,8 @@ def case_take(*, case_id: int, actor: Actor, version: int | None = None) -> Case
 
 @action("assign")
 def case_assign(*, case_id: int, actor: Actor, assignee_id: int, version: int | None = None) -> Case:
-    """Give the case to a colleague who works at the case's level (or above)."""
+    """Give the case to a colleague at the case's level. Higher levels get a case by escalation
+    (with a handoff), lower ones help through an invitation."""
     try:
         assignee_pk = as_id(assignee_id, "colleague")
     except InvalidAction:
@@ -160,10 +162,16 @@ def case_assign(*, case_id: int, actor: Actor, assignee_id: int, version: int | 
     with transaction.atomic():
         case = lock_case(case_id, version)
         level = authority.user_level(assignee)
-        if level is None or level.rank < case.level.rank:
+        if level is not None and level.rank > case.level.rank:
             raise InvalidAction(
-                f"{assignee} does not work at {case.level.code} or above.",
-                {"assignee": f"Choose someone at {case.level.code} or above."},
+                f"{assignee} works at {level.code}, above this case's level ({case.level.code}). Putting the case "
+                f"in a higher level's hands is an escalation: use Escalate, with a handoff.",
+                {"assignee": f"Choose someone at {case.level.code}, or escalate the case."},
+            )
+        if level is None or level.pk != case.level_id:
+            raise InvalidAction(
+                f"{assignee} does not work at {case.level.code}; to get their help, invite them as a collaborator.",
+                {"assignee": f"Choose someone at {case.level.code}."},
             )
         now = timezone.now()
         run(case, "assign", actor, assignee, None)
@@ -251,6 +259,7 @@ def case_resolve(
     """Resolve; the requester is asked to confirm (which closes) or reject (which reopens)."""
     with transaction.atomic():
         case = lock_case(case_id, version)
+        approvals.pending_block(case, "resolve")
         now = timezone.now()
         run(case, "resolve", actor, summary, now)
         save_case(case, actor, f"Resolved: {case.resolution_summary}", now)
@@ -284,6 +293,13 @@ def case_resolve(
             [case.requester_email],
             key=f"resolved:{case.pk}:{case.version}",
         )
+        following.tell_followers(
+            case,
+            actor,
+            "resolved",
+            f"{actor} resolved it: {case.resolution_summary}",
+            f"resolved:{case.pk}:{case.version}",
+        )
     return case
 
 
@@ -297,11 +313,15 @@ def case_reopen(*, case_id: int, actor: Actor, reason: str, version: int | None 
         run(case, "reopen", actor, now)
         who = "the requester" if is_system(actor) else actor
         save_case(case, actor, f"Reopened by {who}: {reason}", now)
+        told = notices.recipients_for(case, ["assignee", "team"])
         notices.queue(
             case,
             notices.Message("reopened", f"Case #{case.pk} reopened", f"{who}: {reason}"),
-            notices.recipients_for(case, ["assignee", "team"]),
+            told,
             key=f"reopened:{case.pk}:{case.version}",
+        )
+        following.tell_followers(
+            case, actor, "reopened", f"Reopened by {who}: {reason}", f"reopened:{case.pk}:{case.version}", told
         )
     return case
 
@@ -311,6 +331,7 @@ def case_close(*, case_id: int, actor: Actor, reason: str = "Resolution confirme
     """Close a resolved case; the system actor closes it for the requester confirming the resolution."""
     with transaction.atomic():
         case = lock_case(case_id, version)
+        approvals.pending_block(case, "close")
         now = timezone.now()
         major.check_may_close(case, actor)
         run(case, "close", actor, now)

@@ -16,7 +16,7 @@ from escalations.domain import clock
 from escalations.intelligence import routing
 from escalations.models import Case, Escalation, EscalationKind, EscalationStatus, Level, TriggerRule
 from escalations.selectors import paths
-from escalations.workflow import notices
+from escalations.workflow import following, notices
 from escalations.workflow.actors import Actor
 from escalations.workflow.base import InvalidAction, NotAllowed, action, lock_case, require, run, save, save_case
 
@@ -153,6 +153,7 @@ def case_escalate(
         save(esc, actor, f"Handoff {esc.from_level.code} -> {esc.to_level.code}")
         recipients, _who = notices.escalation_recipients(case, esc)
         notices.queue(case, escalation_notice(case, esc), recipients, key=f"escalated:{esc.pk}")
+        following.follow_automatically(case, actor)
     return esc
 
 
@@ -174,6 +175,9 @@ def case_accept(*, case_id: int, actor: Actor, version: int | None = None) -> Es
         esc.accept(actor, now)
         save_case(case, actor, f"Accepted at {case.level.code} by {actor}", now)
         save(esc, actor, "Accepted")
+        following.tell_followers(
+            case, actor, "accepted", f"{actor} accepted it at {case.level.code}.", f"accepted:{esc.pk}"
+        )
     return esc
 
 
@@ -189,6 +193,7 @@ def case_return(*, case_id: int, actor: Actor, reason: str, version: int | None 
         esc.return_(actor, reason, now)
         save_case(case, actor, f"Returned {esc.to_level.code} -> {esc.from_level.code}: {reason}", now)
         save(esc, actor, f"Returned: {reason}")
+        told = notices.recipients_for(case, ["assignee", "team"])
         notices.queue(
             case,
             notices.Message(
@@ -196,8 +201,16 @@ def case_return(*, case_id: int, actor: Actor, reason: str, version: int | None 
                 f"Case #{case.pk} returned to {esc.from_level.code}",
                 f"{actor} returned case #{case.pk} {case.title}: {reason}",
             ),
-            notices.recipients_for(case, ["assignee", "team"]),
+            told,
             key=f"returned:{esc.pk}",
+        )
+        following.tell_followers(
+            case,
+            actor,
+            "returned",
+            f"{actor} returned it to {esc.from_level.code}: {reason}",
+            f"returned:{esc.pk}",
+            told,
         )
     return esc
 

@@ -12,7 +12,17 @@ from django.db import transaction
 from escalations import workflow
 from escalations.channels.mail.fetch import own_mail
 from escalations.channels.mail.intake import take_in
-from escalations.models import Case, Category, InboundMessage, KnowledgeArticle, Level, Mailbox, StaffProfile, Team
+from escalations.models import (
+    Case,
+    Category,
+    InboundMessage,
+    KnowledgeArticle,
+    Level,
+    Mailbox,
+    PathStep,
+    StaffProfile,
+    Team,
+)
 
 PASSWORD = "demo-pass-2026"
 DEMO_DOMAIN = "demo.example"
@@ -37,7 +47,8 @@ USERS = [  # username, role, level, team
     ("senior", "Senior", "L3", "Infrastructure Seniors"),
     ("expert", "Expert", "L4", "Security Experts"),
     ("executive", "Executive", "EXEC", "Executive Board"),
-    ("manager", "Manager", "L4", None),
+    # No level: a manager configures the desk and decides no approvals (docs/authorization.md).
+    ("manager", "Manager", None, None),
     ("auditor", "Auditor", None, None),
 ]
 
@@ -68,7 +79,13 @@ class Command(BaseCommand):
                     "email": f"{name.lower().replace(' ', '-')}@{DEMO_DOMAIN}",
                 },
             )
-        teams["Service Desk"].skills.add(*Category.objects.all())
+        for team in teams.values():  # every level has a team for every category
+            team.skills.add(*Category.objects.all())
+        # The standard ladder names the demo team at each level, so every case gets a team
+        # at intake and on escalation, and team notices reach someone.
+        for step in PathStep.objects.filter(path__category__isnull=True, team__isnull=True).select_related("level"):
+            step.team = next((t for t in teams.values() if t.level_id == step.level_id), None)
+            step.save(update_fields=["team"])
         users = {}
         for username, role, level, team in USERS:
             user, created = User.objects.get_or_create(
@@ -140,13 +157,15 @@ class Command(BaseCommand):
         workflow.case_take(case_id=done.pk, actor=u["agent2"])
         workflow.case_escalate(case_id=done.pk, actor=u["agent2"], handoff=handoff)
         workflow.case_accept(case_id=done.pk, actor=u["specialist"])
-        workflow.approval_request(
+        refund = workflow.approval_request(
             case_id=done.pk,
             actor=u["specialist"],
             kind="spend",
             amount="250",
             description="Refund the duplicate charge.",
         )
+        # The specialist asked and owns the case, so the request passed to L3 (separation of duties).
+        workflow.approval_decide(approval_id=refund.pk, actor=u["senior"], approve=True, note="Refund approved.")
         workflow.case_resolve(case_id=done.pk, actor=u["specialist"], summary="Refunded the duplicate charge.")
         KnowledgeArticle.objects.get_or_create(
             title="VPN drops every few minutes",

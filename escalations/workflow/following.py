@@ -1,0 +1,72 @@
+"""Following a case: read access and notices without working it.
+
+Whoever opens a case or escalates it follows it automatically, and anyone who may see a
+case can press "Follow". Followers (``Case.watchers``) keep read access to the case page
+after it moved above their level (``CaseQuerySet.visible_to``; the opener and the
+escalator keep it even after unfollowing), see it in their "Following" queue, and are
+told when it is accepted, returned, resolved or reopened. Following changes nothing
+anyone works with, so it takes no version and writes no case history row.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from escalations.models import Case
+from escalations.workflow import notices
+from escalations.workflow.actors import Actor, is_system, require_actor
+from escalations.workflow.base import InvalidAction, NotAllowed, action, as_id
+
+FOLLOWED_EVENTS = ("accepted", "returned", "resolved", "reopened")
+
+
+def _visible_case(case_id, actor: Actor) -> Case:
+    pk = as_id(case_id, "case")
+    if not Case.objects.filter(pk=pk).exists():
+        raise InvalidAction(f"There is no case #{pk}.")
+    case = Case.objects.visible_to(actor).filter(pk=pk).first()
+    if case is None:
+        raise NotAllowed(f"You may not follow case #{pk}: it is outside what you may see.")
+    return case
+
+
+@action("follow")
+def case_follow(*, case_id: int, actor: Actor) -> Case:
+    require_actor(actor)
+    if is_system(actor) or not actor.is_active:
+        raise NotAllowed("Only staff members follow cases.")
+    with transaction.atomic():
+        case = _visible_case(case_id, actor)
+        if case.watchers.filter(pk=actor.pk).exists():
+            raise InvalidAction(f"You already follow case #{case.pk}.")
+        case.watchers.add(actor)
+    return case
+
+
+@action("unfollow")
+def case_unfollow(*, case_id: int, actor: Actor) -> Case:
+    require_actor(actor)
+    with transaction.atomic():
+        case = _visible_case(case_id, actor)
+        if not case.watchers.filter(pk=actor.pk).exists():
+            raise InvalidAction(f"You do not follow case #{case.pk}.")
+        case.watchers.remove(actor)
+    return case
+
+
+def follow_automatically(case: Case, actor: Actor) -> None:
+    """The opener and the escalator follow the case (the desk itself follows nothing)."""
+    if not is_system(actor) and actor.is_active:
+        case.watchers.add(actor)
+
+
+def tell_followers(case: Case, actor: Actor, event: str, body: str, key: str, told: list[str] = ()) -> None:
+    """A notice to every follower but the one who acted (they know) and those ``told``
+    about the same event already (the assignee and team of a returned case)."""
+    if event not in FOLLOWED_EVENTS:
+        raise ValueError(f"Followers are not told about '{event}'.")
+    followers = case.watchers.filter(is_active=True).exclude(pk=actor.pk)
+    emails = [e for e in followers.values_list("email", flat=True) if e and e not in told]
+    subject = f"[following] Case #{case.pk} {event}: {case.title}"
+    body = f"{body}\n\nCase #{case.pk} is now {case.get_status_display().lower()} at {case.level.code}."
+    notices.queue(case, notices.Message(f"following_{event}", subject, body), emails, key=f"follow:{key}")
