@@ -679,6 +679,15 @@ MATRIX: tuple[Section, ...] = (
                 get("collab-queue"),
             ),
             Entry(
+                "approvals",
+                "approvals waiting (decided in place)",
+                "GET",
+                "/approvals/",
+                "approvals",
+                ALL_200,
+                get("approvals"),
+            ),
+            Entry(
                 "case-new",
                 "new-case form",
                 "GET",

@@ -2,6 +2,7 @@
 parse with ``escalations.forms``, read with ``escalations.selectors``, write only
 through ``escalations.workflow``."""
 
+from escalations.views.approvals import approvals_list
 from escalations.views.attachments import case_attachment
 from escalations.views.auth import LoginView, LogoutView, home
 from escalations.views.case_actions import approval_decide, case_action
@@ -16,6 +17,7 @@ __all__ = [
     "LoginView",
     "LogoutView",
     "approval_decide",
+    "approvals_list",
     "case_attachment",
     "collab_queue",
     "article_link",

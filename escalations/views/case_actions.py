@@ -101,4 +101,7 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
         decide.perform(approval, request.user, form)
     except workflow.WorkflowError as exc:
         return refused(request, case, key, form, exc)
+    if request.POST.get("back") == "approvals":  # decided from the approvals list: back to it
+        messages.success(request, f"Case #{case.pk}: {decide.message(approval)}")
+        return redirect("approvals")
     return done(request, case, decide.message(approval))
