@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "escalations.views.viewer_tz.ViewerTimezoneMiddleware",  # times in the browser's zone
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 

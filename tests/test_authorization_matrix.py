@@ -1270,6 +1270,15 @@ MATRIX: tuple[Section, ...] = (
                 lambda w: Req(reverse("audit-log") + "?export=csv"),
             ),
             Entry(
+                "audit.trail",
+                "one case's trail (every record type, filterable, CSV/JSON)",
+                "GET",
+                "/admin/audit/case/?case=<pk>",
+                "audit-case-trail",
+                "login 403 403 403 403 403 200 200 200",
+                lambda w: Req(reverse("audit-case-trail") + f"?case={w.l1_new.pk}"),
+            ),
+            Entry(
                 "audit.verify",
                 "verify the audit chains",
                 "GET",

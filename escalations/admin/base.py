@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from escalations.automation import sweep
 from escalations.models import Case
 from escalations.selectors import sees_everything
+from escalations.selectors.readable import Readable
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -23,6 +24,19 @@ class HistoryAdmin(SimpleHistoryAdmin):
     ``change=True``, so even a view-only user's POST would write an old version back
     (bypassing the state machines). Refuse every POST there.
     """
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Field changes in words: names for related rows ("assignee: — → Sam Specialist"),
+        not simple-history's objects, which read "Deleted user (pk=None)" for an unassignment."""
+        readable, previous = Readable(), None
+        for current in historical_records:
+            if previous is not None:
+                delta = previous.diff_against(current, foreign_keys_are_objs=False)
+                previous.history_delta_changes = [
+                    {"field": label[:1].upper() + label[1:], "old": old, "new": new}
+                    for label, old, new in readable.changes(self.model, delta)
+                ]
+            previous = current
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
@@ -105,6 +119,19 @@ class CaseRowsMixin(CaseNumberSearchMixin):
     def history_view(self, request, object_id, extra_context=None):
         self._in_scope(request, object_id)
         return super().history_view(request, object_id, extra_context)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Field changes in words: names for related rows ("assignee: — → Sam Specialist"),
+        not simple-history's objects, which read "Deleted user (pk=None)" for an unassignment."""
+        readable, previous = Readable(), None
+        for current in historical_records:
+            if previous is not None:
+                delta = previous.diff_against(current, foreign_keys_are_objs=False)
+                previous.history_delta_changes = [
+                    {"field": label[:1].upper() + label[1:], "old": old, "new": new}
+                    for label, old, new in readable.changes(self.model, delta)
+                ]
+            previous = current
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "POST":  # a POST is refused by HistoryAdmin whatever the row
