@@ -109,3 +109,14 @@ def test_the_viewers_zone_cookie_sets_the_displayed_zone(client, auditor, worked
     assert "JST" in client.get(reverse("audit-case-trail"), {"case": worked.pk}).content.decode()
     client.cookies["desk_tz"] = "Not/AZone"
     assert client.get(reverse("audit-case-trail"), {"case": worked.pk}).status_code == 200
+
+
+def test_timeline_newest_first_toggle_is_remembered(client, manager, worked):
+    client.force_login(manager)
+    url = reverse("case-detail", args=[worked.pk])
+    oldest = client.get(url).context["timeline"]
+    assert oldest[0].at <= oldest[-1].at and "Show newest first" in client.get(url).content.decode()
+    newest = client.get(url, {"timeline": "newest"}).context["timeline"]
+    assert newest[0].at >= newest[-1].at
+    assert client.get(url).context["newest_first"] is True  # remembered
+    assert client.get(url, {"timeline": "\x00junk"}).status_code == 200

@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
+from escalations.admin.fields import duration_overrides
 from escalations.automation import sweep
 from escalations.models import Case
+from escalations.models.policy import TARGET_MAX
 from escalations.selectors import sees_everything
 from escalations.selectors.readable import Readable
 
@@ -24,6 +26,9 @@ class HistoryAdmin(SimpleHistoryAdmin):
     ``change=True``, so even a view-only user's POST would write an old version back
     (bypassing the state machines). Refuse every POST there.
     """
+
+    # every duration typed and shown as "15 min", "4 h", "2 d", bounded (no 1e300 minutes)
+    formfield_overrides = duration_overrides(max_value=TARGET_MAX)
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         """Field changes in words: names for related rows ("assignee: — → Sam Specialist"),
@@ -81,7 +86,7 @@ def stale_sweep_message() -> str | None:
 def warn_if_sweep_stale(request) -> None:
     text = stale_sweep_message()
     if text is not None:
-        messages.warning(request, text)
+        messages.error(request, f"The sweep is late. {text}")
 
 
 class CaseNumberSearchMixin:

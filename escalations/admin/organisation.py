@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from escalations.admin.base import HistoryAdmin
+from escalations.core.durations import format_duration
 from escalations.models import AuthorityGrant, Category, Level, StaffProfile, Team
 
 
@@ -15,11 +16,19 @@ class AuthorityGrantInline(admin.TabularInline):
 
 @admin.register(Level)
 class LevelAdmin(HistoryAdmin):
-    list_display = ["rank", "code", "name", "response_target", "resolution_target", "authority"]
+    list_display = ["rank", "code", "name", "response", "resolution", "authority"]
     list_display_links = ["code"]
     search_fields = ["code", "name"]
     ordering = ["rank"]
     inlines = [AuthorityGrantInline]
+
+    @admin.display(description="response target", ordering="response_target")
+    def response(self, level: Level) -> str:
+        return format_duration(level.response_target)
+
+    @admin.display(description="resolution target", ordering="resolution_target")
+    def resolution(self, level: Level) -> str:
+        return format_duration(level.resolution_target)
 
 
 @admin.register(Category)

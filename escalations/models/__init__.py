@@ -1,5 +1,5 @@
 from escalations.audit.records import AuditedHistory, AuditHead, AuditSeal
-from escalations.models.automation import Notification, RuleFiring, SweepHeartbeat
+from escalations.models.automation import Notification, RuleFiring, RuleProblem, SweepHeartbeat
 from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
 from escalations.models.case import Case
 from escalations.models.choices import (
@@ -77,6 +77,7 @@ __all__ = [
     "SlaPolicy",
     "SlaTarget",
     "StaffProfile",
+    "RuleProblem",
     "SweepHeartbeat",
     "Team",
     "TriggerRule",
