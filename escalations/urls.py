@@ -22,6 +22,7 @@ urlpatterns = [
     path("cases/<int:pk>/articles/link/", views.article_link, name="article-link"),
     path("cases/<int:pk>/articles/<int:article_pk>/unlink/", views.article_unlink, name="article-unlink"),
     path("cases/<int:pk>/<slug:action>/", views.case_action, name="case-action"),
+    path("approvals/", views.approvals_list, name="approvals"),
     path("approvals/<int:pk>/decide/", views.approval_decide, name="approval-decide"),
     path("approvals/<int:pk>/withdraw/", views.approval_withdraw, name="approval-withdraw"),
     path("kb/", views.kb_list, name="kb-list"),

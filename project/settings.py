@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "escalations.views.viewer_tz.ViewerTimezoneMiddleware",  # times in the browser's zone
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
@@ -78,7 +79,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "escalations.views.menu.staff_menu",
             ],
+            # money, duration and local-time filters on every page, admin included
+            "builtins": ["escalations.views.filters"],
         },
     },
 ]
@@ -244,6 +248,8 @@ ESCALATIONS = {
     "SWEEP_STALE_MINUTES": env.int("SWEEP_STALE_MINUTES", default=5),
     # Rows claimed per sweep transaction.
     "SWEEP_BATCH_SIZE": env.int("SWEEP_BATCH_SIZE", default=2000),
+    # The currency approval amounts are in (shown beside every amount).
+    "CURRENCY": env("DESK_CURRENCY", default="EUR"),
 }
 
 LOGGING = {

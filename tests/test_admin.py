@@ -46,7 +46,7 @@ from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, open_
 
 pytestmark = pytest.mark.django_db
 
-INLINE_ONLY = {"workingrange", "holiday", "slatarget", "pathstep"}
+INLINE_ONLY = {"workingrange", "holiday", "slatarget", "pathstep", "ruleproblem"}
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -723,7 +723,7 @@ def rule_post(**fields) -> dict:
         "is_active": "on",
         "level": "",
         "condition": "customer_tier",
-        "params": '{"in": ["vip"]}',
+        "tier_in": ["vip"],
         "action": "notify",
         "recipients": ["team_manager"],
         "target_level": "",
@@ -740,11 +740,12 @@ def test_trigger_rule_mistakes_are_explained(client, manager):
         (rule_post(action=""), "action", "A rule with no action does nothing"),
         (rule_post(recipients=None), "recipients", "Say who to notify"),
         (rule_post(action="jump_level"), "target_level", "A jump needs the level to jump to."),
-        (rule_post(condition="sla_percent", params='{"percent": 75}'), "params", '"target": "response"'),
-        (rule_post(params="[1, 2]"), "params", "must be a JSON object"),
-        (rule_post(params='{"in": ["gold"]}'), "params", '{"in": a list of'),
-        (rule_post(params='{"in": ["vip"], "and": [{"condition": "moon"}]}'), "params", "Unknown condition 'moon'"),
-        (rule_post(repeat_every="-1:00:00"), "repeat_every", "positive interval"),
+        (rule_post(condition="sla_percent", percent="75"), "target", "required for the condition"),
+        (rule_post(tier_in=["gold"]), "tier_in", "Select a valid choice"),
+        (rule_post(tier_in=None), "tier_in", "required for the condition"),
+        (rule_post(condition="no_response", minutes="1e300"), "minutes", "not a duration"),
+        (rule_post(repeat_every="-1:00:00"), "repeat_every", "not a duration"),
+        (rule_post(repeat_every="0"), "repeat_every", "at least 1 min"),
     ]
     for data, field, text in cases:
         response = client.post(add, data)

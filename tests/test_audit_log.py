@@ -27,7 +27,7 @@ def test_auditor_reads_changes_with_diffs_and_reasons(client, auditor, worked, a
     body = response.content.decode()
     assert response.status_code == 200
     assert "Taken by alice" in body and "Escalated L1 -&gt; L2" in body
-    assert "<strong>status</strong>: new → in_progress" in body
+    assert "<strong>status</strong>: New → In progress" in body
     assert body.count(f"#{worked.pk}<") >= 3
 
 

@@ -735,6 +735,15 @@ MATRIX: tuple[Section, ...] = (
                 get("collab-queue"),
             ),
             Entry(
+                "approvals",
+                "approvals waiting (decided in place)",
+                "GET",
+                "/approvals/",
+                "approvals",
+                ALL_200,
+                get("approvals"),
+            ),
+            Entry(
                 "case-new",
                 "new-case form",
                 "GET",
@@ -1405,6 +1414,15 @@ MATRIX: tuple[Section, ...] = (
                 "audit-log",
                 "login 403 403 403 403 403 200 200 200",
                 lambda w: Req(reverse("audit-log") + "?export=csv"),
+            ),
+            Entry(
+                "audit.trail",
+                "one case's trail (every record type, filterable, CSV/JSON)",
+                "GET",
+                "/admin/audit/case/?case=<pk>",
+                "audit-case-trail",
+                "login 403 403 403 403 403 200 200 200",
+                lambda w: Req(reverse("audit-case-trail") + f"?case={w.l1_new.pk}"),
             ),
             Entry(
                 "audit.verify",

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from escalations.audit import verify
 from escalations.models import AuditHead, AuditSeal
+from escalations.selectors import case_trail as trail
 from escalations.selectors.audit_log import history_model, history_model_choices, log_rows
 
 
@@ -107,7 +108,60 @@ def audit_verify(request):
     return render(request, "admin/escalations/audit_verify.html", context)
 
 
+class CaseTrailForm(forms.Form):
+    case = forms.IntegerField(label="Case number", min_value=1, max_value=2**62)
+    kinds = forms.MultipleChoiceField(
+        label="Record types",
+        choices=list(trail.KINDS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every type.",
+    )
+    user = forms.CharField(label="User name", required=False, max_length=150)
+    order = forms.ChoiceField(label="Order", choices=[("old", "Oldest first"), ("new", "Newest first")], required=False)
+    export = forms.ChoiceField(required=False, choices=[("", "page"), ("csv", "CSV"), ("json", "JSON")])
+
+
+def _download(body: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def case_trail(request):
+    """Every record of one case in one time-ordered list (the auditor's case trail)."""
+    _check(request)
+    form = CaseTrailForm(request.GET or None)
+    rows, case_id = [], None
+    if form.is_valid():
+        d = form.cleaned_data
+        case_id = d["case"]
+        rows = trail.case_trail(case_id, kinds=d["kinds"], username=d["user"].strip(), newest_first=d["order"] == "new")
+        if d["export"] == "json":
+            body = json.dumps({"case": case_id, "rows": [r.as_dict() for r in rows]}, indent=1)
+            return _download(body, "application/json", f"case-{case_id}-trail.json")
+        if d["export"] == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(trail.CSV_HEADER)
+            writer.writerows(r.as_csv() for r in rows)
+            return _download(out.getvalue(), "text/csv; charset=utf-8", f"case-{case_id}-trail.csv")
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Case trail #{case_id}" if case_id else "Case trail",
+        "form": form,
+        "rows": rows,
+        "case_id": case_id,
+        "limit": trail.LIMIT,
+        "query": request.GET.urlencode(),
+    }
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "admin/escalations/case_trail.html", context, status=status)
+
+
 urlpatterns = [
     path("", admin.site.admin_view(audit_log), name="audit-log"),
     path("verify/", admin.site.admin_view(audit_verify), name="audit-verify"),
+    path("case/", admin.site.admin_view(case_trail), name="audit-case-trail"),
 ]

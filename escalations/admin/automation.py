@@ -4,12 +4,16 @@ and the warning, on the admin index and changelists, when the sweep has stopped.
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
 from escalations.admin.base import CaseRowsMixin, ReadOnlyMixin, warn_if_sweep_stale
+from escalations.core.durations import format_duration
 from escalations.models import Notification, RuleFiring, SweepHeartbeat
+from escalations.selectors.readable import local_seconds
 
 
 @admin.register(Notification)
@@ -39,12 +43,29 @@ class RuleFiringAdmin(CaseRowsMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(SweepHeartbeat)
 class SweepHeartbeatAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["name", "last_run_at", "last_run", "examined", "actions", "duration_ms"]
+    """Sweep health: when each sweep last ran, how long it took, how many cases it
+    handled, and how late it is now (the page warns when it is later than allowed)."""
+
+    list_display = ["name", "last_run_local", "lag", "cases_handled", "actions", "duration"]
 
     @admin.display(description="last run", ordering="last_run_at")
-    def last_run(self, beat: SweepHeartbeat) -> str:
-        minutes = (timezone.now() - beat.last_run_at).total_seconds() / 60
-        return "just now" if minutes < 1 else f"{minutes:.0f} min ago"
+    def last_run_local(self, beat: SweepHeartbeat) -> str:
+        return local_seconds(beat.last_run_at)
+
+    @admin.display(description="lag (since last run)")
+    def lag(self, beat: SweepHeartbeat) -> str:
+        seconds = max(0, (timezone.now() - beat.last_run_at).total_seconds())
+        text = "just now" if seconds < 60 else f"{format_duration(timedelta(seconds=round(seconds)))} ago"
+        limit = settings.ESCALATIONS["SWEEP_STALE_MINUTES"]
+        return f"{text} — LATE (limit {limit} min)" if seconds > limit * 60 else text
+
+    @admin.display(description="cases handled", ordering="examined")
+    def cases_handled(self, beat: SweepHeartbeat) -> int:
+        return beat.examined
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, beat: SweepHeartbeat) -> str:
+        return f"{beat.duration_ms:,.0f} ms"
 
     def changelist_view(self, request, extra_context=None):
         if request.method == "GET":

@@ -10,9 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
+from escalations.admin.fields import duration_overrides
 from escalations.automation import sweep
 from escalations.models import Case
+from escalations.models.policy import TARGET_MAX
 from escalations.selectors import sees_everything
+from escalations.selectors.readable import Readable
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -23,6 +26,22 @@ class HistoryAdmin(SimpleHistoryAdmin):
     ``change=True``, so even a view-only user's POST would write an old version back
     (bypassing the state machines). Refuse every POST there.
     """
+
+    # every duration typed and shown as "15 min", "4 h", "2 d", bounded (no 1e300 minutes)
+    formfield_overrides = duration_overrides(max_value=TARGET_MAX)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Field changes in words: names for related rows ("assignee: — → Sam Specialist"),
+        not simple-history's objects, which read "Deleted user (pk=None)" for an unassignment."""
+        readable, previous = Readable(), None
+        for current in historical_records:
+            if previous is not None:
+                delta = previous.diff_against(current, foreign_keys_are_objs=False)
+                previous.history_delta_changes = [
+                    {"field": label[:1].upper() + label[1:], "old": old, "new": new}
+                    for label, old, new in readable.changes(self.model, delta)
+                ]
+            previous = current
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
@@ -67,7 +86,7 @@ def stale_sweep_message() -> str | None:
 def warn_if_sweep_stale(request) -> None:
     text = stale_sweep_message()
     if text is not None:
-        messages.warning(request, text)
+        messages.error(request, f"The sweep is late. {text}")
 
 
 class CaseNumberSearchMixin:
@@ -105,6 +124,19 @@ class CaseRowsMixin(CaseNumberSearchMixin):
     def history_view(self, request, object_id, extra_context=None):
         self._in_scope(request, object_id)
         return super().history_view(request, object_id, extra_context)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Field changes in words: names for related rows ("assignee: — → Sam Specialist"),
+        not simple-history's objects, which read "Deleted user (pk=None)" for an unassignment."""
+        readable, previous = Readable(), None
+        for current in historical_records:
+            if previous is not None:
+                delta = previous.diff_against(current, foreign_keys_are_objs=False)
+                previous.history_delta_changes = [
+                    {"field": label[:1].upper() + label[1:], "old": old, "new": new}
+                    for label, old, new in readable.changes(self.model, delta)
+                ]
+            previous = current
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "POST":  # a POST is refused by HistoryAdmin whatever the row

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
-from escalations.automation import whatif
+from escalations.automation import whatif, whatif_compare
 from escalations.intelligence import scoring
 from escalations.models import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy, SlaPolicy, TriggerRule
 
@@ -119,11 +119,16 @@ class ScoringPolicyAdmin(HistoryAdmin):
     def whatif_view(self, request):
         if not request.user.has_perm(PERM_MANAGE):
             raise PermissionDenied("The policy what-if is for managers.")
-        form = WhatIfForm(request.GET or None)
-        report = None
+        form = WhatIfForm(request.GET or None, initial=WhatIfForm.current_setup())
+        report = comparison = current = None
         if form.is_valid():
             d = form.cleaned_data
             report = whatif.simulate(d["date_from"], d["date_to"], d["policy"], list(d["rules"]))
+            setup = WhatIfForm.current_setup()
+            current = whatif.simulate(
+                d["date_from"], d["date_to"], SlaPolicy.objects.filter(pk=setup["policy"]).first(), setup["rules"]
+            )
+            comparison = whatif_compare.compare(current, report)
         context = {
             **self.admin_site.each_context(request),
             "title": "Policy what-if",
@@ -131,6 +136,16 @@ class ScoringPolicyAdmin(HistoryAdmin):
             "opts": self.opts,
             "form": form,
             "report": report,
+            "current": current,
+            "comparison": comparison,
+            "level_figures": [
+                "Cases",
+                "Response breaches",
+                "Resolution breaches",
+                "Rule escalations",
+                "Manual escalations",
+            ],
+            "team_figures": ["Cases", "Escalations in", "Peak open"],
             "level_header": [
                 "Level",
                 "Cases",
@@ -165,6 +180,16 @@ class WhatIfForm(forms.Form):
         label="Trigger rules",
         help_text="Inactive (draft) rules count as active in the replay.",
     )
+
+    @staticmethod
+    def current_setup() -> dict:
+        """What the desk runs now: the default policy and the active rules (preselected, and
+        the left side of the comparison)."""
+        policy = SlaPolicy.objects.default()
+        return {
+            "policy": policy.pk if policy else None,
+            "rules": list(TriggerRule.objects.filter(is_active=True).order_by("order", "pk")),
+        }
 
     def clean(self):
         data = super().clean()

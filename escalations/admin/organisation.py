@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from escalations.admin.base import HistoryAdmin, ReadOnlyMixin
+from escalations.core.durations import format_duration
 from escalations.models import AuthorityGrant, Category, Level, StaffProfile, Team
 
 
@@ -22,7 +23,7 @@ class AuthorityGrantInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Level)
 class LevelAdmin(HistoryAdmin):
-    list_display = ["rank", "code", "name", "response_target", "resolution_target", "authority"]
+    list_display = ["rank", "code", "name", "response", "resolution", "authority"]
     list_display_links = ["code"]
     search_fields = ["code", "name"]
     ordering = ["rank"]
@@ -30,6 +31,14 @@ class LevelAdmin(HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("rank",) if obj is not None else ()
+
+    @admin.display(description="response target", ordering="response_target")
+    def response(self, level: Level) -> str:
+        return format_duration(level.response_target)
+
+    @admin.display(description="resolution target", ordering="resolution_target")
+    def resolution(self, level: Level) -> str:
+        return format_duration(level.resolution_target)
 
 
 @admin.register(Category)

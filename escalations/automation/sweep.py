@@ -66,6 +66,9 @@ def run_sweep(
         batches += 1
         for f in COUNTS:
             setattr(total, f, getattr(total, f) + getattr(result, f))
+    skipped = rules.take_skipped()  # from intake since the last run, and from this run
+    if skipped:
+        automation.record_rule_problems(skipped, now)
     total.duration_ms = (time.perf_counter() - started) * 1000
     if heartbeat:
         SweepHeartbeat.objects.update_or_create(

@@ -22,6 +22,25 @@ C = TriggerRule.Condition
 A = TriggerRule.Action
 
 
+# A stored rule that cannot be evaluated (saved around validation: a raw update, an old
+# import) is skipped, never fatal: intake and the sweep go on. Why is kept here, per
+# process, until the sweep records it (``take_skipped``); the admin warns from that record.
+UNEVALUABLE = (ArithmeticError, KeyError, TypeError, ValueError, AttributeError, IndexError)
+_skipped: dict[int, str] = {}
+
+
+def _skip(rule: Rule, exc: Exception) -> None:
+    text = str(exc) or exc.__class__.__name__
+    _skipped[rule.pk] = f"{exc.__class__.__name__}: {text}"[:300]
+
+
+def take_skipped() -> dict[int, str]:
+    """Rules skipped since the last call (rule id -> why), emptied by the call."""
+    out = dict(_skipped)
+    _skipped.clear()
+    return out
+
+
 # -- conditions: (case, params, now) -> reason when true, None when false ------------------
 
 
@@ -183,13 +202,14 @@ def next_check_at(
                 moment = _moment(case, rule.condition, params)
             else:  # a static condition only changes through the workflow, which reschedules
                 moment = now if CONDITIONS[rule.condition](case, params, now) is not None else None
-        except (KeyError, TypeError, ValueError, AttributeError):
-            continue  # see evaluate(): a malformed rule is skipped, never fatal
+            ready = _ready_after(rule, firings.get(rule.pk))
+            if moment is not None and ready is not False:
+                moments.append(max(moment, ready) if ready else moment)
+        except UNEVALUABLE as exc:
+            _skip(rule, exc)
+            continue  # a malformed rule is skipped, never fatal
         if moment is None:
             continue
-        ready = _ready_after(rule, firings.get(rule.pk))
-        if ready is not False:
-            moments.append(max(moment, ready) if ready else moment)
         if rule.stop_processing and moment <= now:
             break  # it holds now, so the rules after it are not looked at
     return min(moments) if moments else None
@@ -238,12 +258,17 @@ def decide(case: Case, rules: list[Rule], firings: dict[int, RuleFiring], now: d
         try:
             reason = CONDITIONS[rule.condition](case, rule.params or {}, now)
             extras = _extra_conditions_hold(case, rule, now) if reason is not None else None
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except UNEVALUABLE as exc:
+            _skip(rule, exc)
             continue  # a rule saved around validation (not through the admin) must not stop the sweep
         if extras is None:
             continue
         firing = firings.get(rule.pk)
-        ready = _ready_after(rule, firing)
+        try:
+            ready = _ready_after(rule, firing)
+        except UNEVALUABLE as exc:  # a repeat interval past the calendar's end
+            _skip(rule, exc)
+            continue
         if ready is False or (ready is not None and ready > now):
             if rule.stop_processing:
                 break  # spent, but while it holds the later rules stay quiet

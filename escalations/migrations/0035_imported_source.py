@@ -18,7 +18,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalations", "0024_major_incident"),
+        ("escalations", "0033_rule_problem"),
     ]
 
     operations = [

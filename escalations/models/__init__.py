@@ -1,6 +1,6 @@
 from escalations.audit.records import AuditedHistory, AuditHead, AuditSeal
 from escalations.models.authority_change import AuthorityChange, AuthorityChangeKind, AuthorityChangeStatus
-from escalations.models.automation import Notification, RuleFiring, SweepHeartbeat
+from escalations.models.automation import Notification, RuleFiring, RuleProblem, SweepHeartbeat
 from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
 from escalations.models.case import Case
 from escalations.models.choices import (
@@ -83,6 +83,7 @@ __all__ = [
     "SlaPolicy",
     "SlaTarget",
     "StaffProfile",
+    "RuleProblem",
     "SweepHeartbeat",
     "Team",
     "TriggerRule",

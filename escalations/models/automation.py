@@ -84,3 +84,18 @@ class SweepHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RuleProblem(models.Model):
+    """A stored rule the automation had to skip (a value saved around validation that
+    cannot be evaluated): why, when first and last, how often. Operational data, written
+    by the sweep and shown as a warning in the admin; cleared when the rule is saved again."""
+
+    rule = models.OneToOneField(TriggerRule, on_delete=models.CASCADE, related_name="problem")
+    reason = models.CharField(max_length=500)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    skipped = models.PositiveIntegerField(default=0, help_text="Evaluations skipped since first seen.")
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.reason}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -70,6 +72,8 @@ class SlaTarget(models.Model):
             value = getattr(self, field)
             if value is not None and value.total_seconds() <= 0:
                 errors[field] = "A target must be longer than zero."
+            elif value is not None and value > TARGET_MAX:
+                errors[field] = "A target can be at most 3650 d (ten years); this one is surely a typo."
         if not errors and self.response and self.resolution and self.resolution < self.response:
             errors["resolution"] = "The resolution target cannot be shorter than the response target."
         if errors:
@@ -129,6 +133,9 @@ def validate_path_steps(steps: list[tuple[int, Level]]) -> None:
             raise ValidationError(
                 f"Step {order} ({level.code}) is not above step {prev_order} ({prev_level.code}); a path must climb."
             )
+
+
+ORDER_MAX = 1_000_000
 
 
 class TriggerRule(models.Model):
@@ -206,20 +213,28 @@ class TriggerRule(models.Model):
             unknown = [r for r in self.recipients if r not in kinds]
             if unknown:
                 raise ValidationError({"recipients": f"Unknown recipients {unknown}; use {', '.join(kinds)}."})
-        if self.repeat_every is not None and self.repeat_every.total_seconds() <= 0:
-            raise ValidationError({"repeat_every": "Repeat after a positive interval, or leave it blank."})
+        if self.repeat_every is not None and not REPEAT_MIN <= self.repeat_every <= REPEAT_MAX:
+            raise ValidationError(
+                {"repeat_every": "Repeat after 1 min at the least and 365 d at the most, or leave it blank."}
+            )
+        if self.order is not None and self.order > ORDER_MAX:
+            raise ValidationError({"order": f"Order the rule with a number from 0 to {ORDER_MAX}."})
         problem = condition_problem(self.condition, self.params)
         if problem:
             raise ValidationError({"params": problem})
 
 
-def _number(value, low: float, high: float | None = None) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and value >= low
-        and (high is None or value <= high)
-    )
+# Bounds on every number a rule carries: beyond them a value is a typo, and some (1e300
+# minutes) cannot even be turned into a moment, which used to fail every new case.
+PERCENT_MAX = 1000
+COUNT_MAX = 1000
+MINUTES_MAX = 525_600  # a year
+REPEAT_MIN, REPEAT_MAX = timedelta(minutes=1), timedelta(days=365)
+TARGET_MAX = timedelta(days=3650)
+
+
+def _number(value, low: float, high: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
 
 
 def condition_problem(condition: str, params) -> str | None:
@@ -229,9 +244,11 @@ def condition_problem(condition: str, params) -> str | None:
         return 'Parameters must be a JSON object, e.g. {"target": "response", "percent": 75}.'
     checks = {
         C.SLA_PERCENT: (
-            lambda p: p.get("target") in ("response", "resolution", "work") and _number(p.get("percent"), 1, 10000),
-            '{"target": "response" or "resolution" (or "work", the OLA), "percent": a number from 1, '
-            '"clock": "sla" or "ola" (optional)}',
+            lambda p: (
+                p.get("target") in ("response", "resolution", "work") and _number(p.get("percent"), 1, PERCENT_MAX)
+            ),
+            '{"target": "response" or "resolution" (or "work", the OLA), '
+            f'"percent": a number from 1 to {PERCENT_MAX}, "clock": "sla" or "ola" (optional)}}',
         ),
         C.PRIORITY: (lambda p: _number(p.get("at_most"), 1, 4), '{"at_most": a priority 1..4}'),
         C.IMPACT: (lambda p: _number(p.get("at_most"), 1, 3), '{"at_most": an impact 1..3}'),
@@ -243,9 +260,18 @@ def condition_problem(condition: str, params) -> str | None:
             lambda p: isinstance(p.get("in"), list) and p["in"] and set(p["in"]) <= set(CustomerTier.values),
             f'{{"in": a list of {", ".join(CustomerTier.values)}}}',
         ),
-        C.REASSIGNMENTS: (lambda p: _number(p.get("at_least"), 1), '{"at_least": a count from 1}'),
-        C.REOPENS: (lambda p: _number(p.get("at_least"), 1), '{"at_least": a count from 1}'),
-        C.NO_RESPONSE: (lambda p: _number(p.get("minutes"), 1), '{"minutes": business minutes from 1}'),
+        C.REASSIGNMENTS: (
+            lambda p: _number(p.get("at_least"), 1, COUNT_MAX),
+            f'{{"at_least": a count from 1 to {COUNT_MAX}}}',
+        ),
+        C.REOPENS: (
+            lambda p: _number(p.get("at_least"), 1, COUNT_MAX),
+            f'{{"at_least": a count from 1 to {COUNT_MAX}}}',
+        ),
+        C.NO_RESPONSE: (
+            lambda p: _number(p.get("minutes"), 1, MINUTES_MAX),
+            f'{{"minutes": business minutes from 1 to {MINUTES_MAX} (a year)}}',
+        ),
     }
     if condition not in checks:
         return f"Unknown condition '{condition}'."

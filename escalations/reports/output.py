@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
+from escalations.core.durations import format_duration
 from escalations.reports.base import Result, Table
 
 
@@ -16,8 +17,8 @@ def cell_text(value, kind: str) -> str:
         return "-"
     if kind == "pct":
         return f"{value:.1f}"
-    if kind == "hours":
-        return f"{value:.2f}"
+    if kind == "hours":  # read as a duration ("2 d 4 h"); CSV and JSON keep the number of hours
+        return format_duration(timedelta(minutes=round(value * 60)))
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, Sum
 
-from escalations.models import ApprovalRequest, ApprovalStatus, AuthorityGrant, Case, Level
+from escalations.models import ApprovalRequest, ApprovalStatus, AuthorityGrant, Case, Escalation, Level
+from escalations.selectors.cases import approvals_to_decide_qs
 
 COUNTED = (ApprovalStatus.APPROVED, ApprovalStatus.PENDING)
 
@@ -139,3 +140,18 @@ def describe(req: ApprovalRequest) -> str:
     amount = f" of {req.currency} {req.amount:,.2f}" if req.amount is not None else ""
     who = req.requested_by.get_username() if req.requested_by_id else "the system"
     return f"#{req.pk} {req.get_kind_display().lower()}{amount} (requested by {who}, for {req.required_level.code})"
+
+
+def approvals_waiting_count(user) -> int | None:
+    """How many pending requests the user could decide now, for the menu; None when the
+    user may decide none at all (no level, no right), so the menu hides the entry."""
+    qs = approvals_to_decide_qs(user)
+    return None if qs is None else qs.count()
+
+
+def latest_handoffs(case_ids: list[int]) -> dict:
+    """The most recent handoff of each case (what the approver reads beside the request)."""
+    out = {}
+    for handoff in Escalation.objects.filter(case_id__in=case_ids).order_by("case_id", "-created_at", "-pk"):
+        out.setdefault(handoff.case_id, handoff)
+    return out

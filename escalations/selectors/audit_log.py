@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from escalations.audit import chain
+from escalations.selectors.readable import Readable, person
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def log_rows(
     date_from: date | None = None,
     date_to: date | None = None,
     limit: int = 200,
+    readable: Readable | None = None,
 ) -> list[LogRow]:
     """Newest first. Each row's diff is against the object's previous history row."""
     qs = model.objects.select_related("history_user").order_by("-history_date", "-history_id")
@@ -67,29 +69,24 @@ def log_rows(
         qs = qs.filter(history_date__gte=datetime.combine(date_from, time.min, tz))
     if date_to:
         qs = qs.filter(history_date__lt=datetime.combine(date_to + timedelta(days=1), time.min, tz))
-    name = model.instance_type._meta.verbose_name
-    rows = []
-    for record in qs[:limit]:
-        changes = []
-        previous = record.prev_record
-        if previous is not None:
-            delta = record.diff_against(previous)
-            changes = [(c.field, _short(c.old), _short(c.new)) for c in delta.changes]
-        rows.append(
-            LogRow(
-                name,
-                record.history_id,
-                record.id,
-                record.history_date,
-                getattr(record.history_user, "username", "") or "system",
-                ACTIONS.get(record.history_type, record.history_type),
-                record.history_change_reason or "",
-                changes,
-            )
-        )
-    return rows
+    readable = readable or Readable()
+    return [log_row(record, readable) for record in qs[:limit]]
 
 
-def _short(value) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= 200 else text[:197] + "..."
+def log_row(record, readable: Readable) -> LogRow:
+    """One history row, its diff against the object's previous row in words."""
+    model = record.instance_type
+    changes = []
+    previous = record.prev_record
+    if previous is not None:
+        changes = readable.changes(model, record.diff_against(previous))
+    return LogRow(
+        model._meta.verbose_name,
+        record.history_id,
+        record.id,
+        record.history_date,
+        person(record.history_user) or "system",
+        ACTIONS.get(record.history_type, record.history_type),
+        record.history_change_reason or "",
+        changes,
+    )

@@ -254,24 +254,32 @@ def awaiting_acceptance(user, limit: int = 20) -> list[Case]:
     )
 
 
-def approvals_to_decide(user, limit: int = 20) -> list[ApprovalRequest]:
+def approvals_to_decide_qs(user) -> QuerySet[ApprovalRequest] | None:
     """Pending requests routed to the user's level or below, on cases the user may see (the
-    decision re-checks the matrix; a case above the user's level is not theirs to decide on)."""
+    decision re-checks the matrix; a case above the user's level is not theirs to decide on).
+    None when the user decides no approvals at all."""
     level = authority.user_level(user)
-    if level is None or not user.has_perm(authority.PERM_DECIDE):
-        return []
-    return list(
+    if level is None or not user.has_perm(authority.PERM_DECIDE) or is_read_only(user):
+        return None
+    return (
         ApprovalRequest.objects.filter(
             status=ApprovalStatus.PENDING,
             required_level__rank__lte=level.rank,
             case__level__rank__lte=level.rank,  # followed cases above the user's level are read-only
             case__in=visible_cases(user).values("pk"),
         )
-        .exclude(requested_by=user)
+        .exclude(requested_by=user)  # separation of duties: never one's own request or case
         .exclude(case__assignee=user)
         .exclude(case__created_by=user)
-        .select_related("case", "required_level", "requested_by")
-        .order_by("created_at")[:limit]
+    )
+
+
+def approvals_to_decide(user, limit: int = 20) -> list[ApprovalRequest]:
+    qs = approvals_to_decide_qs(user)
+    if qs is None:
+        return []
+    return list(
+        qs.select_related("case", "case__level", "required_level", "requested_by").order_by("created_at")[:limit]
     )
 
 

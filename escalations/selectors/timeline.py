@@ -23,6 +23,7 @@ from escalations.models import (
     RuleFiring,
     Team,
 )
+from escalations.selectors.readable import local_seconds
 
 # Fields whose changes a reader of the case cares about, in display order.
 TRACKED = (
@@ -107,7 +108,7 @@ class _Names:
         if name in ("level", "team", "assignee", "category"):
             return getattr(self, name).get(value, f"#{value}")
         if isinstance(value, datetime):
-            return f"{value:%Y-%m-%d %H:%M}"
+            return local_seconds(value)
         choices = dict(Case._meta.get_field(name).flatchoices)
         return str(choices.get(value, value))
 
@@ -178,7 +179,7 @@ def _escalation_entry(esc) -> Entry:
         if value
     ]
     decided = f" by {_who(esc.decided_by)}" if esc.decided_by_id else ""
-    when = f" at {esc.decided_at:%Y-%m-%d %H:%M}" if esc.decided_at else ""
+    when = f" at {local_seconds(esc.decided_at)}" if esc.decided_at else ""
     outcome = {
         EscalationStatus.PENDING: f"Awaiting acceptance at {esc.to_level.code}",
         EscalationStatus.ACCEPTED: f"Accepted{decided}{when}",
@@ -201,7 +202,7 @@ def _approval_entry(req) -> Entry:
         details.append(
             (
                 "Decision",
-                f"{req.get_status_display()} by {_who(req.decided_by)} at {req.decided_at:%Y-%m-%d %H:%M}{note}",
+                f"{req.get_status_display()} by {_who(req.decided_by)} at {local_seconds(req.decided_at)}{note}",
             )
         )
     return Entry(

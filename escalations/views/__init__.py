@@ -2,6 +2,7 @@
 parse with ``escalations.forms``, read with ``escalations.selectors``, write only
 through ``escalations.workflow``."""
 
+from escalations.views.approvals import approvals_list
 from escalations.views.attachments import case_attachment
 from escalations.views.auth import LoginView, LogoutView, home
 from escalations.views.case_actions import approval_decide, approval_withdraw, case_action
@@ -18,6 +19,7 @@ __all__ = [
     "approval_decide",
     "approval_withdraw",
     "following_queue",
+    "approvals_list",
     "case_attachment",
     "collab_queue",
     "article_link",

@@ -99,6 +99,9 @@ def _approval_action(request: HttpRequest, pk: int, slug: str, prefix: str) -> H
         result = spec.perform(approval, request.user, form)
     except workflow.WorkflowError as exc:
         return refused(request, case, key, form, exc)
+    if request.POST.get("back") == "approvals":  # decided from the approvals list: back to it
+        messages.success(request, f"Case #{case.pk}: {spec.message(result)}")
+        return redirect("approvals")
     return done(request, case, spec.message(result))
 
 

@@ -79,18 +79,29 @@ def decision_forms(approvals: list, user, failure: Failure | None) -> list[tuple
     return out
 
 
+def timeline_newest_first(request: HttpRequest) -> bool:
+    """The timeline's order: ``?timeline=newest`` or ``=oldest`` switches it and the choice is
+    remembered for the session; anything else keeps the last choice (oldest first at first)."""
+    asked = request.GET.get("timeline")
+    if asked in ("newest", "oldest"):
+        request.session["timeline_newest"] = asked == "newest"
+    return bool(request.session.get("timeline_newest", False))
+
+
 def render_case(request: HttpRequest, case: Case, failure: Failure | None = None, status: int = 200) -> HttpResponse:
     user, now = request.user, timezone.now()
     available = catalogue.available(case, user)
     buttons, panels = build_panels(case, user, available, failure)
     records = selectors.case_records(case)
     link_form = failure.form if failure and failure.form_key == "link" else forms.ArticleLinkForm(prefix="link")
+    timeline, newest_first = catalogue.name_entries(records.timeline), timeline_newest_first(request)
     context = {
         "case": case,
         "now": now,
         "clock_lines": clock.describe(case, now),
         "time_left": selectors.sla_text(case, now),
-        "timeline": catalogue.name_entries(records.timeline),
+        "timeline": timeline[::-1] if newest_first else timeline,
+        "newest_first": newest_first,
         "buttons": buttons,
         "panels": panels,
         "failure": failure,

@@ -12,10 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import F
+
 from escalations.audit.chain import bulk_history
 from escalations.core.bulk import bulk_insert, bulk_update_rows
 from escalations.domain import clock, rules
-from escalations.models import Case, CaseStatus, Escalation, Level, Notification, RuleFiring, Team, TriggerRule
+from escalations.models import (
+    Case,
+    CaseStatus,
+    Escalation,
+    Level,
+    Notification,
+    RuleFiring,
+    RuleProblem,
+    Team,
+    TriggerRule,
+)
 from escalations.selectors import paths
 from escalations.workflow import notices
 from escalations.workflow.actors import system_actor
@@ -275,3 +287,17 @@ def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResul
     out.examined, out.changed = len(cases), len(changed)
     out.escalations, out.notifications = len(fx.escalations), len(fx.notifications)
     return out
+
+
+def record_rule_problems(skipped: dict[int, str], now: datetime) -> int:
+    """Keep why rules were skipped (``rules.take_skipped``) so the admin can warn; one row
+    per rule, counting skips. Operational data beside the heartbeat, not domain state."""
+    for rule_id, reason in skipped.items():
+        if not TriggerRule.objects.filter(pk=rule_id).exists():
+            continue  # deleted meanwhile
+        row, created = RuleProblem.objects.get_or_create(
+            rule_id=rule_id, defaults={"reason": reason, "first_seen": now, "last_seen": now, "skipped": 1}
+        )
+        if not created:
+            RuleProblem.objects.filter(pk=row.pk).update(reason=reason, last_seen=now, skipped=F("skipped") + 1)
+    return len(skipped)

@@ -5,6 +5,14 @@
 (function () {
   "use strict";
 
+  // Times are shown in the viewer's zone: tell the server which one (read by ViewerTimezoneMiddleware).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("desk_tz=" + zone) === -1) {
+      document.cookie = "desk_tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* an old browser: the server's zone stays */ }
+
   function debounce(fn, ms) {
     var t;
     return function () { clearTimeout(t); t = setTimeout(fn, ms); };
