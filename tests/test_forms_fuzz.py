@@ -12,7 +12,7 @@ from escalations.actions import catalogue
 from escalations.domain import requester_links as requester
 from escalations.models import ApprovalRequest, KnowledgeArticle
 
-from .factories import HANDOFF, CategoryFactory, open_case
+from .factories import HANDOFF, CategoryFactory, open_case, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -211,7 +211,11 @@ def test_requester_link_survives_junk(world, agent):
 
 
 def test_approval_ids_of_other_cases_are_not_leaked(world, agent):
-    """An agent posting a decision for an approval on a case above their level gets 404."""
+    """An agent posting a decision for an approval on a case above their level gets 404 (403
+    for the agent who escalated it: they read the case, and may not decide on it)."""
     approval = ApprovalRequest.objects.get(pk=world["approval"].pk)
-    response = client_for(agent).post(f"/approvals/{approval.pk}/decide/", {f"decide{approval.pk}-decision": "approve"})
-    assert response.status_code == 404
+    data = {f"decide{approval.pk}-decision": "approve"}
+    outsider = staff("Agent", "outsider")
+    assert client_for(outsider).post(f"/approvals/{approval.pk}/decide/", data).status_code == 404
+    assert client_for(agent).post(f"/approvals/{approval.pk}/decide/", data).status_code in (403, 404)
+    assert ApprovalRequest.objects.get(pk=approval.pk).status == "pending"
