@@ -248,8 +248,8 @@ ESCALATIONS = {
     "SWEEP_STALE_MINUTES": env.int("SWEEP_STALE_MINUTES", default=5),
     # Rows claimed per sweep transaction.
     "SWEEP_BATCH_SIZE": env.int("SWEEP_BATCH_SIZE", default=2000),
-    # The currency approval amounts are in (shown beside every amount).
-    "CURRENCY": env("DESK_CURRENCY", default="EUR"),
+    # The currency approval amounts are in (shown beside every amount): APPROVAL_CURRENCY.
+    "CURRENCY": env("APPROVAL_CURRENCY", default=env("DESK_CURRENCY", default="EUR")),
 }
 
 LOGGING = {
