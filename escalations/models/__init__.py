@@ -21,7 +21,9 @@ from escalations.models.choices import (
     priority_for,
 )
 from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
+from escalations.models.api import ApiToken, Scope
 from escalations.models.mail import Attachment, InboundMessage, InboundOutcome, Mailbox
+from escalations.models.monitoring import AlertCase, AlertDelivery, AlertRule, AlertSeverity, TeamWebhook
 from escalations.models.organisation import AuthorityGrant, Category, Level, StaffProfile, Team
 from escalations.models.policy import (
     EscalationPath,
@@ -34,6 +36,13 @@ from escalations.models.policy import (
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 
 __all__ = [
+    "AlertCase",
+    "AlertDelivery",
+    "AlertRule",
+    "AlertSeverity",
+    "ApiToken",
+    "Scope",
+    "TeamWebhook",
     "Attachment",
     "InboundMessage",
     "InboundOutcome",
