@@ -268,7 +268,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["escalations.api.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["escalations.api.auth.HasScope"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "escalations.api.errors.handle",
     "UNAUTHENTICATED_USER": None,
@@ -284,6 +287,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ImpactEnum": "escalations.models.choices.Impact",
+        "UrgencyEnum": "escalations.models.choices.Urgency",
+    },
 }
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 # Monitoring intake: the shared secret of HMAC-signed deliveries (X-Escalation-Signature,

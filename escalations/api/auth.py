@@ -9,6 +9,7 @@ any one of them suffices); the user's role still decides what the workflow allow
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from escalations.models import ApiToken
@@ -57,3 +58,13 @@ class HasScope(permissions.BasePermission):
             self.message = f"This token lacks the scope this endpoint needs ({' or '.join(needed)})."
             return False
         return True
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes the token: HTTP bearer."""
+
+    target_class = "escalations.api.auth.TokenAuthentication"
+    name = "token"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "python manage.py api_token create ..."}

@@ -45,6 +45,16 @@ def _form_data(data) -> QueryDict | dict:
     return out
 
 
+def _bound(spec, case, user, data):
+    """The action's form over the JSON body; a field left out takes the form's default (as the page pre-fills it)."""
+    form = spec.make_form(case, user, _form_data(data))
+    for name, field in form.fields.items():
+        initial = form.initial.get(name, field.initial)
+        if name not in form.data and initial is not None and name != "version":
+            form.data.setlist(name, [str(getattr(initial, "value", initial))])
+    return form
+
+
 def _form_errors(form) -> Response:
     errors = {k: " ".join(str(m) for m in v) for k, v in form.errors.items()}
     return Response({"detail": "Please correct the marked fields.", "errors": errors}, status=400)
@@ -65,6 +75,7 @@ class CaseList(APIView):
             OpenApiParameter("status", str, enum=CaseStatus.values),
         ],
         responses=CasePageSerializer,
+        operation_id="cases_list",
     )
     def get(self, request):
         """Cases the user may see, newest first, in keyset pages."""
@@ -95,7 +106,7 @@ class CaseList(APIView):
             raise PermissionDenied("Opening a case needs the act or intake scope.")
         _writer(request.user)
         spec = catalogue.ACTIONS["open"]
-        form = spec.make_form(None, request.user, _form_data(request.data))
+        form = _bound(spec, None, request.user, request.data)
         if not form.is_valid():
             return _form_errors(form)
         case = spec.perform(None, request.user, form)
@@ -126,7 +137,9 @@ class CaseNotes(APIView):
         if d["kind"] == NoteKind.PUBLIC:
             if "version" not in d:
                 raise ValidationError({"version": "A public update needs the case version you read."})
-            note = workflow.case_public_update(case_id=case.pk, actor=request.user, body=d["body"], version=d["version"])
+            note = workflow.case_public_update(
+                case_id=case.pk, actor=request.user, body=d["body"], version=d["version"]
+            )
         else:
             note = workflow.case_note(case_id=case.pk, actor=request.user, body=d["body"])
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
@@ -149,7 +162,7 @@ class CaseAction(APIView):
         case = _case(request.user, pk)
         if not spec.role_allows(request.user):
             raise PermissionDenied(f"Your role may not {spec.verb}.")
-        form = spec.make_form(case, request.user, _form_data(request.data))
+        form = _bound(spec, case, request.user, request.data)
         if not form.is_valid():
             return _form_errors(form)
         try:

@@ -8,219 +8,421 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0019_mail_guards_roles_schedule'),
+        ("escalations", "0019_mail_guards_roles_schedule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertSeverity',
+            name="AlertSeverity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(help_text="The severity label's value, lower case.", max_length=40, unique=True)),
-                ('impact', models.PositiveSmallIntegerField(choices=[(1, 'High'), (2, 'Medium'), (3, 'Low')])),
-                ('urgency', models.PositiveSmallIntegerField(choices=[(1, 'High'), (2, 'Medium'), (3, 'Low')])),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "label",
+                    models.CharField(help_text="The severity label's value, lower case.", max_length=40, unique=True),
+                ),
+                ("impact", models.PositiveSmallIntegerField(choices=[(1, "High"), (2, "Medium"), (3, "Low")])),
+                ("urgency", models.PositiveSmallIntegerField(choices=[(1, "High"), (2, "Medium"), (3, "Low")])),
             ],
             options={
-                'verbose_name_plural': 'alert severities',
-                'ordering': ['impact', 'urgency', 'label'],
+                "verbose_name_plural": "alert severities",
+                "ordering": ["impact", "urgency", "label"],
             },
         ),
         migrations.CreateModel(
-            name='AlertCase',
+            name="AlertCase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=20)),
-                ('fingerprint', models.CharField(max_length=128)),
-                ('is_open', models.BooleanField(default=True)),
-                ('alertname', models.CharField(blank=True, max_length=200)),
-                ('labels', models.JSONField(default=dict)),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_status', models.CharField(default='firing', max_length=10)),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='escalations.case')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source", models.CharField(max_length=20)),
+                ("fingerprint", models.CharField(max_length=128)),
+                ("is_open", models.BooleanField(default=True)),
+                ("alertname", models.CharField(blank=True, max_length=200)),
+                ("labels", models.JSONField(default=dict)),
+                ("opened_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_status", models.CharField(default="firing", max_length=10)),
+                ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="alerts", to="escalations.case"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_at'],
+                "ordering": ["-opened_at"],
             },
         ),
         migrations.CreateModel(
-            name='AlertDelivery',
+            name="AlertDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True)),
-                ('outcome', models.CharField(max_length=20)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('alert_case', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='escalations.alertcase')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=64, unique=True)),
+                ("outcome", models.CharField(max_length=20)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "alert_case",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="escalations.alertcase",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AlertRule',
+            name="AlertRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, unique=True)),
-                ('order', models.PositiveIntegerField(default=100)),
-                ('match', models.JSONField(blank=True, default=dict, help_text='Labels that must all be equal, e.g. {"team": "db"}.')),
-                ('resolve_on_resolved', models.BooleanField(default=False, help_text='A resolved alert resolves the case (otherwise it only adds a note).')),
-                ('requester_name', models.CharField(default='Monitoring', max_length=120)),
-                ('requester_email', models.EmailField(default='monitoring@localhost', max_length=254)),
-                ('is_active', models.BooleanField(default=True)),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='escalations.category')),
-                ('team', models.ForeignKey(blank=True, help_text='Blank: the path decides.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='escalations.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=80, unique=True)),
+                ("order", models.PositiveIntegerField(default=100)),
+                (
+                    "match",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='Labels that must all be equal, e.g. {"team": "db"}.'
+                    ),
+                ),
+                (
+                    "resolve_on_resolved",
+                    models.BooleanField(
+                        default=False, help_text="A resolved alert resolves the case (otherwise it only adds a note)."
+                    ),
+                ),
+                ("requester_name", models.CharField(default="Monitoring", max_length=120)),
+                ("requester_email", models.EmailField(default="monitoring@localhost", max_length=254)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="escalations.category"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank: the path decides.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="escalations.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order', 'name'],
+                "ordering": ["order", "name"],
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, help_text="What the token is for (e.g. 'alertmanager prod').", max_length=80)),
-                ('scopes', models.CharField(help_text='Comma-separated: read, intake, act.', max_length=60)),
-                ('key_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('prefix', models.CharField(editable=False, help_text="The token's first characters, to recognise it.", max_length=12)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        blank=True, help_text="What the token is for (e.g. 'alertmanager prod').", max_length=80
+                    ),
+                ),
+                ("scopes", models.CharField(help_text="Comma-separated: read, intake, act.", max_length=60)),
+                ("key_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "prefix",
+                    models.CharField(
+                        editable=False, help_text="The token's first characters, to recognise it.", max_length=12
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("last_used_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API token',
-                'ordering': ['-created_at'],
+                "verbose_name": "API token",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalAlertRule',
+            name="HistoricalAlertRule",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('prev_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('row_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('history_action', models.CharField(blank=True, db_default='', default='', editable=False, max_length=32)),
-                ('name', models.CharField(db_index=True, max_length=80)),
-                ('order', models.PositiveIntegerField(default=100)),
-                ('match', models.JSONField(blank=True, default=dict, help_text='Labels that must all be equal, e.g. {"team": "db"}.')),
-                ('resolve_on_resolved', models.BooleanField(default=False, help_text='A resolved alert resolves the case (otherwise it only adds a note).')),
-                ('requester_name', models.CharField(default='Monitoring', max_length=120)),
-                ('requester_email', models.EmailField(default='monitoring@localhost', max_length=254)),
-                ('is_active', models.BooleanField(default=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('category', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='escalations.category')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, db_constraint=False, help_text='Blank: the path decides.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='escalations.team')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("prev_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("row_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                (
+                    "history_action",
+                    models.CharField(blank=True, db_default="", default="", editable=False, max_length=32),
+                ),
+                ("name", models.CharField(db_index=True, max_length=80)),
+                ("order", models.PositiveIntegerField(default=100)),
+                (
+                    "match",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='Labels that must all be equal, e.g. {"team": "db"}.'
+                    ),
+                ),
+                (
+                    "resolve_on_resolved",
+                    models.BooleanField(
+                        default=False, help_text="A resolved alert resolves the case (otherwise it only adds a note)."
+                    ),
+                ),
+                ("requester_name", models.CharField(default="Monitoring", max_length=120)),
+                ("requester_email", models.EmailField(default="monitoring@localhost", max_length=254)),
+                ("is_active", models.BooleanField(default=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="escalations.category",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Blank: the path decides.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="escalations.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical alert rule',
-                'verbose_name_plural': 'historical alert rules',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical alert rule",
+                "verbose_name_plural": "historical alert rules",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalAlertSeverity',
+            name="HistoricalAlertSeverity",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('prev_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('row_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('history_action', models.CharField(blank=True, db_default='', default='', editable=False, max_length=32)),
-                ('label', models.CharField(db_index=True, help_text="The severity label's value, lower case.", max_length=40)),
-                ('impact', models.PositiveSmallIntegerField(choices=[(1, 'High'), (2, 'Medium'), (3, 'Low')])),
-                ('urgency', models.PositiveSmallIntegerField(choices=[(1, 'High'), (2, 'Medium'), (3, 'Low')])),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("prev_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("row_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                (
+                    "history_action",
+                    models.CharField(blank=True, db_default="", default="", editable=False, max_length=32),
+                ),
+                (
+                    "label",
+                    models.CharField(db_index=True, help_text="The severity label's value, lower case.", max_length=40),
+                ),
+                ("impact", models.PositiveSmallIntegerField(choices=[(1, "High"), (2, "Medium"), (3, "Low")])),
+                ("urgency", models.PositiveSmallIntegerField(choices=[(1, "High"), (2, "Medium"), (3, "Low")])),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical alert severity',
-                'verbose_name_plural': 'historical alert severities',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical alert severity",
+                "verbose_name_plural": "historical alert severities",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalApiToken',
+            name="HistoricalApiToken",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('prev_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('row_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('history_action', models.CharField(blank=True, db_default='', default='', editable=False, max_length=32)),
-                ('name', models.CharField(blank=True, help_text="What the token is for (e.g. 'alertmanager prod').", max_length=80)),
-                ('scopes', models.CharField(help_text='Comma-separated: read, intake, act.', max_length=60)),
-                ('key_hash', models.CharField(db_index=True, editable=False, max_length=64)),
-                ('prefix', models.CharField(editable=False, help_text="The token's first characters, to recognise it.", max_length=12)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("prev_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("row_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                (
+                    "history_action",
+                    models.CharField(blank=True, db_default="", default="", editable=False, max_length=32),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        blank=True, help_text="What the token is for (e.g. 'alertmanager prod').", max_length=80
+                    ),
+                ),
+                ("scopes", models.CharField(help_text="Comma-separated: read, intake, act.", max_length=60)),
+                ("key_hash", models.CharField(db_index=True, editable=False, max_length=64)),
+                (
+                    "prefix",
+                    models.CharField(
+                        editable=False, help_text="The token's first characters, to recognise it.", max_length=12
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical API token',
-                'verbose_name_plural': 'historical API tokens',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical API token",
+                "verbose_name_plural": "historical API tokens",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalTeamWebhook',
+            name="HistoricalTeamWebhook",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('prev_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('row_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('history_action', models.CharField(blank=True, db_default='', default='', editable=False, max_length=32)),
-                ('name', models.CharField(max_length=80)),
-                ('url', models.URLField(max_length=500)),
-                ('secret', models.CharField(blank=True, help_text='Signs the body (header X-Escalation-Signature).', max_length=200)),
-                ('is_active', models.BooleanField(default=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='escalations.team')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("prev_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("row_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                (
+                    "history_action",
+                    models.CharField(blank=True, db_default="", default="", editable=False, max_length=32),
+                ),
+                ("name", models.CharField(max_length=80)),
+                ("url", models.URLField(max_length=500)),
+                (
+                    "secret",
+                    models.CharField(
+                        blank=True, help_text="Signs the body (header X-Escalation-Signature).", max_length=200
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="escalations.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical team webhook',
-                'verbose_name_plural': 'historical team webhooks',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical team webhook",
+                "verbose_name_plural": "historical team webhooks",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='TeamWebhook',
+            name="TeamWebhook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('url', models.URLField(max_length=500)),
-                ('secret', models.CharField(blank=True, help_text='Signs the body (header X-Escalation-Signature).', max_length=200)),
-                ('is_active', models.BooleanField(default=True)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhooks', to='escalations.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=80)),
+                ("url", models.URLField(max_length=500)),
+                (
+                    "secret",
+                    models.CharField(
+                        blank=True, help_text="Signs the body (header X-Escalation-Signature).", max_length=200
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="webhooks", to="escalations.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['team__name', 'name'],
+                "ordering": ["team__name", "name"],
             },
         ),
         migrations.AddField(
-            model_name='notification',
-            name='webhook',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='escalations.teamwebhook'),
+            model_name="notification",
+            name="webhook",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="escalations.teamwebhook",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alertcase',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_open', True)), fields=('fingerprint',), name='one_open_alert_case_per_fingerprint'),
+            model_name="alertcase",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_open", True)),
+                fields=("fingerprint",),
+                name="one_open_alert_case_per_fingerprint",
+            ),
         ),
     ]

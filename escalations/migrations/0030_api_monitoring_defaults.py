@@ -12,7 +12,12 @@ def forwards(apps, schema_editor):
         schema_editor,
         [
             apps.get_model("escalations", name)._meta.db_table
-            for name in ("HistoricalApiToken", "HistoricalAlertSeverity", "HistoricalAlertRule", "HistoricalTeamWebhook")
+            for name in (
+                "HistoricalApiToken",
+                "HistoricalAlertSeverity",
+                "HistoricalAlertRule",
+                "HistoricalTeamWebhook",
+            )
         ],
     )
     ensure_permissions(apps)

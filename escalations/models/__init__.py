@@ -1,4 +1,5 @@
 from escalations.audit.records import AuditedHistory, AuditHead, AuditSeal
+from escalations.models.api import ApiToken, Scope
 from escalations.models.automation import Notification, RuleFiring, SweepHeartbeat
 from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
 from escalations.models.case import Case
@@ -21,7 +22,6 @@ from escalations.models.choices import (
     priority_for,
 )
 from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
-from escalations.models.api import ApiToken, Scope
 from escalations.models.mail import Attachment, InboundMessage, InboundOutcome, Mailbox
 from escalations.models.monitoring import AlertCase, AlertDelivery, AlertRule, AlertSeverity, TeamWebhook
 from escalations.models.organisation import AuthorityGrant, Category, Level, StaffProfile, Team

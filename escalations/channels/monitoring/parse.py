@@ -51,7 +51,9 @@ class Alert:
     @property
     def delivery_key(self) -> str:
         """The same alert state delivered again has the same key (idempotency)."""
-        raw = "|".join((self.fingerprint, self.status, self.starts_at, self.ends_at if self.status == "resolved" else ""))
+        raw = "|".join(
+            (self.fingerprint, self.status, self.starts_at, self.ends_at if self.status == "resolved" else "")
+        )
         return hashlib.sha256(raw.encode()).hexdigest()
 
     def describe(self) -> str:

@@ -43,7 +43,11 @@ class Command(BaseCommand):
     def _revoke(self, *, token, **_):
         from escalations.models.api import digest
 
-        match = Q(key_hash=digest(token)) | Q(prefix=token[:12]) if token.startswith("esc_") else Q(pk=int(token) if token.isdigit() else 0)
+        match = (
+            Q(key_hash=digest(token)) | Q(prefix=token[:12])
+            if token.startswith("esc_")
+            else Q(pk=int(token) if token.isdigit() else 0)
+        )
         rows = list(ApiToken.objects.filter(match, revoked_at__isnull=True))
         if len(rows) != 1:
             raise CommandError(f"{len(rows)} active tokens match {token[:12]!r}; give the id (api_token list).")
