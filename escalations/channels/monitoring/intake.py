@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from escalations import workflow
 from escalations.channels.monitoring.parse import Alert, Rejected
+from escalations.core import config_cache
 from escalations.models import AlertCase, AlertDelivery, AlertRule, AlertSeverity
 
 OPENED, NOTED, RESOLVED, DUPLICATE, IGNORED = "opened", "noted", "resolved", "duplicate", "ignored"
@@ -43,7 +44,9 @@ def rule_for(labels: dict, rules: list[AlertRule]) -> AlertRule | None:
 
 def check(alerts: list[Alert]) -> dict[str, AlertRule]:
     """The rule of every alert, or ``Rejected`` naming the first that none matches."""
-    rules = list(AlertRule.objects.filter(is_active=True).select_related("category", "team"))
+    rules = config_cache.cached(
+        "alert_rules", lambda: list(AlertRule.objects.filter(is_active=True).select_related("category", "team"))
+    )
     found = {}
     for i, alert in enumerate(alerts):
         rule = rule_for(alert.labels, rules)
@@ -58,7 +61,9 @@ def check(alerts: list[Alert]) -> dict[str, AlertRule]:
 
 def receive(alerts: list[Alert]) -> list[Result]:
     rules = check(alerts)
-    severities = {s.label: (s.impact, s.urgency) for s in AlertSeverity.objects.all()}
+    severities = config_cache.cached(
+        "alert_severities", lambda: {s.label: (s.impact, s.urgency) for s in AlertSeverity.objects.all()}
+    )
     return [_one(alert, rules[alert.fingerprint], severities) for alert in alerts]
 
 

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from escalations.models import ApiToken
+from escalations.models.api import digest
 
 
 class Command(BaseCommand):
@@ -41,13 +42,10 @@ class Command(BaseCommand):
         self.stderr.write("Keep it now: only its digest is stored, it cannot be shown again.")
 
     def _revoke(self, *, token, **_):
-        from escalations.models.api import digest
-
-        match = (
-            Q(key_hash=digest(token)) | Q(prefix=token[:12])
-            if token.startswith("esc_")
-            else Q(pk=int(token) if token.isdigit() else 0)
-        )
+        if token.startswith("esc_"):
+            match = Q(key_hash=digest(token)) | Q(prefix=token[:12])
+        else:
+            match = Q(pk=int(token) if token.isdigit() else 0)
         rows = list(ApiToken.objects.filter(match, revoked_at__isnull=True))
         if len(rows) != 1:
             raise CommandError(f"{len(rows)} active tokens match {token[:12]!r}; give the id (api_token list).")
