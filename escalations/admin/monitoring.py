@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils import timezone
 
 from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
@@ -26,6 +27,7 @@ class AlertRuleAdmin(HistoryAdmin):
 
 @admin.register(TeamWebhook)
 class TeamWebhookAdmin(HistoryAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "team", "url", "is_active"]
     list_select_related = ["team"]
 
