@@ -187,3 +187,19 @@ def test_schema_and_docs_are_served_locally(client):
     assert "/api/v1/cases/{id}/actions/{slug}/" in paths and "/api/v1/intake/alertmanager" in paths
     docs = client.get(reverse("api:docs"))
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_approval_decision_through_the_case_action_endpoint(client, manager, specialist, category):
+    case = open_case(manager, category)
+    workflow.case_take(case_id=case.pk, actor=manager)
+    approval = workflow.approval_request(
+        case_id=case.pk, actor=manager, kind="spend", amount="500", description="A new router"
+    )
+    url = reverse("api:case-action", args=[case.pk, "decide"])
+    text = token_for(specialist)
+    missing = call(client, "post", url, text, {"decision": "approve", "note": "ok"})
+    assert missing.status_code == 404 and "approval" in missing.json()["detail"]
+    done = call(client, "post", url, text, {"approval": approval.pk, "decision": "approve", "note": "Within budget"})
+    assert done.status_code == 200, done.content
+    approval.refresh_from_db()
+    assert approval.status == "approved"

@@ -25,7 +25,7 @@ from escalations.api.serializers import (
     NoteInputSerializer,
     NoteSerializer,
 )
-from escalations.models import Case, CaseStatus, NoteKind
+from escalations.models import ApprovalRequest, Case, CaseStatus, Collaboration, NoteKind
 
 READ, ACT, INTAKE = "read", "act", "intake"
 
@@ -63,6 +63,22 @@ def _form_errors(form) -> Response:
 def _writer(user) -> None:
     if selectors.is_read_only(user):
         raise PermissionDenied("Your role changes nothing (read only).")
+
+
+# What an action acts on: the case itself, or one of its approvals or collaborations, named
+# in the body ({"approval": id} or {"collaboration": id}).
+TARGETS = {"case": None, "approval": ApprovalRequest, "collaboration": Collaboration}
+
+
+def _target(spec, case: Case, data):
+    model = TARGETS[spec.target]
+    if model is None:
+        return case
+    raw = data.get(spec.target) if isinstance(data, dict) else None
+    obj = model.objects.filter(pk=raw, case=case).first() if str(raw or "").isdigit() else None
+    if obj is None:
+        raise NotFound(f'Name the {spec.target} of case #{case.pk} this acts on: {{"{spec.target}": id}}.')
+    return obj
 
 
 class CaseList(APIView):
@@ -156,18 +172,19 @@ class CaseAction(APIView):
     )
     def post(self, request, pk: int, slug: str):
         spec = catalogue.ACTIONS.get(slug)
-        if spec is None or spec.target != "case":
+        if spec is None or spec.target not in TARGETS:
             raise NotFound(f"No case action {slug[:40]!r}; see the case's 'actions' for the ones you may take.")
         _writer(request.user)
         case = _case(request.user, pk)
         if not spec.role_allows(request.user):
             raise PermissionDenied(f"Your role may not {spec.verb}.")
+        obj = _target(spec, case, request.data)
         form = _bound(spec, case, request.user, request.data)
         if not form.is_valid():
             return _form_errors(form)
         try:
             with transaction.atomic():
-                result = spec.perform(case, request.user, form)
+                result = spec.perform(obj, request.user, form)
         except workflow.WorkflowError as exc:
             return workflow_error(exc)
         fresh = Case.objects.select_related("level", "category", "team", "assignee").get(pk=case.pk)
