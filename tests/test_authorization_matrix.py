@@ -1885,6 +1885,14 @@ MATRIX: tuple[Section, ...] = (
                 "login 403 403 403 403 403 403 403 200",
             ),
             Family(
+                "token.history-version",
+                "a past version",
+                "GET",
+                "simple_history",
+                ("escalations.apitoken",),
+                "login 403 403 403 403 403 403 403 200",
+            ),
+            Family(
                 "token.delete.post",
                 "delete (confirmed)",
                 "POST",

@@ -9,8 +9,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
 
-from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
-from escalations.models import AlertCase, AlertRule, AlertSeverity, ApiToken, Scope, TeamWebhook
+from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyInline, ReadOnlyMixin
+from escalations.models import AlertCase, AlertDelivery, AlertRule, AlertSeverity, ApiToken, Scope, TeamWebhook
 
 
 @admin.register(AlertSeverity)
@@ -32,8 +32,17 @@ class TeamWebhookAdmin(HistoryAdmin):
     list_select_related = ["team"]
 
 
+class AlertDeliveryInline(ReadOnlyInline):
+    """The alert states received for this alert case (the idempotency record)."""
+
+    model = AlertDelivery
+    fields = ["received_at", "outcome", "key"]
+    show_change_link = False
+
+
 @admin.register(AlertCase)
 class AlertCaseAdmin(CaseRowsMixin, ReadOnlyMixin, admin.ModelAdmin):
+    inlines = [AlertDeliveryInline]
     list_display = ["opened_at", "source", "alertname", "fingerprint", "case", "is_open", "last_status"]
     list_filter = ["source", "is_open"]
     list_select_related = ["case"]
@@ -51,7 +60,7 @@ class ApiTokenForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(HistoryAdmin):
     """Adding issues a token and shows it once; change only revokes (the digest cannot be edited)."""
 
     form = ApiTokenForm
