@@ -27,6 +27,9 @@ class EscalationsConfig(AppConfig):
         "TriggerRule",
         "ScoringPolicy",
         "RoutingPolicy",
+        "TeamWebhook",
+        "AlertRule",
+        "AlertSeverity",
     )
 
     def ready(self) -> None:

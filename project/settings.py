@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "simple_history",
     "django_q",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
     "escalations.apps.EscalationsConfig",
 ]
 # Benchmarks, load generators and data builders (``escalations.devtools``): development
@@ -270,3 +273,41 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000")
 # sum split into small requests still needs the level that may approve the whole.
 APPROVAL_CURRENCY = env("APPROVAL_CURRENCY", default="EUR")
 APPROVAL_WINDOW_DAYS = env.int("APPROVAL_WINDOW_DAYS", default=30)
+
+# REST API (README "REST API and monitoring intake"): token authentication only (no
+# session, so no CSRF question), scopes checked per view, keyset pages of API_PAGE_SIZE.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["escalations.api.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["escalations.api.auth.HasScope"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "escalations.api.errors.handle",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Escalation desk API",
+    "DESCRIPTION": "Cases, actions from the action catalogue, and monitoring intake. Authenticate with "
+    "`Authorization: Bearer <token>` (python manage.py api_token create).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ImpactEnum": "escalations.models.choices.Impact",
+        "UrgencyEnum": "escalations.models.choices.Urgency",
+    },
+}
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
+# Monitoring intake: the shared secret of HMAC-signed deliveries (X-Escalation-Signature,
+# or Grafana's X-Grafana-Alerting-Signature); empty: only tokens with the intake scope.
+INTAKE_HMAC_SECRET = env("INTAKE_HMAC_SECRET", default="")
+INTAKE_MAX_BYTES = env.int("INTAKE_MAX_BYTES", default=1024 * 1024)
+INTAKE_MAX_ALERTS = env.int("INTAKE_MAX_ALERTS", default=500)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)

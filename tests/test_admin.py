@@ -46,7 +46,7 @@ from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, open_
 
 pytestmark = pytest.mark.django_db
 
-INLINE_ONLY = {"workingrange", "holiday", "slatarget", "pathstep", "ruleproblem"}
+INLINE_ONLY = {"workingrange", "holiday", "slatarget", "pathstep", "ruleproblem", "alertdelivery"}
 
 
 # -- helpers ---------------------------------------------------------------------------------

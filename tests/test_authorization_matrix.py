@@ -10,6 +10,7 @@ guard test fails when the project has a URL pattern no entry covers.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -30,6 +31,10 @@ from escalations import workflow
 from escalations.actions import catalogue
 from escalations.domain import requester_links as requester
 from escalations.models import (
+    AlertCase,
+    AlertRule,
+    AlertSeverity,
+    ApiToken,
     ApprovalRequest,
     AuditHead,
     AuditSeal,
@@ -52,6 +57,7 @@ from escalations.models import (
     StaffProfile,
     SweepHeartbeat,
     Team,
+    TeamWebhook,
     TriggerRule,
 )
 from escalations.reports import REGISTRY
@@ -77,9 +83,12 @@ HEADER = (
 # What a cell says. For a POST, every outcome but ``done`` also asserts that nothing changed.
 OUTCOMES = {
     "200": "the page is shown (a POST form shown again with its errors: the permission check passed, nothing saved)",
-    "done": "the action happened: redirect (302; 200 on the requester's page) and a change recorded",
+    "done": "the action happened: redirect (302; 200 on the requester's page, 200/201 from the API) and a change "
+    "recorded",
+    "409": "API: the version sent is stale (someone changed the case): 409, nothing changed",
     "400": "refused by the workflow as not fitting the case now (e.g. following a case one follows already): "
     "the page again with the reason, nothing changed",
+    "401": "API: no token, or one that is unknown or revoked: 401, nothing changed",
     "403": "refused: 403, nothing changed",
     "404": "not found, or out of the user's scope: 404, nothing changed",
     "login": "not signed in: redirect to the sign-in page (the staff one for staff pages, the admin one for /admin/)",
@@ -102,6 +111,7 @@ class Req:
     url: str
     data: dict | None = None
     back: str | None = None  # the change page a ``refused`` admin button redirects to
+    token: str | None = None  # API: sent as ``Authorization: Bearer``; ``data`` then goes as JSON
 
 
 @dataclass(frozen=True)
@@ -161,8 +171,20 @@ class World:
     def __init__(self, request):
         self._request = request
 
+    role = "anonymous"  # the role the cell is tried as (set by ``test_matrix``)
+
     def user(self, role: str):
         return self._request.getfixturevalue("superuser" if role == "admin" else role)
+
+    def token(self, scopes: str = "read,act") -> str | None:
+        """An API token of the role's own user (anonymous: none)."""
+        if self.role == "anonymous":
+            return None
+        return ApiToken.objects.issue(user=self.user(self.role), scopes=scopes.split(","))[1]
+
+    @cached_property
+    def alert_rule(self):
+        return AlertRule.objects.create(name="Spare alert rule", match={}, category=self.category)
 
     @cached_property
     def owner(self):  # opens the cases; not one of the roles tried
@@ -523,6 +545,15 @@ OBJECTS: dict[str, Callable[[World], object]] = {
         mailbox=w.mailbox, message_id="<authz@example.com>", outcome="opened", case=w.l1_working
     ),
     "escalations.attachment": lambda w: w.attachment(w.l1_working),
+    "escalations.alertseverity": lambda w: AlertSeverity.objects.create(label="spare", impact=2, urgency=2),
+    "escalations.alertrule": lambda w: w.alert_rule,
+    "escalations.teamwebhook": lambda w: TeamWebhook.objects.create(
+        team=w.l2_team, name="Spare hook", url="http://127.0.0.1:9/hook"
+    ),
+    "escalations.alertcase": lambda w: AlertCase.objects.create(
+        source="generic", fingerprint="authz", case=w.l1_working
+    ),
+    "escalations.apitoken": lambda w: ApiToken.objects.issue(user=w.owner, scopes=["read"])[0],
     "auth.user": lambda w: w.owner,
     "auth.group": lambda w: type(w.owner.groups.first()).objects.get(name="Agent"),
 }
@@ -635,6 +666,7 @@ def _view_on_site(w: World) -> Req:
 # Columns: anon agent specialist senior expert executive manager auditor admin
 
 ALL_200 = "login 200 200 200 200 200 200 200 200"
+ALL_OPEN = "200 200 200 200 200 200 200 200 200"
 WORKERS = "login done done done done done done 403 done"  # everyone who works cases; auditors are read-only
 ABOVE_L2 = "login 404 404 done done done done 403 done"  # an L3 case: out of L1/L2 scope
 CONFIG = (
@@ -649,6 +681,9 @@ CONFIG = (
     "escalations.scoringpolicy",
     "escalations.routingpolicy",
     "escalations.mailbox",
+    "escalations.alertseverity",
+    "escalations.alertrule",
+    "escalations.teamwebhook",
 )
 RECORDS = (
     "escalations.authoritygrant",  # changed only through a four-eyes authority change
@@ -666,6 +701,7 @@ RECORDS = (
     "escalations.auditseal",
     "escalations.inboundmessage",
     "escalations.attachment",
+    "escalations.alertcase",
 )
 KB = ("escalations.knowledgearticle",)
 FOUR_EYES = ("escalations.authoritychange",)  # managers propose (add); a second manager decides (a button)
@@ -681,6 +717,7 @@ HISTORY = tuple(
         "escalations.audithead",
         "escalations.auditseal",
         "escalations.inboundmessage",
+        "escalations.alertcase",
     )
 )
 THIRD_PARTY = (
@@ -694,6 +731,34 @@ THIRD_PARTY = (
     "axes.accesslog",
     "axes.accessfailurelog",
 )
+
+# -- the REST API: each role's own token ------------------------------------------------------
+
+
+def _api(route: str, case: str | None = None, data=None, scopes="read,act", args=()) -> Callable[[World], Req]:
+    def build(w: World) -> Req:
+        target = [getattr(w, case).pk] if case else []
+        body = data(w) if callable(data) else data
+        return Req(reverse(route, args=target + list(args)), body, token=w.token(scopes))
+
+    return build
+
+
+def _api_new_case(w: World) -> dict:
+    return {
+        "title": "Opened through the API",
+        "requester_name": "Rita",
+        "requester_email": "rita@example.com",
+        "category": w.category.pk,
+        "impact": 2,
+        "urgency": 2,
+    }
+
+
+def _alert(w: World) -> dict:
+    w.alert_rule  # noqa: B018 (the rule the alert matches)
+    return {"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": "DiskFull"}, "fingerprint": "f1"}]}
+
 
 S = "/cases/<pk>/"
 MATRIX: tuple[Section, ...] = (
@@ -1861,6 +1926,217 @@ MATRIX: tuple[Section, ...] = (
         ),
     ),
     Section(
+        "REST API (/api/v1/)",
+        "Token authentication only (a signed-in session is not enough): each role calls with a "
+        "token of its own user carrying the scopes read and act (intake for the monitoring rows). "
+        "Scopes cap what a token may do; the user's role and level decide the rest exactly as on "
+        "the staff pages: the same scope (404 outside it), auditors change nothing (403), the "
+        "workflow's refusals are 403 (permission) and 409 (stale version). The schema and its "
+        "docs are public.",
+        (
+            Entry(
+                "api.cases", "list cases", "GET", "/api/v1/cases/", "api:cases", "401" + " 200" * 8, _api("api:cases")
+            ),
+            Entry(
+                "api.case.L1",
+                "read an L1 case",
+                "GET",
+                "/api/v1/cases/<pk>/",
+                "api:case",
+                "401" + " 200" * 8,
+                _api("api:case", "l1_working"),
+            ),
+            Entry(
+                "api.case.L3",
+                "read an L3 case",
+                "GET",
+                "/api/v1/cases/<pk>/",
+                "api:case",
+                "401 404 404 200 200 200 200 200 200",
+                _api("api:case", "l3_working"),
+            ),
+            Entry(
+                "api.open",
+                "open a case",
+                "POST",
+                "/api/v1/cases/",
+                "api:cases",
+                "401 done done done done done done 403 done",
+                _api("api:cases", data=_api_new_case),
+            ),
+            Entry(
+                "api.open.read-token",
+                "open a case with a read-only token",
+                "POST",
+                "/api/v1/cases/",
+                "api:cases",
+                "401" + " 403" * 8,
+                _api("api:cases", data=_api_new_case, scopes="read"),
+            ),
+            Entry(
+                "api.note.L1",
+                "internal note on an L1 case",
+                "POST",
+                "/api/v1/cases/<pk>/notes/",
+                "api:case-notes",
+                "401 done done done done done done 403 done",
+                _api("api:case-notes", "l1_working", {"body": "Checked the cable."}),
+            ),
+            Entry(
+                "api.note.L3",
+                "internal note on an L3 case",
+                "POST",
+                "/api/v1/cases/<pk>/notes/",
+                "api:case-notes",
+                "401 404 404 done done done done 403 done",
+                _api("api:case-notes", "l3_working", {"body": "Checked the cable."}),
+            ),
+            Entry(
+                "api.act.take.L1",
+                "an action (take) on a new L1 case",
+                "POST",
+                "/api/v1/cases/<pk>/actions/<slug>/",
+                "api:case-action",
+                "401 done done done done done done 403 done",
+                _api("api:case-action", "l1_new", lambda w: {"version": w.l1_new.version}, args=["take"]),
+            ),
+            Entry(
+                "api.act.take.L1.read-token",
+                "the same with a read-only token",
+                "POST",
+                "/api/v1/cases/<pk>/actions/<slug>/",
+                "api:case-action",
+                "401" + " 403" * 8,
+                _api("api:case-action", "l1_new", lambda w: {"version": w.l1_new.version}, "read", ["take"]),
+            ),
+            Entry(
+                "api.act.take.L1.stale",
+                "the same with a stale version",
+                "POST",
+                "/api/v1/cases/<pk>/actions/<slug>/",
+                "api:case-action",
+                "401 409 409 409 409 409 409 403 409",
+                _api("api:case-action", "l1_working", {"version": 0}, args=["take"]),
+            ),
+            Entry(
+                "api.act.take.L3",
+                "an action (take) on an L3 case",
+                "POST",
+                "/api/v1/cases/<pk>/actions/<slug>/",
+                "api:case-action",
+                "401 404 404 done done done done 403 done",
+                _api("api:case-action", "l3_working", lambda w: {"version": w.l3_working.version}, args=["take"]),
+            ),
+            Entry(
+                "api.act.de-escalate.L2",
+                "de-escalate an L2 case",
+                "POST",
+                "/api/v1/cases/<pk>/actions/<slug>/",
+                "api:case-action",
+                "401 404 done 403 403 403 done 403 done",
+                _api(
+                    "api:case-action",
+                    "l2_working",
+                    lambda w: {"version": w.l2_working.version, "to_level": "L1", "reason": "Back to L1"},
+                    args=["de-escalate"],
+                ),
+            ),
+            Entry(
+                "api.intake.alertmanager",
+                "monitoring intake: Alertmanager",
+                "POST",
+                "/api/v1/intake/alertmanager",
+                "api:intake-alertmanager",
+                "401 done done done done done done 403 done",
+                _api("api:intake-alertmanager", data=_alert, scopes="intake"),
+            ),
+            Entry(
+                "api.intake.grafana",
+                "monitoring intake: Grafana",
+                "POST",
+                "/api/v1/intake/grafana",
+                "api:intake-grafana",
+                "401 done done done done done done 403 done",
+                _api("api:intake-grafana", data=_alert, scopes="intake"),
+            ),
+            Entry(
+                "api.intake.generic",
+                "monitoring intake: generic JSON",
+                "POST",
+                "/api/v1/intake/generic",
+                "api:intake-generic",
+                "401 done done done done done done 403 done",
+                _api("api:intake-generic", data=_alert, scopes="intake"),
+            ),
+            Entry(
+                "api.intake.read-token",
+                "monitoring intake with a read/act token",
+                "POST",
+                "/api/v1/intake/generic",
+                "api:intake-generic",
+                "401" + " 403" * 8,
+                _api("api:intake-generic", data=_alert),
+            ),
+            Entry("api.schema", "OpenAPI schema", "GET", "/api/v1/schema/", "api:schema", ALL_OPEN, get("api:schema")),
+            Entry("api.docs", "Swagger UI", "GET", "/api/v1/docs/", "api:docs", ALL_OPEN, get("api:docs")),
+            Entry("api.redoc", "Redoc", "GET", "/api/v1/redoc/", "api:redoc", ALL_OPEN, get("api:redoc")),
+        ),
+    ),
+    Section(
+        "Admin: API tokens",
+        "Superusers only: adding one shows the token once; the list shows prefixes, never tokens.",
+        (
+            Family(
+                "token.changelist",
+                "list",
+                "GET",
+                "changelist",
+                ("escalations.apitoken",),
+                "login 403 403 403 403 403 403 403 200",
+            ),
+            Family(
+                "token.add",
+                "add form",
+                "GET",
+                "add",
+                ("escalations.apitoken",),
+                "login 403 403 403 403 403 403 403 200",
+            ),
+            Family(
+                "token.change",
+                "change page",
+                "GET",
+                "change",
+                ("escalations.apitoken",),
+                "login 403 403 403 403 403 403 403 200",
+            ),
+            Family(
+                "token.history",
+                "history",
+                "GET",
+                "history",
+                ("escalations.apitoken",),
+                "login 403 403 403 403 403 403 403 200",
+            ),
+            Family(
+                "token.history-version",
+                "a past version",
+                "GET",
+                "simple_history",
+                ("escalations.apitoken",),
+                "login 403 403 403 403 403 403 403 200",
+            ),
+            Family(
+                "token.delete.post",
+                "delete (confirmed)",
+                "POST",
+                "delete",
+                ("escalations.apitoken",),
+                "login 403 403 403 403 403 403 403 done",
+            ),
+        ),
+    ),
+    Section(
         "Admin: other apps' models",
         "Users and groups, django-q2's task tables and django-axes' sign-in "
         "records are the superuser's; managers may view users.",
@@ -1951,21 +2227,28 @@ def superuser(db):
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.key for e in ENTRIES])
 def test_matrix(client, request, entry: Entry, role: str):
     world = World(request)
+    world.role = role
     req = entry.build(world)
     assert route_of(req.url) == entry.route, "the entry requests another URL pattern than it documents"
-    if role != "anonymous":
+    api = entry.route.startswith("api:")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {req.token}"} if req.token else {}
+    if role != "anonymous" and not api:
         client.force_login(world.user(role))
     if entry.method == "GET":
         before = after = None
-        response = client.get(req.url)
+        response = client.get(req.url, **headers)
     else:
         before = fingerprint()
-        response = client.post(req.url, req.data or {})
+        if api:
+            response = client.post(req.url, json.dumps(req.data or {}), content_type="application/json", **headers)
+        else:
+            response = client.post(req.url, req.data or {})
         after = fingerprint()
     expected = entry.outcome(role)
     where = f"{entry.key} as {role}: expected {expected}, got {response.status_code} {response.get('Location', '')}"
     if expected == "done":
-        assert response.status_code == (200 if entry.route == "requester-confirm" else 302), where
+        wanted = (200, 201) if api else (200 if entry.route == "requester-confirm" else 302,)
+        assert response.status_code in wanted, where
         assert after != before, f"{where}: nothing changed"
     elif expected == "login":
         login = reverse("admin:login") if req.url.startswith("/admin/") else reverse("login")

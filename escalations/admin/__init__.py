@@ -8,6 +8,7 @@ from escalations.admin import (  # noqa: F401
     cases,
     intelligence,
     mail,
+    monitoring,
     organisation,
     policy,
     records,

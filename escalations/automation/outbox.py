@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+import urllib.request
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -13,7 +15,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from escalations.models import InboundMessage, Notification, NotificationStatus
+from escalations.models import InboundMessage, Notification, NotificationStatus, TeamWebhook
 from escalations.workflow.notices import case_token
 
 MAX_ATTEMPTS = 5
@@ -91,11 +93,44 @@ def _headers(row: Notification) -> tuple[str, dict[str, str]]:
     return subject, headers
 
 
+SIGNATURE_HEADER = "X-Escalation-Signature"
+
+
+def webhook_body(row: Notification) -> bytes:
+    """Slack- and Teams-compatible: both show ``text``; the other keys are for other receivers."""
+    return json.dumps(
+        {
+            "text": f"*{row.subject}*\n{row.body}",
+            "event": row.event,
+            "case": row.case_id,
+            "subject": row.subject,
+            "notice": row.pk,
+        }
+    ).encode()
+
+
+def _post(row: Notification) -> None:
+    """POST the row to its webhook, signed (HMAC-SHA256 of the body); a non-2xx answer raises."""
+    hook = TeamWebhook.objects.filter(pk=row.webhook_id).first()
+    if hook is None or not hook.is_active:
+        raise RuntimeError("The webhook was removed or switched off.")
+    body = webhook_body(row)
+    headers = {"Content-Type": "application/json", NOTICE_HEADER: str(row.pk), "User-Agent": "escalation-desk"}
+    if hook.secret:
+        headers[SIGNATURE_HEADER] = "sha256=" + hmac.new(hook.secret.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(hook.url, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+        response.read(1024)
+
+
 def _deliver(row: Notification, now: datetime) -> int:
     row.attempts += 1
     try:
-        subject, headers = _headers(row)
-        EmailMessage(subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient], headers=headers).send()
+        if row.webhook_id:
+            _post(row)
+        else:
+            subject, headers = _headers(row)
+            EmailMessage(subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient], headers=headers).send()
     except Exception as exc:  # any transport failure: keep the row, retry with backoff
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= MAX_ATTEMPTS:

@@ -118,6 +118,10 @@ DOMAIN_MODELS = [
     "inboundmessage",
     "authoritychange",
     "attachment",
+    "alertseverity",
+    "alertrule",
+    "alertcase",
+    "teamwebhook",
 ]
 CONFIG_MODELS = [
     "level",
@@ -136,6 +140,9 @@ CONFIG_MODELS = [
     "scoringpolicy",
     "routingpolicy",
     "mailbox",
+    "alertseverity",
+    "alertrule",
+    "teamwebhook",
 ]
 STAFF_PERMS = [
     "work_case",
@@ -294,6 +301,22 @@ def ensure_groups(apps) -> None:
             app, _, codename = name.rpartition(".")
             wanted |= Q(content_type__app_label=app or "escalations", codename=codename)
         group.permissions.add(*Permission.objects.filter(wanted))
+
+
+# Monitoring intake: the alert's ``severity`` label -> (impact, urgency); the priority follows.
+ALERT_SEVERITIES = {
+    "critical": (1, 1),
+    "high": (1, 2),
+    "error": (1, 2),
+    "warning": (2, 2),
+    "info": (3, 3),
+}
+
+
+def ensure_alert_severities(apps) -> None:
+    AlertSeverity = apps.get_model("escalations", "AlertSeverity")
+    for label, (impact, urgency) in ALERT_SEVERITIES.items():
+        AlertSeverity.objects.get_or_create(label=label, defaults={"impact": impact, "urgency": urgency})
 
 
 # django-q2 schedules: name -> (the task's dotted path, minutes between runs).

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalations", "0024_major_incident"),
+        ("escalations", "0030_api_monitoring_defaults"),
     ]
 
     operations = [

@@ -1,4 +1,5 @@
 from escalations.audit.records import AuditedHistory, AuditHead, AuditSeal
+from escalations.models.api import ApiToken, Scope
 from escalations.models.authority_change import AuthorityChange, AuthorityChangeKind, AuthorityChangeStatus
 from escalations.models.automation import Notification, RuleFiring, RuleProblem, SweepHeartbeat
 from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
@@ -23,6 +24,7 @@ from escalations.models.choices import (
 )
 from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
 from escalations.models.mail import Attachment, InboundMessage, InboundOutcome, Mailbox
+from escalations.models.monitoring import AlertCase, AlertDelivery, AlertRule, AlertSeverity, TeamWebhook
 from escalations.models.organisation import AuthorityGrant, Category, Level, StaffProfile, Team
 from escalations.models.policy import (
     EscalationPath,
@@ -40,6 +42,13 @@ __all__ = [
     "AuthorityChange",
     "AuthorityChangeKind",
     "AuthorityChangeStatus",
+    "AlertCase",
+    "AlertDelivery",
+    "AlertRule",
+    "AlertSeverity",
+    "ApiToken",
+    "Scope",
+    "TeamWebhook",
     "Attachment",
     "InboundMessage",
     "InboundOutcome",

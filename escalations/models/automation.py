@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from escalations.models.case import Case
 from escalations.models.choices import NotificationStatus
+from escalations.models.monitoring import TeamWebhook
 from escalations.models.organisation import Level
 from escalations.models.policy import TriggerRule
 
@@ -36,6 +37,8 @@ class Notification(models.Model):
     not_before = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set: the row is POSTed to this team webhook (``recipient`` then names it) instead of e-mailed.
+    webhook = models.ForeignKey(TeamWebhook, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
 
     objects = NotificationQuerySet.as_manager()
 

@@ -14,8 +14,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from escalations.core import config_cache
 from escalations.domain import clock
-from escalations.models import Case, Escalation, Level, Notification
+from escalations.models import Case, Escalation, Level, Notification, TeamWebhook
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def build(
         cal = clock.calendar_of(case)
         not_before = now if cal.is_working(now) else cal.next_opening(now)
     requester = case.requester_email.lower() if case is not None and case.requester_email else None
-    return [
+    rows = [
         Notification(
             case=case,
             event=message.event,
@@ -155,6 +156,41 @@ def build(
         )
         for r in recipients
     ]
+    if urgent_for_webhooks(case, message):
+        rows += [
+            Notification(
+                case=case,
+                event=message.event,
+                recipient=hook.name[:254],
+                webhook=hook,
+                subject=message.subject[:200],
+                body=message.body,
+                urgent=True,
+                dedupe_key=f"{key}:webhook:{hook.pk}"[:200],
+                created_at=now,
+                not_before=now,
+            )
+            for hook in team_webhooks(case.team_id)
+        ]
+    return rows
+
+
+# Events that are urgent whatever the case's priority (the major-incident feature names its own).
+WEBHOOK_EVENTS = ("major_incident", "breach")
+
+
+def urgent_for_webhooks(case: Case | None, message: Message) -> bool:
+    """Urgent notices also go to the team's webhooks (chat): a P1, a breached SLA, a major incident."""
+    if case is None or not message.urgent or not case.team_id:
+        return False
+    breached = case.response_breached_at is not None or case.resolution_breached_at is not None
+    return case.priority == 1 or breached or any(word in message.event for word in WEBHOOK_EVENTS)
+
+
+def team_webhooks(team_id: int) -> list[TeamWebhook]:
+    return config_cache.cached(
+        ("team_webhooks", team_id), lambda: list(TeamWebhook.objects.filter(team_id=team_id, is_active=True))
+    )
 
 
 def queue(

@@ -1,0 +1,93 @@
+"""What the API shows of a case and its notes, and the shapes it accepts. Reading only:
+input to actions is parsed by the catalogue's own forms (``views.cases``), so the API
+and the staff pages accept exactly the same things."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from escalations.models import Case, Note, NoteKind
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None, read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "kind", "author", "sender", "body", "created_at"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    level = serializers.CharField(source="level.code", read_only=True)
+    category = serializers.CharField(source="category.code", read_only=True)
+    team = serializers.CharField(source="team.name", default=None, read_only=True)
+    assignee = serializers.CharField(source="assignee.username", default=None, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "title",
+            "status",
+            "priority",
+            "level",
+            "category",
+            "team",
+            "assignee",
+            "requester_name",
+            "requester_email",
+            "impact",
+            "urgency",
+            "opened_at",
+            "response_due_at",
+            "resolution_due_at",
+            "resolved_at",
+            "closed_at",
+            "version",
+        ]
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseSerializer):
+    notes = serializers.SerializerMethodField()
+    actions = serializers.SerializerMethodField()
+
+    class Meta(CaseSerializer.Meta):
+        fields = CaseSerializer.Meta.fields + ["description", "resolution_summary", "notes", "actions"]
+        read_only_fields = fields
+
+    def get_notes(self, case) -> list[dict]:
+        notes = case.notes.select_related("author").order_by("-created_at", "-pk")[:100]
+        return NoteSerializer(reversed(list(notes)), many=True).data
+
+    def get_actions(self, case) -> list[str]:
+        """The action slugs this user may take on the case now (POST .../actions/<slug>/)."""
+        return sorted(self.context.get("available", ()))
+
+
+class CasePageSerializer(serializers.Serializer):
+    results = CaseSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class NoteInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[NoteKind.INTERNAL, NoteKind.PUBLIC], default=NoteKind.INTERNAL)
+    body = serializers.CharField(max_length=20000)
+    version = serializers.IntegerField(required=False, min_value=0, help_text="Needed for a public update.")
+
+
+class ActionInputSerializer(serializers.Serializer):
+    """The fields of the action's form (see the staff page's panel); ``version`` for
+    actions on a case, so a stale request gets 409."""
+
+    version = serializers.IntegerField(required=False, min_value=0)
+
+
+class ActionResultSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    case = CaseSerializer()
+
+
+class IntakeResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    results = serializers.ListField(child=serializers.DictField())
