@@ -23,6 +23,7 @@ from escalations.models.choices import (
 from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
 from escalations.models.mail import Attachment, InboundMessage, InboundOutcome, Mailbox
 from escalations.models.organisation import AuthorityGrant, Category, Level, StaffProfile, Team
+from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.policy import (
     EscalationPath,
     PathStep,
@@ -34,6 +35,8 @@ from escalations.models.policy import (
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 
 __all__ = [
+    "Deflection",
+    "SatisfactionSurvey",
     "Attachment",
     "InboundMessage",
     "InboundOutcome",

@@ -34,6 +34,7 @@ from escalations.workflow.ladder import (
     case_return,
     plan_escalation,
 )
+from escalations.workflow.portal import knowledge_deflect, portal_send_link, survey_answer
 from escalations.workflow.reviews import case_review
 from escalations.workflow.swarming import case_end_collaboration, case_invite, case_leave
 
@@ -73,3 +74,4 @@ __all__ += [
     "case_open_from_requester",
     "check_files",
 ]
+__all__ += ["knowledge_deflect", "portal_send_link", "survey_answer"]  # the requester portal
