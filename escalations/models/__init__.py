@@ -23,7 +23,6 @@ from escalations.models.choices import (
 from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
 from escalations.models.mail import Attachment, InboundMessage, InboundOutcome, Mailbox
 from escalations.models.organisation import AuthorityGrant, Category, Level, StaffProfile, Team
-from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.policy import (
     EscalationPath,
     PathStep,
@@ -32,6 +31,7 @@ from escalations.models.policy import (
     TriggerRule,
     validate_path_steps,
 )
+from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 
 __all__ = [
