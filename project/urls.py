@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/reports/", include("escalations.admin.reports")),  # before admin/: its catch-all
     path("admin/audit/", include("escalations.admin.audit_log")),
     path("admin/", admin.site.urls),
+    path("portal/", include("escalations.portal.urls")),  # the requester portal
     path("", include("escalations.urls")),
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
 ]

@@ -172,7 +172,7 @@ class SurveyForm(DeskForm):
         coerce=int,
         choices=[(5, "5 — very satisfied"), (4, "4"), (3, "3"), (2, "2"), (1, "1 — very unhappy")],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose a score from 1 to 5."},
+        error_messages={"required": "Choose a score from 1 to 5.", "invalid_choice": "Choose a score from 1 to 5."},
     )
     comment = text("Anything you want to tell us? (optional)", required=False, rows=3, max_length=5000)
 
