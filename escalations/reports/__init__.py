@@ -1,7 +1,16 @@
 """Managers' reports. Each module registers one report; ``REGISTRY`` lists them in order.
 The admin pages (``escalations.admin_reports``) and ``manage.py report`` both read it."""
 
-from escalations.reports import bottlenecks, quality, resolution, reviews, sla, speed, volume  # noqa: F401  (registers)
+from escalations.reports import (  # noqa: F401  (registers)
+    bottlenecks,
+    quality,
+    resolution,
+    reviews,
+    satisfaction,
+    sla,
+    speed,
+    volume,
+)
 from escalations.reports.base import REGISTRY, Chart, Column, FilterError, Filters, Report, Result, Table
 
 __all__ = ["REGISTRY", "Chart", "Column", "FilterError", "Filters", "Report", "Result", "Table"]
