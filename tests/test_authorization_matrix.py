@@ -480,6 +480,12 @@ OBJECTS: dict[str, Callable[[World], object]] = {
         mailbox=w.mailbox, message_id="<authz@example.com>", outcome="opened", case=w.l1_working
     ),
     "escalations.attachment": lambda w: w.attachment(w.l1_working),
+    "escalations.satisfactionsurvey": lambda w: workflow.survey_answer(
+        actor=workflow.system_actor(), case_id=w.l1_resolved.pk, requester_email="rita@example.com", score=4
+    ),
+    "escalations.deflection": lambda w: workflow.knowledge_deflect(
+        actor=workflow.system_actor(), requester_email="rita@example.com", article_id=w.article.pk
+    ),
     "auth.user": lambda w: w.owner,
     "auth.group": lambda w: type(w.owner.groups.first()).objects.get(name="Agent"),
 }
@@ -683,6 +689,8 @@ RECORDS = (
     "escalations.auditseal",
     "escalations.inboundmessage",
     "escalations.attachment",
+    "escalations.satisfactionsurvey",
+    "escalations.deflection",
 )
 KB = ("escalations.knowledgearticle",)
 HISTORY = tuple(
@@ -697,6 +705,7 @@ HISTORY = tuple(
         "escalations.audithead",
         "escalations.auditseal",
         "escalations.inboundmessage",
+        "escalations.deflection",
     )
 )
 THIRD_PARTY = (
@@ -1309,6 +1318,33 @@ MATRIX: tuple[Section, ...] = (
                 "portal:case",
                 "404 " * 8 + "404",
                 _portal("other", "case", {"body": "Let me in."}, case="l1_working"),
+            ),
+            Entry(
+                "portal.resolution",
+                "confirm the resolution (closes), as its requester",
+                "POST",
+                "/portal/requests/<pk>/resolution/",
+                "portal:resolution",
+                "done " * 8 + "done",
+                _portal("own", "resolution", {"answer": "confirm"}, case="l1_resolved"),
+            ),
+            Entry(
+                "portal.resolution.other",
+                "confirm the resolution, as another requester",
+                "POST",
+                "/portal/requests/<pk>/resolution/",
+                "portal:resolution",
+                "404 " * 8 + "404",
+                _portal("other", "resolution", {"answer": "confirm"}, case="l1_resolved"),
+            ),
+            Entry(
+                "portal.resolution.anonymous",
+                "confirm the resolution without a portal session",
+                "POST",
+                "/portal/requests/<pk>/resolution/",
+                "portal:resolution",
+                PORTAL_OUT,
+                _portal(None, "resolution", {"answer": "confirm"}, case="l1_resolved"),
             ),
             Entry(
                 "portal.survey",

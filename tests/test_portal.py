@@ -327,3 +327,20 @@ def test_the_portal_pages_cost_the_same_queries_for_many_cases(client, agent, dj
         assert client.get("/portal/").status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("portal:case", args=[case.pk])).status_code == 200
+
+
+def test_confirm_or_reject_the_resolution_in_the_portal(client, agent):
+    case = resolved_case(agent)
+    other = resolved_case(agent, title="Other")
+    portal_client(client)
+    url = reverse("portal:resolution", args=[case.pk])
+    assert client.post(url, {"answer": "maybe"})["Location"] == reverse("portal:case", args=[case.pk])
+    assert fresh(case).status == CaseStatus.RESOLVED
+    client.post(url, {"answer": "reject", "reason": "Still no mail"})
+    assert fresh(case).status == CaseStatus.IN_PROGRESS
+    page = client.post(url, {"answer": "confirm"}, follow=True).content.decode()
+    assert "cannot close" in page and fresh(case).status == CaseStatus.IN_PROGRESS  # not resolved any more
+    client.post(reverse("portal:resolution", args=[other.pk]), {"answer": "confirm"})
+    assert fresh(other).status == CaseStatus.CLOSED
+    portal_client(client, "bob@example.com")
+    assert client.post(url, {"answer": "confirm"}).status_code == 404

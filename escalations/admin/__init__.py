@@ -9,5 +9,6 @@ from escalations.admin import (  # noqa: F401
     mail,
     organisation,
     policy,
+    portal,
     records,
 )

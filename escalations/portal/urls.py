@@ -13,6 +13,7 @@ urlpatterns = [
     path("new/", views.new_request, name="new"),
     path("solved/", views.deflect, name="deflect"),
     path("requests/<int:pk>/", views.case_page, name="case"),
+    path("requests/<int:pk>/resolution/", views.resolution_answer, name="resolution"),
     path("requests/<int:pk>/survey/", views.survey, name="survey"),
     path("requests/<int:pk>/files/<int:attachment_pk>/", views.attachment, name="attachment"),
     path("survey/<str:token>/", views.survey_link, name="survey-link"),

@@ -19,6 +19,7 @@ from escalations.portal import ratelimit
 from escalations.portal.session import requester_of, requester_page, sign_in, sign_out
 from escalations.selectors import portal as shown
 from escalations.selectors.search import articles_for_text
+from escalations.views.forms import RequesterAnswerForm
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -131,6 +132,33 @@ def case_page(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("portal:case", pk=sent.case.pk)
     status = 400 if form.errors else 200
     return render(request, "portal/case.html", _case_context(case, request.requester, form), status=status)
+
+
+@require_POST
+@requester_page
+def resolution_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (closes) or reject (reopens) the resolution, as the e-mailed link does."""
+    case = shown.requester_case(request.requester, pk)
+    form = RequesterAnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect("portal:case", pk=case.pk)
+    try:
+        if form.cleaned_data["answer"] == "confirm":
+            workflow.case_close(
+                case_id=case.pk, actor=workflow.system_actor(), reason="Requester confirmed the resolution (portal)"
+            )
+            messages.success(request, "Thank you: the request is closed.")
+        else:
+            workflow.case_reopen(
+                case_id=case.pk,
+                actor=workflow.system_actor(),
+                reason=form.cleaned_data["reason"] or "Requester rejected the resolution (portal)",
+            )
+            messages.success(request, "We reopened your request and will be in touch.")
+    except workflow.WorkflowError as exc:
+        messages.error(request, exc.message)
+    return redirect("portal:case", pk=case.pk)
 
 
 @require_http_methods(["GET", "POST"])
