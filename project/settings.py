@@ -219,6 +219,13 @@ ATTACHMENT_TYPES = env.list(
         "text/xml",
     ],
 )
+# The requester portal (/portal/): how long an e-mailed sign-in link and a portal session
+# last, and how many links one address and one client address may ask for per window.
+PORTAL_LINK_MINUTES = env.int("PORTAL_LINK_MINUTES", default=30)
+PORTAL_SESSION_MINUTES = env.int("PORTAL_SESSION_MINUTES", default=8 * 60)
+PORTAL_LINK_WINDOW_SECONDS = env.int("PORTAL_LINK_WINDOW_SECONDS", default=3600)
+PORTAL_LINKS_PER_ADDRESS = env.int("PORTAL_LINKS_PER_ADDRESS", default=3)
+PORTAL_LINKS_PER_IP = env.int("PORTAL_LINKS_PER_IP", default=20)
 
 # Audit trail: a revert would bypass the state machines, so it is switched off.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/audit/", include("escalations.admin.audit_log")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("escalations.api.urls")),
+    path("portal/", include("escalations.portal.urls")),  # the requester portal
     path("", include("escalations.urls")),
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
 ]

@@ -158,6 +158,15 @@ def world(agent, specialist, manager, settings, tmp_path):
     InboundMessage.objects.create(
         mailbox=mailbox, message_id="<m1@example.com>", outcome="replied", case=case, note=sent.note
     )
+    survey = workflow.survey_answer(  # the requester portal's records
+        actor=workflow.system_actor(), case_id=done.pk, requester_email=done.requester_email, score=5
+    )
+    workflow.knowledge_deflect(
+        actor=workflow.system_actor(),
+        requester_email=done.requester_email,
+        article_id=KnowledgeArticle.objects.get(title="Router reset").pk,
+    )
+    assert survey.pk
     return {"case": fresh(case), "done": fresh(done)}
 
 

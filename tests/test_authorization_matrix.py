@@ -102,8 +102,20 @@ OUTCOMES = {
     "→team": "redirect to Team queue",
     "→login": "redirect to the sign-in page (signed out)",
     "→admin": "redirect to the admin index",
+    "→portal": "redirect to the requester portal's sign-in (no portal session)",
+    "→requests": "redirect to the requester's list of requests in the portal (signed in there)",
 }
-REDIRECTS = {"→desk": "home", "→my": "my-queue", "→team": "team-queue", "→login": "login", "→admin": "admin:index"}
+REDIRECTS = {
+    "→desk": "home",
+    "→my": "my-queue",
+    "→team": "team-queue",
+    "→login": "login",
+    "→admin": "admin:index",
+    "→portal": "portal:sign-in",
+    "→requests": "portal:home",
+}
+# Where a requester's action answers with its page (200) rather than a redirect.
+DONE_200 = {"requester-confirm", "portal:sign-in", "portal:deflect", "portal:survey", "portal:survey-link"}
 
 
 @dataclass(frozen=True)
@@ -554,6 +566,12 @@ OBJECTS: dict[str, Callable[[World], object]] = {
         source="generic", fingerprint="authz", case=w.l1_working
     ),
     "escalations.apitoken": lambda w: ApiToken.objects.issue(user=w.owner, scopes=["read"])[0],
+    "escalations.satisfactionsurvey": lambda w: workflow.survey_answer(
+        actor=workflow.system_actor(), case_id=w.l1_resolved.pk, requester_email="rita@example.com", score=4
+    ),
+    "escalations.deflection": lambda w: workflow.knowledge_deflect(
+        actor=workflow.system_actor(), requester_email="rita@example.com", article_id=w.article.pk
+    ),
     "auth.user": lambda w: w.owner,
     "auth.group": lambda w: type(w.owner.groups.first()).objects.get(name="Agent"),
 }
@@ -662,6 +680,66 @@ def _view_on_site(w: World) -> Req:
     return Req(reverse("admin:view_on_site", args=[ct.pk, w.l1_working.pk]))
 
 
+# -- the requester portal: its own cookie, set on the test's client before the request ---------
+
+PORTAL_OUT = "→portal " * 8 + "→portal"  # no portal cookie: to the portal's sign-in, staff or not
+
+
+def _portal_cookie(w: World, who: str | None) -> None:
+    from django.core.cache import cache
+
+    from escalations.domain import portal_links
+    from escalations.portal.session import COOKIE
+
+    cache.clear()  # the sign-in rate limits count per process: every cell starts afresh
+    if who is not None:
+        email = "rita@example.com" if who == "own" else "mallory@example.com"
+        w._request.getfixturevalue("client").cookies[COOKIE] = portal_links.session_value(email)
+
+
+def _portal(who: str | None, name: str, data=None, case: str | None = None) -> Callable[[World], Req]:
+    def build(w: World) -> Req:
+        args = [getattr(w, case).pk] if case else []
+        _portal_cookie(w, who)
+        body = data(w) if callable(data) else data
+        return Req(reverse(f"portal:{name}", args=args), body)
+
+    return build
+
+
+def _new_request(w: World) -> dict:
+    return {"requester_name": "Rita", "title": "Printer", "category": w.category.pk, "body": "Jammed", "step": "send"}
+
+
+def _enter(data=None) -> Callable[[World], Req]:
+    def build(w: World) -> Req:
+        from escalations.domain import portal_links
+
+        _portal_cookie(w, None)
+        return Req(reverse("portal:enter", args=[portal_links.sign_in_token("rita@example.com")]), data)
+
+    return build
+
+
+def _portal_file(who: str) -> Callable[[World], Req]:
+    def build(w: World) -> Req:
+        case = w.l1_working
+        attachment = w.attachment(case)
+        _portal_cookie(w, who)
+        return Req(reverse("portal:attachment", args=[case.pk, attachment.pk]))
+
+    return build
+
+
+def _survey_link(data=None) -> Callable[[World], Req]:
+    def build(w: World) -> Req:
+        from escalations.domain import portal_links
+
+        return Req(reverse("portal:survey-link", args=[portal_links.survey_token(w.l1_resolved)]), data)
+
+    return build
+
+
 # -- the matrix ------------------------------------------------------------------------------
 # Columns: anon agent specialist senior expert executive manager auditor admin
 
@@ -702,6 +780,8 @@ RECORDS = (
     "escalations.inboundmessage",
     "escalations.attachment",
     "escalations.alertcase",
+    "escalations.satisfactionsurvey",
+    "escalations.deflection",
 )
 KB = ("escalations.knowledgearticle",)
 FOUR_EYES = ("escalations.authoritychange",)  # managers propose (add); a second manager decides (a button)
@@ -718,6 +798,7 @@ HISTORY = tuple(
         "escalations.auditseal",
         "escalations.inboundmessage",
         "escalations.alertcase",
+        "escalations.deflection",
     )
 )
 THIRD_PARTY = (
@@ -1316,6 +1397,246 @@ MATRIX: tuple[Section, ...] = (
                 "requester-confirm",
                 "404 404 404 404 404 404 404 404 404",
                 lambda w: Req(reverse("requester-confirm", args=["forged:x"])),
+            ),
+        ),
+    ),
+    Section(
+        "The requester portal",
+        "Its own sign-in: a signed, expiring cookie from an e-mailed link, apart from the staff "
+        "login, so a staff session alone is sent to the portal's sign-in (`→portal`) like anonymous. "
+        "Rows *as the requester* carry the case requester's portal cookie (with each role's staff "
+        "login as well: it changes nothing); *as another requester* the cookie of another address, "
+        "for whom the case does not exist. The portal acts as the system actor for the address it "
+        "signed in; staff never act in the requester's name here.",
+        (
+            Entry("portal.home", "my requests", "GET", "/portal/", "portal:home", PORTAL_OUT, _portal(None, "home")),
+            Entry(
+                "portal.home.requester",
+                "my requests, as the requester",
+                "GET",
+                "/portal/",
+                "portal:home",
+                "200 " * 8 + "200",
+                _portal("own", "home"),
+            ),
+            Entry(
+                "portal.sign-in",
+                "sign-in page",
+                "GET",
+                "/portal/sign-in/",
+                "portal:sign-in",
+                "200 " * 8 + "200",
+                _portal(None, "sign-in"),
+            ),
+            Entry(
+                "portal.sign-in.post",
+                "ask for a sign-in link (rate-limited)",
+                "POST",
+                "/portal/sign-in/",
+                "portal:sign-in",
+                "done " * 8 + "done",
+                _portal(None, "sign-in", {"email": "rita@example.com"}),
+            ),
+            Entry(
+                "portal.enter",
+                "the e-mailed sign-in link",
+                "GET",
+                "/portal/sign-in/<token>/",
+                "portal:enter",
+                "200 " * 8 + "200",
+                _enter(),
+            ),
+            Entry(
+                "portal.enter.post",
+                "sign in with the link (sets the portal cookie)",
+                "POST",
+                "/portal/sign-in/<token>/",
+                "portal:enter",
+                "→requests " * 8 + "→requests",
+                _enter({}),
+            ),
+            Entry(
+                "portal.sign-out",
+                "sign out of the portal",
+                "POST",
+                "/portal/sign-out/",
+                "portal:sign-out",
+                PORTAL_OUT,
+                _portal("own", "sign-out", {}),
+            ),
+            Entry(
+                "portal.new", "new request form", "GET", "/portal/new/", "portal:new", PORTAL_OUT, _portal(None, "new")
+            ),
+            Entry(
+                "portal.new.post",
+                "send a new request, as a requester",
+                "POST",
+                "/portal/new/",
+                "portal:new",
+                "done " * 8 + "done",
+                _portal("own", "new", _new_request),
+            ),
+            Entry(
+                "portal.deflect",
+                "“this solved it” without a portal session",
+                "POST",
+                "/portal/solved/",
+                "portal:deflect",
+                PORTAL_OUT,
+                _portal(None, "deflect", lambda w: {"article_id": w.article.pk}),
+            ),
+            Entry(
+                "portal.deflect.requester",
+                "“this solved it”, as a requester (recorded, nothing opened)",
+                "POST",
+                "/portal/solved/",
+                "portal:deflect",
+                "done " * 8 + "done",
+                _portal("own", "deflect", lambda w: {"article_id": w.article.pk}),
+            ),
+            Entry(
+                "portal.case",
+                "a request's page without a portal session",
+                "GET",
+                "/portal/requests/<pk>/",
+                "portal:case",
+                PORTAL_OUT,
+                _portal(None, "case", case="l1_working"),
+            ),
+            Entry(
+                "portal.case.requester",
+                "a request's page, as its requester",
+                "GET",
+                "/portal/requests/<pk>/",
+                "portal:case",
+                "200 " * 8 + "200",
+                _portal("own", "case", case="l1_working"),
+            ),
+            Entry(
+                "portal.case.other",
+                "a request's page, as another requester",
+                "GET",
+                "/portal/requests/<pk>/",
+                "portal:case",
+                "404 " * 8 + "404",
+                _portal("other", "case", case="l1_working"),
+            ),
+            Entry(
+                "portal.case.post",
+                "reply, as its requester",
+                "POST",
+                "/portal/requests/<pk>/",
+                "portal:case",
+                "done " * 8 + "done",
+                _portal("own", "case", {"body": "It is still broken."}, case="l1_working"),
+            ),
+            Entry(
+                "portal.case.post.other",
+                "reply, as another requester",
+                "POST",
+                "/portal/requests/<pk>/",
+                "portal:case",
+                "404 " * 8 + "404",
+                _portal("other", "case", {"body": "Let me in."}, case="l1_working"),
+            ),
+            Entry(
+                "portal.resolution",
+                "confirm the resolution (closes), as its requester",
+                "POST",
+                "/portal/requests/<pk>/resolution/",
+                "portal:resolution",
+                "done " * 8 + "done",
+                _portal("own", "resolution", {"answer": "confirm"}, case="l1_resolved"),
+            ),
+            Entry(
+                "portal.resolution.other",
+                "confirm the resolution, as another requester",
+                "POST",
+                "/portal/requests/<pk>/resolution/",
+                "portal:resolution",
+                "404 " * 8 + "404",
+                _portal("other", "resolution", {"answer": "confirm"}, case="l1_resolved"),
+            ),
+            Entry(
+                "portal.resolution.anonymous",
+                "confirm the resolution without a portal session",
+                "POST",
+                "/portal/requests/<pk>/resolution/",
+                "portal:resolution",
+                PORTAL_OUT,
+                _portal(None, "resolution", {"answer": "confirm"}, case="l1_resolved"),
+            ),
+            Entry(
+                "portal.survey",
+                "survey in the portal, as the requester",
+                "GET",
+                "/portal/requests/<pk>/survey/",
+                "portal:survey",
+                "200 " * 8 + "200",
+                _portal("own", "survey", case="l1_resolved"),
+            ),
+            Entry(
+                "portal.survey.post",
+                "answer the survey, as the requester",
+                "POST",
+                "/portal/requests/<pk>/survey/",
+                "portal:survey",
+                "done " * 8 + "done",
+                _portal("own", "survey", {"score": "4"}, case="l1_resolved"),
+            ),
+            Entry(
+                "portal.survey.post.other",
+                "answer the survey, as another requester",
+                "POST",
+                "/portal/requests/<pk>/survey/",
+                "portal:survey",
+                "404 " * 8 + "404",
+                _portal("other", "survey", {"score": "1"}, case="l1_resolved"),
+            ),
+            Entry(
+                "portal.attachment",
+                "the requester's own file",
+                "GET",
+                "/portal/requests/<pk>/files/<pk>/",
+                "portal:attachment",
+                "200 " * 8 + "200",
+                _portal_file("own"),
+            ),
+            Entry(
+                "portal.attachment.other",
+                "a file, as another requester",
+                "GET",
+                "/portal/requests/<pk>/files/<pk>/",
+                "portal:attachment",
+                "404 " * 8 + "404",
+                _portal_file("other"),
+            ),
+            Entry(
+                "portal.survey-link",
+                "the e-mailed survey link (no sign-in)",
+                "GET",
+                "/portal/survey/<token>/",
+                "portal:survey-link",
+                "200 " * 8 + "200",
+                _survey_link(),
+            ),
+            Entry(
+                "portal.survey-link.post",
+                "answer through the e-mailed survey link",
+                "POST",
+                "/portal/survey/<token>/",
+                "portal:survey-link",
+                "done " * 8 + "done",
+                _survey_link({"score": "5"}),
+            ),
+            Entry(
+                "portal.survey-link.forged",
+                "a forged survey link",
+                "POST",
+                "/portal/survey/<token>/",
+                "portal:survey-link",
+                "404 " * 8 + "404",
+                lambda w: Req(reverse("portal:survey-link", args=["forged:x"]), {"score": "5"}),
             ),
         ),
     ),
@@ -2247,7 +2568,7 @@ def test_matrix(client, request, entry: Entry, role: str):
     expected = entry.outcome(role)
     where = f"{entry.key} as {role}: expected {expected}, got {response.status_code} {response.get('Location', '')}"
     if expected == "done":
-        wanted = (200, 201) if api else (200 if entry.route == "requester-confirm" else 302,)
+        wanted = (200, 201) if api else (200 if entry.route in DONE_200 else 302,)
         assert response.status_code in wanted, where
         assert after != before, f"{where}: nothing changed"
     elif expected == "login":

@@ -421,6 +421,33 @@ ACTIONS: dict[str, Action] = {
             done="Message added to the case.",
             on_case_page=False,
         ),
+        # The requester portal (``escalations.portal``), also as the system actor.
+        Action(
+            workflow.portal_send_link,
+            "Sign-in link to the portal",
+            "Send me a link",
+            forms.PortalLinkForm,
+            target="new",
+            done="If this address can use the portal, a sign-in link is on its way.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.knowledge_deflect,
+            "An article solved it",
+            "This solved it",
+            forms.DeflectionForm,
+            target="new",
+            done="Glad it helped. Nothing was opened; you can still send a request.",
+            on_case_page=False,
+        ),
+        Action(
+            workflow.survey_answer,
+            "Satisfaction survey",
+            "Send my answer",
+            forms.SurveyForm,
+            done="Thank you for your answer.",
+            on_case_page=False,
+        ),
     ]
 }
 

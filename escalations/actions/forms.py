@@ -145,6 +145,48 @@ class RequesterMessageForm(DeskForm):
     body = text("Your message", missing="Write your message.")
 
 
+class PortalLinkForm(DeskForm):
+    """The portal's sign-in: an address to mail a link to (no password)."""
+
+    email = forms.EmailField(label="Your e-mail address", max_length=254)
+
+
+class PortalRequestForm(DeskForm):
+    """A new request in the portal: the address comes from the portal's sign-in."""
+
+    requester_name = forms.CharField(label="Your name", max_length=120)
+    title = forms.CharField(label="Subject", max_length=200, help_text="One line: what is wrong.")
+    category = forms.ModelChoiceField(
+        label="What is it about?", queryset=Category.objects.order_by("name"), empty_label="Choose a topic"
+    )
+    body = text("Describe the problem", missing="Describe the problem.", rows=6)
+
+
+class PortalMessageForm(DeskForm):
+    """The requester writes to their case in the portal (files come with the request)."""
+
+    body = text("Your message", missing="Write your message.")
+
+
+class DeflectionForm(DeskForm):
+    """“This solved it” under a suggested article."""
+
+    article_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    query = forms.CharField(widget=forms.HiddenInput, required=False, max_length=500)
+    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, widget=forms.HiddenInput)
+
+
+class SurveyForm(DeskForm):
+    score = forms.TypedChoiceField(
+        label="How satisfied are you with how we handled your request?",
+        coerce=int,
+        choices=[(5, "5 — very satisfied"), (4, "4"), (3, "3"), (2, "2"), (1, "1 — very unhappy")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a score from 1 to 5.", "invalid_choice": "Choose a score from 1 to 5."},
+    )
+    comment = text("Anything you want to tell us? (optional)", required=False, rows=3, max_length=5000)
+
+
 # -- case actions ----------------------------------------------------------------------------
 
 

@@ -11,5 +11,6 @@ from escalations.admin import (  # noqa: F401
     monitoring,
     organisation,
     policy,
+    portal,
     records,
 )

@@ -60,7 +60,7 @@ class TeamAdmin(HistoryAdmin):
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(HistoryAdmin):
-    list_display = ["user", "level", "capacity", "on_duty", "calendar"]
+    list_display = ["user", "level", "capacity", "on_duty", "calendar", "customer_name"]
     list_filter = ["level", "on_duty"]
     list_select_related = ["user", "level", "calendar"]
     search_fields = ["user__username", "user__email", "user__first_name", "user__last_name"]

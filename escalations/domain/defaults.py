@@ -122,6 +122,8 @@ DOMAIN_MODELS = [
     "alertrule",
     "alertcase",
     "teamwebhook",
+    "satisfactionsurvey",
+    "deflection",
 ]
 CONFIG_MODELS = [
     "level",
@@ -362,3 +364,22 @@ def ensure_all(apps) -> None:
     ensure_policy_path_rules(apps, always, office)
     ensure_groups(apps)
     ensure_schedules(apps)
+
+
+LOW_SATISFACTION_RULE = "Low satisfaction: follow-up for the team manager"
+
+
+def ensure_satisfaction_rule(apps) -> None:
+    """A score of 1 or 2 opens a follow-up case for the team and tells its manager
+    (a manager may switch it to a plain notice or off in the admin)."""
+    Rule = apps.get_model("escalations", "TriggerRule")
+    Rule.objects.get_or_create(
+        name=LOW_SATISFACTION_RULE,
+        defaults=dict(
+            order=900,
+            condition="low_satisfaction",
+            params={"at_most": 2},
+            action="follow_up",
+            recipients=["team_manager"],
+        ),
+    )

@@ -136,6 +136,9 @@ CONDITIONS: dict[str, Callable[[Case, dict, datetime], str | None]] = {
     C.REASSIGNMENTS: _at_least("reassignment_count", "reassignments at this level:"),
     C.REOPENS: _at_least("reopen_count", "reopens:"),
     C.NO_RESPONSE: _no_response,
+    # An event condition: it holds when a requester answers a survey (``on_satisfaction``),
+    # never for the sweep, which looks at cases, not at answers.
+    C.LOW_SATISFACTION: lambda case, params, now: None,
 }
 TIMED = {C.SLA_PERCENT, C.NO_RESPONSE}
 MOVES = {A.ESCALATE_NEXT, A.JUMP_LEVEL}
@@ -276,3 +279,19 @@ def decide(case: Case, rules: list[Rule], firings: dict[int, RuleFiring], now: d
         yield Decision(rule, "; ".join([reason, *extras]), firing)
         if rule.stop_processing or (rule.action in MOVES and case.level_id != level_id):
             break
+
+
+def on_satisfaction(case: Case, score: int, rules: list[Rule]) -> Iterator[Decision]:
+    """The low-satisfaction rules a survey answer fires, in order (the workflow applies
+    each: a notice or a follow-up case). ``stop_processing`` ends the round as in ``decide``."""
+    for rule in rules:
+        if rule.condition != C.LOW_SATISFACTION or not applies(rule, case):
+            continue
+        try:
+            limit = int((rule.params or {})["at_most"])
+        except (KeyError, TypeError, ValueError):
+            continue  # a malformed rule is skipped, as in decide()
+        if score <= limit:
+            yield Decision(rule, f"satisfaction {score}/5 (threshold {limit})", None)
+            if rule.stop_processing:
+                break

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalations", "0030_api_monitoring_defaults"),
+        ("escalations", "0032_portal_guards_roles_rule"),
     ]
 
     operations = [

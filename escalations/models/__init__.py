@@ -34,6 +34,7 @@ from escalations.models.policy import (
     TriggerRule,
     validate_path_steps,
 )
+from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 from escalations.models.sources import ImportedSource
 
@@ -49,6 +50,8 @@ __all__ = [
     "ApiToken",
     "Scope",
     "TeamWebhook",
+    "Deflection",
+    "SatisfactionSurvey",
     "Attachment",
     "InboundMessage",
     "InboundOutcome",

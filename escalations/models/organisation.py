@@ -103,6 +103,13 @@ class StaffProfile(models.Model):
     skills = models.ManyToManyField(Category, blank=True, related_name="staff")
     capacity = models.PositiveIntegerField(default=10, help_text="Open cases this person can carry.")
     on_duty = models.BooleanField(default=True)
+    customer_name = models.CharField(
+        "name shown to customers",
+        max_length=8,
+        choices=[("first", "First name only"), ("full", "Full name"), ("team", "Hidden: “our team”")],
+        default="first",
+        help_text="What the requester portal shows of this person's name.",
+    )
     calendar = models.ForeignKey(
         "escalations.BusinessCalendar",
         null=True,

@@ -150,12 +150,14 @@ class TriggerRule(models.Model):
         REASSIGNMENTS = "reassignments", "Reassignments at this level at least"
         REOPENS = "reopens", "Reopens at least"
         NO_RESPONSE = "no_response", "No response within"
+        LOW_SATISFACTION = "low_satisfaction", "Satisfaction answer at or below (when answered)"
 
     class Action(models.TextChoices):
         NOTIFY = "notify", "Notify"
         ESCALATE_NEXT = "escalate_next", "Escalate to the next step of the path"
         JUMP_LEVEL = "jump_level", "Jump to a level"
         RAISE_PRIORITY = "raise_priority", "Raise priority"
+        FOLLOW_UP = "follow_up", "Open a follow-up case for the team manager"
 
     name = models.CharField(max_length=120, unique=True)
     order = models.PositiveIntegerField(default=100)
@@ -219,6 +221,11 @@ class TriggerRule(models.Model):
             )
         if self.order is not None and self.order > ORDER_MAX:
             raise ValidationError({"order": f"Order the rule with a number from 0 to {ORDER_MAX}."})
+        satisfaction = self.condition == self.Condition.LOW_SATISFACTION
+        if self.action == self.Action.FOLLOW_UP and not satisfaction:
+            raise ValidationError({"action": "A follow-up case is opened only on a low satisfaction answer."})
+        if satisfaction and self.action not in (self.Action.NOTIFY, self.Action.FOLLOW_UP):
+            raise ValidationError({"action": "On a satisfaction answer a rule can notify or open a follow-up."})
         problem = condition_problem(self.condition, self.params)
         if problem:
             raise ValidationError({"params": problem})
@@ -272,6 +279,7 @@ def condition_problem(condition: str, params) -> str | None:
             lambda p: _number(p.get("minutes"), 1, MINUTES_MAX),
             f'{{"minutes": business minutes from 1 to {MINUTES_MAX} (a year)}}',
         ),
+        C.LOW_SATISFACTION: (lambda p: _number(p.get("at_most"), 1, 5), '{"at_most": a score 1..5}'),
     }
     if condition not in checks:
         return f"Unknown condition '{condition}'."

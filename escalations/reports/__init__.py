@@ -9,6 +9,7 @@ from escalations.reports import (  # noqa: F401  (registers)
     quality,
     resolution,
     reviews,
+    satisfaction,
     sla,
     speed,
     volume,

@@ -116,3 +116,10 @@ def article_for(pk: int) -> KnowledgeArticle:
 
 def article_cases(article: KnowledgeArticle, user, limit: int = 20) -> list[Case]:
     return list(visible_cases(user).filter(articles=article).only("id", "title", "status").order_by("-pk")[:limit])
+
+
+def articles_for_text(*texts: str, limit: int = 5) -> list[KnowledgeArticle]:
+    """Published articles that match any of the words a requester typed (the portal's
+    suggestions before a request is sent), best first."""
+    qs = KnowledgeArticle.objects.filter(is_published=True).select_related("category")
+    return list(_text_match(qs, ("title", "body"), keywords(*texts, limit=12), any_word=True)[:limit])

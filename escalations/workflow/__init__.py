@@ -38,6 +38,7 @@ from escalations.workflow.ladder import (
     plan_escalation,
 )
 from escalations.workflow.major import case_end_major_incident
+from escalations.workflow.portal import knowledge_deflect, portal_send_link, survey_answer
 from escalations.workflow.reviews import case_review
 from escalations.workflow.swarming import case_end_collaboration, case_invite, case_leave
 
@@ -82,3 +83,4 @@ __all__ += [
     "check_files",
 ]
 __all__ += ["case_change_priority", "case_record_contact"]  # the SLA: priority change, customer contact
+__all__ += ["knowledge_deflect", "portal_send_link", "survey_answer"]  # the requester portal

@@ -190,6 +190,8 @@ EFFECTS: dict[str, Callable[[Case, Rule, str, Effects], str]] = {
     A.ESCALATE_NEXT: _escalate,
     A.JUMP_LEVEL: _jump,
     A.RAISE_PRIORITY: _raise_priority,
+    # Only on a satisfaction answer (``workflow.portal``), whose condition never holds here.
+    A.FOLLOW_UP: lambda case, rule, reason, fx: "a follow-up is opened on a satisfaction answer only",
 }
 
 

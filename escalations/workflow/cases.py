@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations.core import config_cache
-from escalations.domain import authority, clock, requester_links
+from escalations.domain import authority, clock, portal_links, requester_links
 from escalations.intelligence import routing, scoring
 from escalations.models import (
     Case,
@@ -299,6 +299,18 @@ def case_resolve(
             "resolved",
             f"{actor} resolved it: {case.resolution_summary}",
             f"resolved:{case.pk}:{case.version}",
+        )
+        notices.queue(  # the satisfaction survey, once per resolution (a new resolution, a new link)
+            case,
+            notices.Message(
+                "survey",
+                f"How did we do? [case #{case.pk}]",
+                f"Hello {case.requester_name},\n\nhow satisfied are you with how we handled your request? "
+                f"One click and a comment if you like:\n\n{portal_links.survey_url(case)}",
+                urgent=False,
+            ),
+            [case.requester_email],
+            key=f"survey:{case.pk}:{case.version}",
         )
     return case
 
