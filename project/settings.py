@@ -155,9 +155,8 @@ STORAGES = {
 }
 
 # Security. Cookies, HSTS and the redirect follow DJANGO_ENV; each can be set on its own.
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=PRODUCTION) else None
-)
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=PRODUCTION)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=PRODUCTION)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=PRODUCTION)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
@@ -196,7 +195,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# Behind DJANGO_BEHIND_PROXY, the client is read from X-Forwarded-For past this many proxies
+# (escalations.core.client_ip), so one client's bad passwords never lock out the others.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if BEHIND_PROXY else 0)
+AXES_CLIENT_IP_CALLABLE = "escalations.core.client_ip.client_ip"
 
 LOGIN_URL = "admin:login"
 
