@@ -38,6 +38,8 @@ class EscalationsConfig(AppConfig):
         from django.contrib.auth.models import Group, Permission
         from simple_history.signals import pre_create_historical_record
 
+        from escalations.audit import checks  # noqa: F401 - registers the deploy checks
+
         pre_create_historical_record.connect(stamp_action, dispatch_uid="escalations-history-action")
         for name in self.CONFIG_MODELS:
             model = self.get_model(name)

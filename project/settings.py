@@ -26,6 +26,32 @@ if PRODUCTION and (SECRET_KEY == _DEMO_SECRET or DEBUG):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("Production needs DJANGO_SECRET_KEY set and DJANGO_DEBUG off.")
+
+# Audit trail (README "Audit trail"): history rows are chained with an HMAC under a key of
+# their own, named on each row by its id so the key can rotate: AUDIT_KEY_ID names the key
+# new rows use, AUDIT_KEYS (JSON, {"k1": "...", "k2": "..."}) keeps the old ones for
+# verification. AUDIT_SECRET is the current key; only development falls back to SECRET_KEY.
+AUDIT_SECRET = env("AUDIT_SECRET", default="" if PRODUCTION else SECRET_KEY)
+AUDIT_KEY_ID = env("AUDIT_KEY_ID", default="k1")
+AUDIT_KEYS = {**env.json("AUDIT_KEYS", default={}), AUDIT_KEY_ID: AUDIT_SECRET}
+# Rows chained before key ids existed were keyed with SECRET_KEY.
+AUDIT_LEGACY_KEY = env("AUDIT_LEGACY_KEY", default=SECRET_KEY)
+# Signed checkpoints of every chain head, written outside the database (a directory on
+# another volume, or a mounted object store) by ``audit_checkpoint`` and every
+# AUDIT_CHECKPOINT_MINUTES by the task cluster; optionally mailed to the auditors.
+AUDIT_CHECKPOINT_DIR = env("AUDIT_CHECKPOINT_DIR", default="")
+AUDIT_CHECKPOINT_EMAILS = env.list("AUDIT_CHECKPOINT_EMAILS", default=[])
+AUDIT_CHECKPOINT_KEEP = env.int("AUDIT_CHECKPOINT_KEEP", default=0)  # 0 keeps every checkpoint
+if PRODUCTION:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from project.secret_strength import weakness
+
+    for _name, _secret in (("DJANGO_SECRET_KEY", SECRET_KEY), ("AUDIT_SECRET", AUDIT_SECRET)):
+        if _problem := weakness(_name, _secret):
+            raise ImproperlyConfigured(_problem)
+    if AUDIT_SECRET == SECRET_KEY:
+        raise ImproperlyConfigured("AUDIT_SECRET must differ from DJANGO_SECRET_KEY in production.")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -136,9 +162,8 @@ STORAGES = {
 }
 
 # Security. Cookies, HSTS and the redirect follow DJANGO_ENV; each can be set on its own.
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=PRODUCTION) else None
-)
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=PRODUCTION)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=PRODUCTION)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=PRODUCTION)
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
@@ -177,7 +202,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# Behind DJANGO_BEHIND_PROXY, the client is read from X-Forwarded-For past this many proxies
+# (escalations.core.client_ip), so one client's bad passwords never lock out the others.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if BEHIND_PROXY else 0)
+AXES_CLIENT_IP_CALLABLE = "escalations.core.client_ip.client_ip"
 
 LOGIN_URL = "admin:login"
 

@@ -23,13 +23,12 @@ def broken_tables():
 
 def tamper(sql, params=()):
     """Change history rows behind the application's back: the raw SQL an intruder with
-    database access would run (on PostgreSQL they would first have to lift the guard)."""
+    the maintainer role would run (on PostgreSQL they first lift the guard for their
+    transaction; a test runs in one)."""
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("SELECT set_config('escalations.audit_maintenance', 'on', false)")
+            cur.execute("SELECT escalations_audit_unlock('intruder')")
         cur.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cur.execute("SELECT set_config('escalations.audit_maintenance', 'off', false)")
 
 
 @pytest.fixture

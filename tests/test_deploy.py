@@ -26,6 +26,8 @@ def test_check_deploy_is_clean_with_production_values():
         "WARNING",
         DJANGO_ENV="production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        AUDIT_SECRET=secrets.token_urlsafe(64),
+        AUDIT_CHECKPOINT_DIR="/var/lib/escalations/audit-checkpoints",
         DJANGO_ALLOWED_HOSTS="desk.example.com",
     )
     assert result.returncode == 0, result.stderr
@@ -44,6 +46,7 @@ def test_production_does_not_install_the_development_tools():
         **base,
         "DJANGO_ENV": "production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "AUDIT_SECRET": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "desk.example.com",
     }
     run = lambda e: subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=e, capture_output=True, text=True)
@@ -54,6 +57,39 @@ def test_production_does_not_install_the_development_tools():
 def test_production_refuses_the_demo_secret():
     result = manage("check", DJANGO_ENV="production", DJANGO_ALLOWED_HOSTS="desk.example.com")
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        ("DJANGO_SECRET_KEY", "short-key", "at least 50"),
+        ("DJANGO_SECRET_KEY", "abcabcabcabc" * 6, "too predictable"),
+        ("AUDIT_SECRET", "", "at least 50"),
+        ("AUDIT_SECRET", "0123456789" * 6, "too predictable"),
+    ],
+)
+def test_production_refuses_weak_secrets_saying_how_to_make_one(name, value, why):
+    strong = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(64), "AUDIT_SECRET": secrets.token_urlsafe(64)}
+    result = manage(
+        "check", DJANGO_ENV="production", DJANGO_ALLOWED_HOSTS="desk.example.com", **{**strong, name: value}
+    )
+    assert result.returncode != 0
+    assert name in result.stderr and why in result.stderr and "secrets.token_urlsafe(64)" in result.stderr
+    assert "Traceback" not in result.stderr.splitlines()[-1]
+
+
+def test_production_refuses_the_audit_secret_equal_to_the_secret_key():
+    same = secrets.token_urlsafe(64)
+    result = manage(
+        "check", DJANGO_ENV="production", DJANGO_ALLOWED_HOSTS="h.example", DJANGO_SECRET_KEY=same, AUDIT_SECRET=same
+    )
+    assert result.returncode != 0 and "AUDIT_SECRET must differ" in result.stderr
+
+
+def test_deploy_check_flags_a_weak_secret_outside_production():
+    """DJANGO_ENV forgotten on a real server: check --deploy still names the weak keys."""
+    result = manage("check", "--deploy", DJANGO_SECRET_KEY="tiny", AUDIT_SECRET="tiny")
+    assert result.returncode != 0 and "escalations.E001" in result.stderr and "AUDIT_SECRET" in result.stderr
 
 
 @pytest.mark.django_db

@@ -54,3 +54,43 @@ def test_other_errors_still_answer_a_plain_500(rf):
         response = server_error(rf.get("/"))
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_503_page_never_echoes_a_password_field(agent):
+    """The password-change form: old_password (no name list ever had it) and both new ones."""
+    client = Client(raise_request_exception=False)
+    client.force_login(agent)
+    _cut_connection()
+    try:
+        response = client.post(
+            "/admin/password_change/",
+            {"old_password": "Old-Secret-1", "new_password1": "New-Secret-2", "new_password2": "New-Secret-2"},
+        )
+    finally:
+        connection.close()
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "Old-Secret-1" not in page and "New-Secret-2" not in page
+
+
+def test_password_fields_are_found_by_widget_in_any_form_prefix_or_formset(rf):
+    from django import forms
+    from django.db import OperationalError
+
+    from escalations.views.errors import server_error
+
+    class PinForm(forms.Form):  # a form the error page has never heard of
+        vault_pin = forms.CharField(widget=forms.PasswordInput)
+        comment = forms.CharField()
+
+    request = rf.post(
+        "/x/", {"vault_pin": "4711", "pre-vault_pin": "4712", "form-0-vault_pin": "4713", "comment": "hi"}
+    )
+    try:
+        raise OperationalError("server closed the connection")
+    except OperationalError:
+        page = server_error(request).content.decode()
+    assert "4711" not in page and "4712" not in page and "4713" not in page and "hi" in page
+    assert PinForm  # kept alive so the error page finds it

@@ -18,7 +18,7 @@ from escalations.selectors.readable import local_seconds
 
 @admin.register(Notification)
 class NotificationAdmin(CaseRowsMixin, ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "event", "recipient", "status", "attempts", "case", "sent_at"]
+    list_display = ["created_at", "event", "recipient", "status", "attempts", "case", "sent_at", "last_error"]
     list_filter = ["status"]
     list_select_related = ["case"]
     raw_id_fields = ["case"]

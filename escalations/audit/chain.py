@@ -2,11 +2,12 @@
 
 Each history row stores ``row_hash = HMAC(key, prev_hash | content)`` where ``prev_hash``
 is the hash of the row before it in the same table, and a head row per table
-(``AuditHead``) records where the chain ends. The key is ``AUDIT_SECRET`` (default
-``SECRET_KEY``), which the database does not hold: a row edited, deleted or inserted
-behind the application's back breaks the chain, and ``audit.verify`` names the first
-break. On PostgreSQL the history tables also refuse UPDATE and DELETE outside
-``audit.maintenance`` (``audit.guards``).
+(``AuditHead``) records where the chain ends. The key is ``AUDIT_SECRET`` under the id
+``AUDIT_KEY_ID`` stored on the row (``audit.keys``), which the database does not hold: a
+row edited, deleted or inserted behind the application's back breaks the chain, and
+``audit.verify`` names the first break; signed checkpoints kept outside the database
+(``audit.checkpoint``) catch a chain cut short together with its head. On PostgreSQL the
+history tables also refuse UPDATE and DELETE outside ``audit.maintenance`` (``audit.guards``).
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.apps import apps
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 
+from escalations.audit.keys import canonical_json, current_key_id, key_for
 from escalations.core.bulk import column_arrays, connection_for, insert_arrays
 
 SKIP = {"history_id", "prev_hash", "row_hash"}
 # Columns added to the history tables after rows were chained: hashed only when they hold
 # a value, so rows written before a column existed still verify.
-LATER_FIELDS = {"history_action"}
+LATER_FIELDS = {"history_action", "audit_key"}
+KEY_FIELD = "audit_key"
 
 
 def history_models() -> list:
@@ -47,7 +49,7 @@ def hashed_fields(model) -> list:
     return sorted((f for f in model._meta.concrete_fields if f.attname not in SKIP), key=lambda f: f.attname)
 
 
-def _canon(value):
+def _canon(value, keyed: bool = True):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, datetime):
@@ -61,25 +63,27 @@ def _canon(value):
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, (dict, list)):
+        if keyed:
+            return canonical_json(value)
         return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return str(value)
-
-
-def _key() -> bytes:
-    return (getattr(settings, "AUDIT_SECRET", "") or settings.SECRET_KEY).encode()
 
 
 def digest(prev: str, table: str, values: Iterable, fields: list) -> str:
     """``fields`` (in ``hashed_fields`` order) normalise each value through its field first
     (0 and 0.0 in a float column, "5" and 5 in a key), so what was hashed before saving
-    hashes the same read back; an empty later column is left out."""
-    values = [
-        v if v is None else f.to_python(v)
-        for f, v in zip(fields, values)
-        if not (f.attname in LATER_FIELDS and v in ("", None))
-    ]
-    content = json.dumps([table, [_canon(v) for v in values]], separators=(",", ":"), ensure_ascii=False)
-    return hmac.new(_key(), f"{prev}|{content}".encode(), hashlib.sha256).hexdigest()
+    hashes the same read back; an empty later column is left out. The row's key id picks
+    the key and, when set, the canonical JSON form (``audit.keys``)."""
+    key_id = ""
+    kept = []
+    for f, v in zip(fields, values):
+        if f.attname == KEY_FIELD:
+            key_id = v or ""
+        if not (f.attname in LATER_FIELDS and v in ("", None)):
+            kept.append(v if v is None else f.to_python(v))
+    canon = [_canon(v, keyed=bool(key_id)) for v in kept]
+    content = json.dumps([table, canon], separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key_for(key_id), f"{prev}|{content}".encode(), hashlib.sha256).hexdigest()
 
 
 def _head_model():
@@ -115,10 +119,13 @@ def append(
     table = table or type(rows[0])._meta.db_table
     model = apps.get_model(*table_label(table)) if values is not None else None
     hash_fields = fields if fields is not None else hashed_fields(model)
+    key_id = current_key_id()
     with transaction.atomic():
         head = locked_head(table)
         prev = head.last_hash
         for row in rows:
+            if values is None:
+                setattr(row, KEY_FIELD, key_id)
             row_values = [getattr(row, f.attname) for f in fields] if values is None else values(row)
             row.prev_hash = prev
             row.row_hash = prev = digest(prev, table, row_values, hash_fields)
@@ -161,7 +168,7 @@ def bulk_history(objs: list[Model], history_type: str, when: datetime) -> None:
     meta = history._meta
     extra = [
         meta.get_field(n)
-        for n in ("history_date", "history_change_reason", "history_type", "history_user", "history_action")
+        for n in ("history_date", "history_change_reason", "history_type", "history_user", "history_action", KEY_FIELD)
     ]
     arrays = column_arrays(objs, tracked, connection) + [
         [when] * len(objs),
@@ -169,6 +176,7 @@ def bulk_history(objs: list[Model], history_type: str, when: datetime) -> None:
         [history_type] * len(objs),
         [getattr(getattr(o, "_history_user", None), "pk", None) for o in objs],
         [getattr(o, "_history_action", "") or "" for o in objs],
+        [current_key_id()] * len(objs),
     ]
     # Hash the values as Python has them (the arrays hold database adapters for JSON).
     raw = {f.attname: [getattr(o, f.attname) for o in objs] for f in tracked}

@@ -19,6 +19,9 @@ class AuditedHistory(models.Model):
     # The action (its catalogue slug) that wrote the row; "rule" for the sweep. Empty on
     # rows written before the column existed.
     history_action = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
+    # The id of the key (in AUDIT_KEYS) that chained the row, so the key can rotate; empty
+    # on rows chained before key ids existed (they verify with AUDIT_LEGACY_KEY).
+    audit_key = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         abstract = True

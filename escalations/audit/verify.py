@@ -1,4 +1,6 @@
-"""Walking the chains: ``verify_audit`` names the first broken record of each table."""
+"""Walking the chains: ``verify_audit`` names the first broken record of each table, and,
+given the latest signed checkpoint (``audit.checkpoint``), any chain now shorter than it or
+no longer passing through its checkpointed head."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import hmac
 from dataclasses import dataclass
 
 from escalations.audit.chain import digest, hashed_fields, history_models
+from escalations.audit.checkpoint import Mark
+from escalations.audit.keys import UnknownKey
 from escalations.audit.records import AuditHead
 
 
@@ -27,11 +31,11 @@ class TableStatus:
     broken: Break | None
 
 
-def verify_table(model, chunk: int = 5000) -> TableStatus:
+def verify_table(model, chunk: int = 5000, mark: Mark | None = None) -> TableStatus:
     table = model._meta.db_table
     fields = hashed_fields(model)
     head = AuditHead.objects.filter(table=table).first()
-    prev, prev_id, count = "", None, 0
+    prev, prev_id, count, passed_mark = "", None, 0, False
     names = ["history_id", "prev_hash", "row_hash", *[f.attname for f in fields]]
     for row in model.objects.order_by("history_id").values_list(*names).iterator(chunk_size=chunk):
         history_id, prev_hash, row_hash, *values = row
@@ -48,7 +52,11 @@ def verify_table(model, chunk: int = 5000) -> TableStatus:
                     "was deleted, or this row was inserted behind the application",
                 ),
             )
-        if not hmac.compare_digest(digest(prev, table, values, fields), row_hash or ""):
+        try:
+            expected = digest(prev, table, values, fields)
+        except UnknownKey as exc:
+            return TableStatus(table, count, Break(table, history_id, str(exc)))
+        if not hmac.compare_digest(expected, row_hash or ""):
             return TableStatus(
                 table,
                 count,
@@ -56,7 +64,32 @@ def verify_table(model, chunk: int = 5000) -> TableStatus:
                     table, history_id, "its content does not match its hash: edited, or inserted behind the application"
                 ),
             )
+        if mark is not None and history_id == mark.last_history_id:
+            if row_hash != mark.head_hash or count != mark.rows:
+                return TableStatus(
+                    table,
+                    count,
+                    Break(
+                        table,
+                        history_id,
+                        f"diverges from the signed checkpoint (there row {mark.rows} with hash "
+                        f"{mark.head_hash[:12]}, here row {count} with hash {row_hash[:12]}): the chain was rewritten",
+                    ),
+                )
+            passed_mark = True
         prev, prev_id = row_hash, history_id
+    if mark is not None and mark.rows and not passed_mark:
+        return TableStatus(
+            table,
+            count,
+            Break(
+                table,
+                None,
+                f"is shorter than its signed checkpoint: {count} rows now, the checkpoint saw "
+                f"{mark.rows} ending at history_id={mark.last_history_id} (rows at the end were "
+                "deleted, or the table wiped, and the head moved back)",
+            ),
+        )
     if head is None and count:
         return TableStatus(table, count, Break(table, None, "has rows but no chain head"))
     if head is not None and (head.rows != count or head.last_hash != prev):
@@ -74,5 +107,7 @@ def verify_table(model, chunk: int = 5000) -> TableStatus:
     return TableStatus(table, count, None)
 
 
-def verify() -> list[TableStatus]:
-    return [verify_table(m) for m in history_models()]
+def verify(marks: dict[str, Mark] | None = None) -> list[TableStatus]:
+    """Every chain; with ``marks`` (a checkpoint's) each is also held to its checkpointed head."""
+    marks = marks or {}
+    return [verify_table(m, mark=marks.get(m._meta.db_table)) for m in history_models()]

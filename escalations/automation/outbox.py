@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import urllib.request
 from datetime import datetime, timedelta
@@ -15,10 +16,12 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from escalations.core.text import one_line
 from escalations.models import InboundMessage, Notification, NotificationStatus, TeamWebhook
 from escalations.workflow.notices import case_token
 
 MAX_ATTEMPTS = 5
+log = logging.getLogger(__name__)
 
 
 def flush(now: datetime | None = None, limit: int = 200) -> int:
@@ -123,14 +126,30 @@ def _post(row: Notification) -> None:
         response.read(1024)
 
 
+def _build(row: Notification) -> EmailMessage:
+    """The message for a row, fully built (headers encoded), so a notice that can never be
+    sent (a line break in a header, a malformed address) is known before any transport."""
+    subject, headers = _headers(row)
+    message = EmailMessage(one_line(subject), row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient], headers=headers)
+    message.message()  # raises BadHeaderError / ValueError on what no retry can fix
+    return message
+
+
 def _deliver(row: Notification, now: datetime) -> int:
     row.attempts += 1
+    try:
+        message = None if row.webhook_id else _build(row)
+    except Exception as exc:  # cannot be built: fail loudly, once; the other notices go on
+        row.status = NotificationStatus.FAILED
+        row.last_error = f"cannot be built, not retried: {type(exc).__name__}: {exc}"[:2000]
+        row.save(update_fields=["attempts", "last_error", "status"])
+        log.error("Notice %s cannot be built and is marked failed: %s", row.pk, row.last_error)
+        return 0
     try:
         if row.webhook_id:
             _post(row)
         else:
-            subject, headers = _headers(row)
-            EmailMessage(subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient], headers=headers).send()
+            message.send()
     except Exception as exc:  # any transport failure: keep the row, retry with backoff
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= MAX_ATTEMPTS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from escalations.audit import checkpoint
 from escalations.automation import outbox
 from escalations.automation.sweep import run_sweep
 from escalations.channels.mail.fetch import fetch_all
@@ -39,3 +40,10 @@ def risk_retrain() -> dict:
 def fetch_mail() -> list[str]:
     """Poll the mailboxes in MAILBOX_URLS (every minute); a second overlapping run is harmless."""
     return [str(result) for result in fetch_all()]
+
+
+def audit_checkpoint() -> str:
+    """Sign every audit chain's head into AUDIT_CHECKPOINT_DIR (hourly); skipped when unset."""
+    if not checkpoint.configured():
+        return "skipped: AUDIT_CHECKPOINT_DIR is not set"
+    return str(checkpoint.write_checkpoint())

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from escalations.audit.records import audited_history
+from escalations.core.text import OneLineFieldsMixin
 from escalations.domain import authority
 from escalations.models.choices import (
     OPEN_STATUSES,
@@ -72,7 +73,10 @@ def _not_bottom(case: Case) -> bool:
     return case.level.previous_level() is not None
 
 
-class Case(ConcurrentTransitionMixin, models.Model):
+class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
+    # Titles and names end up in e-mail subjects: one line, no control characters.
+    one_line_fields = ("title", "requester_name")
+
     # What the issue is.
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)

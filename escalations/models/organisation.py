@@ -10,6 +10,7 @@ from django.db import models
 
 from escalations.audit.records import audited_history
 from escalations.core.config_cache import cached
+from escalations.core.text import OneLineFieldsMixin
 from escalations.models.choices import ApprovalKind
 
 
@@ -26,8 +27,10 @@ class LevelQuerySet(models.QuerySet):
         return self.filter(rank__lt=level.rank).order_by("-rank")
 
 
-class Level(models.Model):
+class Level(OneLineFieldsMixin, models.Model):
     """A tier of the ladder. Rank orders the tiers; L1 is the lowest."""
+
+    one_line_fields = ("name",)
 
     rank = models.PositiveSmallIntegerField(unique=True)
     code = models.CharField(max_length=16, unique=True)
@@ -55,8 +58,10 @@ class Level(models.Model):
         return next((lv for lv in reversed(Level.objects.ladder()) if lv.rank < self.rank), None)
 
 
-class Category(models.Model):
+class Category(OneLineFieldsMixin, models.Model):
     """A service or issue type; paths, skills and knowledge hang off it."""
+
+    one_line_fields = ("name",)
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
@@ -71,7 +76,8 @@ class Category(models.Model):
         return self.name
 
 
-class Team(models.Model):
+class Team(OneLineFieldsMixin, models.Model):
+    one_line_fields = ("name",)
     name = models.CharField(max_length=120, unique=True)
     level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="teams")
     manager = models.ForeignKey(

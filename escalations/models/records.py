@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from escalations.audit.records import audited_history
+from escalations.core.text import OneLineFieldsMixin
 from escalations.models.case import Case
 from escalations.models.choices import (
     ApprovalKind,
@@ -178,7 +179,8 @@ class Review(ConcurrentTransitionMixin, models.Model):
         self.completed_at = at
 
 
-class KnowledgeArticle(models.Model):
+class KnowledgeArticle(OneLineFieldsMixin, models.Model):
+    one_line_fields = ("title",)
     title = models.CharField(max_length=200)
     body = models.TextField()
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from django import forms
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
@@ -18,17 +19,49 @@ from django.template import loader
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = (InterfaceError, OperationalError)
-SECRET_FIELDS = frozenset({"csrfmiddlewaretoken", "password", "password1", "password2"})
+TOKEN_FIELDS = frozenset({"csrfmiddlewaretoken"})
 RETRY_AFTER_S = 30
 
 
+def _form_classes() -> set[type]:
+    seen, stack = set(), list(forms.BaseForm.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        if cls not in seen:
+            seen.add(cls)
+            stack.extend(cls.__subclasses__())
+    return seen
+
+
+def _is_password(widget) -> bool:
+    return isinstance(widget, forms.PasswordInput) or getattr(widget, "input_type", None) == "password"
+
+
+def password_field_names() -> frozenset[str]:
+    """The names of every form field drawn with a password widget, in any form class loaded
+    (ours, the admin's, django.contrib.auth's): decided by the widget, so a new form's
+    ``old_password`` or ``pin`` is never echoed, whatever it is called."""
+    names = set()
+    for cls in _form_classes():
+        for name, field in (getattr(cls, "base_fields", None) or {}).items():
+            if _is_password(getattr(field, "widget", None)):
+                names.add(name)
+    return frozenset(names)
+
+
+def _secret(key: str, passwords: frozenset[str]) -> bool:
+    # Prefixed forms and formsets post "prefix-name" and "form-0-name".
+    return key in TOKEN_FIELDS or key in passwords or key.rpartition("-")[2] in passwords
+
+
 def typed_input(request: HttpRequest) -> list[tuple[str, str]]:
-    """The non-secret fields of a POST, to give back to the user."""
+    """The fields of a POST to give back to the user: never a password-type field."""
     if request.method != "POST":
         return []
     try:
+        passwords = password_field_names()
         items = request.POST.lists()
-        return [(k, v) for k, values in items if k not in SECRET_FIELDS for v in values if v.strip()][:40]
+        return [(k, v) for k, values in items if not _secret(k, passwords) for v in values if v.strip()][:40]
     except Exception:  # an unreadable body: nothing to give back
         return []
 

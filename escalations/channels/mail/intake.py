@@ -29,6 +29,7 @@ from escalations.channels.mail.parse import (
     skip_reason,
     synthetic_message_id,
 )
+from escalations.core.text import one_line
 from escalations.models import Case, InboundMessage, InboundOutcome, Mailbox, Notification
 from escalations.workflow.notices import case_token
 
@@ -122,8 +123,8 @@ def _files(mail: ParsedMail) -> list[workflow.IncomingFile]:
 def _open(mailbox: Mailbox, mail: ParsedMail) -> workflow.CustomerMessage:
     return workflow.case_open_from_requester(
         actor=workflow.system_actor(),
-        title=mail.subject,
-        requester_name=mail.from_name,
+        title=one_line(mail.subject),
+        requester_name=one_line(mail.from_name),
         requester_email=mail.from_address,
         category=mailbox.category,
         team=mailbox.team,
