@@ -4,8 +4,6 @@ field diffs, CSV and JSON export) and the status of the hash chains. Read-only: 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django import forms
@@ -17,6 +15,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from escalations.audit import verify
+from escalations.core.csv_out import to_csv
 from escalations.models import AuditHead, AuditSeal
 from escalations.selectors.audit_log import history_model, history_model_choices, log_rows
 
@@ -62,11 +61,9 @@ def audit_log(request):
             response["Content-Disposition"] = 'attachment; filename="audit-log.json"'
             return response
         if d["export"] == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(["model", "history_id", "object_id", "when", "who", "action", "why", "changes"])
-            for r in rows:
-                writer.writerow(
+            body = to_csv(
+                ["model", "history_id", "object_id", "when", "who", "action", "why", "changes"],
+                (
                     [
                         r.model,
                         r.history_id,
@@ -77,8 +74,10 @@ def audit_log(request):
                         r.why,
                         "; ".join(f"{f}: {o} -> {n}" for f, o, n in r.changes),
                     ]
-                )
-            response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+                    for r in rows
+                ),
+            )
+            response = HttpResponse(body, content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
             return response
     context = {
