@@ -15,6 +15,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from escalations.audit import verify
+from escalations.core.bounds import BoundedDateField
 from escalations.core.csv_out import to_csv
 from escalations.models import AuditHead, AuditSeal
 from escalations.selectors.audit_log import history_model, history_model_choices, log_rows
@@ -24,8 +25,8 @@ class AuditLogForm(forms.Form):
     model = forms.ChoiceField(label="Record type", choices=())
     user = forms.CharField(label="User name", required=False, max_length=150)
     object_id = forms.IntegerField(label="Object number", required=False, min_value=1, max_value=2**62)
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = BoundedDateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     export = forms.ChoiceField(required=False, choices=[("", "page"), ("csv", "CSV"), ("json", "JSON")])
 
     def __init__(self, *args, **kwargs):
