@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from escalations.admin.base import HistoryAdmin
+from escalations.admin.base import HistoryAdmin, ScopedChoicesMixin
 from escalations.models import AuthorityGrant, Category, Level, StaffProfile, Team
 
 
-class AuthorityGrantInline(admin.TabularInline):
+class AuthorityGrantInline(ScopedChoicesMixin, admin.TabularInline):
     model = AuthorityGrant
     extra = 0
 

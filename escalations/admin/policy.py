@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from escalations.admin.base import HistoryAdmin
+from escalations.admin.base import HistoryAdmin, ScopedChoicesMixin
 from escalations.models import (
     EscalationPath,
     PathStep,
@@ -26,7 +26,7 @@ SNAPSHOT_NOTE = (
 )
 
 
-class SlaTargetInline(admin.TabularInline):
+class SlaTargetInline(ScopedChoicesMixin, admin.TabularInline):
     model = SlaTarget
     extra = 0
 
@@ -80,7 +80,7 @@ class PathStepFormSet(forms.BaseInlineFormSet):
         super().clean()
 
 
-class PathStepInline(admin.TabularInline):
+class PathStepInline(ScopedChoicesMixin, admin.TabularInline):
     model = PathStep
     formset = PathStepFormSet
     extra = 0
