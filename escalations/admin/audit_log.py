@@ -4,8 +4,6 @@ field diffs, CSV and JSON export) and the status of the hash chains. Read-only: 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django import forms
@@ -17,6 +15,8 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from escalations.audit import verify
+from escalations.core.bounds import BoundedDateField
+from escalations.core.csv_out import to_csv
 from escalations.models import AuditHead, AuditSeal
 from escalations.selectors import case_trail as trail
 from escalations.selectors.audit_log import history_model, history_model_choices, log_rows
@@ -26,8 +26,8 @@ class AuditLogForm(forms.Form):
     model = forms.ChoiceField(label="Record type", choices=())
     user = forms.CharField(label="User name", required=False, max_length=150)
     object_id = forms.IntegerField(label="Object number", required=False, min_value=1, max_value=2**62)
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = BoundedDateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     export = forms.ChoiceField(required=False, choices=[("", "page"), ("csv", "CSV"), ("json", "JSON")])
 
     def __init__(self, *args, **kwargs):
@@ -63,11 +63,9 @@ def audit_log(request):
             response["Content-Disposition"] = 'attachment; filename="audit-log.json"'
             return response
         if d["export"] == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(["model", "history_id", "object_id", "when", "who", "action", "why", "changes"])
-            for r in rows:
-                writer.writerow(
+            body = to_csv(
+                ["model", "history_id", "object_id", "when", "who", "action", "why", "changes"],
+                (
                     [
                         r.model,
                         r.history_id,
@@ -78,8 +76,10 @@ def audit_log(request):
                         r.why,
                         "; ".join(f"{f}: {o} -> {n}" for f, o, n in r.changes),
                     ]
-                )
-            response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+                    for r in rows
+                ),
+            )
+            response = HttpResponse(body, content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
             return response
     context = {
@@ -142,11 +142,8 @@ def case_trail(request):
             body = json.dumps({"case": case_id, "rows": [r.as_dict() for r in rows]}, indent=1)
             return _download(body, "application/json", f"case-{case_id}-trail.json")
         if d["export"] == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(trail.CSV_HEADER)
-            writer.writerows(r.as_csv() for r in rows)
-            return _download(out.getvalue(), "text/csv; charset=utf-8", f"case-{case_id}-trail.csv")
+            body = to_csv(trail.CSV_HEADER, (r.as_csv() for r in rows))  # formulas neutralised
+            return _download(body, "text/csv; charset=utf-8", f"case-{case_id}-trail.csv")
     context = {
         **admin.site.each_context(request),
         "title": f"Case trail #{case_id}" if case_id else "Case trail",

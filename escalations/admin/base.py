@@ -6,19 +6,77 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from escalations.admin.fields import duration_overrides
 from escalations.automation import sweep
-from escalations.models import Case
+from escalations.models import Case, Level, Team
 from escalations.models.policy import TARGET_MAX
-from escalations.selectors import sees_everything
+from escalations.selectors import sees_everything, visible_levels
 from escalations.selectors.readable import Readable
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+def visible_choices(model, user):
+    """What a form in the admin may offer ``user`` for a field pointing at ``model``: the
+    cases, levels, teams and colleagues they may see (everything for managers and
+    auditors), or None for models that are not scoped."""
+    if model is Case:
+        return Case.objects.visible_to(user)
+    if sees_everything(user):
+        return None
+    levels = [lv.pk for lv in visible_levels(user)]
+    if model is Level:
+        return Level.objects.filter(pk__in=levels)
+    if model is Team:
+        return Team.objects.filter(level_id__in=levels)
+    if model is get_user_model():
+        return model.objects.filter(Q(pk=user.pk) | Q(staff_profile__level_id__in=levels)).distinct()
+    return None
+
+
+class ScopedChoicesMixin:
+    """Every admin form that picks a case, user, team or level offers only what the
+    request user may see, so a select, an autocomplete or a raw id cannot reach (or show
+    the title of) a case above their level; a posted id outside the scope is refused as an
+    invalid choice."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        scoped = visible_choices(db_field.remote_field.model, request.user)
+        if scoped is not None:
+            kwargs["queryset"] = scoped
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        scoped = visible_choices(db_field.remote_field.model, request.user)
+        if scoped is not None:
+            kwargs["queryset"] = scoped
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        """The add page takes initial values from the query string (``?cases=3,4``); a
+        relation given something that is not an id would fail while the page renders, so
+        it is dropped (the form starts empty for that field)."""
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if not field.is_relation or field.target_field is None:
+                continue
+            try:
+                for v in value if isinstance(value, list) else [value]:
+                    field.target_field.to_python(v)
+            except ValidationError:
+                del initial[name]
+        return initial
+
+
+class HistoryAdmin(ScopedChoicesMixin, SimpleHistoryAdmin):
     """History with field diffs; a past version can be read but never saved.
 
     ``SIMPLE_HISTORY_REVERT_DISABLED`` only hides the revert button: simple_history's
@@ -49,7 +107,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class ReadOnlyMixin:
+class ReadOnlyMixin(ScopedChoicesMixin):
     """For rows only the workflow layer or the automation writes: view, never add, change
     or delete (a delete would erase the audit trail)."""
 
@@ -103,7 +161,7 @@ class CaseNumberSearchMixin:
         return super().get_search_results(request, queryset, search_term)
 
 
-class CaseRowsMixin(CaseNumberSearchMixin):
+class CaseRowsMixin(ScopedChoicesMixin, CaseNumberSearchMixin):
     """Admins of cases and of rows that belong to a case: staff on a level see in the admin
     exactly the cases they see on the staff pages (``Case.objects.visible_to``: their level
     and below, and cases they were invited to); managers and auditors see all. Out of scope

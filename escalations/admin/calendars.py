@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from escalations.admin.base import HistoryAdmin
+from escalations.admin.base import HistoryAdmin, ScopedChoicesMixin
 from escalations.models import BusinessCalendar, Holiday, WorkingRange
 from escalations.workflow.calendars import calendar_load_holidays
 
@@ -61,14 +61,14 @@ class WorkingRangeFormSet(forms.BaseInlineFormSet):
             raise ValidationError(problems)
 
 
-class WorkingRangeInline(admin.TabularInline):
+class WorkingRangeInline(ScopedChoicesMixin, admin.TabularInline):
     model = WorkingRange
     form = WorkingRangeForm
     formset = WorkingRangeFormSet
     extra = 0
 
 
-class HolidayInline(admin.TabularInline):
+class HolidayInline(ScopedChoicesMixin, admin.TabularInline):
     model = Holiday
     extra = 0
 

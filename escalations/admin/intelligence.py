@@ -18,6 +18,7 @@ from django.utils.html import format_html
 
 from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 from escalations.automation import whatif, whatif_compare
+from escalations.core.bounds import BoundedDateField
 from escalations.intelligence import scoring
 from escalations.models import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy, SlaPolicy, TriggerRule
 
@@ -158,16 +159,16 @@ class ScoringPolicyAdmin(HistoryAdmin):
             "changelist_url": reverse(f"{self.admin_site.name}:escalations_scoringpolicy_changelist"),
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/escalations/whatif.html", context)
+        return TemplateResponse(request, "admin/escalations/whatif.html", context, status=400 if form.errors else 200)
 
 
 class WhatIfForm(forms.Form):
-    date_from = forms.DateField(
+    date_from = BoundedDateField(
         label="Opened from",
         widget=forms.DateInput(attrs={"type": "date"}),
         initial=lambda: date.today() - timedelta(days=30),
     )
-    date_to = forms.DateField(
+    date_to = BoundedDateField(
         label="Opened until (inclusive)", widget=forms.DateInput(attrs={"type": "date"}), initial=date.today
     )
     policy = forms.ModelChoiceField(

@@ -9,12 +9,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from escalations.admin.base import HistoryAdmin, ReadOnlyMixin
+from escalations.admin.base import HistoryAdmin, ReadOnlyMixin, ScopedChoicesMixin
 from escalations.core.durations import format_duration
 from escalations.models import AuthorityGrant, Category, Level, StaffProfile, Team
 
 
-class AuthorityGrantInline(ReadOnlyMixin, admin.TabularInline):
+class AuthorityGrantInline(ReadOnlyMixin, ScopedChoicesMixin, admin.TabularInline):
     model = AuthorityGrant
     extra = 0
     can_delete = False

@@ -13,7 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from escalations.admin.base import HistoryAdmin, ReadOnlyInline
+from escalations.admin.base import HistoryAdmin, ReadOnlyInline, ScopedChoicesMixin
 from escalations.admin.fields import DurationText, duration_overrides
 from escalations.core.durations import format_duration
 from escalations.models import (
@@ -44,7 +44,7 @@ SNAPSHOT_NOTE = (
 )
 
 
-class SlaTargetInline(admin.TabularInline):
+class SlaTargetInline(ScopedChoicesMixin, admin.TabularInline):
     model = SlaTarget
     extra = 0
     formfield_overrides = duration_overrides(max_value=TARGET_MAX)
@@ -116,7 +116,7 @@ class PathStepFormSet(forms.BaseInlineFormSet):
         super().clean()
 
 
-class PathStepInline(admin.TabularInline):
+class PathStepInline(ScopedChoicesMixin, admin.TabularInline):
     model = PathStep
     formset = PathStepFormSet
     extra = 0

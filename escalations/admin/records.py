@@ -19,7 +19,7 @@ from escalations import workflow
 from escalations.actions import catalogue
 from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 from escalations.domain import authority
-from escalations.models import ApprovalRequest, ApprovalStatus, Escalation, KnowledgeArticle, Note, Review
+from escalations.models import ApprovalRequest, ApprovalStatus, Case, Escalation, KnowledgeArticle, Note, Review
 from escalations.templatetags.desk import money
 
 
@@ -164,14 +164,50 @@ class ReviewAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
 
 @admin.register(KnowledgeArticle)
 class KnowledgeArticleAdmin(HistoryAdmin):
+    """The article's own text is edited here; its author is whoever creates it (never a
+    field), and its links to cases go through ``workflow.knowledge_link`` one by one (each
+    checked against the user's right to work the case, each with a history row). The
+    case picker offers only cases the user may see (``ScopedChoicesMixin``), and links to
+    cases the user may not see are neither shown nor removed by saving the form."""
+
     list_display = ["title", "category", "is_published", "author", "updated_at"]
     list_filter = ["is_published", "category"]
     list_select_related = ["category", "author"]
     search_fields = ["title"]
-    raw_id_fields = ["author"]
+    readonly_fields = ["author", "created_at"]
     autocomplete_fields = ["cases"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        visible = Case.objects.visible_to(request.user).values("pk")
+
+        class ScopedArticleForm(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                if self.instance.pk and "cases" in self.fields:
+                    self.initial["cases"] = list(
+                        self.instance.cases.filter(pk__in=visible).values_list("pk", flat=True)
+                    )
+
+        return ScopedArticleForm
+
     def save_model(self, request, obj, form, change):
-        if not change and obj.author_id is None:
+        if not change:
             obj.author = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        wanted = {c.pk for c in form.cleaned_data.pop("cases", None) or []}
+        super().save_related(request, form, formsets, change)
+        article = form.instance
+        shown = set(
+            article.cases.filter(pk__in=Case.objects.visible_to(request.user).values("pk")).values_list("pk", flat=True)
+        )
+        for case_id, linked in [
+            *((pk, True) for pk in sorted(wanted - shown)),
+            *((pk, False) for pk in sorted(shown - wanted)),
+        ]:
+            try:
+                workflow.knowledge_link(case_id=case_id, article_id=article.pk, actor=request.user, linked=linked)
+            except workflow.WorkflowError as exc:
+                self.message_user(request, f"Case #{case_id}: {exc}", messages.ERROR)

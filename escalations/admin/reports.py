@@ -17,6 +17,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from escalations.core.bounds import BoundedDateField
 from escalations.domain import authority
 from escalations.models import Category, Level, Priority, Team
 from escalations.reports import REGISTRY, FilterError, Filters
@@ -28,8 +29,8 @@ DEFAULT_DAYS = 90
 
 
 class ReportFilterForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = BoundedDateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
     level = forms.ModelChoiceField(Level.objects.order_by("rank"), to_field_name="code", required=False)
     team = forms.ModelChoiceField(Team.objects.order_by("name"), to_field_name="name", required=False)
     category = forms.ModelChoiceField(Category.objects.order_by("name"), to_field_name="code", required=False)
@@ -38,6 +39,16 @@ class ReportFilterForm(forms.Form):
     )
     source = forms.ChoiceField(choices=[("", "all"), *((k, k) for k in SOURCES)], required=False)
     period = forms.ChoiceField(choices=[("", "automatic"), *((k, k) for k in PERIODS)], required=False)
+
+    def clean(self):
+        """The range's bounds (dates, length, number of buckets) are the Filters' own."""
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                self.filters()
+            except FilterError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return cleaned
 
     def filters(self) -> Filters:
         d = self.cleaned_data
@@ -125,6 +136,7 @@ def report_detail(request, name: str):
             reports=REGISTRY.values(),
             query=request.GET.urlencode(),
         ),
+        status=400 if form.errors else 200,
     )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from escalations.models import limits
 from escalations.models.case import Case
 from escalations.models.choices import NotificationStatus
+from escalations.models.limits import text_field
 from escalations.models.monitoring import TeamWebhook
 from escalations.models.organisation import Level
 from escalations.models.policy import TriggerRule
@@ -26,14 +28,14 @@ class Notification(models.Model):
     event = models.CharField(max_length=40)
     recipient = models.EmailField()
     subject = models.CharField(max_length=200)
-    body = models.TextField()
+    body = text_field(limits.SYSTEM)
     urgent = models.BooleanField(default=True)
     # Sent to the case's requester: carries the case token and threads to their e-mails.
     to_requester = models.BooleanField(default=False, db_default=False)
     status = models.CharField(max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     dedupe_key = models.CharField(max_length=200, unique=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    last_error = text_field(limits.SYSTEM, blank=True)
     not_before = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -65,7 +67,7 @@ class RuleFiring(models.Model):
     level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="+")
     fired_at = models.DateTimeField()
     times = models.PositiveIntegerField(default=1)
-    reason = models.TextField(blank=True)
+    reason = text_field(blank=True)
     # Who was told when it last fired (addresses), so "notified nobody" is never silent.
     recipients = models.JSONField(default=list, blank=True, db_default=[])
 

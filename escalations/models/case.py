@@ -24,6 +24,7 @@ from escalations.models.choices import (
     Priority,
     Urgency,
 )
+from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Level, Team
 from escalations.models.policy import EscalationPath
 
@@ -79,7 +80,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
 
     # What the issue is.
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = text_field(blank=True)
     requester_name = models.CharField(max_length=120)
     requester_email = models.EmailField()
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases")
@@ -149,14 +150,14 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
     next_check_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    resolution_summary = models.TextField(blank=True)
+    resolution_summary = text_field(blank=True)
 
     # Predictions and routing (escalations.intelligence): advisory, never state.
     breach_risk = models.FloatField(null=True, blank=True)
     escalation_risk = models.FloatField(null=True, blank=True)
     risk_reasons = models.JSONField(null=True, blank=True)
     risk_scored_at = models.DateTimeField(null=True, blank=True)
-    routing_note = models.TextField(
+    routing_note = text_field(
         blank=True, default="", db_default="", help_text="Why the case went to this team and person."
     )
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from escalations.audit.records import audited_history
+from escalations.models.limits import text_field
 
 
 class ScoringPolicy(models.Model):
@@ -108,7 +109,7 @@ class Collaboration(models.Model):
         "escalations.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="collaborations"
     )
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.TextField(blank=True)
+    reason = text_field(blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -8,7 +8,9 @@ from django.db import models
 from django.utils import timezone
 
 from escalations.audit.records import audited_history
+from escalations.models import limits
 from escalations.models.case import Case
+from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Team
 from escalations.models.records import Note
 
@@ -39,7 +41,7 @@ class Mailbox(models.Model):
     )
     is_active = models.BooleanField(default=True)
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_error = models.TextField(blank=True, editable=False)
+    last_error = text_field(limits.SYSTEM, blank=True, editable=False)
 
     history = audited_history(excluded_fields=["last_polled_at", "last_error"])
 
@@ -74,7 +76,7 @@ class InboundMessage(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     size = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=16, choices=InboundOutcome.choices)
-    reason = models.TextField(blank=True)
+    reason = text_field(blank=True)
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages")
     note = models.ForeignKey(Note, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

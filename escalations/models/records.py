@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from escalations.audit.records import audited_history
 from escalations.core.text import OneLineFieldsMixin
+from escalations.models import limits
 from escalations.models.case import Case
 from escalations.models.choices import (
     ApprovalKind,
@@ -18,6 +20,7 @@ from escalations.models.choices import (
     NoteKind,
     ReviewStatus,
 )
+from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Level, Team
 
 User = settings.AUTH_USER_MODEL
@@ -45,13 +48,13 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     rule = models.ForeignKey(
         "escalations.TriggerRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    reason = models.TextField(blank=True)
+    reason = text_field(blank=True)
     # The handoff.
-    summary = models.TextField(blank=True)
-    steps_tried = models.TextField(blank=True)
-    knowledge_consulted = models.TextField(blank=True)
-    customer_impact = models.TextField(blank=True)
-    justification = models.TextField(blank=True, help_text="Why a level was skipped.")
+    summary = text_field(blank=True)
+    steps_tried = text_field(blank=True)
+    knowledge_consulted = text_field(blank=True)
+    customer_impact = text_field(blank=True)
+    justification = text_field(blank=True, help_text="Why a level was skipped.")
     response_breached = models.BooleanField(
         default=False, help_text="The OLA response target at the level it left had been breached."
     )
@@ -61,7 +64,7 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     # The outcome.
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
-    return_reason = models.TextField(blank=True)
+    return_reason = text_field(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # A copy of the case's opening moment (which never changes), so the reports select "the
     # handoffs of the cases opened in a range" and measure from opening without joining a
@@ -103,7 +106,7 @@ class Note(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=16, choices=NoteKind.choices, default=NoteKind.INTERNAL)
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    body = models.TextField()
+    body = text_field()
     # Who wrote a note that no staff member wrote (the requester's address, for an e-mail).
     sender = models.CharField(max_length=254, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -124,13 +127,13 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     kind = models.CharField(max_length=32, choices=ApprovalKind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="EUR", db_default="EUR", help_text="ISO 4217 code.")
-    description = models.TextField()
+    description = text_field()
     required_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
     status = FSMField(default=ApprovalStatus.PENDING, choices=ApprovalStatus.choices, protected=True)
     requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decision_note = text_field(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     history = audited_history()
@@ -161,11 +164,11 @@ class Review(ConcurrentTransitionMixin, models.Model):
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="review")
     reviewer = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     status = FSMField(default=ReviewStatus.DRAFT, choices=ReviewStatus.choices, protected=True)
-    root_cause = models.TextField()
-    went_well = models.TextField(blank=True)
-    went_badly = models.TextField(blank=True)
+    root_cause = text_field()
+    went_well = text_field(blank=True)
+    went_badly = text_field(blank=True)
     escalation_warranted = models.BooleanField(null=True)
-    prevention_actions = models.TextField(blank=True)
+    prevention_actions = text_field(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -182,7 +185,7 @@ class Review(ConcurrentTransitionMixin, models.Model):
 class KnowledgeArticle(OneLineFieldsMixin, models.Model):
     one_line_fields = ("title",)
     title = models.CharField(max_length=200)
-    body = models.TextField()
+    body = text_field(limits.ARTICLE)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL)
     is_published = models.BooleanField(default=True)
     cases = models.ManyToManyField(Case, blank=True, related_name="articles")
@@ -190,7 +193,12 @@ class KnowledgeArticle(OneLineFieldsMixin, models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = audited_history(excluded_fields=["updated_at"])
+    # Kept by a PostgreSQL trigger (migration 0028) from the first ``limits.SEARCH_PREFIX``
+    # characters of title and body, GIN-indexed: searches never build a vector per request,
+    # and no body (however long, however it got in) can exceed the tsvector limit.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    history = audited_history(excluded_fields=["updated_at", "search_vector"])
 
     class Meta:
         ordering = ["title"]

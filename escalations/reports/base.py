@@ -20,9 +20,15 @@ from django.db.models import Count, DateTimeField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from escalations.core.bounds import EARLIEST, LATEST
 from escalations.models import Case, Category, Escalation, ImportedSource, Level, Team
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+# The dates a report may cover, and how many buckets a series may have: a century by day
+# built a 33 MB page. Ten years fits every log the desk imports (2012 and 2016) by month.
+MAX_DAYS = 3660
+MAX_BUCKETS = 400
+BUCKET_DAYS = {"day": 1, "week": 7, "month": 28}
 SOURCES = {"live": "", "bpic2013": "bpic2013", "uci": "uci"}
 
 
@@ -48,12 +54,21 @@ class Filters:
     def __post_init__(self):
         if self.date_to < self.date_from:
             raise FilterError("The range ends before it starts.")
+        if self.date_from < EARLIEST or self.date_to > LATEST:
+            raise FilterError(f"Dates must lie between {EARLIEST} and {LATEST}.")
+        if (self.date_to - self.date_from).days + 1 > MAX_DAYS:
+            raise FilterError(f"A report covers at most {MAX_DAYS} days; choose a shorter range.")
         if self.period is not None and self.period not in PERIODS:
             raise FilterError(f"Period must be one of {', '.join(PERIODS)}.")
         if self.priority is not None and self.priority not in (1, 2, 3, 4):
             raise FilterError("Priority must be 1, 2, 3 or 4.")
         if self.source is not None and self.source not in SOURCES:
             raise FilterError(f"Source must be one of {', '.join(SOURCES)}.")
+        buckets = ((self.date_to - self.date_from).days + 1) // BUCKET_DAYS[self.bucket] + 1
+        if buckets > MAX_BUCKETS:
+            raise FilterError(
+                f"That is {buckets} {self.bucket}s; a series has at most {MAX_BUCKETS}: choose a longer period."
+            )
 
     @property
     def start(self) -> datetime:

@@ -3,11 +3,10 @@ numbers as numbers; the text table and the pages format them for reading)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, timedelta
 
+from escalations.core.csv_out import to_csv
 from escalations.core.durations import format_duration
 from escalations.reports.base import Result, Table
 
@@ -31,12 +30,8 @@ def _plain(value):
 
 
 def table_csv(table: Table) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([c.label for c in table.columns])
-    for row in table.rows:
-        writer.writerow(["" if v is None else _plain(v) for v in row])
-    return buf.getvalue()
+    """Cells that a spreadsheet would run as formulas are neutralised (``core.csv_out``)."""
+    return to_csv([c.label for c in table.columns], table.rows)
 
 
 def result_csv(result: Result, table_key: str | None = None) -> str:

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from escalations.core.bounds import EARLIEST, LATEST, MAX_ID
 from escalations.domain import authority
 from escalations.domain.clock import _span
 from escalations.models import (
@@ -187,11 +188,13 @@ def parse_cursor(cursor: str | None) -> tuple[int, datetime, int] | None:
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        if int(phase) not in (0, 1, 2):
-            return None
-        return int(phase), moment, int(pk)
+        phase, pk, moment = int(phase), int(pk), moment.astimezone(UTC)
     except (ValueError, TypeError, OverflowError):
         return None
+    # A forged cursor must not reach the database: ids within bigint, moments PostgreSQL keeps.
+    if phase not in (0, 1, 2) or not 0 <= pk <= MAX_ID or not EARLIEST.year <= moment.year <= LATEST.year:
+        return None
+    return phase, moment, pk
 
 
 def _after(qs: QuerySet[Case], field: str, at: datetime, pk: int) -> QuerySet[Case]:

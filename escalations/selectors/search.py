@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from escalations.models import OPEN_STATUSES, Case, CaseStatus, KnowledgeArticle
@@ -29,8 +29,14 @@ def keywords(*texts: str, limit: int = 8) -> list[str]:
     return seen[:limit]
 
 
-def _text_match(qs: QuerySet, fields: tuple[str, ...], words: list[str], any_word: bool) -> QuerySet:
-    """PostgreSQL full-text search (ranked); elsewhere a plain ``icontains`` per word."""
+def _text_match(
+    qs: QuerySet, fields: tuple[str, ...], words: list[str], any_word: bool, stored: str | None = None
+) -> QuerySet:
+    """PostgreSQL full-text search (ranked); elsewhere a plain ``icontains`` per word.
+
+    ``stored`` names a column holding the rows' vector (knowledge articles: kept by a
+    trigger from a bounded prefix, GIN-indexed); without it the vector is built from
+    ``fields`` per request, which only short fields (case titles) may do."""
     if not words:
         return qs.none()
     if connection.vendor == "postgresql":
@@ -40,6 +46,9 @@ def _text_match(qs: QuerySet, fields: tuple[str, ...], words: list[str], any_wor
         for w in words[1:]:
             term = SearchQuery(w, config="english")
             query = (query | term) if any_word else (query & term)
+        if stored:
+            ranked = qs.annotate(rank=SearchRank(F(stored), query))
+            return ranked.filter(**{stored: query}).order_by("-rank", "-pk")
         vector = SearchVector(*fields, config="english")
         ranked = qs.annotate(document=vector, rank=SearchRank(vector, query))
         return ranked.filter(document=query).order_by("-rank", "-pk")
@@ -89,22 +98,29 @@ def similar_resolved_cases(case: Case, user, limit: int = 5) -> list[Case]:
     return list(_text_match(candidates, ("title",), words, any_word=True)[:limit])
 
 
+ARTICLE_VECTOR = "search_vector"  # KnowledgeArticle's stored vector (migration 0028)
+# Lists of articles leave out the body (up to limits.ARTICLE characters, or more in rows
+# written before the limit) and the vector; the article's own page reads them.
+ARTICLE_HEAVY = ("body", "search_vector")
+
+
 def knowledge_search(q: str = "", limit: int = 50) -> list[KnowledgeArticle]:
-    qs = KnowledgeArticle.objects.filter(is_published=True).select_related("category")
+    qs = KnowledgeArticle.objects.filter(is_published=True).select_related("category").defer(*ARTICLE_HEAVY)
     words = keywords(q, limit=10)
     if not q.strip():
         return list(qs.order_by("title")[:limit])
-    return list(_text_match(qs, ("title", "body"), words, any_word=False)[:limit])
+    return list(_text_match(qs, ("title", "body"), words, any_word=False, stored=ARTICLE_VECTOR)[:limit])
 
 
 def suggested_articles(case: Case, limit: int = 5) -> list[KnowledgeArticle]:
     """Published articles that match the case's words and are not linked yet."""
-    qs = KnowledgeArticle.objects.filter(is_published=True).exclude(cases=case)
-    return list(_text_match(qs, ("title", "body"), keywords(case.title, case.description), any_word=True)[:limit])
+    qs = KnowledgeArticle.objects.filter(is_published=True).exclude(cases=case).defer(*ARTICLE_HEAVY)
+    words = keywords(case.title, case.description)
+    return list(_text_match(qs, ("title", "body"), words, any_word=True, stored=ARTICLE_VECTOR)[:limit])
 
 
 def linked_articles(case: Case) -> list[KnowledgeArticle]:
-    return list(case.articles.order_by("title"))
+    return list(case.articles.defer(*ARTICLE_HEAVY).order_by("title"))
 
 
 def article_for(pk: int) -> KnowledgeArticle:

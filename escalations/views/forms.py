@@ -8,6 +8,7 @@ from django import forms
 from escalations.actions.forms import MAX_TEXT, DeskForm
 from escalations.models import Level, Team
 from escalations.models.choices import CaseStatus, Priority
+from escalations.selectors.cases import parse_cursor
 
 
 class SimilarQueryForm(DeskForm):
@@ -51,6 +52,14 @@ class QueueFilterForm(DeskForm):
         super().__init__(*args, **kwargs)
         self.fields["level"].queryset = Level.objects.filter(pk__in=[lv.pk for lv in levels])
         self.fields["team"].queryset = teams if teams is not None else Team.objects.none()
+
+    def clean_cursor(self) -> str:
+        cursor = self.cleaned_data["cursor"]
+        if cursor and parse_cursor(cursor) is None:
+            # Shown above the filters (the cursor is a hidden field); the first page is shown.
+            self.add_error(None, "This page link is damaged; start again from the first page.")
+            return ""
+        return cursor
 
 
 class KnowledgeSearchForm(DeskForm):

@@ -1,8 +1,8 @@
-import csv
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from escalations.core import csv_out
 from escalations.importers import FORMATS, LogFormatError, run_import
 
 SHOW_BAD = 50
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             lines.append(f"    ... and {more:,} more" + ("" if o["bad_rows"] else " (--bad-rows FILE lists them all)"))
         if o["bad_rows"]:
             with open(o["bad_rows"], "w", newline="") as fh:
-                writer = csv.writer(fh)
+                writer = csv_out.writer(fh)
                 writer.writerow(["line", "reason"])
                 writer.writerows((b.line, b.reason) for b in summary.bad_rows)
             lines.append(f"    all bad rows written to {o['bad_rows']}")
