@@ -17,6 +17,7 @@ import csv
 import gzip
 import io
 import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -99,17 +100,31 @@ class LogReader:
         self.size = os.path.getsize(path) or 1
         self.raw = open(path, "rb")
         gz = self.raw.read(2) == b"\x1f\x8b"
+        self.raw.seek(-1, os.SEEK_END)
+        cut = not gz and self.raw.read(1) not in (b"\n", b"\r")  # a plain file cut mid-row
         self.raw.seek(0)
         binary = gzip.GzipFile(fileobj=self.raw) if gz else self.raw
         self.text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        self.reader = csv.reader(self.text)
+        self.reader = csv.reader(self.text, strict=True)
         try:
             self.header = next(self.reader)
         except StopIteration:
             raise LogFormatError(f"{path} is empty.") from None
+        except (csv.Error, UnicodeDecodeError, EOFError, OSError, zlib.error) as exc:
+            raise LogFormatError(f"{path}, line 1 or near it: unreadable ({exc}).") from None
+        if cut:
+            raise LogFormatError(f"{path}: the last line is cut short (no line end); was the file cut?")
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        for row in self.reader:
+        """A damaged file (truncated gzip, undecodable bytes, a quote left open, a field
+        over the CSV limit) ends in ``LogFormatError`` naming the line, not a traceback."""
+        while True:
+            try:
+                row = next(self.reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError, EOFError, OSError, zlib.error) as exc:
+                raise LogFormatError(f"{self.path}, line {self.reader.line_num + 1}: unreadable ({exc}).") from None
             if row:
                 yield self.reader.line_num, row
 

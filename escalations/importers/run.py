@@ -11,7 +11,7 @@ from django.db import transaction
 from escalations.audit import chain
 from escalations.core.bulk import bulk_insert
 from escalations.importers import sources
-from escalations.importers.common import Context, Incident, LogReader, Summary
+from escalations.importers.common import Context, Incident, LogFormatError, LogReader, Summary
 from escalations.importers.replay import Replay, Replayed
 from escalations.models import Case, Escalation
 
@@ -32,11 +32,45 @@ def _as_stored(rows: list) -> list:
     return rows
 
 
+class ImportRefused(LogFormatError):
+    """The file has bad rows: nothing was written. ``summary.bad_rows`` lists them all."""
+
+    def __init__(self, summary: Summary):
+        self.summary = summary
+        super().__init__(f"{len(summary.bad_rows):,} bad rows; nothing was imported.")
+
+
 def run_import(
-    fmt, path: str, progress: Callable[[LogReader, Summary], None] | None = None, batch_size: int = BATCH
+    fmt,
+    path: str,
+    progress: Callable[[LogReader, Summary], None] | None = None,
+    batch_size: int = BATCH,
+    skip_bad_rows: bool = True,
 ) -> Summary:
     """``fmt`` is a format module (``bpic2013`` or ``uci``) with ``SOURCE``, ``LABEL`` and
-    ``incidents(reader, bad)``."""
+    ``incidents(reader, bad)``.
+
+    All or nothing per file: the whole file is read and checked first (no writes), and
+    any bad row (or a damaged file: ``LogFormatError``) refuses it with every bad row
+    listed; then every incident is written in one transaction, so a failure half-way
+    (the database restarting, a disk full) leaves the database as it was and a re-run
+    starts from scratch. ``skip_bad_rows`` imports the good incidents of a file with bad
+    rows (an incident with a bad row is still left out whole) in the same one transaction."""
+    checked = Summary(fmt.SOURCE)
+    reader = LogReader(path)
+    try:
+        for _incident in fmt.incidents(reader, checked.bad_rows.append):
+            pass
+    finally:
+        reader.close()
+    checked.bad_rows.sort(key=lambda b: b.line)
+    if checked.bad_rows and not skip_bad_rows:
+        raise ImportRefused(checked)
+    with transaction.atomic():
+        return _write_file(fmt, path, progress, batch_size)
+
+
+def _write_file(fmt, path: str, progress, batch_size: int) -> Summary:
     summary = Summary(fmt.SOURCE)
     reader = LogReader(path)
     try:

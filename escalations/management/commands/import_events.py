@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from escalations.core import csv_out
 from escalations.importers import FORMATS, LogFormatError, run_import
+from escalations.importers.run import ImportRefused
 
 SHOW_BAD = 50
 
@@ -26,14 +27,30 @@ class Command(BaseCommand):
             help=f"Write every bad row (line, reason) here; the summary lists the first {SHOW_BAD}.",
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress line on stderr.")
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="Refuse the whole file if any row is bad (default: leave out incidents with bad rows).",
+        )
 
     def handle(self, *args, **o):
         started = time.perf_counter()
         progress = None if o["no_progress"] else self._progress
         try:
-            summary = run_import(FORMATS[o["fmt"]], o["path"], progress=progress, batch_size=o["batch"])
+            summary = run_import(
+                FORMATS[o["fmt"]], o["path"], progress=progress, batch_size=o["batch"], skip_bad_rows=not o["strict"]
+            )
+        except ImportRefused as exc:
+            bad = exc.summary.bad_rows
+            lines = [f"Refused {o['path']}: {len(bad):,} bad rows; nothing was imported."]
+            lines += [f"    line {b.line}: {b.reason}" for b in bad[:SHOW_BAD]]
+            if len(bad) > SHOW_BAD:
+                lines.append(f"    ... and {len(bad) - SHOW_BAD:,} more (--bad-rows FILE lists them all)")
+            self._write_bad_rows(o["bad_rows"], bad, lines)
+            self.stdout.write("\n".join(lines))
+            raise CommandError("Fix the rows above and run again, or run without --strict.") from None
         except (OSError, LogFormatError) as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(f"{exc} Nothing was imported.") from None
         if progress:
             self.stderr.write("")
         elapsed = time.perf_counter() - started
@@ -56,13 +73,16 @@ class Command(BaseCommand):
         if len(summary.bad_rows) > SHOW_BAD:
             more = len(summary.bad_rows) - SHOW_BAD
             lines.append(f"    ... and {more:,} more" + ("" if o["bad_rows"] else " (--bad-rows FILE lists them all)"))
-        if o["bad_rows"]:
-            with open(o["bad_rows"], "w", newline="") as fh:
+        self._write_bad_rows(o["bad_rows"], summary.bad_rows, lines)
+        self.stdout.write("\n".join(lines))
+
+    def _write_bad_rows(self, target: str | None, bad: list, lines: list[str]) -> None:
+        if target:
+            with open(target, "w", newline="") as fh:
                 writer = csv_out.writer(fh)
                 writer.writerow(["line", "reason"])
-                writer.writerows((b.line, b.reason) for b in summary.bad_rows)
-            lines.append(f"    all bad rows written to {o['bad_rows']}")
-        self.stdout.write("\n".join(lines))
+                writer.writerows((b.line, b.reason) for b in bad)
+            lines.append(f"    all bad rows written to {target}")
 
     def _progress(self, reader, summary) -> None:
         done = reader.fraction()
