@@ -55,15 +55,26 @@ class Split:
     dropped: int  # training-period cases whose outcome was not known at the cutoff
     labels: list[int] = field(default_factory=list)  # of ``train``, as known at the cutoff
     censored: int = 0  # training cases still open at the cutoff, kept with their label then
+    test_labels: list[int] = field(default_factory=list)  # of ``test``, as known at the end
 
 
-def time_split(rows: list[Row], target: str = "breach", test_fraction: float = TEST_FRACTION) -> Split:
-    """Test on the last 20 % of the closed cases by opening time; train on the cases opened
-    before the first of them, labelled as known then (``Row.label_at``)."""
+def time_split(
+    rows: list[Row], target: str = "breach", test_fraction: float = TEST_FRACTION, end: datetime | None = None
+) -> Split:
+    """The cut is where the last 20 % of the closed cases by opening time begins. Test on
+    every case opened from the cut whose outcome is known at ``end`` (now), censored the
+    same way as training, so slow cases are in the test as they are in training; train on
+    the cases opened before the cut, labelled as known then (``Row.label_at``)."""
+    end = end or timezone.now()
     closed = sorted((r for r in rows if r.closed_at is not None), key=lambda r: (r.opened_at, r.id))
     n_test = max(1, int(round(len(closed) * test_fraction)))
-    test = closed[-n_test:]
-    cutoff = test[0].opened_at
+    cutoff = closed[-n_test].opened_at
+    test, test_labels = [], []
+    for r in sorted(rows, key=lambda r: (r.opened_at, r.id)):
+        known = r.label_at(target, end) if r.opened_at >= cutoff else None
+        if known is not None:
+            test.append(r)
+            test_labels.append(int(known))
     head = [r for r in sorted(rows, key=lambda r: (r.opened_at, r.id)) if r.opened_at < cutoff]
     train, labels, censored = [], [], 0
     for r in head:
@@ -73,7 +84,7 @@ def time_split(rows: list[Row], target: str = "breach", test_fraction: float = T
         train.append(r)
         labels.append(int(known))
         censored += r.closed_at is None or r.closed_at > cutoff
-    return Split(train, test, cutoff, len(head) - len(train), labels, censored)
+    return Split(train, test, cutoff, len(head) - len(train), labels, censored, test_labels)
 
 
 def older_newer(rows: list[Row], labels: list[int]) -> tuple[list, list, list, list]:
@@ -219,7 +230,7 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
     split = time_split(rows, target)
     if len(set(split.labels)) < 2:
         raise NotTrainable("every training case has the same outcome")
-    y_test = [int(r.label(target)) for r in split.test]
+    y_test = split.test_labels
     fitted, figures = fit_both(split.train, split.labels, (split.test, y_test))
     p = fitted.proba(matrix(split.test, fitted.spec))
     metrics = evaluate(y_test, p)
