@@ -335,10 +335,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {
-        "ImpactEnum": "escalations.models.choices.Impact",
-        "UrgencyEnum": "escalations.models.choices.Urgency",
-    },
+    # Impact and urgency share one choice set (high, medium, low): one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"HighMediumLowEnum": "escalations.models.choices.Impact"},
 }
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 # Monitoring intake: the shared secret of HMAC-signed deliveries (X-Escalation-Signature,

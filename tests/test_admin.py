@@ -17,6 +17,9 @@ from django.utils import timezone
 from escalations import workflow
 from escalations.admin.base import HistoryAdmin
 from escalations.models import (
+    AlertCase,
+    AlertRule,
+    ApiToken,
     ApprovalRequest,
     AuditHead,
     AuditSeal,
@@ -26,6 +29,7 @@ from escalations.models import (
     Escalation,
     EscalationPath,
     Holiday,
+    ImportedSource,
     InboundMessage,
     KnowledgeArticle,
     Level,
@@ -38,6 +42,7 @@ from escalations.models import (
     RuleFiring,
     ScoringPolicy,
     SweepHeartbeat,
+    TeamWebhook,
     TriggerRule,
     WorkingRange,
 )
@@ -167,6 +172,11 @@ def world(agent, specialist, manager, settings, tmp_path):
         article_id=KnowledgeArticle.objects.get(title="Router reset").pk,
     )
     assert survey.pk
+    AlertRule.objects.create(name="Database alerts", match={"team": "db"}, category=category)  # monitoring intake
+    AlertCase.objects.create(source="generic", fingerprint="admin-test", case=case)
+    TeamWebhook.objects.create(team=team, name="Chat", url="http://127.0.0.1:9/hook")
+    ApiToken.objects.issue(user=manager, scopes=["read"])
+    ImportedSource.objects.create(source="uci", first_at=timezone.now(), last_at=timezone.now(), cases=0)
     return {"case": fresh(case), "done": fresh(done)}
 
 

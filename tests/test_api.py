@@ -152,10 +152,10 @@ def test_actions_through_the_catalogue(client, agent, specialist, auditor, categ
     escalate = {"version": version, **{k: getattr(HANDOFF, k) for k in ("summary", "steps_tried", "customer_impact")}}
     done = call(client, "post", reverse("api:case-action", args=[case.pk, "escalate"]), text, escalate)
     assert done.status_code == 200 and "escalated" in done.json()["detail"]
-    # the case went to L2: out of the agent's sight (404); the receiving level accepts it
+    # the case went to L2: the escalating agent follows it (reads it) but may not act on it (403)
     version = fresh(case).version
     gone = call(client, "post", reverse("api:case-action", args=[case.pk, "accept"]), text, {"version": version})
-    assert gone.status_code == 404 and fresh(case).version == version
+    assert gone.status_code == 403 and fresh(case).version == version
     other_case = open_case(agent, category)
     body = {"version": other_case.version, "to_level": "L1", "reason": "x"}
     refused = call(client, "post", reverse("api:case-action", args=[other_case.pk, "de-escalate"]), text, body)

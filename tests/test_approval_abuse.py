@@ -284,7 +284,7 @@ def test_admin_grants_are_read_only_and_changes_are_proposed_then_approved(clien
     profile = agent.staff_profile
     posted = client.post(
         reverse("admin:escalations_staffprofile_change", args=[profile.pk]),
-        {"level": level("EXEC").pk, "capacity": 7, "on_duty": "on"},
+        {"level": level("EXEC").pk, "capacity": 7, "on_duty": "on", "customer_name": "first"},
     )
     assert posted.status_code == 302
     profile.refresh_from_db()

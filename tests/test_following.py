@@ -114,7 +114,7 @@ def test_the_following_queue_shows_level_owner_and_sla(client, agent, specialist
     workflow.case_accept(case_id=escalated.pk, actor=specialist)
     client.force_login(agent)
     html = client.get(reverse("following-queue")).content.decode()
-    assert f"#{escalated.pk}" in html and "<td>L2</td>" in html
+    assert f"#{escalated.pk}" in html and ">L2</td>" in html
     assert (specialist.get_full_name() or specialist.username) in html
     assert "due in" in html or "overdue" in html
     assert reverse("following-queue") in client.get(reverse("my-queue")).content.decode()  # in the staff menu

@@ -89,7 +89,7 @@ def _expected(action: str, kind: str, with_teams: bool) -> set[str]:
             "team": {FRONT},
             "team_manager": {M1},
             "next_level": {SECOND},
-            "watchers": {WATCHER},
+            "watchers": {WATCHER, AGENT},  # the opener follows the case too
             "requester": {RITA},
         }[kind]
     to = "L3" if action == A.JUMP_LEVEL else "L2"
@@ -101,7 +101,7 @@ def _expected(action: str, kind: str, with_teams: bool) -> set[str]:
         "team": {level_address} if with_teams else set(),
         "team_manager": {team_manager} if with_teams else set(),
         "next_level": {level_address},  # the level it moved to, never the one above
-        "watchers": {WATCHER},
+        "watchers": {WATCHER, AGENT},  # the opener follows the case too
         "requester": {RITA},
     }
     return base | by_kind[kind]
