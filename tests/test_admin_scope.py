@@ -19,7 +19,7 @@ ADD = "/admin/escalations/knowledgearticle/add/"
 def cases(agent, senior):
     category = CategoryFactory(code="net")
     mine = open_case(agent, category, title="Printer jammed on floor two")
-    secret = open_case(agent, category, title="Executive payroll leak")
+    secret = open_case(senior, category, title="Executive payroll leak")  # not the agent's: they'd follow it
     Case.objects.filter(pk=secret.pk).update(level=level("L3"))  # above the agent's level
     return {"mine": mine, "secret": secret, "category": category}
 

@@ -266,7 +266,7 @@ def test_admin_pages_for_a_manager(desk, client, manager):
     assert download.content.decode().splitlines()[1] == "L1->L2,2,1,1,0,50.0"
     assert client.get("/admin/reports/nothing/").status_code == 404
     bad = client.get("/admin/reports/volume/", {"date_from": "2025-06-03", "date_to": "2025-06-02"})
-    assert bad.status_code == 200 and "ends before it starts" in bad.content.decode()
+    assert bad.status_code == 400 and "ends before it starts" in bad.content.decode()
 
 
 def test_admin_pages_refuse_an_agent(agent, client):

@@ -124,6 +124,7 @@ DOMAIN_MODELS = [
     "teamwebhook",
     "satisfactionsurvey",
     "deflection",
+    "importedsource",
 ]
 CONFIG_MODELS = [
     "level",

@@ -15,6 +15,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from escalations.audit.records import audited_history
 from escalations.models.choices import ApprovalKind
+from escalations.models.limits import text_field
 from escalations.models.organisation import Level, StaffProfile
 
 User = settings.AUTH_USER_MODEL
@@ -43,13 +44,13 @@ class AuthorityChange(ConcurrentTransitionMixin, models.Model):
     limit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     rank = models.PositiveSmallIntegerField(null=True, blank=True)
     summary = models.CharField(max_length=300)
-    reason = models.TextField()
+    reason = text_field()
     status = FSMField(default=AuthorityChangeStatus.PENDING, choices=AuthorityChangeStatus.choices, protected=True)
     proposed_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     proposed_at = models.DateTimeField(default=timezone.now)
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decision_note = text_field(blank=True)
 
     history = audited_history()
 

@@ -173,7 +173,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
     is_major = models.BooleanField(default=False, db_default=False)
     major_declared_at = models.DateTimeField(null=True, blank=True)
     major_ended_at = models.DateTimeField(null=True, blank=True)
-    major_end_reason = models.TextField(blank=True, default="", db_default="")
+    major_end_reason = text_field(blank=True, default="", db_default="")
 
     # Bumped by every workflow write: a stale form (or a second person) is detected by it.
     version = models.PositiveIntegerField(default=1)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from escalations.audit.records import audited_history
 from escalations.models.case import Case
+from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Level, Team
 from escalations.models.policy import TriggerRule
 from escalations.models.records import KnowledgeArticle
@@ -24,7 +25,7 @@ class SatisfactionSurvey(models.Model):
     resolved_at = models.DateTimeField(help_text="The resolution this answer is about.")
     requester_email = models.EmailField()
     score = models.PositiveSmallIntegerField(help_text="1 (very unhappy) to 5 (very satisfied).")
-    comment = models.TextField(blank=True)
+    comment = text_field(blank=True)
     answered_at = models.DateTimeField(default=timezone.now)
     via = models.CharField(max_length=16, default="portal", help_text="portal or e-mail link")
     level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
