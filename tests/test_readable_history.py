@@ -119,4 +119,5 @@ def test_timeline_newest_first_toggle_is_remembered(client, manager, worked):
     newest = client.get(url, {"timeline": "newest"}).context["timeline"]
     assert newest[0].at >= newest[-1].at
     assert client.get(url).context["newest_first"] is True  # remembered
-    assert client.get(url, {"timeline": "\x00junk"}).status_code == 200
+    assert client.get(url, {"timeline": "junk"}).status_code == 200
+    assert client.get(url, {"timeline": "\x00junk"}).status_code == 400  # NUL: refused before any view

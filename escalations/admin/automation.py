@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from escalations.admin.base import CaseRowsMixin, ReadOnlyMixin, warn_if_sweep_stale
 from escalations.core.durations import format_duration
-from escalations.models import ImportedSource, Notification, RuleFiring, SweepHeartbeat
+from escalations.models import Notification, RuleFiring, SweepHeartbeat
 from escalations.selectors.readable import local_seconds
 
 
@@ -93,10 +93,3 @@ def warn_on_index(site: admin.AdminSite) -> None:
 
 
 warn_on_index(admin.site)
-
-
-@admin.register(ImportedSource)
-class ImportedSourceAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    """Each imported log's data range (written by ``import_events``; reports read it)."""
-
-    list_display = ("source", "first_at", "last_at", "cases", "imported_at")
