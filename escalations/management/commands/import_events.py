@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import InterfaceError, OperationalError
 
-from escalations.core import csv_out
+from escalations.core import csv_out, dberrors
 from escalations.importers import FORMATS, LogFormatError, run_import
 from escalations.importers.run import ImportRefused
 
@@ -67,7 +67,10 @@ class Command(BaseCommand):
             # The file is written in one transaction: whatever failed, it rolled back whole.
             if progress:
                 self.stderr.write("")
-            raise CommandError(f"{database_failure(exc)} Nothing was imported; run the same command again.") from None
+            raise CommandError(
+                f"{dberrors.describe(exc, 'the import')} Nothing was imported (one transaction for the file); "
+                "run the same command again once the database is back or has space."
+            ) from None
         if progress:
             self.stderr.write("")
         elapsed = time.perf_counter() - started
@@ -117,13 +120,3 @@ class Command(BaseCommand):
             ending="",
         )
         self.stderr.flush()
-
-
-def database_failure(exc: Exception) -> str:
-    """One line on what the database did: out of disk space, gone, or another failure."""
-    cause = getattr(exc, "__cause__", None)
-    code = getattr(cause, "sqlstate", None) or getattr(exc, "pgcode", None)
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if code == "53100":
-        return f"The database ran out of disk space ({first})."
-    return f"The database failed during the import ({first})."
