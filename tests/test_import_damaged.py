@@ -156,3 +156,12 @@ def test_a_rerun_after_a_refusal_starts_clean(tmp_path, capsys):
     assert Case.objects.filter(source="bpic2013").count() == 5
     cut = Case.objects.get(source="bpic2013", external_id="1-300")  # the incident the cut went through
     assert cut.status == "closed" and cut.reopen_count == 1  # whole: its last rows arrived
+
+
+def test_a_quote_inside_a_properly_quoted_field_is_data(tmp_path, capsys):
+    """The stray-quote check reads the record's own text: ``"Swe""den"`` is a quote, as CSV says."""
+    path = tmp_path / "log.csv"
+    path.write_bytes(with_line(13, b",Sweden,", b',"Swe""den",'))
+    call_command("import_events", str(path), "--format", "bpic2013", "--no-progress")
+    assert "bad rows             0" in capsys.readouterr().out
+    assert Case.objects.filter(source="bpic2013").count() == 5
