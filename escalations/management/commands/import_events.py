@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="The log, e.g. ../shared/data/bpic2013_incidents.csv.gz")
         parser.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt")
-        parser.add_argument("--batch", type=int, default=500, help="Incidents per transaction.")
+        parser.add_argument(
+            "--batch", type=int, default=500, help="Incidents per write batch (all inside the file's one transaction)."
+        )
         parser.add_argument(
             "--bad-rows",
             dest="bad_rows",
