@@ -346,21 +346,24 @@ def test_disk_full_under_the_database(pg, tmp_path):
             pytest.fail(f"the disk-full run needs root to mount a tmpfs: {exc}")
         pytest.skip(f"the disk-full run needs root to mount a tmpfs: {exc}")
     db = fresh(pg, tablespace="small")
+    pg.sql("CHECKPOINT")  # the copy's pages on the small disk before it is filled
     log = big_log(tmp_path / "log.csv.gz", 600)
     ballast = pgserver.fill(point, leave_kb=512)
-    before = every_table(pg, db)
-    full = manage(pg, db, "import_events", str(log), "--format", "bpic2013", "--no-progress")
-    assert full.returncode == 1, full.stdout + full.stderr
-    assert "The database ran out of disk space during the import" in full.stderr, full.stderr
-    assert "Nothing was imported" in full.stderr
-    no_traceback(full)
-    sweep = manage(pg, db, "run_sweep", "--at", LATER, "--batch-size", "50")
-    assert sweep.returncode == 1 and "ran out of disk space during the sweep" in sweep.stderr, sweep.stderr
-    no_traceback(sweep)
-    assert every_table(pg, db) == before  # neither half-landed
-    assert pg.sql("SELECT 1") == "1"  # the server itself stayed up (its WAL is on another disk)
-    began = time.monotonic()
-    ballast.unlink()  # the operator frees space
+    try:
+        before = every_table(pg, db)
+        full = manage(pg, db, "import_events", str(log), "--format", "bpic2013", "--no-progress")
+        assert full.returncode == 1, full.stdout + full.stderr
+        assert "The database ran out of disk space during the import" in full.stderr, full.stderr
+        assert "Nothing was imported" in full.stderr
+        no_traceback(full)
+        sweep = manage(pg, db, "run_sweep", "--at", LATER, "--batch-size", "50")
+        assert sweep.returncode == 1 and "ran out of disk space during the sweep" in sweep.stderr, sweep.stderr
+        no_traceback(sweep)
+        assert every_table(pg, db) == before  # neither half-landed
+        assert pg.sql("SELECT 1") == "1"  # the server itself stayed up (its WAL is on another disk)
+        began = time.monotonic()
+    finally:
+        ballast.unlink()  # the operator frees space (and a failed run leaves none of it behind)
     imported = manage(pg, db, "import_events", str(log), "--format", "bpic2013", "--no-progress")
     assert imported.returncode == 0, imported.stderr
     swept = manage(pg, db, "run_sweep", "--at", LATER)
@@ -369,6 +372,7 @@ def test_disk_full_under_the_database(pg, tmp_path):
     assert pg.sql(f"SELECT count(*) FROM escalations_case WHERE next_check_at <= '{LATER}'", db=db) == "0"
     assert half_written_cases(pg, db) == 0
     clean(pg, db)
+    pg.sql("CHECKPOINT")  # nothing of this database left unwritten for the next test
     figure(
         "disk full",
         tablespace_mb=96,

@@ -11,6 +11,7 @@ while the server's own files and WAL stay on the ordinary disk."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import pwd
@@ -139,13 +140,17 @@ class PgServer:
 
 def fill(point: Path, leave_kb: int) -> Path:
     """Fill a file system up to ``leave_kb`` free with a ballast file (root's, outside
-    PostgreSQL's directory); deleting it is how an operator frees the space."""
+    PostgreSQL's directory); deleting it is how an operator frees the space. Run a
+    ``CHECKPOINT`` first, so no page the server still holds in memory needs space later."""
     ballast = point / "ballast"
-    stat = os.statvfs(point)
-    free = stat.f_bavail * stat.f_frsize - leave_kb * 1024
     with open(ballast, "wb") as fh:
         chunk = b"\0" * (1 << 20)
-        while free > 0:
-            written = fh.write(chunk[: min(len(chunk), free)])
-            free -= written
+        try:
+            while True:
+                fh.write(chunk)
+                fh.flush()
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+        fh.truncate(max(0, fh.tell() - leave_kb * 1024))
     return ballast
