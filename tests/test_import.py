@@ -53,12 +53,12 @@ def counts() -> tuple:
 
 @pytest.fixture
 def bpic(db):
-    return run_import(FORMATS["bpic2013"], BPIC)
+    return run_import(FORMATS["bpic2013"], BPIC, skip_bad_rows=True)  # the log has bad rows on purpose
 
 
 @pytest.fixture
 def uci(db):
-    return run_import(FORMATS["uci"], UCI)
+    return run_import(FORMATS["uci"], UCI, skip_bad_rows=True)
 
 
 def test_bpic_summary(bpic):
@@ -138,13 +138,25 @@ def test_bad_rows_are_reported_with_line_numbers(bpic):
         (23, "unknown ST Level 'L9'"),
         (27, "incident 1-100 already appeared from line 2; an incident's rows must be together"),
     ]
+    assert [b.incident for b in bpic.bad_rows] == ["1-400", "", "1-400", "1-100"]
+    assert bpic.incomplete == ["1-100", "1-400"]  # written without their bad rows, and named
     c = case("bpic2013", "1-400")  # its good row still imported: open, in progress at L1
     assert (c.status, c.level.code, c.history.count()) == ("in_progress", "L1", 1)
 
 
+def test_by_default_a_file_with_bad_rows_is_refused_whole(db):
+    from escalations.importers.run import ImportRefused
+
+    before = counts()
+    with pytest.raises(ImportRefused) as refused:
+        run_import(FORMATS["bpic2013"], BPIC)
+    assert [b.line for b in refused.value.summary.bad_rows] == [20, 21, 23, 27]
+    assert counts() == before
+
+
 def test_second_run_changes_nothing(bpic):
     before = counts()
-    again = run_import(FORMATS["bpic2013"], BPIC)
+    again = run_import(FORMATS["bpic2013"], BPIC, skip_bad_rows=True)
     assert (again.created, again.skipped, again.history_rows, again.teams_created) == (0, 5, 0, 0)
     assert counts() == before
 
@@ -197,16 +209,27 @@ def test_uci_import(uci):
 def test_command_prints_a_summary_and_bad_rows(db, tmp_path):
     out, err = StringIO(), StringIO()
     bad_file = tmp_path / "bad.csv"
-    call_command("import_events", BPIC, "--format", "bpic2013", "--bad-rows", str(bad_file), stdout=out, stderr=err)
+    call_command(
+        "import_events",
+        BPIC,
+        "--format",
+        "bpic2013",
+        "--skip-bad-rows",
+        "--bad-rows",
+        str(bad_file),
+        stdout=out,
+        stderr=err,
+    )
     text = out.getvalue()
     assert "cases created        5" in text
     assert "escalations          3 (skip-level 1, returned 1, still pending 0)" in text
     assert "de-escalations       1" in text
     assert "line 20: unreadable date 'not-a-date'" in text
+    assert "incomplete incidents 2 (imported without their bad rows; a re-run skips them): 1-100, 1-400" in text
     assert "100%" in err.getvalue()  # the progress line
     assert bad_file.read_text().splitlines()[:2] == ["line,reason", "20,unreadable date 'not-a-date'"]
     out = StringIO()
-    call_command("import_events", BPIC, "--format", "bpic2013", "--no-progress", stdout=out)
+    call_command("import_events", BPIC, "--format", "bpic2013", "--no-progress", "--skip-bad-rows", stdout=out)
     assert "cases created        0" in out.getvalue() and "already imported     5" in out.getvalue()
 
 

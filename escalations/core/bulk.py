@@ -21,8 +21,10 @@ def _execute(connection, sql: str, params: list, fetch: bool = False):
     import psycopg
 
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding, binary arrays
-        cursor.execute(sql, params)
+    # Django's own wrapper, so a failure here is the same ``django.db`` error as anywhere
+    # else (a lost connection, a full disk), and Django marks a broken connection unusable.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)  # server-side binding, binary arrays
         return cursor.fetchall() if fetch else cursor.rowcount
 
 

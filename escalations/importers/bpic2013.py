@@ -23,7 +23,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from escalations.importers.common import QUEUED, BadRow, Event, Incident, LogReader, grouped, require_columns
+from escalations.importers.common import (
+    QUEUED,
+    BadRow,
+    Event,
+    Incident,
+    LogReader,
+    about,
+    grouped,
+    require_columns,
+)
 from escalations.models import CaseStatus
 
 SOURCE = "bpic2013"
@@ -74,8 +83,9 @@ def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Inci
     get = lambda row, name: row[col[name]].strip() if len(row) > col[name] else ""  # noqa: E731
     for sr, run in grouped(reader.rows(), col["SR Number"], bad):
         events, first = [], None
+        bad_here = about(sr, bad)
         for line, row in run:
-            event = _event(line, row, get, bad)
+            event = _event(line, row, get, bad_here)
             if event is not None:
                 events.append(event)
                 first = first or row

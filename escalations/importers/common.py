@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import os
 import zlib
 from collections import Counter
@@ -75,6 +74,7 @@ class Incident:
 class BadRow:
     line: int
     reason: str
+    incident: str = ""  # the incident the row belongs to, when it has an id
 
 
 @dataclass
@@ -89,11 +89,19 @@ class Summary:
     teams_created: int = 0
     categories_created: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
+    # Incidents written although some of their rows were bad (``skip_bad_rows`` only): the
+    # case lacks those rows' events, and a re-run skips it by id, so they are named.
+    incomplete: list[str] = field(default_factory=list)
 
 
 class LogReader:
     """Rows of a gzipped (or plain) CSV with their line numbers; ``fraction`` is how much of
-    the file has been read, from the position in the compressed file."""
+    the file has been read, from the position in the compressed file.
+
+    Lines are decoded one by one (UTF-8, a BOM allowed on the first), so undecodable bytes
+    are reported on their own line; ``csv`` parses the decoded lines."""
+
+    READ_ERRORS = (csv.Error, EOFError, OSError, zlib.error)
 
     def __init__(self, path: str):
         self.path = path
@@ -103,28 +111,71 @@ class LogReader:
         self.raw.seek(-1, os.SEEK_END)
         cut = not gz and self.raw.read(1) not in (b"\n", b"\r")  # a plain file cut mid-row
         self.raw.seek(0)
-        binary = gzip.GzipFile(fileobj=self.raw) if gz else self.raw
-        self.text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        self.reader = csv.reader(self.text, strict=True)
+        self.binary = gzip.GzipFile(fileobj=self.raw) if gz else self.raw
+        self.physical = 0  # physical lines read so far
+        self._record: list[str] = []  # the physical lines of the record being read
+        self.reader = csv.reader(self._lines(), strict=True)
         try:
-            self.header = next(self.reader)
+            self.header = self._next()
         except StopIteration:
+            self.close()
             raise LogFormatError(f"{path} is empty.") from None
-        except (csv.Error, UnicodeDecodeError, EOFError, OSError, zlib.error) as exc:
-            raise LogFormatError(f"{path}, line 1 or near it: unreadable ({exc}).") from None
+        except self.READ_ERRORS as exc:
+            self.close()
+            raise LogFormatError(f"{path}, line {self._error_line(exc)}: unreadable ({exc}).") from None
         if cut:
+            self.close()
             raise LogFormatError(f"{path}: the last line is cut short (no line end); was the file cut?")
 
+    def _lines(self) -> Iterator[str]:
+        for data in self.binary:
+            self.physical += 1
+            try:
+                line = data.decode("utf-8-sig" if self.physical == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise csv.Error(
+                    f"undecodable bytes {data[exc.start : exc.start + 4]!r} at column {exc.start + 1}; "
+                    "the file is not UTF-8 or is damaged"
+                ) from None
+            self._record.append(line)
+            yield line
+
+    def _next(self) -> list[str]:
+        self._record.clear()
+        row = next(self.reader)
+        self._check_quotes(row)
+        return row
+
+    def _check_quotes(self, row: list[str]) -> None:
+        """A quote inside an unquoted field (``Swe"den``) is read by ``csv`` as data, so a
+        damaged or badly quoted file would import quietly: a field holding a quote must
+        appear quoted (``"Swe""den"``) in the record's own text."""
+        raw = None
+        for value in row:
+            if '"' in value:
+                raw = raw if raw is not None else "".join(self._record)
+                if '"' + value.replace('"', '""') + '"' not in raw:
+                    shown = value if len(value) <= 60 else value[:57] + "..."
+                    raise csv.Error(f"a stray quote inside the unquoted field {shown!r}")
+
+    def _error_line(self, exc: Exception) -> int:
+        """The line a read error is on: the record's first line for what ``csv`` or the
+        quote check found, the next line for a file that ended or broke while reading."""
+        if isinstance(exc, csv.Error) and self._record:
+            return self.physical - len(self._record) + 1
+        return self.physical if isinstance(exc, csv.Error) else self.physical + 1
+
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """A damaged file (truncated gzip, undecodable bytes, a quote left open, a field
-        over the CSV limit) ends in ``LogFormatError`` naming the line, not a traceback."""
+        """A damaged file (truncated gzip, undecodable bytes, a quote left open or stray
+        inside a field, a field over the CSV limit) ends in ``LogFormatError`` naming the
+        line, not a traceback."""
         while True:
             try:
-                row = next(self.reader)
+                row = self._next()
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError, EOFError, OSError, zlib.error) as exc:
-                raise LogFormatError(f"{self.path}, line {self.reader.line_num + 1}: unreadable ({exc}).") from None
+            except self.READ_ERRORS as exc:
+                raise LogFormatError(f"{self.path}, line {self._error_line(exc)}: unreadable ({exc}).") from None
             if row:
                 yield self.reader.line_num, row
 
@@ -132,7 +183,13 @@ class LogReader:
         return min(self.raw.tell() / self.size, 1.0)
 
     def close(self) -> None:
-        self.text.close()
+        self.binary.close()
+        self.raw.close()
+
+
+def about(incident: str, bad: Callable[[BadRow], None]) -> Callable[[BadRow], None]:
+    """``bad`` for the rows of one incident: each reported row names it."""
+    return lambda row: bad(BadRow(row.line, row.reason, incident))
 
 
 def grouped(
@@ -153,9 +210,8 @@ def grouped(
                 ended[key] = run[0][0]
             key, run = k, []
         if k in ended:
-            bad(
-                BadRow(line, f"incident {k} already appeared from line {ended[k]}; an incident's rows must be together")
-            )
+            reason = f"incident {k} already appeared from line {ended[k]}; an incident's rows must be together"
+            bad(BadRow(line, reason, k))
             continue
         run.append((line, row))
     if run:

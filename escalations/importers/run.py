@@ -1,6 +1,6 @@
-"""The import loop: stream incidents from a log, skip those already imported, replay the
-rest and write them in batches (one transaction each): cases, handoffs, and their history
-rows chained onto the audit trail."""
+"""The import loop: check the whole log first, then stream its incidents, skip those
+already imported, replay the rest and write them in batches inside one transaction for
+the file: cases, handoffs, and their history rows chained onto the audit trail."""
 
 from __future__ import annotations
 
@@ -45,17 +45,21 @@ def run_import(
     path: str,
     progress: Callable[[LogReader, Summary], None] | None = None,
     batch_size: int = BATCH,
-    skip_bad_rows: bool = True,
+    skip_bad_rows: bool = False,
 ) -> Summary:
     """``fmt`` is a format module (``bpic2013`` or ``uci``) with ``SOURCE``, ``LABEL`` and
     ``incidents(reader, bad)``.
 
-    All or nothing per file: the whole file is read and checked first (no writes), and
-    any bad row (or a damaged file: ``LogFormatError``) refuses it with every bad row
-    listed; then every incident is written in one transaction, so a failure half-way
-    (the database restarting, a disk full) leaves the database as it was and a re-run
-    starts from scratch. ``skip_bad_rows`` imports the good incidents of a file with bad
-    rows (an incident with a bad row is still left out whole) in the same one transaction."""
+    All or nothing per file: the whole file is read and checked first (no writes). A
+    damaged file (``LogFormatError``) is refused, and so is a file with any bad row
+    (``ImportRefused``, listing every one). Then every incident is written in one
+    transaction, so a failure half-way (the database restarting, a disk full) leaves the
+    database as it was and a re-run starts from scratch.
+
+    ``skip_bad_rows`` (an explicit opt-in, the command's ``--skip-bad-rows``) writes a file
+    with bad rows anyway, leaving those rows out: an incident with a bad row is imported
+    without that row's event, and named in ``summary.incomplete``; a later run skips it by
+    id, so it stays incomplete until its case is deleted and the corrected file imported."""
     checked = Summary(fmt.SOURCE)
     reader = LogReader(path)
     try:
@@ -73,21 +77,23 @@ def run_import(
 def _write_file(fmt, path: str, progress, batch_size: int) -> Summary:
     summary = Summary(fmt.SOURCE)
     reader = LogReader(path)
+    written: set[str] = set()
     try:
         ctx = Context(fmt.SOURCE, fmt.LABEL, summary)
         batch: list[Incident] = []
         for incident in _counted(fmt.incidents(reader, summary.bad_rows.append), reader, summary, progress):
             batch.append(incident)
             if len(batch) >= batch_size:
-                _import_batch(ctx, batch)
+                written.update(_import_batch(ctx, batch))
                 batch = []
-        _import_batch(ctx, batch)
+        written.update(_import_batch(ctx, batch))
         sources.record(fmt.SOURCE)
         if progress:
             progress(reader, summary)
     finally:
         reader.close()
     summary.bad_rows.sort(key=lambda b: b.line)
+    summary.incomplete = sorted({b.incident for b in summary.bad_rows if b.incident} & written)
     return summary
 
 
@@ -101,9 +107,10 @@ def _counted(incidents: Iterator[Incident], reader: LogReader, summary: Summary,
     summary.rows = reader.reader.line_num - 1
 
 
-def _import_batch(ctx: Context, batch: list[Incident]) -> None:
+def _import_batch(ctx: Context, batch: list[Incident]) -> list[str]:
+    """Write the incidents not imported before; their ids."""
     if not batch:
-        return
+        return []
     known = set(
         Case.objects.filter(source=ctx.source, external_id__in=[i.external_id for i in batch]).values_list(
             "external_id", flat=True
@@ -112,11 +119,12 @@ def _import_batch(ctx: Context, batch: list[Incident]) -> None:
     fresh = [i for i in batch if i.external_id not in known]
     ctx.summary.skipped += len(batch) - len(fresh)
     if not fresh:
-        return
+        return []
     with transaction.atomic():
         replayed = [Replay(ctx, inc).run() for inc in fresh]
         write(replayed, ctx)
     ctx.summary.created += len(replayed)
+    return [i.external_id for i in fresh]
 
 
 def write(replayed: list[Replayed], ctx: Context) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from escalations.importers.common import BadRow, Event, Incident, LogReader, grouped, require_columns
+from escalations.importers.common import BadRow, Event, Incident, LogReader, about, grouped, require_columns
 from escalations.models import CaseStatus
 
 SOURCE = "uci"
@@ -82,8 +82,9 @@ def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Inci
     get = lambda row, name: row[col[name]].strip() if len(row) > col[name] else ""  # noqa: E731
     for number, run in grouped(reader.rows(), col["number"], bad):
         parsed = []
+        bad_here = about(number, bad)
         for line, row in run:
-            item = _event(line, row, get, bad)
+            item = _event(line, row, get, bad_here)
             if item is not None:
                 parsed.append((*item, row))
         if not parsed:
@@ -101,7 +102,7 @@ def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Inci
             opened, resolved, closed = (_moment(get(last, n)) for n in ("opened_at", "resolved_at", "closed_at"))
         except ValueError:
             opened = resolved = closed = None
-            bad(BadRow(parsed[-1][1].line, "unreadable opened_at / resolved_at / closed_at; event times used"))
+            bad_here(BadRow(parsed[-1][1].line, "unreadable opened_at / resolved_at / closed_at; event times used"))
         yield Incident(
             external_id=number,
             events=events,

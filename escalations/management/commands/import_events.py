@@ -1,8 +1,9 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError
 
-from escalations.core import csv_out
+from escalations.core import csv_out, dberrors
 from escalations.importers import FORMATS, LogFormatError, run_import
 from escalations.importers.run import ImportRefused
 
@@ -13,13 +14,16 @@ class Command(BaseCommand):
     help = (
         "Import a service desk's event log (gzipped CSV) as historical cases with their levels, "
         "teams, status history, escalations and SLA verdicts. Running it again imports only incidents "
-        "not imported before (by source and incident id)."
+        "not imported before (by source and incident id). All or nothing per file: a damaged file, "
+        "or any bad row, imports nothing and lists every bad row (--skip-bad-rows to import the rest)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="The log, e.g. ../shared/data/bpic2013_incidents.csv.gz")
         parser.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt")
-        parser.add_argument("--batch", type=int, default=500, help="Incidents per transaction.")
+        parser.add_argument(
+            "--batch", type=int, default=500, help="Incidents per write batch (all inside the file's one transaction)."
+        )
         parser.add_argument(
             "--bad-rows",
             dest="bad_rows",
@@ -28,9 +32,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress line on stderr.")
         parser.add_argument(
-            "--strict",
+            "--skip-bad-rows",
             action="store_true",
-            help="Refuse the whole file if any row is bad (default: leave out incidents with bad rows).",
+            help=(
+                "Lenient, opt-in: import a file with bad rows anyway, leaving those rows out. An incident "
+                "with a bad row is imported without that row's event and named as incomplete in the "
+                "summary; a re-run skips it by id. Default: any bad row refuses the whole file."
+            ),
         )
 
     def handle(self, *args, **o):
@@ -38,7 +46,11 @@ class Command(BaseCommand):
         progress = None if o["no_progress"] else self._progress
         try:
             summary = run_import(
-                FORMATS[o["fmt"]], o["path"], progress=progress, batch_size=o["batch"], skip_bad_rows=not o["strict"]
+                FORMATS[o["fmt"]],
+                o["path"],
+                progress=progress,
+                batch_size=o["batch"],
+                skip_bad_rows=o["skip_bad_rows"],
             )
         except ImportRefused as exc:
             bad = exc.summary.bad_rows
@@ -48,9 +60,19 @@ class Command(BaseCommand):
                 lines.append(f"    ... and {len(bad) - SHOW_BAD:,} more (--bad-rows FILE lists them all)")
             self._write_bad_rows(o["bad_rows"], bad, lines)
             self.stdout.write("\n".join(lines))
-            raise CommandError("Fix the rows above and run again, or run without --strict.") from None
+            raise CommandError(
+                "Fix the rows above and run again (or, knowingly, --skip-bad-rows to import the rest)."
+            ) from None
         except (OSError, LogFormatError) as exc:
             raise CommandError(f"{exc} Nothing was imported.") from None
+        except (OperationalError, InterfaceError) as exc:
+            # The file is written in one transaction: whatever failed, it rolled back whole.
+            if progress:
+                self.stderr.write("")
+            raise CommandError(
+                f"{dberrors.describe(exc, 'the import')} Nothing was imported (one transaction for the file); "
+                "run the same command again once the database is back or has space."
+            ) from None
         if progress:
             self.stderr.write("")
         elapsed = time.perf_counter() - started
@@ -73,6 +95,13 @@ class Command(BaseCommand):
         if len(summary.bad_rows) > SHOW_BAD:
             more = len(summary.bad_rows) - SHOW_BAD
             lines.append(f"    ... and {more:,} more" + ("" if o["bad_rows"] else " (--bad-rows FILE lists them all)"))
+        if summary.incomplete:
+            shown = ", ".join(summary.incomplete[:SHOW_BAD])
+            more = len(summary.incomplete) - SHOW_BAD
+            lines.append(
+                f"  incomplete incidents {len(summary.incomplete):,} (imported without their bad rows; a re-run "
+                f"skips them): {shown}" + (f" ... and {more:,} more" if more > 0 else "")
+            )
         self._write_bad_rows(o["bad_rows"], summary.bad_rows, lines)
         self.stdout.write("\n".join(lines))
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import InterfaceError, OperationalError
 
 from escalations.automation.sweep import run_sweep
+from escalations.core import dberrors
 
 
 def _moment(value: str) -> datetime:
@@ -29,10 +30,9 @@ class Command(BaseCommand):
             r = run_sweep(now=at, batch_size=batch_size)
         except (OperationalError, InterfaceError) as exc:
             # Each batch is one transaction: the interrupted one rolled back whole.
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.stderr.write(
-                f"The database connection was lost during the sweep ({first}). Nothing of the "
-                "interrupted batch was saved; batches before it are complete. The next sweep finishes the work."
+                f"{dberrors.describe(exc, 'the sweep')} Nothing of the interrupted batch was saved; batches "
+                "before it are complete. The next sweep finishes the work."
             )
             sys.exit(1)
         self.stdout.write(
