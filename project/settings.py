@@ -287,8 +287,6 @@ ESCALATIONS = {
     "SWEEP_STALE_MINUTES": env.int("SWEEP_STALE_MINUTES", default=5),
     # Rows claimed per sweep transaction.
     "SWEEP_BATCH_SIZE": env.int("SWEEP_BATCH_SIZE", default=2000),
-    # The currency approval amounts are in (shown beside every amount): APPROVAL_CURRENCY.
-    "CURRENCY": env("APPROVAL_CURRENCY", default=env("DESK_CURRENCY", default="EUR")),
 }
 
 LOGGING = {
@@ -307,7 +305,7 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000")
 # Approvals (docs/authorization.md, "Approvals"): the currency every amount is in, and the
 # rolling window over which one requester's approved amounts of a kind are added up, so a
 # sum split into small requests still needs the level that may approve the whole.
-APPROVAL_CURRENCY = env("APPROVAL_CURRENCY", default="EUR")
+APPROVAL_CURRENCY = env("APPROVAL_CURRENCY", default=env("DESK_CURRENCY", default="EUR"))
 APPROVAL_WINDOW_DAYS = env.int("APPROVAL_WINDOW_DAYS", default=30)
 
 # REST API (README "REST API and monitoring intake"): token authentication only (no

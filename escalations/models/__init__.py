@@ -22,6 +22,7 @@ from escalations.models.choices import (
     Urgency,
     priority_for,
 )
+from escalations.models.following import CaseWatcher
 from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
 from escalations.models.mail import Attachment, InboundMessage, InboundOutcome, Mailbox
 from escalations.models.monitoring import AlertCase, AlertDelivery, AlertRule, AlertSeverity, TeamWebhook
@@ -39,6 +40,7 @@ from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArt
 from escalations.models.sources import ImportedSource
 
 __all__ = [
+    "CaseWatcher",
     "ImportedSource",
     "AuthorityChange",
     "AuthorityChangeKind",

@@ -108,7 +108,9 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
         related_name="assigned_cases",
     )
     path = models.ForeignKey(EscalationPath, null=True, blank=True, on_delete=models.SET_NULL)
-    watchers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="watched_cases")
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="watched_cases", through="escalations.CaseWatcher"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

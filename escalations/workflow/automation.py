@@ -29,7 +29,7 @@ from escalations.models import (
     TriggerRule,
 )
 from escalations.selectors import paths
-from escalations.workflow import notices
+from escalations.workflow import approvals, notices
 from escalations.workflow.actors import system_actor
 from escalations.workflow.base import WorkflowError
 from escalations.workflow.ladder import Handoff, escalation_notice, plan_escalation
@@ -281,6 +281,8 @@ def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResul
         esc._history_user, esc._history_action = actor, RULE
         esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
     bulk_history(fx.escalations, "+", now)
+    if fx.escalations:  # requests left below the level a case moved to go up with it
+        approvals.reroute_pending([esc.case for esc in fx.escalations], actor, now)
     bulk_insert(fx.new_firings)
     bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason", "recipients"])
     if fx.notifications:

@@ -115,7 +115,7 @@ def case_open(
         routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
         follow_up = f" as a follow-up of case #{follow_up_of.pk}" if follow_up_of is not None else ""
         save_case(case, actor, f"Opened{follow_up} under SLA policy '{case.policy_snapshot['policy']}'", now)
-        following.follow_automatically(case, actor)
+        following.follow_automatically(case, actor, "Follows the case they opened")
         notices.queue(
             case,
             notices.Message(
@@ -143,6 +143,7 @@ def case_take(*, case_id: int, actor: Actor, version: int | None = None) -> Case
         now = timezone.now()
         run(case, "take", actor, actor, now)
         save_case(case, actor, f"Taken by {actor}", now)
+        approvals.reroute_pending([case], actor, now)
     return case
 
 
@@ -176,6 +177,7 @@ def case_assign(*, case_id: int, actor: Actor, assignee_id: int, version: int | 
         now = timezone.now()
         run(case, "assign", actor, assignee, None)
         save_case(case, actor, f"Assigned to {assignee}", now)
+        approvals.reroute_pending([case], actor, now)
         notices.queue(
             case,
             notices.Message(
