@@ -20,6 +20,7 @@ from escalations.models.choices import (
     RecipientKind,
     ReviewStatus,
     Urgency,
+    WaitKind,
     priority_for,
 )
 from escalations.models.following import CaseWatcher
@@ -38,8 +39,11 @@ from escalations.models.policy import (
 from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 from escalations.models.sources import ImportedSource
+from escalations.models.waits import CaseWait
 
 __all__ = [
+    "CaseWait",
+    "WaitKind",
     "CaseWatcher",
     "ImportedSource",
     "AuthorityChange",

@@ -23,6 +23,7 @@ from escalations.models.choices import (
     Impact,
     Priority,
     Urgency,
+    WaitKind,
 )
 from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Level, Team
@@ -142,6 +143,14 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
         null=True, blank=True, help_text="Why the SLA due times moved: [{at, clock, from, to, why}, ...]"
     )
     paused_at = models.DateTimeField(null=True, blank=True)
+    waiting_on = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",
+        choices=WaitKind.choices,
+        help_text="What the open wait is on (``CaseWait``).",
+    )
     pauses = models.JSONField(default=list, blank=True, help_text="Closed pauses: [[start, end], ...]")
     # The OLA of the level holding the case: started when the level received it.
     responded_at = models.DateTimeField(null=True, blank=True, help_text="OLA: taken on at the current level.")
