@@ -287,8 +287,6 @@ ESCALATIONS = {
     "SWEEP_STALE_MINUTES": env.int("SWEEP_STALE_MINUTES", default=5),
     # Rows claimed per sweep transaction.
     "SWEEP_BATCH_SIZE": env.int("SWEEP_BATCH_SIZE", default=2000),
-    # The currency approval amounts are in (shown beside every amount): APPROVAL_CURRENCY.
-    "CURRENCY": env("APPROVAL_CURRENCY", default=env("DESK_CURRENCY", default="EUR")),
 }
 
 LOGGING = {
@@ -307,11 +305,25 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000")
 # Approvals (docs/authorization.md, "Approvals"): the currency every amount is in, and the
 # rolling window over which one requester's approved amounts of a kind are added up, so a
 # sum split into small requests still needs the level that may approve the whole.
-APPROVAL_CURRENCY = env("APPROVAL_CURRENCY", default="EUR")
+APPROVAL_CURRENCY = env("APPROVAL_CURRENCY", default=env("DESK_CURRENCY", default="EUR"))
 APPROVAL_WINDOW_DAYS = env.int("APPROVAL_WINDOW_DAYS", default=30)
 
 # REST API (README "REST API and monitoring intake"): token authentication only (no
 # session, so no CSRF question), scopes checked per view, keyset pages of API_PAGE_SIZE.
+# API rate limits (escalations/api/throttles.py): per token, or per client address for signed
+# intake without one; "N/s", "N/min", "N/hour" or "N/day"; "off" lifts a limit.
+API_RATE = env("API_RATE", default="1200/min")
+API_INTAKE_RATE = env("API_INTAKE_RATE", default="60000/min")
+for _name, _rate in (("API_RATE", API_RATE), ("API_INTAKE_RATE", API_INTAKE_RATE)):
+    import re as _re
+
+    if _rate.strip().lower() not in ("off", "0") and not _re.fullmatch(
+        r"\s*[1-9]\d{0,8}\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", _rate, _re.I
+    ):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f'{_name}="{_rate}" is not a rate: write e.g. "1200/min", "20/s" or "off".')
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["escalations.api.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["escalations.api.auth.HasScope"],
@@ -322,6 +334,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "escalations.api.errors.handle",
+    "DEFAULT_THROTTLE_CLASSES": ["escalations.api.throttles.TokenRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -50,7 +50,9 @@ from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, open_
 
 pytestmark = pytest.mark.django_db
 
-NOT_IN_ADMIN = {"importedsource"}  # written by import_events, read by the reports only
+# importedsource: written by import_events, read by the reports only; casewatcher: the
+# case admin lists followers, and their history is in the audit log and the case trail.
+NOT_IN_ADMIN = {"importedsource", "casewatcher"}
 SUPERUSER_ONLY = {"apitoken"}  # API tokens are issued by superusers (docs/authorization.md)
 INLINE_ONLY = {"workingrange", "holiday", "slatarget", "pathstep", "ruleproblem", "alertdelivery"}
 

@@ -4,13 +4,16 @@ amount under the limit, a manager raising their own level, decisions after closu
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from escalations import workflow
+from escalations import selectors, workflow
+from escalations.automation.sweep import run_sweep
 from escalations.domain import authority
 from escalations.models import (
     ApprovalRequest,
@@ -20,11 +23,13 @@ from escalations.models import (
     Case,
     CaseStatus,
     Level,
+    Notification,
     StaffProfile,
+    TriggerRule,
 )
 from escalations.templatetags.desk import money
 
-from .factories import HANDOFF, fresh, level, open_case, staff
+from .factories import HANDOFF, TeamFactory, fresh, level, open_case, staff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -333,3 +338,73 @@ def test_the_demo_manager_has_no_approval_authority(db):
     assert not authority.can_decide("spend", Decimal("1"), manager)
     # Every demo case has a team (the ladder names one per level), so team notices reach someone.
     assert not Case.objects.filter(team__isnull=True).exists()
+
+
+# -- a pending request follows its case -----------------------------------------------------------
+
+
+def test_a_request_is_rerouted_when_the_new_assignee_was_the_only_one_free_to_decide(
+    l2_case, specialist, specialist2, senior
+):
+    req = ask(l2_case, specialist)  # the specialist asks on their own case: sasha decides at L2
+    assert req.required_level.code == "L2"
+    workflow.case_assign(case_id=l2_case.pk, actor=specialist, assignee_id=specialist2.pk)
+    req.refresh_from_db()
+    assert req.required_level.code == "L3"  # nobody at L2 is free of a conflict now
+    newest = req.history.latest()
+    assert newest.history_change_reason == (
+        "Re-routed L2 -> L3: nobody at L2 may decide it without a conflict of interest now"
+    )
+    assert newest.history_user == specialist and newest.history_action == "assign"
+    with pytest.raises(workflow.NotAllowed, match="assigned to the case"):
+        workflow.approval_decide(approval_id=req.pk, actor=specialist2, approve=True)
+    assert req in selectors.approvals_to_decide(senior)  # on the senior's "Approvals waiting"
+    workflow.approval_decide(approval_id=req.pk, actor=senior, approve=True)
+
+
+def test_a_request_left_below_the_case_level_goes_up_with_an_escalation(
+    l2_case, specialist, specialist2, manager, senior
+):
+    req = ask(l2_case, manager)
+    assert req.required_level.code == "L2"
+    workflow.case_escalate(case_id=l2_case.pk, actor=specialist, handoff=HANDOFF)
+    req.refresh_from_db()
+    assert req.required_level.code == "L3"
+    assert req.history.latest().history_change_reason == "Re-routed L2 -> L3: the case is now at L3"
+    with pytest.raises(workflow.NotAllowed):
+        workflow.approval_decide(approval_id=req.pk, actor=specialist2, approve=True)  # cannot see an L3 case
+    sena = staff("Senior", "sena")
+    workflow.case_accept(case_id=l2_case.pk, actor=senior)
+    req.refresh_from_db()
+    assert req.required_level.code == "L3"  # sena is free at L3: it stays
+    with pytest.raises(workflow.NotAllowed, match="assigned to the case"):
+        workflow.approval_decide(approval_id=req.pk, actor=senior, approve=True)
+    workflow.approval_decide(approval_id=req.pk, actor=sena, approve=True)
+
+
+def test_the_sweep_takes_pending_requests_up_with_the_case(agent, specialist2, manager):
+    TriggerRule.objects.update(is_active=False)
+    TriggerRule.objects.create(
+        name="Escalate P1 at once", order=1, level=level("L1"), condition=TriggerRule.Condition.PRIORITY,
+        params={"at_most": 4}, action=TriggerRule.Action.ESCALATE_NEXT,
+    )  # fmt: skip
+    TeamFactory(name="Second", level=level("L2"), email="second@example.com")
+    case = open_case(staff("Agent", "arno"))
+    AuthorityGrant.objects.create(level=level("L1"), kind="spend", limit=Decimal("1000"))
+    req = ask(case, manager)
+    assert req.required_level.code == "L1"  # the agent may decide it at L1
+    run_sweep(now=timezone.now() + timedelta(seconds=5))
+    assert Case.objects.get(pk=case.pk).level.code == "L2"
+    req.refresh_from_db()
+    assert req.required_level.code == "L2"
+    assert req.history.latest().history_change_reason == "Re-routed L1 -> L2: the case is now at L2"
+    notice = Notification.objects.get(case=case, event="approval_requested", body__contains="re-routed to L2")
+    assert notice.recipient == "second@example.com"  # the level it now waits at is told
+    call_command("verify_audit")
+
+
+def test_a_request_someone_may_still_decide_is_not_moved(l2_case, specialist, specialist2, manager):
+    req = ask(l2_case, manager)
+    workflow.case_assign(case_id=l2_case.pk, actor=specialist, assignee_id=specialist2.pk)
+    req.refresh_from_db()
+    assert req.required_level.code == "L2" and req.history.count() == 1  # the specialist is free now

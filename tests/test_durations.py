@@ -56,7 +56,7 @@ def test_template_filter_and_report_cells():
     rendered = Template("{{ d|duration }} / {{ m|duration }} / {{ a|money }}").render(
         Context({"d": timedelta(hours=4), "m": 15, "a": "1250"})
     )
-    assert rendered == "4 h / 15 min / 1,250.00 EUR"
+    assert rendered == "4 h / 15 min / EUR 1,250.00"
     assert cell_text(2.5, "hours") == "2 h 30 min"
 
 

@@ -5,12 +5,15 @@ to it, sees it in the Following queue and is told when it moves."""
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from escalations import selectors, workflow
 from escalations.actions import catalogue
 from escalations.intelligence import routing
-from escalations.models import Notification, RoutingPolicy
+from escalations.models import CaseWatcher, Notification, RoutingPolicy
+from escalations.selectors.case_trail import case_trail
+from escalations.selectors.readable import person
 
 from .factories import HANDOFF, fresh, open_case, staff
 
@@ -150,6 +153,38 @@ def test_follow_and_unfollow(agent, agent2, senior, escalated):
     # The agent escalated it: read access stays after unfollowing, and Follow is offered again.
     assert selectors.case_for(agent, escalated.pk)
     assert buttons(escalated, agent) == {"follow"}
+
+
+def test_each_follow_and_unfollow_is_a_history_row_with_who_and_why(agent, senior, escalated):
+    def rows():
+        return list(CaseWatcher.history.filter(case_id=escalated.pk).order_by("history_id"))
+
+    assert [(r.user_id, r.history_user_id, r.history_type, r.history_change_reason) for r in rows()] == [
+        (agent.pk, agent.pk, "+", "Follows the case they opened"),
+    ]  # escalating again follows nothing twice
+    workflow.case_follow(case_id=escalated.pk, actor=senior)
+    workflow.case_unfollow(case_id=escalated.pk, actor=agent)
+    newest = rows()[-2:]
+    assert [(r.user_id, r.history_user_id, r.history_type, r.history_change_reason, r.history_action)
+            for r in newest] == [
+        (senior.pk, senior.pk, "+", "Followed", "follow"),
+        (agent.pk, agent.pk, "-", "Unfollowed", "unfollow"),
+    ]  # fmt: skip
+    trail = [(t.kind, t.who, t.action, t.why) for t in case_trail(escalated.pk, kinds=["follow"])]
+    assert trail[-2:] == [
+        ("follow", person(senior), "created", "Followed"),
+        ("follow", person(agent), "deleted", "Unfollowed"),
+    ]
+    call_command("verify_audit")  # the follow rows are chained like every record
+
+
+def test_the_escalator_who_did_not_open_the_case_follows_it_with_a_reason(agent, agent2):
+    case = open_case(agent2)
+    workflow.case_take(case_id=case.pk, actor=agent2)
+    workflow.case_assign(case_id=case.pk, actor=agent2, assignee_id=agent.pk)
+    workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
+    row = CaseWatcher.history.get(case_id=case.pk, user_id=agent.pk)
+    assert (row.history_change_reason, row.history_action) == ("Follows the case they escalated", "escalate")
 
 
 def test_an_auditor_has_no_follow_button(auditor, escalated):

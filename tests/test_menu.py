@@ -115,7 +115,7 @@ def test_decide_from_the_approvals_list(client, specialist, world):
     client.force_login(specialist)
     page = client.get("/approvals/").content.decode()
     approval = world.approvals.get()
-    assert "Router down" in page and "500.00 EUR" in page and f"decide{approval.pk}-decision" in page
+    assert "Router down" in page and "EUR 500.00" in page and f"decide{approval.pk}-decision" in page
     response = client.post(
         f"/approvals/{approval.pk}/decide/", {"back": "approvals", f"decide{approval.pk}-decision": "approve"}
     )

@@ -95,7 +95,7 @@ def test_approval_amount_in_the_trail_has_a_currency(client, auditor, worked):
     from escalations.models import ApprovalRequest
     from escalations.selectors.readable import Readable
 
-    assert Readable().value(ApprovalRequest, "amount", worked.approvals.get().amount) == "1,250.00 EUR"
+    assert Readable().value(ApprovalRequest, "amount", worked.approvals.get().amount) == "EUR 1,250.00"
 
 
 def test_trail_needs_the_audit_permission(client, agent, worked):

@@ -18,7 +18,7 @@ from django_fsm import has_transition_perm
 from escalations import selectors, workflow
 from escalations.actions import forms
 from escalations.domain import authority
-from escalations.models import Case, Level
+from escalations.models import Case, CaseStatus, Level
 from escalations.workflow import automation, major
 from escalations.workflow.base import verb_of
 
@@ -91,6 +91,13 @@ class Action:
 
 
 # -- who may see which button, beyond the transitions ---------------------------------------
+
+
+def _waiting(case: Case, user) -> bool:
+    """Resume: a pause for the customer (the transition), or a wait on someone else."""
+    if case.status == CaseStatus.IN_PROGRESS and case.waiting_on:
+        return authority.can_work(case, user)
+    return has_transition_perm(case.resume, user)
 
 
 def _open_and_working(case: Case, user) -> bool:
@@ -221,19 +228,23 @@ ACTIONS: dict[str, Action] = {
         ),
         Action(
             workflow.case_pause,
-            "Pause for the customer",
-            "Pause the clock",
+            "Wait on the customer or a vendor",
+            "Start waiting",
             forms.PauseForm,
             transition="pause_for_customer",
-            done="The case is waiting for the customer; the SLA clock is paused.",
+            done=lambda case: (
+                "The case is waiting for the customer; the SLA clock is paused."
+                if case.paused_at
+                else f"The case waits on {case.get_waiting_on_display().lower()}; the SLA clock runs."
+            ),
         ),
         Action(
             workflow.case_resume,
             "Resume",
-            "Resume the clock",
+            "Stop waiting",
             forms.ResumeForm,
-            transition="resume",
-            done="The case is back in progress; the SLA clock runs again.",
+            allowed=_waiting,
+            done="The case is back in progress; the SLA clock runs.",
         ),
         Action(
             workflow.case_escalate,

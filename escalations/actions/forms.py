@@ -18,6 +18,7 @@ from escalations.models import (
     Level,
     StaffProfile,
     Urgency,
+    WaitKind,
 )
 from escalations.workflow import Handoff
 
@@ -234,13 +235,21 @@ class ChangePriorityForm(VersionForm):
 
 
 class PauseForm(VersionForm):
-    reason = text(
-        "What are you waiting for from the customer?", rows=2, missing="Say what you are waiting for from the customer."
+    waiting_for = forms.ChoiceField(
+        label="Waiting on",
+        choices=[(k.value, k.label) for k in WaitKind if k != WaitKind.OTHER],
+        initial=WaitKind.CUSTOMER,
+        required=False,
+        help_text="Only a wait on the customer pauses the SLA clock; the others are recorded and the clock runs.",
     )
+    reason = text("What are you waiting for?", rows=2, missing="Say what you are waiting for.")
+
+    def arguments(self) -> dict:
+        return {**super().arguments(), "waiting_for": self.cleaned_data.get("waiting_for") or WaitKind.CUSTOMER}
 
 
 class ResumeForm(VersionForm):
-    reason = forms.CharField(label="What did the customer answer?", required=False, max_length=1000)
+    reason = forms.CharField(label="What came back?", required=False, max_length=1000)
 
     def arguments(self) -> dict:
         return {"reason": self.cleaned_data["reason"] or "Customer answered", "version": self.cleaned_data["version"]}

@@ -110,7 +110,7 @@ CASE_FIELDSETS = [
                 "status",
                 ("level", "team", "assignee"),
                 ("path", "highest_level"),
-                "watchers",
+                "followers",
                 "created_by",
             ]
         },
@@ -188,6 +188,10 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
             .get_queryset(request)
             .select_related("level", "team__level", "assignee", "category", "path", "highest_level", "created_by")
         )
+
+    @admin.display(description="followers")
+    def followers(self, case: Case) -> str:
+        return ", ".join(u.get_full_name() or u.username for u in case.watchers.order_by("username")) or "—"
 
     @admin.display(boolean=True, description="breached")
     def breached(self, case: Case) -> bool:

@@ -43,6 +43,7 @@ class TokenOrSignature(BasePermission):
 
 class Intake(APIView):
     source = "generic"
+    throttle_scope = "intake"
     permission_classes = [TokenOrSignature]
     parser_classes = []  # the channel parses the raw body
 

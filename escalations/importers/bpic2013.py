@@ -13,6 +13,8 @@ Mapping decisions:
   stay in progress, as our clock does not pause for them; Queued -> waiting in a queue
   (escalated when it follows a move up); Completed-Resolved -> resolved; Completed-Closed,
   In Call (solved during the call) and Cancelled -> closed; Unmatched -> in progress.
+- Waits (the "Waiting" report): Wait - User / Customer on the customer, Wait - Vendor on a
+  vendor, Wait - Implementation on another team, plain Wait on something else.
 - Teams: ``Involved ST`` as "BPIC <name>", created at the level of the row it first
   appears on. A team change within a level is a reassignment.
 - Category: ``Product``. Opening time: the first event (the log has no other).
@@ -33,7 +35,7 @@ from escalations.importers.common import (
     grouped,
     require_columns,
 )
-from escalations.models import CaseStatus
+from escalations.models import CaseStatus, WaitKind
 
 SOURCE = "bpic2013"
 LABEL = "BPIC 2013"
@@ -55,6 +57,13 @@ STATUS = {
     ("Completed", "In Call"): S.CLOSED,
     ("Completed", "Cancelled"): S.CLOSED,
     ("Unmatched", "Unmatched"): S.IN_PROGRESS,
+}
+WAITS = {
+    "Wait - User": WaitKind.CUSTOMER,
+    "Wait - Customer": WaitKind.CUSTOMER,
+    "Wait - Vendor": WaitKind.VENDOR,
+    "Wait - Implementation": WaitKind.INTERNAL,
+    "Wait": WaitKind.OTHER,
 }
 COLUMNS = [
     "SR Number",
@@ -138,4 +147,5 @@ def _event(line: int, row: list[str], get, bad) -> Event | None:
         label=f"{status}-{sub} at {get(row, 'ST Level')}",
         level=level,
         team=f"BPIC {team}" if team else None,
+        wait=WAITS.get(sub, "") if status == "Accepted" else "",
     )

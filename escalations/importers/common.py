@@ -48,6 +48,7 @@ class Event:
     priority: int | None = None
     impact: int | None = None
     urgency: int | None = None
+    wait: str = ""  # a WaitKind value while the log says the incident waits on someone
 
 
 @dataclass

@@ -21,8 +21,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from escalations.domain import clock
+from escalations.domain.waits import near_breach
 from escalations.importers.common import DONE, QUEUED, WORKED, Context, Event, Incident
-from escalations.models import Case, CaseStatus, Escalation, EscalationKind, EscalationStatus, Level, Team
+from escalations.models import (
+    Case,
+    CaseStatus,
+    CaseWait,
+    Escalation,
+    EscalationKind,
+    EscalationStatus,
+    Level,
+    Team,
+    WaitKind,
+)
 
 S = CaseStatus
 K = EscalationKind
@@ -73,6 +84,7 @@ class Replayed:
     case: Case
     history: list[dict] = field(default_factory=list)  # tracked values + history_date/_type/_reason
     handoffs: list[Handoff] = field(default_factory=list)
+    waits: list[CaseWait] = field(default_factory=list)
 
 
 class Replay:
@@ -105,6 +117,7 @@ class Replay:
         self.status = S.NEW
         self.pending: Handoff | None = None
         self.remark = ""  # said in the next history row: where the log's order was not kept
+        self.wait: CaseWait | None = None
         self.out = Replayed(self.case)
 
     # -- one event -----------------------------------------------------------------------
@@ -124,6 +137,7 @@ class Replay:
             c.team = team
         self.set_status(ev, at)
         self.tick(at)
+        self.track_wait(ev, at)
         after = self.snapshot()
         if after != before or not self.out.history or self.remark:
             kind = "~" if self.out.history else "+"
@@ -192,6 +206,26 @@ class Replay:
         if new == S.CLOSED and c.closed_at is None:
             c.closed_at = at
         self.status = new
+
+    def track_wait(self, ev: Event, at: datetime) -> None:
+        """The log's waits as ``CaseWait`` rows: one ends when the log stops waiting, waits
+        on something else, or the case changes level; the new one starts at the same moment."""
+        c, wait = self.case, self.wait
+        kind = ev.wait if self.status in (S.IN_PROGRESS, S.AWAITING_CUSTOMER) else ""
+        if wait is not None and (wait.kind != kind or wait.level_id != c.level_id):
+            wait.ended_at, self.wait = at, None
+        if kind and self.wait is None:
+            self.wait = CaseWait(
+                kind=kind,
+                reason=ev.label[:500],
+                level_id=c.level_id,
+                team_id=c.team_id,
+                started_at=at,
+                stops_sla=kind == WaitKind.CUSTOMER,
+                near_breach=near_breach(c, at),
+            )
+            self.out.waits.append(self.wait)
+        c.waiting_on = self.wait.kind if self.wait is not None else ""
 
     def tick(self, at: datetime) -> None:
         """Due times for the level and priority now, breaches by ``at`` (as the sweep would

@@ -139,6 +139,11 @@ def write(replayed: list[Replayed], ctx: Context) -> None:
             if h.status in ("returned", "pending"):
                 ctx.summary.escalations[h.status] += 1
     bulk_insert([esc for _h, esc in handoffs])
+    waits = [w for r in replayed for w in r.waits]
+    for r in replayed:
+        for w in r.waits:
+            w.case_id = r.case.pk
+    bulk_insert(waits)
     history = [CaseHistory(id=r.case.pk, history_user_id=None, **row) for r in replayed for row in r.history]
     for h, esc in handoffs:
         esc_history.extend(_handoff_history(h, esc, ctx))

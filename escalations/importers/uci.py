@@ -10,6 +10,8 @@ Mapping decisions:
   customer (the clock pauses); Awaiting Problem / Vendor -> in progress (our clock does not
   pause for them); Resolved -> resolved; Closed -> closed. Other states (``-100``) are bad
   rows.
+- Waits (the "Waiting" report): Awaiting User Info / Evidence on the customer, Awaiting
+  Vendor on a vendor, Awaiting Problem on another team (problem management).
 - The incident's ``opened_at``, ``resolved_at``, ``closed_at``, ``reopen_count``,
   ``reassignment_count`` and ``made_sla`` (from its last row) are the source's own and win
   over what the replay derives; ``category`` is the last row's.
@@ -23,7 +25,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from escalations.importers.common import BadRow, Event, Incident, LogReader, about, grouped, require_columns
-from escalations.models import CaseStatus
+from escalations.models import CaseStatus, WaitKind
 
 SOURCE = "uci"
 LABEL = "UCI incident log"
@@ -38,6 +40,12 @@ STATES = {
     "Awaiting Vendor": S.IN_PROGRESS,
     "Resolved": S.RESOLVED,
     "Closed": S.CLOSED,
+}
+WAITS = {
+    "Awaiting User Info": WaitKind.CUSTOMER,
+    "Awaiting Evidence": WaitKind.CUSTOMER,
+    "Awaiting Vendor": WaitKind.VENDOR,
+    "Awaiting Problem": WaitKind.INTERNAL,
 }
 COLUMNS = [
     "number",
@@ -152,5 +160,6 @@ def _event(line: int, row: list[str], get, bad) -> tuple[int, Event] | None:
         status=STATES[state],
         label=state,
         team=f"UCI group {group}" if group not in ("", "?") else None,
+        wait=WAITS.get(state, ""),
         **values,
     )

@@ -20,8 +20,10 @@ from escalations.models.choices import (
     RecipientKind,
     ReviewStatus,
     Urgency,
+    WaitKind,
     priority_for,
 )
+from escalations.models.following import CaseWatcher
 from escalations.models.intelligence import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy
 from escalations.models.mail import Attachment, InboundMessage, InboundOutcome, Mailbox
 from escalations.models.monitoring import AlertCase, AlertDelivery, AlertRule, AlertSeverity, TeamWebhook
@@ -37,8 +39,12 @@ from escalations.models.policy import (
 from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 from escalations.models.sources import ImportedSource
+from escalations.models.waits import CaseWait
 
 __all__ = [
+    "CaseWait",
+    "WaitKind",
+    "CaseWatcher",
     "ImportedSource",
     "AuthorityChange",
     "AuthorityChangeKind",

@@ -23,6 +23,7 @@ from escalations.models.choices import (
     Impact,
     Priority,
     Urgency,
+    WaitKind,
 )
 from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Level, Team
@@ -108,7 +109,9 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
         related_name="assigned_cases",
     )
     path = models.ForeignKey(EscalationPath, null=True, blank=True, on_delete=models.SET_NULL)
-    watchers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="watched_cases")
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="watched_cases", through="escalations.CaseWatcher"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -140,6 +143,14 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
         null=True, blank=True, help_text="Why the SLA due times moved: [{at, clock, from, to, why}, ...]"
     )
     paused_at = models.DateTimeField(null=True, blank=True)
+    waiting_on = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",
+        choices=WaitKind.choices,
+        help_text="What the open wait is on (``CaseWait``).",
+    )
     pauses = models.JSONField(default=list, blank=True, help_text="Closed pauses: [[start, end], ...]")
     # The OLA of the level holding the case: started when the level received it.
     responded_at = models.DateTimeField(null=True, blank=True, help_text="OLA: taken on at the current level.")

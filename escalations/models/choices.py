@@ -90,6 +90,16 @@ class ReviewStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
 
 
+class WaitKind(models.TextChoices):
+    """What a case waits on. Only the customer stops the customer's SLA clock (a pause);
+    the other waits are recorded and reported while the clock runs."""
+
+    CUSTOMER = "customer", "The customer"
+    VENDOR = "vendor", "A vendor or supplier"
+    INTERNAL = "internal", "Another team or a change window"
+    OTHER = "other", "Something else"
+
+
 class NoteKind(models.TextChoices):
     INTERNAL = "internal", "Internal note"
     PUBLIC = "public", "Public update to the requester"

@@ -13,6 +13,7 @@ from escalations.reports import (  # noqa: F401  (registers)
     sla,
     speed,
     volume,
+    waiting,
 )
 from escalations.reports.base import REGISTRY, Chart, Column, FilterError, Filters, Report, Result, Table
 

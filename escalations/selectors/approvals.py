@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, Sum
 
+from escalations.core import money as _money
 from escalations.models import ApprovalRequest, ApprovalStatus, AuthorityGrant, Case, Escalation, Level
 from escalations.selectors.cases import approvals_to_decide_qs
 
@@ -36,7 +37,7 @@ def window_days() -> int:
 
 
 def currency() -> str:
-    return str(getattr(settings, "APPROVAL_CURRENCY", "EUR"))[:3].upper()
+    return _money.currency()
 
 
 def _sum(qs) -> Decimal:

@@ -1,5 +1,5 @@
 """One case trail: every record of a case (the case itself, notes, handoffs, approvals,
-rule firings, notices, collaborations, reviews, attachments) in one time-ordered list,
+rule firings, notices, collaborations, reviews, attachments, who followed it) in one time-ordered list,
 from the tamper-evident history tables plus the automation's own rows, filterable by
 record type and user, for the auditor's page and its CSV/JSON export."""
 
@@ -14,6 +14,7 @@ from escalations.models import (
     ApprovalRequest,
     Attachment,
     Case,
+    CaseWatcher,
     Collaboration,
     Escalation,
     Note,
@@ -33,6 +34,7 @@ HISTORY_KINDS = {
     "collaboration": ("Collaboration", Collaboration, "case_id"),
     "review": ("Review", Review, "case_id"),
     "attachment": ("Attachment", Attachment, "case_id"),
+    "follow": ("Following", CaseWatcher, "case_id"),
 }
 KINDS = {**{k: v[0] for k, v in HISTORY_KINDS.items()}, "rule": "Rule firing", "notice": "Notice"}
 LIMIT = 5000

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
 
+from escalations.core import money as _money
 from escalations.core.durations import format_duration
 
 NOTHING = "—"
@@ -28,7 +28,7 @@ def local_seconds(value: datetime) -> str:
 
 
 def money(value) -> str:
-    return f"{Decimal(value):,.2f} {settings.ESCALATIONS['CURRENCY']}"
+    return _money.money(value)
 
 
 def person(user) -> str:

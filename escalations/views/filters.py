@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.conf import settings
 from django.utils import timezone
 
+from escalations.core import money as _money
 from escalations.core.durations import format_duration
 
 register = template.Library()
@@ -24,15 +23,9 @@ def duration(value) -> str:
 
 
 @register.filter
-def money(value) -> str:
-    """'1,250.00 EUR'; blank for None."""
-    if value in (None, ""):
-        return ""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    return f"{amount:,.2f} {settings.ESCALATIONS['CURRENCY']}"
+def money(value, currency: str = "") -> str:
+    """'EUR 1,250.00'; blank for None (``core.money``)."""
+    return _money.money(value, currency)
 
 
 @register.filter

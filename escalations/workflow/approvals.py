@@ -9,6 +9,10 @@ of duties.
   (``selectors.approvals.total_for``).
 * Decisions belong to open cases: a resolved or closed case's requests are not decided
   (and a case with a pending request is not resolved; see ``pending_block``).
+* A pending request follows its case: when the case changes hands or level so that
+  nobody at the request's level may decide it any more (the new assignee was the only
+  one free there, or the case moved above that level), it is re-routed to the level that
+  now may, recorded and announced (``reroute_pending``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from escalations.core import money as _money
 from escalations.domain import authority
 from escalations.models import ApprovalKind, ApprovalRequest, ApprovalStatus, Case
 from escalations.selectors import approvals
@@ -43,8 +48,7 @@ def _amount(kind: str, amount) -> Decimal | None:
 
 
 def money(req: ApprovalRequest, value: Decimal | None = None) -> str:
-    value = req.amount if value is None else value
-    return f"{req.currency} {value:,.2f}" if value is not None else ""
+    return _money.money(req.amount if value is None else value, req.currency)
 
 
 @action("request-approval")
@@ -183,6 +187,48 @@ def approval_withdraw(*, approval_id: int, actor: Actor, reason: str) -> Approva
         req.cancel(actor, reason, timezone.now())
         save(req, actor, f"Withdrawn: {reason}")
     return req
+
+
+def reroute_pending(cases: list[Case], actor: Actor, now) -> list[ApprovalRequest]:
+    """Re-route the pending requests of ``cases`` (already moved and saved, locked by the
+    caller) whose level can no longer decide them; one query when none is pending."""
+    moved = []
+    by_case = {case.pk: case for case in cases}
+    pending = (
+        ApprovalRequest.objects.select_for_update()
+        .filter(case_id__in=by_case, status=ApprovalStatus.PENDING)
+        .select_related("required_level")
+        .order_by("pk")
+    )
+    for req in pending:
+        case = by_case[req.case_id]
+        excluded = authority.conflicted_ids(req.requested_by_id, case)
+        level = req.required_level
+        if level.rank >= case.level.rank and not approvals.all_conflicted(level, excluded):
+            continue  # someone at its level may still decide it
+        total = approvals.total_for(case, req.kind, req.amount, req.requested_by_id, req.created_at, exclude_pk=req.pk)
+        route = approvals.route(req.kind, total.amount, excluded, case.level.rank)
+        if route.level is None or route.level == level:
+            continue  # nowhere better: it waits, and the requester may withdraw it
+        why = (
+            f"the case is now at {case.level.code}"
+            if level.rank < case.level.rank
+            else f"nobody at {level.code} may decide it without a conflict of interest now"
+        )
+        req.required_level = route.level
+        save(req, actor, f"Re-routed {level.code} -> {route.level.code}: {why}")
+        notices.queue(
+            case,
+            notices.Message(
+                "approval_requested",
+                f"Approval needed on case #{case.pk}",
+                f"Request {approvals.describe(req)} was re-routed to {route.level.code}: {why}.",
+            ),
+            notices.level_addresses(route.level),
+            key=f"approval:{req.pk}:{route.level.code}",
+        )
+        moved.append(req)
+    return moved
 
 
 def pending_block(case: Case, doing: str) -> None:

@@ -29,7 +29,7 @@ from escalations.models import (
     TriggerRule,
 )
 from escalations.selectors import paths
-from escalations.workflow import notices
+from escalations.workflow import approvals, notices, waits
 from escalations.workflow.actors import system_actor
 from escalations.workflow.base import WorkflowError
 from escalations.workflow.ladder import Handoff, escalation_notice, plan_escalation
@@ -40,6 +40,7 @@ A = TriggerRule.Action
 # The case columns a round may change (written back in one statement per batch).
 CASE_FIELDS = [
     "status",
+    "waiting_on",
     "level",
     "team",
     "assignee",
@@ -260,6 +261,7 @@ def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResul
         before, level_before, priority_before = _state(case), case.level_id, case.priority
         breaches = clock.mark_breaches(case, now)
         done = fire(case, active, firings.setdefault(case.pk, {}), fx)
+        waits.sync(case, now)  # a case moved up is done waiting at the level it left
         if (case.level_id, case.priority) != (level_before, priority_before):
             due_before = clock.sla_due(case)
             clock.recompute_due(case)
@@ -281,6 +283,8 @@ def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResul
         esc._history_user, esc._history_action = actor, RULE
         esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
     bulk_history(fx.escalations, "+", now)
+    if fx.escalations:  # requests left below the level a case moved to go up with it
+        approvals.reroute_pending([esc.case for esc in fx.escalations], actor, now)
     bulk_insert(fx.new_firings)
     bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason", "recipients"])
     if fx.notifications:

@@ -15,6 +15,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, 
 
 from escalations.domain import clock, rules
 from escalations.models import Case
+from escalations.workflow import waits
 from escalations.workflow.actors import Actor, is_system, require_actor
 
 _ACTION: ContextVar[str] = ContextVar("escalations_workflow_action", default="")
@@ -166,6 +167,7 @@ def save_case(case: Case, actor: Actor, reason: str, now: datetime, sla_why: str
     clock.log_moves(case, before, now, sla_why)
     clock.mark_breaches(case, now)
     case.next_check_at = rules.next_check_at(case, now)
+    waits.sync(case, now)
     save(case, actor, reason)
 
 

@@ -11,6 +11,7 @@ from escalations.domain import authority, clock, portal_links, requester_links
 from escalations.intelligence import routing, scoring
 from escalations.models import (
     Case,
+    CaseStatus,
     Category,
     Complexity,
     CustomerTier,
@@ -20,9 +21,10 @@ from escalations.models import (
     NoteKind,
     SlaPolicy,
     Team,
+    WaitKind,
 )
 from escalations.selectors import paths
-from escalations.workflow import approvals, following, major, notices
+from escalations.workflow import approvals, following, major, notices, waits
 from escalations.workflow.actors import Actor, is_system, may
 from escalations.workflow.base import (
     InvalidAction,
@@ -115,7 +117,7 @@ def case_open(
         routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
         follow_up = f" as a follow-up of case #{follow_up_of.pk}" if follow_up_of is not None else ""
         save_case(case, actor, f"Opened{follow_up} under SLA policy '{case.policy_snapshot['policy']}'", now)
-        following.follow_automatically(case, actor)
+        following.follow_automatically(case, actor, "Follows the case they opened")
         notices.queue(
             case,
             notices.Message(
@@ -143,6 +145,7 @@ def case_take(*, case_id: int, actor: Actor, version: int | None = None) -> Case
         now = timezone.now()
         run(case, "take", actor, actor, now)
         save_case(case, actor, f"Taken by {actor}", now)
+        approvals.reroute_pending([case], actor, now)
     return case
 
 
@@ -176,6 +179,7 @@ def case_assign(*, case_id: int, actor: Actor, assignee_id: int, version: int | 
         now = timezone.now()
         run(case, "assign", actor, assignee, None)
         save_case(case, actor, f"Assigned to {assignee}", now)
+        approvals.reroute_pending([case], actor, now)
         notices.queue(
             case,
             notices.Message(
@@ -232,21 +236,48 @@ def case_public_update(*, case_id: int, actor: Actor, body: str, version: int | 
 
 
 @action("pause")
-def case_pause(*, case_id: int, actor: Actor, reason: str, version: int | None = None) -> Case:
-    reason = require(reason, "reason", "Say what you are waiting for from the customer.")
+def case_pause(
+    *, case_id: int, actor: Actor, reason: str, waiting_for: str = WaitKind.CUSTOMER, version: int | None = None
+) -> Case:
+    """Wait on the customer (the SLA clock pauses) or on a vendor or another team (the clock
+    runs: only the customer stops the customer's clock). Either way the wait is recorded."""
+    if waiting_for not in WaitKind.values:
+        raise InvalidAction(f"Unknown wait '{waiting_for}'.", {"waiting_for": "Choose what the case waits on."})
+    kind = WaitKind(waiting_for)
+    reason = require(reason, "reason", f"Say what you are waiting for from {kind.label.lower()}.")
     with transaction.atomic():
         case = lock_case(case_id, version)
         now = timezone.now()
-        run(case, "pause_for_customer", actor, now)
-        save_case(case, actor, f"Awaiting customer: {reason}", now)
+        if kind == WaitKind.CUSTOMER:
+            run(case, "pause_for_customer", actor, now)
+            waits.start(case, kind, reason, now)
+            save_case(case, actor, f"Awaiting customer: {reason}", now)
+            return case
+        _check_can_work(case, actor)
+        if case.status != CaseStatus.IN_PROGRESS:
+            raise InvalidAction(
+                f"Case #{case.pk} is {case.get_status_display().lower()}; only a case in progress waits on "
+                f"{kind.label.lower()}."
+            )
+        if case.waiting_on == kind:
+            raise InvalidAction(f"Case #{case.pk} already waits on {kind.label.lower()}.")
+        waits.start(case, kind, reason, now)
+        save_case(case, actor, f"Waiting on {kind.label.lower()} (the SLA clock runs): {reason}", now)
     return case
 
 
 @action("resume")
 def case_resume(*, case_id: int, actor: Actor, reason: str = "Customer answered", version: int | None = None) -> Case:
+    """End the pause for the customer, or the wait on a vendor or another team."""
     with transaction.atomic():
         case = lock_case(case_id, version)
         now = timezone.now()
+        if case.status == CaseStatus.IN_PROGRESS and case.waiting_on and case.waiting_on != WaitKind.CUSTOMER:
+            _check_can_work(case, actor)
+            waiting_on = WaitKind(case.waiting_on).label.lower()
+            waits.end(case, now)
+            save_case(case, actor, f"No longer waiting on {waiting_on}: {reason}", now)
+            return case
         run(case, "resume", actor, now)
         save_case(case, actor, f"Resumed: {reason}", now)
     return case

@@ -5,17 +5,18 @@ case can press "Follow". Followers (``Case.watchers``) keep read access to the c
 after it moved above their level (``CaseQuerySet.visible_to``; the opener and the
 escalator keep it even after unfollowing), see it in their "Following" queue, and are
 told when it is accepted, returned, resolved or reopened. Following changes nothing
-anyone works with, so it takes no version and writes no case history row.
+anyone works with, so it takes no case version; each follow and unfollow is a history row
+of its own (``CaseWatcher``) with who and why, so an auditor sees who could read a case.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from escalations.models import Case
+from escalations.models import Case, CaseWatcher
 from escalations.workflow import notices
 from escalations.workflow.actors import Actor, is_system, require_actor
-from escalations.workflow.base import InvalidAction, NotAllowed, action, as_id
+from escalations.workflow.base import InvalidAction, NotAllowed, action, as_id, save
 
 FOLLOWED_EVENTS = ("accepted", "returned", "resolved", "reopened")
 
@@ -39,7 +40,7 @@ def case_follow(*, case_id: int, actor: Actor) -> Case:
         case = _visible_case(case_id, actor)
         if case.watchers.filter(pk=actor.pk).exists():
             raise InvalidAction(f"You already follow case #{case.pk}.")
-        case.watchers.add(actor)
+        _start(case, actor, "Followed")
     return case
 
 
@@ -48,16 +49,30 @@ def case_unfollow(*, case_id: int, actor: Actor) -> Case:
     require_actor(actor)
     with transaction.atomic():
         case = _visible_case(case_id, actor)
-        if not case.watchers.filter(pk=actor.pk).exists():
+        follow = CaseWatcher.objects.select_for_update().filter(case=case, user=actor).first()
+        if follow is None:
             raise InvalidAction(f"You do not follow case #{case.pk}.")
-        case.watchers.remove(actor)
+        follow._history_user, follow._history_action = actor, "unfollow"
+        follow._change_reason = "Unfollowed"
+        follow.delete()
     return case
 
 
-def follow_automatically(case: Case, actor: Actor) -> None:
-    """The opener and the escalator follow the case (the desk itself follows nothing)."""
-    if not is_system(actor) and actor.is_active:
-        case.watchers.add(actor)
+def follow_automatically(case: Case, actor: Actor, why: str) -> None:
+    """The opener and the escalator follow the case (the desk itself follows nothing);
+    ``why`` names the action, e.g. "Follows as the one who escalated it"."""
+    if not is_system(actor) and actor.is_active and not case.watchers.filter(pk=actor.pk).exists():
+        _start(case, actor, why)
+
+
+def _start(case: Case, actor: Actor, why: str) -> None:
+    """One follow row, written with its history row (a second one at once meets the
+    unique constraint and is refused, never duplicated)."""
+    try:
+        with transaction.atomic():
+            save(CaseWatcher(case=case, user=actor), actor, why)
+    except IntegrityError:
+        raise InvalidAction(f"You already follow case #{case.pk}.") from None
 
 
 def tell_followers(case: Case, actor: Actor, event: str, body: str, key: str, told: list[str] = ()) -> None:

@@ -16,7 +16,7 @@ from escalations.domain import clock
 from escalations.intelligence import routing
 from escalations.models import Case, Escalation, EscalationKind, EscalationStatus, Level, TriggerRule
 from escalations.selectors import paths
-from escalations.workflow import following, notices
+from escalations.workflow import approvals, following, notices
 from escalations.workflow.actors import Actor
 from escalations.workflow.base import InvalidAction, NotAllowed, action, lock_case, require, run, save, save_case
 
@@ -151,9 +151,10 @@ def case_escalate(
         )
         save_case(case, actor, f"Escalated {esc.from_level.code} -> {esc.to_level.code}: {esc.summary}", now)
         save(esc, actor, f"Handoff {esc.from_level.code} -> {esc.to_level.code}")
+        approvals.reroute_pending([case], actor, now)
         recipients, _who = notices.escalation_recipients(case, esc)
         notices.queue(case, escalation_notice(case, esc), recipients, key=f"escalated:{esc.pk}")
-        following.follow_automatically(case, actor)
+        following.follow_automatically(case, actor, "Follows the case they escalated")
     return esc
 
 
@@ -175,6 +176,7 @@ def case_accept(*, case_id: int, actor: Actor, version: int | None = None) -> Es
         esc.accept(actor, now)
         save_case(case, actor, f"Accepted at {case.level.code} by {actor}", now)
         save(esc, actor, "Accepted")
+        approvals.reroute_pending([case], actor, now)
         following.tell_followers(
             case, actor, "accepted", f"{actor} accepted it at {case.level.code}.", f"accepted:{esc.pk}"
         )
@@ -193,6 +195,7 @@ def case_return(*, case_id: int, actor: Actor, reason: str, version: int | None 
         esc.return_(actor, reason, now)
         save_case(case, actor, f"Returned {esc.to_level.code} -> {esc.from_level.code}: {reason}", now)
         save(esc, actor, f"Returned: {reason}")
+        approvals.reroute_pending([case], actor, now)
         told = notices.recipients_for(case, ["assignee", "team"])
         notices.queue(
             case,
