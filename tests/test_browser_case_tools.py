@@ -32,6 +32,7 @@ def test_keyboard_shortcuts_on_the_queue_and_the_case_page(desk):
     rows = page.locator("tr[data-open]")
     expect(rows).to_have_count(3)
 
+    expect(page.locator("#shortcuts-hint")).to_contain_text("press ? for shortcuts")
     page.keyboard.press("j")
     expect(rows.nth(0)).to_have_class(re.compile("is-selected"))
     page.keyboard.press("j")

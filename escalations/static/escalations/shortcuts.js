@@ -161,6 +161,22 @@
     if (returnFocus && returnFocus.focus) { returnFocus.focus(); }
   }
 
+  function hint() {
+    var main = document.getElementById("main");
+    if (!main || !(rows().length || document.getElementById("action-note") || document.querySelector("form#action-take"))) { return; }
+    var p = document.createElement("p");
+    p.className = "shortcuts-hint";
+    p.id = "shortcuts-hint";
+    p.appendChild(document.createTextNode("Keyboard: press "));
+    var kbd = document.createElement("kbd");
+    kbd.textContent = "?";
+    p.appendChild(kbd);
+    p.appendChild(document.createTextNode(" for shortcuts."));
+    main.appendChild(p);
+  }
+
+  document.addEventListener("DOMContentLoaded", hint);
+
   document.addEventListener("keydown", function (event) {
     if (overlay) {
       if (event.key === "Escape") { event.preventDefault(); hideHelp(); }
