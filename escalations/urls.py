@@ -19,6 +19,7 @@ urlpatterns = [
     path("cases/<int:pk>/review/", views.case_review, name="case-review"),
     path("cases/<int:pk>/similar/", views.case_similar_resolved, name="case-similar-resolved"),
     path("cases/<int:pk>/attachments/<int:attachment_pk>/", views.case_attachment, name="case-attachment"),
+    path("cases/<int:pk>/canned-reply/", views.case_insert_reply, name="case-insert-reply"),
     path("cases/<int:pk>/articles/link/", views.article_link, name="article-link"),
     path("cases/<int:pk>/articles/<int:article_pk>/unlink/", views.article_unlink, name="article-unlink"),
     path("cases/<int:pk>/<slug:action>/", views.case_action, name="case-action"),

@@ -248,6 +248,10 @@ ATTACHMENT_TYPES = env.list(
         "text/xml",
     ],
 )
+# The virus-scan hook: a dotted path to ``scan(filename, content_type, data) -> str | None``,
+# called for every file from any channel before it is stored; a string refuses the file
+# (the message says why). Empty: files are not scanned.
+ATTACHMENT_SCANNER = env("ATTACHMENT_SCANNER", default="")
 # The requester portal (/portal/): how long an e-mailed sign-in link and a portal session
 # last, and how many links one address and one client address may ask for per window.
 PORTAL_LINK_MINUTES = env.int("PORTAL_LINK_MINUTES", default=30)

@@ -24,6 +24,7 @@ from escalations.models import (
     AuditHead,
     AuditSeal,
     BusinessCalendar,
+    CannedReply,
     Case,
     CaseStatus,
     Escalation,
@@ -178,6 +179,7 @@ def world(agent, specialist, manager, settings, tmp_path):
     AlertRule.objects.create(name="Database alerts", match={"team": "db"}, category=category)  # monitoring intake
     AlertCase.objects.create(source="generic", fingerprint="admin-test", case=case)
     TeamWebhook.objects.create(team=team, name="Chat", url="http://127.0.0.1:9/hook")
+    CannedReply.objects.create(name="Thanks", body="Hello {requester_name}", team=team)
     ApiToken.objects.issue(user=manager, scopes=["read"])
     return {"case": fresh(case), "done": fresh(done)}
 

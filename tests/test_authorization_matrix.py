@@ -40,6 +40,7 @@ from escalations.models import (
     AuditSeal,
     AuthorityGrant,
     BusinessCalendar,
+    CannedReply,
     Case,
     Category,
     Escalation,
@@ -219,6 +220,10 @@ class World:
         return fresh(case)
 
     @cached_property
+    def canned_reply(self):
+        return CannedReply.objects.create(name="Thanks", body="Hello {requester_name}")
+
+    @cached_property
     def mailbox(self):
         return Mailbox.objects.create(
             name="Spare mailbox", source="desk@mail.example:993/INBOX", category=self.category
@@ -385,6 +390,17 @@ def staff_action(case_attr: str, action: str, **data) -> Callable[[World], Req]:
         for k, v in data.items():
             fields[f"{action}-{k}"] = v(w) if callable(v) else v
         return Req(reverse("case-action", args=[case.pk, action]), fields)
+
+    return build
+
+
+def insert_reply(case_attr: str) -> Callable[[World], Req]:
+    """The public-update form's "Insert the canned reply" button (writes nothing)."""
+
+    def build(w: World) -> Req:
+        case, reply = getattr(w, case_attr), w.canned_reply
+        fields = {"public-update-version": case.version, "public-update-body": "", "public-update-canned": reply.pk}
+        return Req(reverse("case-insert-reply", args=[case.pk]), fields)
 
     return build
 
@@ -562,6 +578,7 @@ OBJECTS: dict[str, Callable[[World], object]] = {
     "escalations.teamwebhook": lambda w: TeamWebhook.objects.create(
         team=w.l2_team, name="Spare hook", url="http://127.0.0.1:9/hook"
     ),
+    "escalations.cannedreply": lambda w: w.canned_reply,
     "escalations.alertcase": lambda w: AlertCase.objects.create(
         source="generic", fingerprint="authz", case=w.l1_working
     ),
@@ -762,6 +779,7 @@ CONFIG = (
     "escalations.alertseverity",
     "escalations.alertrule",
     "escalations.teamwebhook",
+    "escalations.cannedreply",
 )
 RECORDS = (
     "escalations.authoritygrant",  # changed only through a four-eyes authority change
@@ -1219,6 +1237,24 @@ MATRIX: tuple[Section, ...] = (
                 "case-action",
                 "login 404 404 404 404 404 404 403 404",
                 staff_action("l1_working", "fly"),
+            ),
+            Entry(
+                "case-insert-reply",
+                "insert a canned reply into the public update (L1 case; nothing is written)",
+                "POST",
+                S + "canned-reply/",
+                "case-insert-reply",
+                "login 200 200 200 200 200 200 403 200",
+                insert_reply("l1_working"),
+            ),
+            Entry(
+                "case-insert-reply.L3",
+                "insert a canned reply into the public update (L3 case)",
+                "POST",
+                S + "canned-reply/",
+                "case-insert-reply",
+                "login 404 404 200 200 200 200 403 200",
+                insert_reply("l3_working"),
             ),
             Entry(
                 "act.note.L3",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from escalations import workflow
 from escalations.actions import catalogue
 from escalations.domain import requester_links as requester
-from escalations.models import ApprovalRequest, KnowledgeArticle
+from escalations.models import ApprovalRequest, CannedReply, KnowledgeArticle
 
 from .factories import HANDOFF, CategoryFactory, open_case, staff
 
@@ -76,6 +76,7 @@ def world(agent, specialist, senior):
         case_id=up.pk, actor=specialist, kind="spend", amount="10", description="Fuzz me"
     )
     article = KnowledgeArticle.objects.create(title="Fuzz article", body="Body")
+    CannedReply.objects.create(name="Fuzz reply", body="Hello {requester_name} {case_ref} {x}")
     return {
         "case": case,
         "up": up,
@@ -132,6 +133,7 @@ def test_decisions_links_and_reviews_survive_junk(world):
         (f"/approvals/{approval.pk}/decide/", f"decide{approval.pk}", ["decision", "note"]),
         (f"/cases/{case.pk}/articles/link/", "link", ["article"]),
         (f"/cases/{case.pk}/articles/{article.pk}/unlink/", "", ["x"]),
+        (f"/cases/{case.pk}/canned-reply/", "public-update", ["version", "body", "canned"]),
         (
             f"/cases/{world['up'].pk}/review/",
             "",
@@ -156,7 +158,7 @@ def test_absurd_ids_and_actions_in_urls(world):
     @FUZZ
     @given(
         st.one_of(st.integers(min_value=0, max_value=10**30), st.just(2**63), st.just(2**63 - 1)),
-        st.sampled_from(sorted(ACTIONS) + ["review", "articles/link", "nonsense", "articles/1/unlink"]),
+        st.sampled_from(sorted(ACTIONS) + ["review", "articles/link", "nonsense", "articles/1/unlink", "canned-reply"]),
     )
     def check(pk, action):
         assert_no_server_error(client.post(f"/cases/{pk}/{action}/", {"take-version": "1"}))

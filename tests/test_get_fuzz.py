@@ -34,7 +34,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from escalations import workflow
 from escalations.domain import requester_links
-from escalations.models import ApprovalRequest, Attachment, Case, KnowledgeArticle
+from escalations.models import ApprovalRequest, Attachment, CannedReply, Case, KnowledgeArticle
 from escalations.reports import REGISTRY
 
 from .factories import HANDOFF, CategoryFactory, open_case
@@ -217,6 +217,7 @@ def world(agent, specialist, manager):
     workflow.case_accept(case_id=up.pk, actor=specialist)
     workflow.approval_request(case_id=up.pk, actor=specialist, kind="spend", amount="10", description="Fuzz me")
     article = KnowledgeArticle.objects.create(title="Fuzz article", body="Body", is_published=True)
+    CannedReply.objects.create(name="Fuzz reply", body="Hello {requester_name}")  # its admin pages, the picker
     report_tables = {}
     from datetime import date
 

@@ -19,6 +19,7 @@ from escalations import selectors, workflow
 from escalations.actions import forms
 from escalations.domain import authority
 from escalations.models import Case, CaseStatus, Level
+from escalations.selectors import canned
 from escalations.workflow import automation, major
 from escalations.workflow.base import verb_of
 
@@ -75,10 +76,10 @@ class Action:
         """Show its button or panel: available, and not pointless right now."""
         return self.available(case, user) and not (self.pointless and self.pointless(case, user))
 
-    def make_form(self, case: Case | None, user, data=None, prefix: str | None = None) -> forms.DeskForm:
+    def make_form(self, case: Case | None, user, data=None, prefix: str | None = None, files=None) -> forms.DeskForm:
         extra = self.choices(case, user) if self.choices and case is not None else {}
         initial = {"version": case.version} if case is not None and issubclass(self.form, forms.VersionForm) else None
-        return self.form(data, prefix=prefix, initial=initial, **extra)
+        return self.form(data, files, prefix=prefix, initial=initial, **extra)
 
     def perform(self, obj, user, form: forms.DeskForm):
         """Call the workflow function with the form's arguments (raises ``WorkflowError``)."""
@@ -131,6 +132,10 @@ def _targets(case: Case, user) -> dict:
 
 def _levels_below(case: Case, user) -> dict:
     return {"levels": list(Level.objects.below(case.level))}
+
+
+def _canned_replies(case: Case, user) -> dict:
+    return {"replies": canned.replies_for(user)}
 
 
 def _invitees(case: Case, user) -> dict:
@@ -208,6 +213,7 @@ ACTIONS: dict[str, Action] = {
             "Send update",
             forms.PublicUpdateForm,
             transition="record_response",
+            choices=_canned_replies,
             done="Update sent to the requester.",
         ),
         Action(

@@ -7,6 +7,7 @@ message sits beside its field. The staff pages, the admin and the API use the sa
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from escalations.models import (
     ApprovalKind,
@@ -20,7 +21,7 @@ from escalations.models import (
     Urgency,
     WaitKind,
 )
-from escalations.workflow import Handoff
+from escalations.workflow import Handoff, IncomingFile
 
 TEXT = {"rows": 4, "cols": 60}
 MAX_TEXT = 10_000
@@ -202,12 +203,79 @@ class AssignForm(VersionForm):
         return {"assignee_id": self.cleaned_data["assignee"], "version": self.cleaned_data["version"]}
 
 
-class NoteForm(DeskForm):
+MAX_FILES = 10
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class FilesField(forms.FileField):
+    """Several files in one input; each is refused by its size before it is read (the type
+    and the virus-scan hook are the workflow's checks, the same for every channel)."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        items = [d for d in (data if isinstance(data, (list, tuple)) else [data]) if d]
+        if len(items) > MAX_FILES:
+            raise forms.ValidationError(f"At most {MAX_FILES} files at once.")
+        limit = settings.ATTACHMENT_MAX_BYTES
+        for item in items:
+            if getattr(item, "size", 0) > limit:
+                raise forms.ValidationError(
+                    f"The file {item.name!r} is too large: {item.size:,} bytes; the limit is {limit:,} bytes."
+                )
+        return [super(FilesField, self).clean(item, initial) for item in items]
+
+
+def files_field(label: str) -> FilesField:
+    return FilesField(
+        label=label,
+        help_text=f"Optional; up to {MAX_FILES} files of at most {settings.ATTACHMENT_MAX_BYTES // 1048576} MB each.",
+    )
+
+
+class AttachmentsMixin:
+    """Gives the workflow function the uploaded files as ``files``."""
+
+    def arguments(self) -> dict:
+        args = super().arguments()
+        uploads = args.pop("attachments", None) or []
+        args["files"] = [
+            IncomingFile(f.name[:200], f.content_type or "application/octet-stream", f.read()) for f in uploads
+        ]
+        return args
+
+
+class NoteForm(AttachmentsMixin, DeskForm):
     body = text("Internal note", help_text="Only staff see internal notes.", missing="Write the note.")
+    attachments = files_field("Files (staff only)")
 
 
-class PublicUpdateForm(VersionForm):
+class PublicUpdateForm(AttachmentsMixin, VersionForm):
+    """``canned``: a canned reply to insert into the text (the "Insert the reply" button
+    re-renders the form with it; sending ignores it)."""
+
+    canned = forms.TypedChoiceField(label="Canned reply", required=False, coerce=int, empty_value=None, choices=())
     body = text("Update to the requester", help_text="E-mailed to the requester.", missing="Write the update.")
+    attachments = files_field("Files (e-mailed with the update, shown in the portal)")
+
+    def __init__(self, *args, replies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if replies:
+            self.fields["canned"].choices = [("", "Choose a canned reply")] + [(r.pk, str(r)) for r in replies]
+        else:
+            del self.fields["canned"]
+
+    def arguments(self) -> dict:
+        args = super().arguments()
+        args.pop("canned", None)
+        return args
 
 
 class RecordContactForm(VersionForm):

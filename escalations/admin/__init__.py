@@ -5,6 +5,7 @@ from escalations.admin import (  # noqa: F401
     authority_changes,
     automation,
     calendars,
+    canned,
     cases,
     intelligence,
     mail,

@@ -257,7 +257,7 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
             return redirect(change_url)
         if request.method != "POST":
             return self.render_action_form(request, case, spec, spec.make_form(case, request.user))
-        form = spec.make_form(case, request.user, request.POST)
+        form = spec.make_form(case, request.user, request.POST, files=request.FILES)
         if not form.is_valid():
             if "version" in form.fields and "version" not in form.cleaned_data:
                 self.message_user(

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations.core.text import one_line
-from escalations.models import InboundMessage, Notification, NotificationStatus, TeamWebhook
+from escalations.models import Attachment, InboundMessage, NoteKind, Notification, NotificationStatus, TeamWebhook
 from escalations.workflow.notices import case_token
 
 MAX_ATTEMPTS = 5
@@ -126,11 +126,22 @@ def _post(row: Notification) -> None:
         response.read(1024)
 
 
+def public_attachments(row: Notification) -> list[Attachment]:
+    """The files that go with a notice: those of a public update, to the requester only
+    (an internal note's files never leave the desk)."""
+    if not (row.note_id and row.to_requester):
+        return []
+    return list(Attachment.objects.filter(note_id=row.note_id, note__kind=NoteKind.PUBLIC).order_by("pk"))
+
+
 def _build(row: Notification) -> EmailMessage:
     """The message for a row, fully built (headers encoded), so a notice that can never be
     sent (a line break in a header, a malformed address) is known before any transport."""
     subject, headers = _headers(row)
     message = EmailMessage(one_line(subject), row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient], headers=headers)
+    for attachment in public_attachments(row):
+        with attachment.file.open("rb") as handle:
+            message.attach(attachment.filename, handle.read(), attachment.content_type)
     message.message()  # raises BadHeaderError / ValueError on what no retry can fix
     return message
 

@@ -125,6 +125,7 @@ DOMAIN_MODELS = [
     "satisfactionsurvey",
     "deflection",
     "importedsource",
+    "cannedreply",
 ]
 CONFIG_MODELS = [
     "level",
@@ -146,6 +147,7 @@ CONFIG_MODELS = [
     "alertseverity",
     "alertrule",
     "teamwebhook",
+    "cannedreply",
 ]
 STAFF_PERMS = [
     "work_case",

@@ -3,6 +3,7 @@ from escalations.models.api import ApiToken, Scope
 from escalations.models.authority_change import AuthorityChange, AuthorityChangeKind, AuthorityChangeStatus
 from escalations.models.automation import Notification, RuleFiring, RuleProblem, SweepHeartbeat
 from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
+from escalations.models.canned import CannedReply
 from escalations.models.case import Case
 from escalations.models.choices import (
     OPEN_STATUSES,
@@ -45,6 +46,7 @@ __all__ = [
     "CaseWait",
     "WaitKind",
     "CaseWatcher",
+    "CannedReply",
     "ImportedSource",
     "AuthorityChange",
     "AuthorityChangeKind",

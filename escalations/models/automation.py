@@ -41,6 +41,8 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Set: the row is POSTed to this team webhook (``recipient`` then names it) instead of e-mailed.
     webhook = models.ForeignKey(TeamWebhook, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # A public update's note: its attachments go out with the e-mail (to the requester only).
+    note = models.ForeignKey("escalations.Note", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = NotificationQuerySet.as_manager()
 

@@ -35,6 +35,7 @@ from escalations.selectors.swarming import collaborating_cases, collaborators_of
 # Columns a queue row needs: the frozen policy (a few KB of JSON) and the description stay behind.
 QUEUE_COLUMNS = (
     "id",
+    "version",  # the queue's take shortcut posts it, as the Take button does
     "title",
     "status",
     "priority",

@@ -133,19 +133,20 @@ def conversation(case: Case) -> list[PublicEntry]:
             "You" if n.kind == NoteKind.CUSTOMER else _upper_first(staff_name(n.author)),
             n.kind == NoteKind.CUSTOMER,
             n.body,
-            list(n.attachments.all()) if n.kind == NoteKind.CUSTOMER else [],
+            list(n.attachments.all()),  # only public and customer notes are read above
         )
         for n in notes
     ]
 
 
 def attachment_of(case: Case, pk) -> Attachment:
-    """Only files the requester sent (on their own messages) are theirs to download."""
+    """Files of the public conversation only: what the requester sent and what staff sent
+    with a public update (an internal note's files never reach the portal)."""
     try:
         number = int(pk)
     except (TypeError, ValueError):
         raise Http404("No such file.") from None
-    found = Attachment.objects.filter(pk=number, case=case, note__kind=NoteKind.CUSTOMER).first()
+    found = Attachment.objects.filter(pk=number, case=case, note__kind__in=[NoteKind.CUSTOMER, NoteKind.PUBLIC]).first()
     if found is None:
         raise Http404("No such file.")
     return found

@@ -5,6 +5,7 @@ through ``escalations.workflow``."""
 from escalations.views.approvals import approvals_list
 from escalations.views.attachments import case_attachment
 from escalations.views.auth import LoginView, LogoutView, home
+from escalations.views.canned import case_insert_reply
 from escalations.views.case_actions import approval_decide, approval_withdraw, case_action
 from escalations.views.case_page import case_detail, case_similar_resolved
 from escalations.views.intake import case_new, case_similar
@@ -21,6 +22,7 @@ __all__ = [
     "following_queue",
     "approvals_list",
     "case_attachment",
+    "case_insert_reply",
     "collab_queue",
     "article_link",
     "article_unlink",

@@ -30,7 +30,7 @@ def refused(
         seen = form.cleaned_data.get("version") if hasattr(form, "cleaned_data") else None
         data = request.POST.copy()
         data[f"{key}-version"] = str(case.version)  # resubmitting after reading the changes is deliberate
-        form = type(form)(data, prefix=form.prefix, **_extra(key, case, request.user))
+        form = type(form)(data, request.FILES, prefix=form.prefix, **_extra(key, case, request.user))
         failure = Failure(key, form, exc.message, conflict=True, changes=selectors.changes_since(case, seen))
     else:
         form.add_workflow_error(exc)
@@ -75,7 +75,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         case = selectors.case_for(request.user, pk)
     except Http404:
         return out_of_sight(request, pk, spec.form(request.POST, prefix=action))
-    form = spec.make_form(case, request.user, request.POST, prefix=action)
+    form = spec.make_form(case, request.user, request.POST, prefix=action, files=request.FILES)
     if not form.is_valid():
         return refused(request, case, action, form, None)
     try:

@@ -40,6 +40,7 @@ class Failure:
     message: str
     conflict: bool = False
     changes: list | None = None
+    draft: bool = False  # not refused: the form comes back to be finished (a canned reply inserted)
 
 
 def build_panels(case: Case, user, available: set[str], failure: Failure | None) -> tuple[list[Panel], list[Panel]]:

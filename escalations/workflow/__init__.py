@@ -4,6 +4,7 @@ user and a reason, and queues side effects to run after commit."""
 
 from escalations.workflow.actors import Actor, is_system, system_actor
 from escalations.workflow.approvals import approval_decide, approval_request, approval_withdraw
+from escalations.workflow.attachments import IncomingFile, attach_files, check_files
 from escalations.workflow.authority_changes import authority_change_decide, authority_change_propose
 from escalations.workflow.base import Conflict, InvalidAction, NotAllowed, WorkflowError
 from escalations.workflow.cases import (
@@ -19,14 +20,7 @@ from escalations.workflow.cases import (
     case_take,
 )
 from escalations.workflow.commitments import case_change_priority, case_record_contact
-from escalations.workflow.customer import (
-    CustomerMessage,
-    IncomingFile,
-    attach_files,
-    case_customer_message,
-    case_open_from_requester,
-    check_files,
-)
+from escalations.workflow.customer import CustomerMessage, case_customer_message, case_open_from_requester
 from escalations.workflow.following import case_follow, case_unfollow
 from escalations.workflow.knowledge import knowledge_link
 from escalations.workflow.ladder import (

@@ -26,6 +26,7 @@ from escalations.models import (
 from escalations.selectors import paths
 from escalations.workflow import approvals, following, major, notices, waits
 from escalations.workflow.actors import Actor, is_system, may
+from escalations.workflow.attachments import attach_files, check_files
 from escalations.workflow.base import (
     InvalidAction,
     NotAllowed,
@@ -199,9 +200,11 @@ def _check_can_work(case: Case, actor: Actor, allowed=authority.can_work) -> Non
 
 
 @action("note")
-def case_note(*, case_id: int, actor: Actor, body: str) -> Note:
-    """An internal note: the case itself does not change, so no case history row."""
+def case_note(*, case_id: int, actor: Actor, body: str, files=()) -> Note:
+    """An internal note, with files staff attach (never shown to the requester): the case
+    itself does not change, so no case history row (the note and each file have theirs)."""
     body = require(body, "body", "Write the note.")
+    check_files(files)
     with transaction.atomic():
         case = Case.objects.select_related("level").filter(pk=as_id(case_id, "case")).first()
         if case is None:
@@ -209,26 +212,30 @@ def case_note(*, case_id: int, actor: Actor, body: str) -> Note:
         _check_can_work(case, actor, authority.can_note)  # swarming: collaborators may add internal notes
         note = Note(case=case, kind=NoteKind.INTERNAL, author=actor, body=body, created_at=timezone.now())
         save(note, actor, "Internal note")
+        attach_files(case, note, files, actor, note.created_at)
     return note
 
 
 @action("public-update")
-def case_public_update(*, case_id: int, actor: Actor, body: str, version: int | None = None) -> Note:
-    """An update to the requester by e-mail: contact with the customer, so the first one is
-    the SLA's first response (and answers the level's OLA response if nothing did yet)."""
+def case_public_update(*, case_id: int, actor: Actor, body: str, version: int | None = None, files=()) -> Note:
+    """An update to the requester by e-mail, with its files attached to the e-mail and shown
+    in the portal: contact with the customer, so the first one is the SLA's first response
+    (and answers the level's OLA response if nothing did yet)."""
     body = require(body, "body", "Write the update.")
+    check_files(files)
     with transaction.atomic():
         case = lock_case(case_id, version)
         _check_can_work(case, actor)
         now = timezone.now()
         note = Note(case=case, kind=NoteKind.PUBLIC, author=actor, body=body, created_at=now)
         save(note, actor, "Public update")
+        attach_files(case, note, files, actor, now)
         if case.responded_at is None or case.first_response_at is None:
             run(case, "record_response", actor, now)
             save_case(case, actor, "First response: public update to the requester", now)
         notices.queue(
             case,
-            notices.Message("public_update", f"Update on your request [case #{case.pk}]", body),
+            notices.Message("public_update", f"Update on your request [case #{case.pk}]", body, note=note),
             [case.requester_email],
             key=f"public:{note.pk}",
         )

@@ -11,29 +11,19 @@ longer ago stays as it is, and the message opens a follow-up case that names it
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from fnmatch import fnmatch
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from escalations.models import Attachment, Case, CaseStatus, Category, Note, NoteKind, Team
+from escalations.models import Case, CaseStatus, Category, Note, NoteKind, Team
 from escalations.workflow import notices
 from escalations.workflow.actors import Actor, require_actor
-from escalations.workflow.base import InvalidAction, action, lock_case, run, save, save_case
+from escalations.workflow.attachments import attach_files, check_files
+from escalations.workflow.base import action, lock_case, run, save, save_case
 from escalations.workflow.cases import case_open
-
-
-@dataclass(frozen=True)
-class IncomingFile:
-    filename: str
-    content_type: str
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -47,53 +37,6 @@ class CustomerMessage:
     @property
     def case(self) -> Case:
         return self.note.case
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} kB"
-
-
-def check_files(files: list[IncomingFile] | tuple[IncomingFile, ...]) -> None:
-    """Refuse the whole message when one file is too large or of a type not accepted
-    (settings ``ATTACHMENT_MAX_BYTES``, ``ATTACHMENT_TYPES``), before anything is written."""
-    limit, types = settings.ATTACHMENT_MAX_BYTES, settings.ATTACHMENT_TYPES
-    for f in files:
-        if len(f.data) > limit:
-            raise InvalidAction(
-                f"The attachment {f.filename!r} is {_size(len(f.data))}; the limit is {_size(limit)}.",
-                {"attachments": "Too large."},
-            )
-        if not any(fnmatch(f.content_type.lower(), pattern.lower()) for pattern in types):
-            raise InvalidAction(
-                f"The attachment {f.filename!r} is of type {f.content_type}, which is not accepted.",
-                {"attachments": "Type not accepted."},
-            )
-
-
-def attach_files(case: Case, note: Note | None, files, actor: Actor, now) -> list[Attachment]:
-    """Store each file under its content hash, then its row (with history). A crash
-    between the two leaves an unreferenced file, never a row without its file; the same
-    content sent again reuses it."""
-    rows = []
-    for f in files:
-        digest = hashlib.sha256(f.data).hexdigest()
-        name = f"attachments/{digest[:2]}/{digest}"
-        if not default_storage.exists(name):
-            name = default_storage.save(name, ContentFile(f.data))
-        row = Attachment(
-            case=case,
-            note=note,
-            filename=f.filename[:200],
-            content_type=f.content_type[:100],
-            size=len(f.data),
-            sha256=digest,
-            uploaded_by=actor,
-            created_at=now,
-        )
-        row.file.name = name
-        save(row, actor, f"Attached {f.filename[:200]}")
-        rows.append(row)
-    return rows
 
 
 def _customer_note(case: Case, actor: Actor, sender: str, body: str, files, now) -> Note:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from escalations.core import config_cache
 from escalations.domain import clock
-from escalations.models import Case, Escalation, Level, Notification, TeamWebhook
+from escalations.models import Case, Escalation, Level, Note, Notification, TeamWebhook
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Message:
     subject: str
     body: str
     urgent: bool = True
+    note: Note | None = None  # a public update: its files go out with the e-mail to the requester
 
 
 def recipients_for(
@@ -153,6 +154,7 @@ def build(
             created_at=now,
             not_before=not_before or now,
             to_requester=r.lower() == requester,
+            note=message.note,
         )
         for r in recipients
     ]
