@@ -12,5 +12,6 @@ from escalations.admin import (  # noqa: F401
     organisation,
     policy,
     portal,
+    preferences,
     records,
 )

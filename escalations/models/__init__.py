@@ -35,6 +35,7 @@ from escalations.models.policy import (
     validate_path_steps,
 )
 from escalations.models.portal import Deflection, SatisfactionSurvey
+from escalations.models.preferences import FilterQueue, SavedQueueFilter
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 from escalations.models.sources import ImportedSource
 
@@ -51,6 +52,8 @@ __all__ = [
     "Scope",
     "TeamWebhook",
     "Deflection",
+    "FilterQueue",
+    "SavedQueueFilter",
     "SatisfactionSurvey",
     "Attachment",
     "InboundMessage",

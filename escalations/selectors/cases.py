@@ -60,6 +60,7 @@ QUEUE_COLUMNS = (
     "risk_reasons",
     "is_major",
     "major_declared_at",
+    "version",  # the queue's row checkboxes carry it: a bulk action refuses a case changed since
 )
 PAGE_SIZE = 25
 # Statuses whose cases the scheduler never looks at (``triggers.is_watched``): their
