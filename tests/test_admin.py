@@ -45,13 +45,17 @@ from escalations.models import (
     TriggerRule,
     WorkingRange,
 )
+from escalations.workflow import preferences
 
 from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, open_case, staff
 
 pytestmark = pytest.mark.django_db
 
 NOT_IN_ADMIN = {"importedsource"}  # written by import_events, read by the reports only
-SUPERUSER_ONLY = {"apitoken"}  # API tokens are issued by superusers (docs/authorization.md)
+SUPERUSER_ONLY = {
+    "apitoken",
+    "savedqueuefilter",
+}  # API tokens are issued by superusers; saved filters are each user's own
 INLINE_ONLY = {"workingrange", "holiday", "slatarget", "pathstep", "ruleproblem", "alertdelivery"}
 
 
@@ -177,6 +181,7 @@ def world(agent, specialist, manager, settings, tmp_path):
     AlertCase.objects.create(source="generic", fingerprint="admin-test", case=case)
     TeamWebhook.objects.create(team=team, name="Chat", url="http://127.0.0.1:9/hook")
     ApiToken.objects.issue(user=manager, scopes=["read"])
+    preferences.filter_save(manager, "team", "Critical", "priority=1")  # a saved queue filter
     return {"case": fresh(case), "done": fresh(done)}
 
 

@@ -8,6 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from escalations import workflow
 from escalations.actions import bulk
@@ -346,3 +348,32 @@ def test_saving_needs_csrf(agent):
     strict.force_login(agent)
     assert strict.post(reverse("queue-filter-save"), {"queue": "team", "name": "A"}).status_code == 403
     assert not SavedQueueFilter.objects.exists()
+
+
+# -- junk ------------------------------------------------------------------------------------------
+
+JUNK = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40),
+    st.sampled_from(["", "-1", "0", "1:0", "1:-1", "9" * 30, "9" * 30 + ":1", "1:" + "9" * 30, "x" * 3000, "L9"]),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+)
+
+
+def test_the_tools_survive_junk(agent, agent2, category):
+    case = open_case(agent2, category)
+    client = Client(raise_request_exception=True)
+    client.force_login(agent)
+    names = ["action", "case", "assignee", "body", "next", "queue", "name", "query", "mark", "cursor", "priority"]
+
+    @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(
+        st.sampled_from(["/queue/bulk/", "/queue/filters/save/", f"/queue/filters/{case.pk}/delete/"]),
+        st.dictionaries(st.sampled_from(names), st.one_of(JUNK, st.lists(JUNK, max_size=3)), max_size=6),
+        st.sampled_from(["/queue/mine/live/", "/queue/team/live/", "/queue/following/live/"]),
+    )
+    def check(post_url, data, live_url):
+        assert client.post(post_url, data).status_code < 500
+        flat = {k: v[0] if isinstance(v, list) and v else v for k, v in data.items()}
+        assert client.get(live_url, {k: v for k, v in flat.items() if isinstance(v, str)}).status_code < 500
+
+    check()
