@@ -310,6 +310,8 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000")
 # rolling window over which one requester's approved amounts of a kind are added up, so a
 # sum split into small requests still needs the level that may approve the whole.
 APPROVAL_CURRENCY = env("APPROVAL_CURRENCY", default=env("DESK_CURRENCY", default="EUR"))
+# Queue pages poll for new cases and fresh rows every N seconds (0: no live updates).
+QUEUE_LIVE_SECONDS = env.int("QUEUE_LIVE_SECONDS", default=15)
 APPROVAL_WINDOW_DAYS = env.int("APPROVAL_WINDOW_DAYS", default=30)
 
 # REST API (README "REST API and monitoring intake"): token authentication only (no

@@ -46,15 +46,20 @@ from escalations.models import (
     TriggerRule,
     WorkingRange,
 )
+from escalations.workflow import preferences
 
 from .factories import HANDOFF, CategoryFactory, TeamFactory, UserFactory, open_case, staff
 
 pytestmark = pytest.mark.django_db
 
 # importedsource: written by import_events, read by the reports only; casewatcher: the
-# case admin lists followers, and their history is in the audit log and the case trail.
-NOT_IN_ADMIN = {"importedsource", "casewatcher"}
-SUPERUSER_ONLY = {"apitoken"}  # API tokens are issued by superusers (docs/authorization.md)
+# case admin lists followers, and their history is in the audit log and the case trail;
+# casewait: facts for the Waiting report, each start and end is in the case's own history.
+NOT_IN_ADMIN = {"importedsource", "casewatcher", "casewait"}
+SUPERUSER_ONLY = {
+    "apitoken",
+    "savedqueuefilter",
+}  # API tokens are issued by superusers; saved filters are each user's own
 INLINE_ONLY = {"workingrange", "holiday", "slatarget", "pathstep", "ruleproblem", "alertdelivery"}
 
 
@@ -181,6 +186,7 @@ def world(agent, specialist, manager, settings, tmp_path):
     TeamWebhook.objects.create(team=team, name="Chat", url="http://127.0.0.1:9/hook")
     CannedReply.objects.create(name="Thanks", body="Hello {requester_name}", team=team)
     ApiToken.objects.issue(user=manager, scopes=["read"])
+    preferences.filter_save(manager, "team", "Critical", "priority=1")  # a saved queue filter
     return {"case": fresh(case), "done": fresh(done)}
 
 

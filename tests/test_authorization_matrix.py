@@ -455,6 +455,29 @@ def withdraw(approval: Callable[[World], ApprovalRequest]) -> Callable[[World], 
     return build
 
 
+def _bulk_take(w: World) -> Req:
+    case = w.l1_new
+    return Req(reverse("queue-bulk"), {"action": "take", "case": f"{case.pk}:{case.version}"})
+
+
+def _bulk_note_l3(w: World) -> Req:
+    """Out of scope, the case is refused on its own (back to the queue, nothing changed)."""
+    case = w.l3_working
+    return Req(reverse("queue-bulk"), {"action": "note", "body": "Same as #1", "case": f"{case.pk}:{case.version}"})
+
+
+def _filter_of(user):
+    from escalations.workflow import preferences  # the rows these entries act on
+
+    return preferences.filter_save(user, "team", "Urgent", "priority=1")[0]
+
+
+def _delete_own_filter(w: World) -> Req:
+    if w.role == "anonymous":
+        return Req(reverse("queue-filter-delete", args=[_filter_of(w.owner).pk]), {})
+    return Req(reverse("queue-filter-delete", args=[_filter_of(w.user(w.role)).pk]), {})
+
+
 def _decide_change(w: World) -> Req:
     change = w.pending_change
     return Req(
@@ -583,6 +606,7 @@ OBJECTS: dict[str, Callable[[World], object]] = {
         source="generic", fingerprint="authz", case=w.l1_working
     ),
     "escalations.apitoken": lambda w: ApiToken.objects.issue(user=w.owner, scopes=["read"])[0],
+    "escalations.savedqueuefilter": lambda w: _filter_of(w.owner),
     "escalations.satisfactionsurvey": lambda w: workflow.survey_answer(
         actor=workflow.system_actor(), case_id=w.l1_resolved.pk, requester_email="rita@example.com", score=4
     ),
@@ -1015,6 +1039,23 @@ MATRIX: tuple[Section, ...] = (
                 ALL_200,
                 get("following-queue"),
             ),
+            *(
+                Entry(
+                    f"{name}",
+                    f"{label}: live update (new cases, fresh rows; JSON)",
+                    "GET",
+                    f"/queue/{path}/live/?mark=N",
+                    name,
+                    ALL_200,
+                    lambda w, name=name: Req(reverse(name) + "?mark=0"),
+                )
+                for name, label, path in (
+                    ("my-queue-live", "My queue", "mine"),
+                    ("team-queue-live", "Team queue", "team"),
+                    ("collab-queue-live", "Collaborating", "collaborating"),
+                    ("following-queue-live", "Following", "following"),
+                )
+            ),
             Entry(
                 "case-detail.L3-followed",
                 "case page, L3 case the agent follows (read only)",
@@ -1309,6 +1350,51 @@ MATRIX: tuple[Section, ...] = (
                 "approval-withdraw",
                 "login 403 403 403 403 403 done 403 403",
                 withdraw(_l1_approval),
+            ),
+            Entry(
+                "queue-bulk",
+                "bulk action on checked queue rows (take, new L1 case)",
+                "POST",
+                "/queue/bulk/",
+                "queue-bulk",
+                WORKERS,
+                _bulk_take,
+            ),
+            Entry(
+                "queue-bulk.L3",
+                "bulk action on checked queue rows (note, L3 case: refused per case when out of scope)",
+                "POST",
+                "/queue/bulk/",
+                "queue-bulk",
+                "login →my →my done done done done 403 done",
+                _bulk_note_l3,
+            ),
+            Entry(
+                "queue-filter-save",
+                "save the queue's current filter under a name (one's own)",
+                "POST",
+                "/queue/filters/save/",
+                "queue-filter-save",
+                "login done done done done done done done done",
+                lambda w: Req(reverse("queue-filter-save"), {"queue": "team", "name": "Urgent", "query": "priority=1"}),
+            ),
+            Entry(
+                "queue-filter-delete",
+                "delete one's own saved filter",
+                "POST",
+                "/queue/filters/<pk>/delete/",
+                "queue-filter-delete",
+                "login done done done done done done done done",
+                _delete_own_filter,
+            ),
+            Entry(
+                "queue-filter-delete.other",
+                "delete someone else's saved filter",
+                "POST",
+                "/queue/filters/<pk>/delete/",
+                "queue-filter-delete",
+                "login 404 404 404 404 404 404 404 404",
+                lambda w: Req(reverse("queue-filter-delete", args=[_filter_of(w.owner).pk]), {}),
             ),
             Entry(
                 "act.follow",
@@ -2491,6 +2577,21 @@ MATRIX: tuple[Section, ...] = (
                 ("escalations.apitoken",),
                 "login 403 403 403 403 403 403 403 done",
             ),
+        ),
+    ),
+    Section(
+        "Admin: saved queue filters",
+        "Each user keeps their own on the queue pages; superusers may list them and delete one, nobody "
+        "adds or edits one in the admin.",
+        tuple(
+            Family(f"savedfilter.{key}", label, method, view, ("escalations.savedqueuefilter",), expect)
+            for key, label, method, view, expect in (
+                ("changelist", "list", "GET", "changelist", "login 403 403 403 403 403 403 403 200"),
+                ("add", "add form", "GET", "add", "login 403 403 403 403 403 403 403 403"),
+                ("change", "change page (read only)", "GET", "change", "login 403 403 403 403 403 403 403 200"),
+                ("history", "history", "GET", "history", "login 403 403 403 403 403 403 403 200"),
+                ("delete.post", "delete (confirmed)", "POST", "delete", "login 403 403 403 403 403 403 403 done"),
+            )
         ),
     ),
     Section(

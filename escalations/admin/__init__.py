@@ -13,5 +13,6 @@ from escalations.admin import (  # noqa: F401
     organisation,
     policy,
     portal,
+    preferences,
     records,
 )

@@ -20,7 +20,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalations", "0038_imported_source_roles"),
+        ("escalations", "0040_saved_queue_filters"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -38,6 +38,7 @@ from escalations.models.policy import (
     validate_path_steps,
 )
 from escalations.models.portal import Deflection, SatisfactionSurvey
+from escalations.models.preferences import FilterQueue, SavedQueueFilter
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 from escalations.models.sources import ImportedSource
 from escalations.models.waits import CaseWait
@@ -59,6 +60,8 @@ __all__ = [
     "Scope",
     "TeamWebhook",
     "Deflection",
+    "FilterQueue",
+    "SavedQueueFilter",
     "SatisfactionSurvey",
     "Attachment",
     "InboundMessage",

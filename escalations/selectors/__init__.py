@@ -28,6 +28,14 @@ from escalations.selectors.cases import (
     visible_cases,
     visible_levels,
 )
+from escalations.selectors.queue_tools import (
+    LIVE_SCOPES,
+    assignable_colleagues,
+    case_mark,
+    last_used_query,
+    new_cases_since,
+    saved_filters,
+)
 from escalations.selectors.search import (
     article_cases,
     article_for,
@@ -41,6 +49,12 @@ from escalations.selectors.search import (
 from escalations.selectors.timeline import CaseRecords, Entry, case_records, case_timeline, changes_since
 
 __all__ = [
+    "LIVE_SCOPES",
+    "assignable_colleagues",
+    "case_mark",
+    "last_used_query",
+    "new_cases_since",
+    "saved_filters",
     "CaseRecords",
     "Colleague",
     "Entry",

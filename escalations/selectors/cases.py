@@ -35,7 +35,7 @@ from escalations.selectors.swarming import collaborating_cases, collaborators_of
 # Columns a queue row needs: the frozen policy (a few KB of JSON) and the description stay behind.
 QUEUE_COLUMNS = (
     "id",
-    "version",  # the queue's take shortcut posts it, as the Take button does
+    "version",  # the take shortcut posts it and the row checkboxes carry it: stale rows are refused
     "title",
     "status",
     "priority",
@@ -53,6 +53,7 @@ QUEUE_COLUMNS = (
     "first_response_at",
     "resolved_at",
     "paused_at",
+    "waiting_on",
     "response_breached_at",
     "resolution_breached_at",
     "requester_name",

@@ -10,6 +10,7 @@ from escalations.views.case_actions import approval_decide, approval_withdraw, c
 from escalations.views.case_page import case_detail, case_similar_resolved
 from escalations.views.intake import case_new, case_similar
 from escalations.views.knowledge import article_link, article_unlink, kb_detail, kb_list
+from escalations.views.queue_tools import queue_bulk, queue_filter_delete, queue_filter_save, queue_live
 from escalations.views.queues import collab_queue, following_queue, my_queue, team_queue
 from escalations.views.requester import requester_confirm
 from escalations.views.reviews import case_review
@@ -36,6 +37,10 @@ __all__ = [
     "kb_detail",
     "kb_list",
     "my_queue",
+    "queue_bulk",
+    "queue_filter_delete",
+    "queue_filter_save",
+    "queue_live",
     "requester_confirm",
     "team_queue",
 ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
@@ -12,10 +14,18 @@ from escalations import selectors
 from escalations.models import Team
 from escalations.views.base import staff_page
 from escalations.views.forms import QueueFilterForm
+from escalations.workflow import preferences
 
 FILTER_FIELDS = ("q", "status", "priority", "level", "team", "assigned")
 TRAIL_LIMIT = 30  # pages remembered for "Previous page"; further back, "First page" remains
 FIRST = "-"  # the first page on the trail
+CLEAR = "clear=1"  # "no filter", said explicitly: a bare queue URL applies the filter last used
+LIVE_URL = {
+    "mine": "my-queue-live",
+    "team": "team-queue-live",
+    "collab": "collab-queue-live",
+    "following": "following-queue-live",
+}
 
 
 def _pager(kept: dict, cursor: str, back: str, next_cursor: str | None) -> dict:
@@ -38,6 +48,11 @@ def _pager(kept: dict, cursor: str, back: str, next_cursor: str | None) -> dict:
 
 def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     user = request.user
+    if not request.GET:
+        last = selectors.last_used_query(user, scope)
+        if last:  # the filter last used on this queue, kept per user
+            return redirect(f"{request.path}?{last}")
+    mark = selectors.case_mark()
     levels, teams = selectors.visible_levels(user), list(selectors.filter_teams(user))
     form = QueueFilterForm(request.GET or None, levels=levels, teams=Team.objects.filter(pk__in=[t.pk for t in teams]))
     data = {}
@@ -54,6 +69,7 @@ def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     )
     page = selectors.queue_page(user, scope=scope, filters=filters, now=timezone.now(), cursor=data.get("cursor"))
     kept = {k: request.GET[k] for k in FILTER_FIELDS if request.GET.get(k) and k in data}
+    preferences.filter_remember(user, scope, urlencode(kept))
     context = {
         "scope": scope,
         "nav": scope,
@@ -62,14 +78,32 @@ def _queue(request: HttpRequest, scope: str) -> HttpResponse:
         "page": page,
         "filtered": bool(kept),
         **_pager(kept, data.get("cursor") or "", data.get("back") or "", page.next_cursor),
-        "first_url": f"?{urlencode(kept)}" if kept else "?",
+        "first_url": f"?{urlencode(kept)}" if kept else f"?{CLEAR}",
         "show_levels": len(levels) > 1,
         "read_only": selectors.is_read_only(user),
+        **tools(request, scope, {**kept, **({"cursor": data["cursor"]} if data.get("cursor") else {})}, mark),
+        "current_query": urlencode(kept),
+        "clear_url": f"?{CLEAR}",
+        "saved_filters": selectors.saved_filters(user, scope),
     }
     if scope == "mine":
         context["awaiting"] = selectors.awaiting_acceptance(user)
         context["approvals"] = selectors.approvals_to_decide(user)
     return render(request, "escalations/queue.html", context, status=400 if form.errors else 200)
+
+
+def tools(request: HttpRequest, scope: str, query: dict, mark: int) -> dict:
+    """What the live updates and the bulk bar need on a queue page (``mark``: the newest
+    case number, read before the rows, so no case opened meanwhile goes uncounted)."""
+    live = reverse(LIVE_URL[scope]) + "?" + urlencode({**query, "mark": mark})
+    writer = not selectors.is_read_only(request.user)
+    return {
+        "live_url": live,
+        "live_seconds": settings.QUEUE_LIVE_SECONDS,
+        "bulk": writer,
+        "assignees": selectors.assignable_colleagues(request.user) if writer else [],
+        "back_url": request.get_full_path(),
+    }
 
 
 def _controls(form: QueueFilterForm, levels, teams) -> list[dict]:
@@ -117,13 +151,17 @@ def team_queue(request: HttpRequest) -> HttpResponse:
 @staff_page
 def collab_queue(request: HttpRequest) -> HttpResponse:
     """Cases the user was invited to help on (swarming): they add notes, the owner stays accountable."""
+    mark = selectors.case_mark()
     rows = selectors.collaborating_rows(request.user, timezone.now())
-    return render(request, "escalations/collab_queue.html", {"nav": "collab", "rows": rows})
+    context = {"nav": "collab", "rows": rows, **tools(request, "collab", {}, mark)}
+    return render(request, "escalations/collab_queue.html", context)
 
 
 @require_GET
 @staff_page
 def following_queue(request: HttpRequest) -> HttpResponse:
     """Cases the user follows: read access after they moved on, with level, owner and SLA state."""
+    mark = selectors.case_mark()
     rows = selectors.following_rows(request.user, timezone.now())
-    return render(request, "escalations/following_queue.html", {"nav": "following", "rows": rows})
+    context = {"nav": "following", "rows": rows, **tools(request, "following", {}, mark)}
+    return render(request, "escalations/following_queue.html", context)
