@@ -19,30 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from escalations import selectors, workflow
 from escalations.actions import bulk, catalogue
-from escalations.models import Team
 from escalations.views.base import staff_page, writer_only
 from escalations.views.forms import BulkActionForm, FollowingLiveForm, LiveQueueForm, QueueFilterForm, SaveFilterForm
-from escalations.views.queues import FILTER_FIELDS
+from escalations.views.queues import FILTER_FIELDS, filter_form, queue_filters
 from escalations.workflow import preferences
 
 QUEUE_URL = {"mine": "my-queue", "team": "team-queue", "collab": "collab-queue", "following": "following-queue"}
-
-
-def _filter_form(form_class, user, data):
-    levels = selectors.visible_levels(user)
-    teams = Team.objects.filter(pk__in=selectors.filter_teams(user).values("pk"))
-    return form_class(data, levels=levels, teams=teams)
-
-
-def _filters(data: dict) -> selectors.QueueFilters:
-    return selectors.QueueFilters(
-        q=data.get("q") or "",
-        status=data.get("status") or "",
-        priority=data.get("priority"),
-        level_id=data["level"].pk if data.get("level") else None,
-        team_id=data["team"].pk if data.get("team") else None,
-        assigned=data.get("assigned") or "",
-    )
 
 
 def _refused(form) -> JsonResponse:
@@ -59,10 +41,10 @@ def queue_live(request: HttpRequest, scope: str) -> JsonResponse:
     page's mark, and the page's rows as they are now (the same page of the same filters)."""
     user, now = request.user, timezone.now()
     if scope in ("mine", "team"):
-        form = _filter_form(LiveQueueForm, user, request.GET)
+        form = filter_form(LiveQueueForm, user, request.GET)
         if not form.is_valid():
             return _refused(form)
-        filters = _filters(form.cleaned_data)
+        filters = queue_filters(form.cleaned_data)
         page = selectors.queue_page(user, scope=scope, filters=filters, now=now, cursor=form.cleaned_data["cursor"])
         rows = page.rows
     else:
@@ -141,7 +123,7 @@ def queue_filter_save(request: HttpRequest) -> HttpResponse:
                 messages.error(request, f"The filter was not saved: {error}")
         return redirect(QUEUE_URL[queue])
     queue = form.cleaned_data["queue"]
-    parsed = _filter_form(QueueFilterForm, request.user, QueryDict(form.cleaned_data["query"]))
+    parsed = filter_form(QueueFilterForm, request.user, QueryDict(form.cleaned_data["query"]))
     parsed.is_valid()
     data = getattr(parsed, "cleaned_data", {})
     kept = {k: parsed.data[k] for k in FILTER_FIELDS if parsed.data.get(k) and k in data}

@@ -59,14 +59,7 @@ def _queue(request: HttpRequest, scope: str) -> HttpResponse:
     if form.is_bound:
         form.is_valid()  # an invalid filter is reported beside it; the valid ones still apply
         data = form.cleaned_data
-    filters = selectors.QueueFilters(
-        q=data.get("q") or "",
-        status=data.get("status") or "",
-        priority=data.get("priority"),
-        level_id=data["level"].pk if data.get("level") else None,
-        team_id=data["team"].pk if data.get("team") else None,
-        assigned=data.get("assigned") or "",
-    )
+    filters = queue_filters(data)
     page = selectors.queue_page(user, scope=scope, filters=filters, now=timezone.now(), cursor=data.get("cursor"))
     kept = {k: request.GET[k] for k in FILTER_FIELDS if request.GET.get(k) and k in data}
     preferences.filter_remember(user, scope, urlencode(kept))
@@ -133,6 +126,25 @@ def _controls(form: QueueFilterForm, levels, teams) -> list[dict]:
             }
         )
     return controls
+
+
+def filter_form(form_class, user, data):
+    """The queue filter form (or a form built on it) with the levels and teams the user sees."""
+    levels = selectors.visible_levels(user)
+    teams = Team.objects.filter(pk__in=selectors.filter_teams(user).values("pk"))
+    return form_class(data, levels=levels, teams=teams)
+
+
+def queue_filters(data: dict) -> selectors.QueueFilters:
+    """The filters of a (validated) queue filter form, for the queue selectors."""
+    return selectors.QueueFilters(
+        q=data.get("q") or "",
+        status=data.get("status") or "",
+        priority=data.get("priority"),
+        level_id=data["level"].pk if data.get("level") else None,
+        team_id=data["team"].pk if data.get("team") else None,
+        assigned=data.get("assigned") or "",
+    )
 
 
 @require_GET
