@@ -56,6 +56,7 @@ def build(now: datetime | None = None) -> dict:
             desk = Desk(org, rng, DOMAINS)
             sched = Scheduler(clock, now, desk)
             _history(sched, desk, start, now)
+            _sure(sched, desk, now)
             _today(sched, desk, now)
             _channels(sched, desk, now)
             sched.run()
@@ -152,6 +153,37 @@ def _history(sched: Scheduler, desk: Desk, start: datetime, now: datetime) -> No
         day += timedelta(days=1)
 
 
+# Stories every demo has, per use case, whatever the dice say: (days ago, plan fields; a
+# "story" field picks the story by what it has).
+SURE = [
+    (40, dict(top=1, respond=100, de_escalate=True)),  # late: the rule escalates, L2 sends it back down
+    (33, dict(top=2, returned=True, respond=4)),  # over-escalation: L2 returns it
+    (26, dict(top=4, respond=4, story="jump", jump=True)),  # a skip-level jump
+    (19, dict(top=4, respond=4, story="major_incident", approval=True)),  # a major incident (security)
+    (12, dict(top=3, respond=4, story="spend", approval=True, review=True)),
+]
+
+
+def _sure(sched: Scheduler, desk: Desk, now: datetime) -> None:
+    for d in DOMAINS:
+        for days, fields in SURE:
+            fields = dict(fields)
+            want = fields.pop("story", None)
+            plan = _plan(d, desk.rng, returned=False, jump=False, reopen=False, de_escalate=False, approval=False)
+            if want == "jump":
+                plan.story = next((s for s in d.stories if s.jump), plan.story)
+                fields["top"] = RANK[plan.story.jump[0]]
+            elif want:
+                found = [s for s in d.stories if s.approval and s.approval[0] == want]
+                if not found:
+                    continue
+                plan.story = found[0]
+            for key, value in fields.items():
+                setattr(plan, key, value)
+            at = (now - timedelta(days=days)).replace(hour=10, minute=desk.rng.randint(0, 59))
+            sched.at(at, life(desk, plan, desk.someone(d, "L1")))
+
+
 # Today's desk, per use case: (minutes ago opened, plan fields). Long waits keep the case
 # where it is when the demo starts: new, at every level, waiting for the customer, for an
 # approval, for acceptance, resolved and waiting for confirmation; some due within the hour.
@@ -159,13 +191,14 @@ TODAY = [
     (6, dict(respond=600)),  # new: the response is due within the hour
     (190, dict(top=1, stay=1, respond=4, story_impact=1)),  # P1 at L1: resolution due within the hour
     (120, dict(top=2, respond=5, work=40, accept=600)),  # escalated, waiting at L2 (the rule may move it on)
-    (300, dict(top=2, stay=2, respond=5, work=40, accept=15)),
+    (300, dict(top=2, stay=2, respond=5, work=40, accept=15, prefer={"L2": "specialist"})),
     (60 * 20, dict(top=3, stay=3, respond=5, work=60, accept=20)),
     (60 * 44, dict(top=4, stay=4, respond=5, work=60, accept=20, jump=True)),
     (60 * 70, dict(top=5, stay=5, respond=5, work=90, accept=25)),
     (150, dict(top=1, respond=5, pause=True, wait_reply=6000, stay=0)),  # awaiting the customer
     (60 * 26, dict(top=2, respond=5, work=50, accept=15, close_after=None)),  # resolved, not yet confirmed
-    (240, dict(top=2, respond=5, work=30, accept=10, approval=True, wait_decision=6000)),  # approval pending
+    # an approval waiting; in IT, asked by marco, so the demo's `specialist` may decide it
+    (240, dict(top=2, respond=5, work=30, accept=10, approval=True, wait_decision=6000, prefer={"L2": "marco"})),
 ]
 
 
@@ -178,10 +211,13 @@ def _today(sched: Scheduler, desk: Desk, now: datetime) -> None:
             plan = _plan(d, rng, returned=False, reopen=False, pause=False, survey=0, de_escalate=False, reassign=False)
             if p1:
                 plan.story = next((s for s in d.stories if s.impact_level == 1 and s.urgency == 1), plan.story)
-            if fields.get("approval"):
-                plan.story = next((s for s in d.stories if s.approval), plan.story)
+            if fields.get("approval"):  # a policy exception where the use case has one: L2 decides it
+                with_approval = [s for s in d.stories if s.approval]
+                plan.story = next((s for s in with_approval if s.approval[0] == "policy_exception"), with_approval[0])
             for key, value in fields.items():
                 setattr(plan, key, value)
+            # The demo's `agent` holds today's IT cases at L1 (a queue worth showing).
+            plan.prefer = {**({"L1": "agent"} if d.key == "it" else {}), **(plan.prefer if d.key == "it" else {})}
             if fields.get("jump"):
                 plan.story = next((s for s in d.stories if s.jump), plan.story)
             plan.jump = bool(plan.jump and plan.story.jump and plan.top >= RANK[plan.story.jump[0]])

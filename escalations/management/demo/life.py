@@ -97,6 +97,7 @@ class Plan:
     wait_reply: float = 0  # minutes the customer takes to answer a pause (0: a while)
     wait_decision: float = 0  # minutes before an approval is decided (0: a while)
     refusals: int = 0
+    prefer: dict = field(default_factory=dict)  # level code -> the username who works it there
     done: set = field(default_factory=set)
 
 
@@ -119,9 +120,10 @@ class Desk:
     def staff(self, domain: Domain, level_code: str) -> list:
         return self.org["staff"][domain.key][level_code]
 
-    def someone(self, domain: Domain, level_code: str, avoid=()):
+    def someone(self, domain: Domain, level_code: str, avoid=(), plan: Plan | None = None):
         people = [u for u in self.staff(domain, level_code) if u.pk not in avoid] or self.staff(domain, level_code)
-        return self.rng.choice(people)
+        wanted = plan.prefer.get(level_code) if plan is not None else None
+        return next((u for u in people if u.username == wanted), None) or self.rng.choice(people)
 
 
 def _handoff(case: Case, story: Story, to_level: str) -> workflow.Handoff:
@@ -187,7 +189,7 @@ def live(desk: Desk, plan: Plan, pk: int) -> Iterator[float]:
         try:
             if case.status == S.NEW:
                 yield plan.respond
-                taker = desk.someone(d, level)
+                taker = desk.someone(d, level, plan=plan)
                 workflow.case_take(case_id=pk, actor=taker, version=version)
                 if st.article and "article" not in plan.done:
                     plan.done.add("article")
@@ -303,7 +305,7 @@ def _first_contact(case: Case, actor, rng: random.Random) -> None:
 def _receive(desk: Desk, plan: Plan, pk: int, version: int, level: str) -> Iterator[float]:
     """The receiving level accepts the handoff, or sends an over-escalation back."""
     esc = Escalation.objects.filter(case_id=pk, status=EscalationStatus.PENDING).order_by("-pk").first()
-    receiver = desk.someone(plan.domain, level)
+    receiver = desk.someone(plan.domain, level, plan=plan)
     if plan.returned and "returned" not in plan.done:
         plan.done.add("returned")
         plan.top = esc.from_level.rank  # the lower level can solve it: no second try upwards
@@ -321,7 +323,7 @@ def _receive(desk: Desk, plan: Plan, pk: int, version: int, level: str) -> Itera
 def _work(desk: Desk, plan: Plan, case: Case) -> Iterator[float]:
     d, st, rng, pk = plan.domain, plan.story, desk.rng, case.pk
     level, rank = case.level.code, case.level.rank
-    worker = case.assignee or desk.someone(d, level)
+    worker = case.assignee or desk.someone(d, level, plan=plan)
     if worker.pk != getattr(case.assignee, "pk", None):
         workflow.case_take(case_id=pk, actor=worker, version=case.version)
         return
