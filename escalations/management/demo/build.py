@@ -156,11 +156,12 @@ def _history(sched: Scheduler, desk: Desk, start: datetime, now: datetime) -> No
 # Stories every demo has, per use case, whatever the dice say: (days ago, plan fields; a
 # "story" field picks the story by what it has).
 SURE = [
-    (40, dict(top=1, respond=100, de_escalate=True)),  # late: the rule escalates, L2 sends it back down
+    (40, dict(top=1, respond=200, de_escalate=True)),  # late: the rule escalates, L2 sends it back down
     (33, dict(top=2, returned=True, respond=4)),  # over-escalation: L2 returns it
     (26, dict(top=4, respond=4, story="jump", jump=True)),  # a skip-level jump
     (19, dict(top=4, respond=4, story="major_incident", approval=True)),  # a major incident (security)
-    (12, dict(top=3, respond=4, story="spend", approval=True, review=True)),
+    (12, dict(top=3, respond=4, story="spend", approval=True, review=True)),  # the smallest spend
+    (5, dict(top=4, respond=4, story="largest", approval=True)),  # the largest (billing: the Executive)
 ]
 
 
@@ -169,10 +170,14 @@ def _sure(sched: Scheduler, desk: Desk, now: datetime) -> None:
         for days, fields in SURE:
             fields = dict(fields)
             want = fields.pop("story", None)
-            plan = _plan(d, desk.rng, returned=False, jump=False, reopen=False, de_escalate=False, approval=False)
+            plan = _plan(
+                d, desk.rng, returned=False, jump=False, reopen=False, de_escalate=False, approval=False, reject=False
+            )
             if want == "jump":
                 plan.story = next((s for s in d.stories if s.jump), plan.story)
                 fields["top"] = RANK[plan.story.jump[0]]
+            elif want == "largest":
+                plan.story = max((s for s in d.stories if s.approval), key=lambda s: s.approval[1])
             elif want:
                 found = [s for s in d.stories if s.approval and s.approval[0] == want]
                 if not found:
