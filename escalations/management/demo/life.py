@@ -252,9 +252,11 @@ def live(desk: Desk, plan: Plan, pk: int) -> Iterator[float]:
                         actor=reviewer,
                         root_cause=st.resolution,
                         went_well="The handoff said what was tried; the receiving level started at once.",
-                        went_badly="" if warranted else "Escalated before L1 had tried the knowledge article.",
+                        went_badly="" if warranted else "Escalated before the level below had tried what it could.",
                         escalation_warranted=warranted,
-                        prevention_actions="Add the fix to the knowledge base." if warranted else "Coach L1.",
+                        prevention_actions="Add the fix to the knowledge base."
+                        if warranted
+                        else "Coach the team on when to escalate.",
                     )
                 return
         except workflow.Conflict:
@@ -294,7 +296,7 @@ def _first_contact(case: Case, actor, rng: random.Random) -> None:
         workflow.case_public_update(
             case_id=case.pk,
             actor=actor,
-            body=f"Hello {case.requester_name}, we are on it: {case.title.lower()}. We will update you.",
+            body=f'Hello {case.requester_name}, we are working on "{case.title}" and will keep you updated.',
         )
     else:
         workflow.case_record_contact(
@@ -306,13 +308,14 @@ def _receive(desk: Desk, plan: Plan, pk: int, version: int, level: str) -> Itera
     """The receiving level accepts the handoff, or sends an over-escalation back."""
     esc = Escalation.objects.filter(case_id=pk, status=EscalationStatus.PENDING).order_by("-pk").first()
     receiver = desk.someone(plan.domain, level, plan=plan)
+    with_article = f" with the article '{plan.story.article}'" if plan.story.article else ""
     if plan.returned and "returned" not in plan.done:
         plan.done.add("returned")
         plan.top = esc.from_level.rank  # the lower level can solve it: no second try upwards
         workflow.case_return(
             case_id=pk,
             actor=receiver,
-            reason=f"{esc.from_level.code} can solve this with the knowledge article; nothing here needs {level}.",
+            reason=f"{esc.from_level.code} can solve this{with_article}; nothing here needs {level}.",
             version=version,
         )
         return

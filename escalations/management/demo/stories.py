@@ -34,7 +34,7 @@ class Domain:
     articles: list[tuple[str, str]]  # title, body
     stories: list[Story] = field(default_factory=list)
     pause_reason: str = "Asked the requester for details"
-    customer_reply: str = "Here are the details you asked for."
+    customer_reply: str = "Here are the details you asked for."  # no file: the demo attaches none
 
 
 IT = Domain(
@@ -143,8 +143,8 @@ IT = Domain(
             2,
         ),
     ],
-    pause_reason="Asked the requester for the error screenshot and a time it happened",
-    customer_reply="Screenshot attached; it happened again at 10:40 this morning.",
+    pause_reason="Asked the requester to confirm the details and when we can reach them",
+    customer_reply="Details confirmed; I am at my desk after 14:00 today.",
 )
 
 BILLING = Domain(
@@ -241,8 +241,8 @@ BILLING = Domain(
             approval=("spend", 145000, "Refund roaming charges for 300 customers"),
         ),
     ],
-    pause_reason="Asked the customer for the bank statement showing the charges",
-    customer_reply="Bank statement attached, both charges are on it.",
+    pause_reason="Asked the customer for the invoice number and the account it concerns",
+    customer_reply="It is about our main customer account; the invoice number is on the last invoice we got.",
 )
 
 SECURITY = Domain(
@@ -336,8 +336,8 @@ SECURITY = Domain(
             2,
         ),
     ],
-    pause_reason="Asked the reporter for the original message with headers",
-    customer_reply="Forwarded the original message as an attachment.",
+    pause_reason="Asked the reporter for the exact time and what they saw",
+    customer_reply="It was around 09:10; I saw what I described and nothing since.",
 )
 
 HR = Domain(
@@ -422,8 +422,8 @@ HR = Domain(
             approval=("spend", 24000, "Settlement payment of the dismissal claim"),
         ),
     ],
-    pause_reason="Asked the employee for the dates and names involved",
-    customer_reply="Dates and names are in the attached note.",
+    pause_reason="Asked the employee for the dates and the people involved",
+    customer_reply="It happened on the 4th and the 11th; my team lead was present both times.",
 )
 
 DOMAINS = [IT, BILLING, SECURITY, HR]
