@@ -209,6 +209,11 @@ def queue(
 
 
 def request_delivery() -> None:
+    """One flush per transaction: a batch that queues many urgent notices in one
+    transaction (the sweep, the demo builder) asks for delivery once."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block and any(hook[1] is _enqueue_flush for hook in conn.run_on_commit):
+        return
     transaction.on_commit(_enqueue_flush)
 
 

@@ -1,0 +1,1 @@
+"""The demo desk that ``seed_demo`` builds."""
