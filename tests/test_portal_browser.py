@@ -73,8 +73,9 @@ def test_request_reply_resolution_and_survey(desk, settings, tmp_path):
     panel.get_by_label("Update to the requester").fill("Please send a screenshot of the error.")
     panel.get_by_role("button", name="Send update").click()
     panel = open_panel(agent, "pause")
-    panel.get_by_label("What are you waiting for from the customer?").fill("The screenshot")
-    panel.get_by_role("button", name="Pause the clock").click()
+    panel.get_by_label("Waiting on").select_option(label="The customer")
+    panel.get_by_label("What are you waiting for?").fill("The screenshot")
+    panel.get_by_role("button", name="Start waiting").click()
     expect(agent.locator(".messages")).to_contain_text("waiting for the customer")
 
     # She sees the update (by first name), not the internal note, and replies with a file.
