@@ -5,6 +5,7 @@ Production differs from the laptop demo only by environment values. With no
 IMMEDIATE transactions, so the demo needs nothing installed.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -320,12 +321,9 @@ APPROVAL_WINDOW_DAYS = env.int("APPROVAL_WINDOW_DAYS", default=30)
 # intake without one; "N/s", "N/min", "N/hour" or "N/day"; "off" lifts a limit.
 API_RATE = env("API_RATE", default="1200/min")
 API_INTAKE_RATE = env("API_INTAKE_RATE", default="60000/min")
+_RATE = re.compile(r"\s*[1-9]\d{0,8}\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", re.I)
 for _name, _rate in (("API_RATE", API_RATE), ("API_INTAKE_RATE", API_INTAKE_RATE)):
-    import re as _re
-
-    if _rate.strip().lower() not in ("off", "0") and not _re.fullmatch(
-        r"\s*[1-9]\d{0,8}\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", _rate, _re.I
-    ):
+    if _rate.strip().lower() not in ("off", "0") and not _RATE.fullmatch(_rate):
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(f'{_name}="{_rate}" is not a rate: write e.g. "1200/min", "20/s" or "off".')

@@ -149,12 +149,16 @@ class Scope:
         last = known.last_at if known is not None else self.now
         return min(last, self.f.end)
 
-    def open_until(self):
-        """``horizon`` as an SQL expression, per case source."""
+    def open_until(self, prefix: str = ""):
+        """``horizon`` as an SQL expression, per case source (through a relation to the case:
+        ``prefix="case__"``)."""
         live = Value(self.horizon(), output_field=DateTimeField())
         if self.f.source is not None:
             return Value(self.horizon(SOURCES[self.f.source]), output_field=DateTimeField())
-        whens = [When(source=s, then=Value(self.horizon(s), output_field=DateTimeField())) for s in self.imported]
+        whens = [
+            When(**{f"{prefix}source": s}, then=Value(self.horizon(s), output_field=DateTimeField()))
+            for s in self.imported
+        ]
         return DjCase(*whens, default=live, output_field=DateTimeField()) if whens else live
 
     def clock_note(self) -> str:

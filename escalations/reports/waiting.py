@@ -10,12 +10,11 @@ match the level and team that waited."""
 
 from __future__ import annotations
 
-from django.db.models import Case as DjCase
-from django.db.models import Count, DateTimeField, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Least
 
 from escalations.models import CaseWait, WaitKind
-from escalations.reports.base import SOURCES, Chart, Column, Scope, Table, hours, pct, period_key, report
+from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, period_key, report
 from escalations.reports.sql import Seconds
 
 KINDS = list(WaitKind)
@@ -30,17 +29,9 @@ def _waits(scope: Scope) -> QuerySet:
     return qs.order_by()
 
 
-def _until(scope: Scope):
-    """When a still-open wait stops counting, per case source (``Scope.horizon``)."""
-    live = Value(scope.horizon(), output_field=DateTimeField())
-    if scope.f.source is not None:
-        return Value(scope.horizon(SOURCES[scope.f.source]), output_field=DateTimeField())
-    whens = [When(case__source=s, then=Value(scope.horizon(s), output_field=DateTimeField())) for s in scope.imported]
-    return DjCase(*whens, default=live, output_field=DateTimeField()) if whens else live
-
-
 def _measured(scope: Scope) -> QuerySet:
-    end = Least(Coalesce("ended_at", _until(scope)), _until(scope))
+    until = scope.open_until("case__")  # a wait still open counts like an open case
+    end = Least(Coalesce("ended_at", until), until)
     return _waits(scope).annotate(secs=Seconds(end, "started_at"))
 
 
