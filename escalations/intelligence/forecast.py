@@ -337,16 +337,19 @@ def evaluate(series: dict[str, Sequence[float]], methods: dict[str, Forecaster] 
     choose, judge = split(len(at))
     ev = Evaluation(chosen=BASELINE)
     base = {key: rolling([float(v) for v in ys], seasonal_naive, at) for key, ys in series.items()}
+    first: dict[str, Score] = {}
     for name, method in methods.items():
-        tests = {key: backtest(ys, method, baseline=base[key]) for key, ys in series.items()}
-        first, second = Score(), Score()
-        for bt in tests.values():
-            first.add(bt.score(choose, ranges=False))
-            second.add(bt.score(judge))
-        ev.scores[name] = (first, second)
-        ev.backtests[name] = tests
-    best = min(ev.scores, key=lambda k: (ev.scores[k][0].abs_err, list(methods).index(k)))
-    ev.chosen = best
+        ev.backtests[name] = {key: backtest(ys, method, baseline=base[key]) for key, ys in series.items()}
+        first[name] = Score()
+        for bt in ev.backtests[name].values():
+            first[name].add(bt.score(choose, ranges=False))
+    ev.chosen = min(first, key=lambda k: (first[k].abs_err, list(methods).index(k)))
+    for name in methods:
+        # ranges (the costly part) only for the served method and the baseline
+        second = Score()
+        for bt in ev.backtests[name].values():
+            second.add(bt.score(judge, ranges=name in (ev.chosen, BASELINE)))
+        ev.scores[name] = (first[name], second)
     return ev
 
 

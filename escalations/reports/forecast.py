@@ -172,8 +172,10 @@ def _day_tables(plan: Plan) -> list[Table]:
             for lv in plan.levels
         ],
         Chart("bar", "level", ["new", "escalations"], stacked=True),
-        note="Expected arrivals with an 80 % range (low-high) from the method's own past errors; "
-        "staff-hours = arrivals x the level's hours worked per arrival (table 'Handling time').",
+        note="Expected arrivals with an 80 % range (low-high): where 80 % of past days fell around "
+        "the method's forecast (its errors on this history). A method that kept under- or "
+        "over-forecasting gets a range on one side of its expected value. Staff-hours = arrivals x "
+        "the level's hours worked per arrival (table 'Handling time').",
     )
     week_end = w.tomorrow + timedelta(days=fc.HORIZON - 1)
     # the week is the first HORIZON days ahead; when today is in progress it starts tomorrow
@@ -318,7 +320,8 @@ def _evaluation_table(plan: Plan) -> Table:
         "earlier half of the origins serves; the figures are from the later half only. MASE = the "
         "method's mean absolute error / the seasonal-naive forecast's (the same weekday last week) on "
         "the same days: below 1 beats it. MASE (H&K): Hyndman and Koehler's, each error scaled by the "
-        "in-sample one-week-naive error. 'In 80 % range': how often a day fell inside the range.",
+        "in-sample one-week-naive error. 'In 80 % range': how often a day fell inside the range "
+        "(checked for the served method and the baseline).",
     )
 
 
