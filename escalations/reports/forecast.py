@@ -75,6 +75,8 @@ class Plan:
         self.days = days[skip:]
         self.series = {k: v[skip:] for k, v in series.items()}
         active = {k: v for k, v in self.series.items() if any(v)}
+        if active and scope.level is None:  # levels nothing ever arrived at are left out
+            self.levels = [lv for lv in self.levels if (lv.code, "new") in active or (lv.code, "esc") in active]
         self.evaluation = fc.evaluate({f"{a}:{b}": v for (a, b), v in active.items()}) if active else None
         if self.evaluation is not None:
             self.method_name = self.evaluation.chosen
