@@ -1,4 +1,4 @@
-"""The forecasting arithmetic (``escalations.intelligence.forecast``), without the database:
+"""The forecasting arithmetic (``escalations.domain.forecast``), without the database:
 series whose right answers are known, and the rolling-origin MASE computed by hand."""
 
 import math
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from escalations.intelligence import forecast as fc
+from escalations.domain import forecast as fc
 
 WEEK = [10, 12, 11, 9, 8, 2, 1]  # a desk's weekday shape, Monday first
 

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from escalations import workflow
-from escalations.intelligence import forecast as fc
+from escalations.domain import forecast as fc
 from escalations.reports import REGISTRY, FilterError, Filters
 
 from .factories import HANDOFF, CategoryFactory, TeamFactory, open_case

@@ -1,7 +1,7 @@
 """Staffing forecast: tomorrow's and the next week's new cases and escalations arriving at
 each level, with an 80 % range, and the staff-hours they need at each level's measured
 handling time; with the rolling-origin evaluation that chose the method (see
-``escalations.intelligence.forecast``).
+``escalations.domain.forecast``).
 
 The history is the range's complete days (the day in progress, and an imported log's last
 partial day, are left out), at most ``HISTORY_DAYS`` of them, from the first day with any
@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from escalations.intelligence import forecast as fc
+from escalations.domain import forecast as fc
 from escalations.reports import forecast_data as data
 from escalations.reports.base import SOURCES, Chart, Column, FilterError, Result, Scope, Table, report
 
