@@ -511,9 +511,9 @@ def _first_table_key(report) -> str:
     return result.tables[0].key
 
 
-def report_page(csv: bool = False) -> Callable[[World], Req]:
+def report_page(csv: bool = False, name: str | None = None) -> Callable[[World], Req]:
     def build(w: World) -> Req:
-        report = next(iter(REGISTRY.values()))
+        report = REGISTRY[name] if name else next(iter(REGISTRY.values()))
         if not csv:
             return Req(reverse("reports-detail", args=[report.name]))
         return Req(reverse("reports-csv", args=[report.name, _first_table_key(report)]))
@@ -1904,6 +1904,24 @@ MATRIX: tuple[Section, ...] = (
                 "reports-csv",
                 "login 403 403 403 403 403 200 403 200",
                 report_page(csv=True),
+            ),
+            Entry(
+                "reports.forecast",
+                "the staffing forecast",
+                "GET",
+                "/admin/reports/forecast/",
+                "reports-detail",
+                "login 403 403 403 403 403 200 403 200",
+                report_page(name="forecast"),
+            ),
+            Entry(
+                "reports.forecast.csv",
+                "a staffing forecast table as CSV",
+                "GET",
+                "/admin/reports/forecast/<table>.csv",
+                "reports-csv",
+                "login 403 403 403 403 403 200 403 200",
+                report_page(csv=True, name="forecast"),
             ),
             Entry(
                 "audit.log",

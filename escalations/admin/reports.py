@@ -64,9 +64,9 @@ class ReportFilterForm(forms.Form):
         )
 
 
-def _bound_form(request) -> ReportFilterForm:
+def _bound_form(request, days: int = DEFAULT_DAYS) -> ReportFilterForm:
     data = request.GET.copy()
-    first, last = default_range(data.get("source"), timezone.localdate(), DEFAULT_DAYS)
+    first, last = default_range(data.get("source"), timezone.localdate(), days)
     data.setdefault("date_to", last.isoformat())
     data.setdefault("date_from", first.isoformat())
     return ReportFilterForm(data)
@@ -90,7 +90,7 @@ def _result(request, name: str):
     report = REGISTRY.get(name)
     if report is None:
         raise Http404(f"There is no report '{name}'.")
-    form = _bound_form(request)
+    form = _bound_form(request, report.default_days or DEFAULT_DAYS)
     result = None
     if form.is_valid():
         try:

@@ -4,6 +4,7 @@ The admin pages (``escalations.admin.reports``) and ``manage.py report`` both re
 from escalations.reports import (  # noqa: F401  (registers)
     bottlenecks,
     flow,
+    forecast,
     live,
     major,
     quality,

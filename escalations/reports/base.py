@@ -308,6 +308,9 @@ class Report:
     description: str
     build: Callable[[Scope], list[Table]]
     refresh: int = 0  # seconds: the page refreshes its tables by itself (0: never)
+    # A one-line JSON summary of a result (the forecast's evaluation); ``report`` prints it last.
+    summary: Callable[[Result], dict] | None = None
+    default_days: int = 0  # the range a live report opens on, if not the command's or page's own
 
     def run(self, filters: Filters) -> Result:
         """Compute every table in one read-only transaction: one consistent snapshot on
@@ -332,9 +335,16 @@ class Report:
 REGISTRY: dict[str, Report] = {}
 
 
-def report(name: str, title: str, description: str, refresh: int = 0):
+def report(
+    name: str,
+    title: str,
+    description: str,
+    refresh: int = 0,
+    summary: Callable[[Result], dict] | None = None,
+    default_days: int = 0,
+):
     def register(fn: Callable[[Scope], list[Table]]):
-        REGISTRY[name] = Report(name, title, description, fn, refresh)
+        REGISTRY[name] = Report(name, title, description, fn, refresh, summary, default_days)
         return fn
 
     return register

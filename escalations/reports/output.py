@@ -51,8 +51,10 @@ def find_table(result: Result, key: str) -> Table:
 
 
 def result_json(result: Result) -> str:
+    summary = {"summary": result.report.summary(result)} if result.report.summary else {}
     return json.dumps(
         {
+            **summary,
             "report": result.report.name,
             "title": result.report.title,
             "filters": result.filters.as_dict(),

@@ -1,5 +1,5 @@
 """The staff menu by role (a context processor, so every staff page gets the same menu):
-managers see Reports and Admin, auditors the audit log, anyone who may decide an approval
+managers see Reports, the staffing forecast and Admin, auditors the audit log, anyone who may decide an approval
 sees how many wait, agents their queue. Permissions, not group names, decide."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ def staff_menu(request) -> dict:
     links = []
     if user.has_perm(authority.PERM_MANAGE) or user.is_superuser:
         links.append(("reports", "Reports", reverse("reports-index")))
+        links.append(("forecast", "Staffing forecast", reverse("reports-detail", args=["forecast"])))
     if user.is_superuser or user.has_perm("escalations.view_audit"):
         links.append(("audit", "Audit log", reverse("audit-log")))
     if user.is_staff:

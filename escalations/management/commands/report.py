@@ -1,3 +1,4 @@
+import json
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--from",
             dest="date_from",
-            help="First day (YYYY-MM-DD); default 30 days ago (an imported source: its data range).",
+            help="First day (YYYY-MM-DD); default 30 days ago (forecast: 370; an imported source: its data range).",
         )
         parser.add_argument("--to", dest="date_to", help="Last day, inclusive (YYYY-MM-DD); default today.")
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -44,7 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--period", choices=list(PERIODS), help="Bucket for series; default by range length.")
 
     def handle(self, *args, **o):
-        first, last = default_range(o["source"], timezone.localdate(), 30)
+        report = REGISTRY[o["name"]]
+        first, last = default_range(o["source"], timezone.localdate(), report.default_days or 30)
         date_to = _date(o["date_to"]) if o["date_to"] else last
         date_from = _date(o["date_from"]) if o["date_from"] else min(first, date_to)
         try:
@@ -58,7 +60,7 @@ class Command(BaseCommand):
                 source=o["source"],
                 period=o["period"],
             )
-            result = REGISTRY[o["name"]].run(filters)
+            result = report.run(filters)
         except FilterError as exc:
             raise CommandError(str(exc)) from exc
         if o["format"] == "json":
@@ -70,3 +72,5 @@ class Command(BaseCommand):
                 raise CommandError(exc.args[0]) from exc
         else:
             self.stdout.write(result_text(result), ending="")
+            if report.summary is not None:  # last line: one JSON object (the forecast's evaluation)
+                self.stdout.write(json.dumps(report.summary(result)))
