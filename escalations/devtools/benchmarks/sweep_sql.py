@@ -83,9 +83,9 @@ def capture_templates(case_id: int) -> dict[str, int]:
     hcase, hesc = Case.history.model._meta.db_table, Escalation.history.model._meta.db_table
     sources = {
         "bench_t_case": f"SELECT * FROM {Case._meta.db_table} WHERE id = %(id)s",
-        "bench_t_hcase": f"SELECT * FROM {hcase} WHERE id = %(id)s AND history_type = '~'",
+        "bench_t_hcase": f"SELECT * FROM {hcase} WHERE id = %(id)s ORDER BY history_id DESC LIMIT 1",
         "bench_t_esc": f"SELECT * FROM {Escalation._meta.db_table} WHERE case_id = %(id)s",
-        "bench_t_hesc": f"SELECT * FROM {hesc} WHERE case_id = %(id)s",
+        "bench_t_hesc": f"SELECT * FROM {hesc} WHERE case_id = %(id)s ORDER BY history_id DESC LIMIT 1",
         "bench_t_firing": f"SELECT * FROM {RuleFiring._meta.db_table} WHERE case_id = %(id)s",
         "bench_t_note": f"SELECT * FROM {Notification._meta.db_table} WHERE case_id = %(id)s",
     }
