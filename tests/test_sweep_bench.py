@@ -90,3 +90,22 @@ def test_raw_rows_match_the_sweeps_and_a_reset_removes_them():
 
     with_bench_rule(run)
     bench.clean()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_configured_sweepers_share_the_due_cases(settings):
+    from escalations.devtools.benchmarks.sweep_bench import sweepers
+
+    settings.ESCALATIONS = {**settings.ESCALATIONS, "SWEEPERS": 2}
+    assert sweepers() == 2
+    bench = Bench(40, 16, io.StringIO())
+    bench.build()
+
+    def run():
+        bench.run_sweep(sweepers())  # two processes; raises unless all 16 were escalated once
+        assert bench.written() == dict.fromkeys(
+            ["case_history", "handoffs", "handoff_history", "firings", "outbox", "cases_escalated"], 16
+        )
+
+    with_bench_rule(run)
+    bench.clean()
