@@ -29,7 +29,8 @@ User = settings.AUTH_USER_MODEL
 class Escalation(ConcurrentTransitionMixin, models.Model):
     """One handoff between levels, with the structured information the receiver needs."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations")
+    # Looked up by (case, status): the index below serves "by case" too (docs/indexes.md).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations", db_index=False)
     kind = models.CharField(max_length=16, choices=EscalationKind.choices)
     status = FSMField(default=EscalationStatus.PENDING, choices=EscalationStatus.choices, protected=True)
     from_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
@@ -72,7 +73,20 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     # that leave it out (migration 0014). Not history: it is the case's fact, not the handoff's.
     case_opened_at = models.DateTimeField(editable=False)
 
-    history = audited_history(excluded_fields=["case_opened_at"])
+    # Read by handoff (``id``), by case, by date and user: no index on the other keys.
+    history = audited_history(
+        excluded_fields=["case_opened_at"],
+        no_db_index=[
+            "decided_by",
+            "from_assignee",
+            "from_level",
+            "from_team",
+            "raised_by",
+            "rule",
+            "to_level",
+            "to_team",
+        ],
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -151,8 +151,9 @@ def table(results: dict) -> list[str]:
         rows.append(
             (
                 "sweep",
-                f"{s['sweep_per_s']:,.0f} escalations/s (naive {s['naive_per_s']:,.0f}/s, raw SQL "
-                f"{s['raw_sql_per_s']:,.0f}/s), empty sweep {s['empty_sweep_ms']} ms, "
+                f"{s['sweep_per_s']:,.0f} escalations/s with {s.get('sweepers', 1)} sweeper(s) "
+                f"(naive {s['naive_per_s']:,.0f}/s, raw SQL {s['raw_sql_per_s']:,.0f}/s, lean floor "
+                f"{s.get('lean_floor_per_s', 0):,.0f}/s), empty sweep {s['empty_sweep_ms']} ms, "
                 f"{s['deadlines_per_s']:,.0f} deadlines/s",
             )
         )

@@ -1,0 +1,112 @@
+"""The indexes dropped for the sweep's hot path (migration 0045, docs/indexes.md): each query
+they served still finds its rows through an index that remains, and the dropped ones are gone.
+
+Plans are asked for with sequential scans switched off, so the answer does not depend on
+how few rows a test table holds: a query the remaining indexes could not serve would show
+a ``Seq Scan``.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+
+from escalations.models import Case, Category, Escalation, Level, Team
+from escalations.models.choices import OPEN_STATUSES
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+DROPPED = {
+    "escalations_case": [
+        "escalations_case_level_id_ec51166b",
+        "escalations_case_team_id_3d8123b1",
+        "escalations_case_assignee_id_e238b464",
+        "escalations_case_status_54279af1",
+        "escalations_case_status_54279af1_like",
+        "case_opened_at",
+    ],
+    "escalations_escalation": ["escalations_escalation_case_id_9800011b"],
+    "escalations_historicalcase": [
+        "escalations_historicalcase_category_id_153f4d1c",
+        "escalations_historicalcase_created_by_id_53a3594a",
+        "escalations_historicalcase_highest_level_id_56010e36",
+        "escalations_historicalcase_level_id_b2f5c930",
+        "escalations_historicalcase_path_id_1fb0c43e",
+        "escalations_historicalcase_team_id_7d9a1b78",
+        "escalations_historicalcase_status_0f002b9e",
+        "escalations_historicalcase_status_0f002b9e_like",
+    ],
+    "escalations_historicalescalation": [
+        "escalations_historicalescalation_decided_by_id_3db1bf7b",
+        "escalations_historicalescalation_from_assignee_id_6ee361c1",
+        "escalations_historicalescalation_from_level_id_1b53b225",
+        "escalations_historicalescalation_from_team_id_e322d0f3",
+        "escalations_historicalescalation_raised_by_id_aae2ac0b",
+        "escalations_historicalescalation_rule_id_c166cde1",
+        "escalations_historicalescalation_to_level_id_92ff362c",
+        "escalations_historicalescalation_to_team_id_01221e11",
+    ],
+}
+
+
+def _indexes(table: str) -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+        return {name for (name,) in cur.fetchall()}
+
+
+def test_the_repeated_and_unused_indexes_are_gone():
+    for table, names in DROPPED.items():
+        assert not _indexes(table) & set(names), table
+
+
+def _plan(qs) -> str:
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+    try:
+        return qs.explain()
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL enable_seqscan = on")
+
+
+def test_each_query_a_dropped_index_served_uses_a_remaining_one():
+    level = Level.objects.get(code="L1")
+    team = Team.objects.create(name="Index team", level=level)
+    user = get_user_model().objects.create(username="index-user")
+    category = Category.objects.create(code="idx", name="Index")
+    now = timezone.now()
+    # (the query, the index that now serves it): what each dropped index was for
+    served = [
+        # escalations_case_level_id: the level's queue, Level's PROTECT check on delete
+        (Case.objects.filter(level=level), "case_level_status"),
+        (Case.objects.filter(level=level, status__in=OPEN_STATUSES), "case_level_status"),
+        # escalations_case_team_id: the team queue, Team's SET_NULL on delete
+        (Case.objects.filter(team=team), "case_team_status"),
+        # escalations_case_assignee_id: "my cases", a user's SET_NULL on delete
+        (Case.objects.filter(assignee=user), "case_assignee_status"),
+        # escalations_case_status(_like): the open cases, the resolved ones
+        (Case.objects.filter(status__in=OPEN_STATUSES).values("id"), "case_open"),
+        (Case.objects.filter(status__in=["resolved", "closed"], category=category), "case_resolved_by_category"),
+        # case_opened_at: reports by opening date, the newest cases first
+        (Case.objects.filter(opened_at__gte=now - timedelta(days=30)).values("opened_at"), "case_report_"),
+        (Case.objects.order_by("-opened_at").values("id")[:50], "case_report_"),
+        # escalations_escalation_case_id: a case's handoffs, Case's CASCADE on delete
+        (Escalation.objects.filter(case_id=1), "escalation_case_status"),
+        # the history tables are read by record, by case, by date and user, by assignee
+        (Case.history.filter(id=1), "escalations_historicalcase_id_"),
+        (
+            Case.history.filter(assignee_id__in=[user.pk]).values("assignee_id").annotate(last=Max("history_date")),
+            "escalations_historicalcase_assignee_id_",
+        ),
+        (Case.history.filter(history_user=user).order_by("-history_date"), "escalations_historicalcase_history_"),
+        (Escalation.history.filter(case_id=1), "escalations_historicalescalation_case_id_"),
+        (Escalation.history.filter(id=1), "escalations_historicalescalation_id_"),
+    ]
+    for qs, index in served:
+        plan = _plan(qs)
+        assert "Seq Scan" not in plan, plan
+        assert index in plan, f"{index} not in:\n{plan}"
