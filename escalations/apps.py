@@ -50,5 +50,11 @@ class EscalationsConfig(AppConfig):
         for model in (User, Group, Permission):
             post_save.connect(clear, sender=model, dispatch_uid=f"config-cache-save-{model.__name__}")
             post_delete.connect(clear, sender=model, dispatch_uid=f"config-cache-delete-{model.__name__}")
-        for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        Team = self.get_model("Team")  # a team's skills decide routing (cached per level)
+        for through in (
+            User.groups.through,
+            User.user_permissions.through,
+            Group.permissions.through,
+            Team.skills.through,
+        ):
             m2m_changed.connect(clear, sender=through, dispatch_uid=f"config-cache-m2m-{through.__name__}")

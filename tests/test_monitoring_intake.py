@@ -11,6 +11,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from escalations import workflow
@@ -125,6 +127,22 @@ def test_same_fingerprint_notes_redelivery_changes_nothing_resolved_resolves(cli
     # the next firing of the same alert is a new incident: a new case
     new = post(client, "alertmanager", alertmanager(am_alert(starts="2026-11-30T03:00:00Z")), token).json()
     assert new["results"][0]["outcome"] == "opened" and new["results"][0]["case"] != first["case"]
+
+
+def test_a_redelivery_is_answered_from_one_read_without_a_lock(client, token):
+    """Redeliveries are most of an Alertmanager's traffic: a recorded state costs the token
+    read and one lookup of the payload's delivery keys, no transaction and no lock; a
+    payload mixing a recorded and a new state still acts on the new one exactly once."""
+    post(client, "alertmanager", alertmanager(am_alert()), token)
+    with CaptureQueriesContext(connection) as seen:
+        again = post(client, "alertmanager", alertmanager(am_alert()), token).json()["results"][0]
+    sql = [q["sql"] for q in seen.captured_queries]
+    assert again["outcome"] == "duplicate" and len(sql) == 2, sql
+    assert not any("advisory" in q or q.startswith(("BEGIN", "SAVEPOINT", "INSERT", "UPDATE")) for q in sql)
+    mixed = alertmanager(am_alert(), am_alert(fp="zz9"), am_alert(fp="zz9"))
+    outcomes = [r["outcome"] for r in post(client, "alertmanager", mixed, token).json()["results"]]
+    assert outcomes == ["duplicate", "opened", "duplicate"]
+    assert AlertCase.objects.filter(fingerprint__endswith="zz9").count() == 1
 
 
 def test_resolved_without_resolve_rule_only_notes(client, token, rule):

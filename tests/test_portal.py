@@ -212,6 +212,33 @@ def test_new_request_suggests_articles_and_a_deflection_is_recorded(client, agen
     assert case.requester_email == RITA and case.notes.get().kind == NoteKind.CUSTOMER
 
 
+def test_live_suggestions_fragment_while_typing(client):
+    category = CategoryFactory(code="mail", name="Mail")
+    article = KnowledgeArticle.objects.create(title="Outlook password reset", body="Use the self-service page.")
+    KnowledgeArticle.objects.create(title="Outlook password expiry", body="Draft.", is_published=False)
+    assert client.get("/portal/suggestions/", {"title": "Outlook"})["Location"] == reverse("portal:sign-in")
+    portal_client(client)
+    found = client.get("/portal/suggestions/", {"title": "outlook passw", "body": "", "category": category.pk})
+    page = found.content.decode()
+    assert found.status_code == 200 and "Outlook password reset" in page and "expiry" not in page
+    assert f'name="article_id" value="{article.pk}"' in page and f'name="category" value="{category.pk}"' in page
+    assert 'name="csrfmiddlewaretoken"' in page  # "This solved it" posts from the fragment itself
+    assert client.get("/portal/suggestions/", {"title": "  ", "body": ""}).content.strip() == b""
+    assert b"These articles" not in client.get("/portal/suggestions/", {"title": "zebra"}).content
+    assert not Deflection.objects.exists() and not Case.objects.exists()  # looking records nothing
+    form = client.get("/portal/new/").content.decode()
+    assert 'data-suggest-url="/portal/suggestions/"' in form and 'id="live-suggestions"' in form
+
+
+def test_bad_suggestion_queries_are_clear_400s(client):
+    portal_client(client)
+    too_long = client.get("/portal/suggestions/", {"title": "x" * 201})
+    assert too_long.status_code == 400 and b"at most 200 characters" in too_long.content
+    bad_category = client.get("/portal/suggestions/", {"title": "printer", "category": "abc"})
+    assert bad_category.status_code == 400 and b"category" in bad_category.content
+    assert client.post("/portal/suggestions/", {"title": "printer"}).status_code == 405
+
+
 def test_bad_new_request_and_bad_deflection_are_clear_400s(client):
     portal_client(client)
     response = client.post("/portal/new/", {"title": "", "category": "999999", "body": ""})

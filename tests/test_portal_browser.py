@@ -6,7 +6,9 @@ import re
 
 import pytest
 
+from escalations.domain import portal_links
 from escalations.models import Case, CaseStatus, Deflection, KnowledgeArticle, Note, Notification, SatisfactionSurvey
+from escalations.portal.session import COOKIE
 
 from .factories import CategoryFactory, staff
 
@@ -115,3 +117,31 @@ def test_request_reply_resolution_and_survey(desk, settings, tmp_path):
     assert (survey.score, survey.comment, survey.case_id) == (4, "Quick and friendly.", case.pk)
     rita.goto(desk.url(f"/portal/requests/{case.pk}/"))
     expect(rita.get_by_text("You rated this resolution 4/5")).to_be_visible()
+
+
+def test_suggestions_appear_while_typing_and_this_solved_it_counts(desk):
+    CategoryFactory(code="vpn", name="VPN")
+    KnowledgeArticle.objects.create(title="VPN certificate expired", body="Renew it from the self-service page.")
+    KnowledgeArticle.objects.create(title="Printer toner", body="Order toner from the supplies page.")
+    rita = desk.anonymous()
+    rita.context.add_cookies(
+        [{"name": COOKIE, "value": portal_links.session_value("rita@example.com"), "url": desk.url("/portal/")}]
+    )
+    rita.goto(desk.url("/portal/new/"))
+    live = rita.locator("#live-suggestions")
+    expect(live).to_be_hidden()
+    rita.get_by_label("Subject").press_sequentially("vpn certificate", delay=20)  # no "Next"
+    expect(live).to_contain_text("VPN certificate expired")
+    expect(live).not_to_contain_text("Printer toner")
+    rita.get_by_label("Subject").fill("toner")
+    expect(live).to_contain_text("Printer toner")
+    expect(live).not_to_contain_text("VPN certificate")
+    rita.get_by_label("Subject").fill("")
+    expect(live).to_be_hidden()
+    rita.get_by_label("Describe the problem").fill("The VPN says my certificate expired")
+    expect(live).to_contain_text("VPN certificate expired")
+    live.get_by_role("button", name="This solved it").click()
+    expect(rita.get_by_text("Glad it helped")).to_be_visible()
+    row = Deflection.objects.get()
+    assert (row.article.title, row.requester_email) == ("VPN certificate expired", "rita@example.com")
+    assert not Case.objects.exists()

@@ -6,6 +6,7 @@ from datetime import time
 import pytest
 
 from escalations import workflow
+from escalations.core import config_cache
 from escalations.intelligence import routing
 from escalations.models import BusinessCalendar, Case, Level, RoutingPolicy, StaffProfile, WorkingRange
 
@@ -95,6 +96,30 @@ def test_a_full_team_is_passed_over(clock, agent, network, desks):
     probe = open_case(agent, category=network)
     r = routing.route(probe, level("L1"), clock.now)
     assert (r.team, r.user) == (second, b1) and "passed over at capacity: Net desk 1/1" in r.reason
+
+
+def test_team_load_is_counted_up_to_capacity_unless_every_team_is_full(clock, agent, network, desks):
+    """A team far over capacity is not counted case by case at every intake: its count stops
+    at capacity + 1 and the reason says "over"; when every candidate team is full the exact
+    counts decide which is least overloaded."""
+    skilled, _ = desks
+    second = TeamFactory(name="Net desk 2")
+    second.skills.add(network)
+    Team = type(skilled)
+    Team.objects.filter(pk__in=[skilled.pk, second.pk]).update(capacity=1)
+    for _ in range(3):
+        open_case(agent, category=network, team=Team.objects.get(pk=skilled.pk))
+    open_case(agent, category=network, team=Team.objects.get(pk=second.pk))
+    loads = routing._team_loads([Team.objects.get(pk=skilled.pk), Team.objects.get(pk=second.pk)])
+    assert loads == {skilled.pk: 2, second.pk: 1}  # cut at capacity + 1
+    both = [Team.objects.get(pk=skilled.pk), Team.objects.get(pk=second.pk)]
+    assert routing._team_loads(both, exact=True) == {skilled.pk: 3, second.pk: 1}
+    r = routing.route(open_case(agent, category=network), level("L1"), clock.now)
+    assert r.team == second and "Net desk 2 (skilled in Network; 1/1 open)" in r.reason  # the least overloaded
+    Team.objects.filter(pk=second.pk).update(capacity=5)
+    config_cache.clear()  # update() skips the signal that clears the cached teams
+    r = routing.route(open_case(agent, category=network), level("L1"), clock.now)
+    assert r.team == second and "passed over at capacity: Net desk over 1/1" in r.reason
 
 
 def test_round_robin_among_equals(clock, agent, network, desks):

@@ -178,6 +178,14 @@ class DeflectionForm(DeskForm):
     category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, widget=forms.HiddenInput)
 
 
+class PortalSuggestForm(DeskForm):
+    """What the requester has typed so far: the portal's live article suggestions."""
+
+    title = forms.CharField(required=False, max_length=200)
+    body = forms.CharField(required=False, max_length=MAX_TEXT)
+    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False)
+
+
 class SurveyForm(DeskForm):
     score = forms.TypedChoiceField(
         label="How satisfied are you with how we handled your request?",

@@ -32,7 +32,13 @@ class TokenAuthentication(authentication.BaseAuthentication):
             text = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token is not valid.") from None
-        token = ApiToken.objects.active().select_related("user").filter(key_hash=digest(text)).first()
+        # The user's level comes along: every case endpoint needs it for visibility.
+        token = (
+            ApiToken.objects.active()
+            .select_related("user", "user__staff_profile__level")
+            .filter(key_hash=digest(text))
+            .first()
+        )
         if token is None:
             raise exceptions.AuthenticationFailed("The token is unknown, revoked, or its user is inactive.")
         now = timezone.now()

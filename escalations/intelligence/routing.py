@@ -60,16 +60,34 @@ def active_policy() -> RoutingPolicy | None:
     return cached("routing_policy", lambda: RoutingPolicy.objects.filter(is_active=True).first())
 
 
-def _team_loads(teams: list[Team]) -> dict[int, int]:
-    rows = Case.objects.open().filter(team__in=teams).values("team").annotate(n=Count("pk"))
-    return {r["team"]: r["n"] for r in rows}
+def _team_loads(teams: list[Team], exact: bool = False) -> dict[int, int]:
+    """Open cases per team. Unless ``exact``, each team's count stops at capacity + 1:
+    whether a team has room is all most routing needs, and a team far over capacity
+    (hundreds of thousands of open cases) would otherwise be counted at every intake."""
+    if exact:
+        rows = Case.objects.open().filter(team__in=teams).values("team").annotate(n=Count("pk"))
+        return {r["team"]: r["n"] for r in rows}
+    return {t.pk: Case.objects.open().filter(team=t).values("pk")[: t.capacity + 1].count() for t in teams}
+
+
+def _shown(load: int, capacity: int) -> str:
+    """``load/capacity``; a count cut at capacity + 1 reads "over capacity"."""
+    return f"{load}/{capacity}" if load <= capacity else f"over {capacity}/{capacity}"
+
+
+def _level_teams(level: Level) -> list[Team]:
+    """The level's teams with their skills (``config_cache``: a few seconds per process)."""
+    return cached(
+        ("routing_teams", level.pk),
+        lambda: list(Team.objects.filter(level=level).prefetch_related("skills").order_by("name")),
+    )
 
 
 def candidate_teams(case: Case, level: Level) -> tuple[list[Team], str]:
     """The teams that may take the case at ``level`` and why those."""
     if case.team_id and case.team.level_id == level.pk:
         return [case.team], f"the path names team {case.team.name}"
-    teams = list(Team.objects.filter(level=level).order_by("name"))
+    teams = _level_teams(level)
     skilled = [t for t in teams if case.category_id in {c.pk for c in t.skills.all()}] if case.category_id else []
     if skilled:
         return skilled, f"skilled in {case.category.name}"
@@ -96,11 +114,11 @@ def route(case: Case, level: Level, now: datetime) -> Route:
         return Route(None, None, f"No team works at {level.code}; nobody to route to.")
     team_load = _team_loads(teams)
     roomy = [t for t in teams if team_load.get(t.pk, 0) < t.capacity]
+    if not roomy and len(teams) > 1:
+        team_load = _team_loads(teams, exact=True)  # every team is full: the least overloaded wins
     if roomy and len(roomy) < len(teams):
         full = [t for t in teams if t not in roomy]
-        why_teams += (
-            f"; passed over at capacity: {', '.join(f'{t.name} {team_load.get(t.pk, 0)}/{t.capacity}' for t in full)}"
-        )
+        why_teams += f"; passed over at capacity: {', '.join(f'{t.name} {_shown(team_load.get(t.pk, 0), t.capacity)}' for t in full)}"
     teams = roomy or teams
 
     User = get_user_model()
@@ -156,11 +174,13 @@ def route(case: Case, level: Level, now: datetime) -> Route:
             else f"; no member of it works at {level.code}"
         )
         return Route(
-            team, None, f"Team {team.name} ({why_teams}; {team_load.get(team.pk, 0)}/{team.capacity} open){nobody}."
+            team,
+            None,
+            f"Team {team.name} ({why_teams}; {_shown(team_load.get(team.pk, 0), team.capacity)} open){nobody}.",
         )
     best = available[0]
     reason = (
-        f"Team {best.team.name} ({why_teams}; {team_load.get(best.team.pk, 0)}/{best.team.capacity} open), "
+        f"Team {best.team.name} ({why_teams}; {_shown(team_load.get(best.team.pk, 0), best.team.capacity)} open), "
         f"{best.user} ({best.load}/{best.capacity} open cases, on duty, in working hours"
     )
     equals = [c for c in available[1:] if c.ratio == best.ratio]

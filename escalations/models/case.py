@@ -45,15 +45,22 @@ class CaseQuerySet(models.QuerySet):
         id, no join, so the (level, status) index serves), the cases they or one of
         their teams were invited to work on, and, read-only, the cases they follow: the
         ones they opened, escalated, or pressed "Follow" on (``followed_by``)."""
-        if authority.is_manager(user) or user.has_perm("escalations.view_audit"):
+        levels = self.visible_levels(user)
+        if levels is None:
             return self
-        level = authority.user_level(user)
-        levels = [lv.pk for lv in Level.objects.ladder() if level is not None and lv.rank <= level.rank]
         invited = Case.objects.filter(
             models.Q(collaborations__user=user) | models.Q(collaborations__team__members=user),
             collaborations__is_active=True,
         ).values("pk")
         return self.filter(models.Q(level_id__in=levels) | models.Q(pk__in=invited) | Case.objects.followed_by(user))
+
+    def visible_levels(self, user) -> list[int] | None:
+        """The level ids whose every case ``user`` sees (None: all cases, for managers and
+        auditors); ``visible_to`` adds the invited and followed cases."""
+        if authority.is_manager(user) or user.has_perm("escalations.view_audit"):
+            return None
+        level = authority.user_level(user)
+        return [lv.pk for lv in Level.objects.ladder() if level is not None and lv.rank <= level.rank]
 
     def followed_by(self, user) -> models.Q:
         """The cases ``user`` keeps read access to without working them: opened by them,

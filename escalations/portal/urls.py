@@ -11,6 +11,7 @@ urlpatterns = [
     path("sign-in/<str:token>/", views.enter, name="enter"),
     path("sign-out/", views.sign_out_view, name="sign-out"),
     path("new/", views.new_request, name="new"),
+    path("suggestions/", views.suggestions, name="suggestions"),
     path("solved/", views.deflect, name="deflect"),
     path("requests/<int:pk>/", views.case_page, name="case"),
     path("requests/<int:pk>/resolution/", views.resolution_answer, name="resolution"),

@@ -195,6 +195,21 @@ def new_request(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/new.html", context, status=400 if form.errors else 200)
 
 
+@require_GET
+@requester_page
+def suggestions(request: HttpRequest) -> HttpResponse:
+    """The fragment the new-request page fetches while the requester types (the "Next"
+    step gives the same articles without a script)."""
+    form = forms.PortalSuggestForm(request.GET)
+    if not form.is_valid():
+        reasons = " ".join(f"{name}: {' '.join(msgs)}" for name, msgs in form.errors.items())
+        return render(request, "portal/_suggestions.html", {"error": reasons}, status=400)
+    data = form.cleaned_data
+    found = articles_for_text(data["title"], data["body"]) if (data["title"] + data["body"]).strip() else []
+    context = {"suggestions": found, "query": data["title"], "category": data["category"]}
+    return render(request, "portal/_suggestions.html", context)
+
+
 @require_POST
 @requester_page
 def deflect(request: HttpRequest) -> HttpResponse:

@@ -92,10 +92,14 @@ def visible_cases(user) -> QuerySet[Case]:
 
 
 def case_for(user, pk: int) -> Case:
-    case = (
-        visible_cases(user).select_related("level", "team", "assignee", "category", "created_by").filter(pk=pk).first()
-    )
+    """The case if ``user`` may see it (``visible_cases``), else 404. Most reads are of a
+    case at a level the user sees: that is decided from the row itself; only the others
+    ask the full visibility query (invited, followed)."""
+    case = Case.objects.select_related("level", "team", "assignee", "category", "created_by").filter(pk=pk).first()
     if case is None:
+        raise Http404("No such case, or not one you may see.")
+    levels = Case.objects.visible_levels(user)
+    if levels is not None and case.level_id not in levels and not visible_cases(user).filter(pk=pk).exists():
         raise Http404("No such case, or not one you may see.")
     return case
 

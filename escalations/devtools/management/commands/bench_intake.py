@@ -1,5 +1,5 @@
 """bench_intake: alert webhooks accepted per second (dedupe included) and API case read
-latency against gunicorn with 2 workers on PostgreSQL with many cases, and e-mails per
+latency against gunicorn with 2 workers (gthread, 4 threads each by default) on PostgreSQL with many cases, and e-mails per
 second through fetch_mail (``bench_mail``, when Dovecot is installed).
 
 Builds (or reuses) the bench cases of ``bench_pages``, issues tokens for its bench agent
@@ -36,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=1_000_000, help="Cases to have in the database.")
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=8, help="Concurrent client connections.")
+        parser.add_argument(
+            "--worker-threads",
+            type=int,
+            default=4,
+            help="Threads per gunicorn worker (gthread workers, as the Procfile runs them; 1: sync workers).",
+        )
         parser.add_argument("--alerts", type=int, default=3000)
         parser.add_argument("--fingerprints", type=int, default=50)
         parser.add_argument("--starts", type=int, default=4, help="Distinct firings per fingerprint.")
@@ -61,7 +67,9 @@ class Command(BaseCommand):
         port = bench.free_port()
         log = Path(tempfile.gettempdir()) / f"bench_intake_gunicorn_{port}.log"
         # The benchmark measures the server, not the rate limit: one token sends everything.
-        server = bench.start_gunicorn(port, o["workers"], log, extra_env={"API_RATE": "off", "API_INTAKE_RATE": "off"})
+        server = bench.start_gunicorn(
+            port, o["workers"], log, o["worker_threads"], extra_env={"API_RATE": "off", "API_INTAKE_RATE": "off"}
+        )
         base = f"http://127.0.0.1:{port}"
         load_before = os.getloadavg()[0]
         run = str(int(time.time()))
@@ -96,6 +104,7 @@ class Command(BaseCommand):
         figures = {
             "cases": total,
             "workers": o["workers"],
+            "worker_threads": o["worker_threads"],
             "threads": o["threads"],
             "cpus": os.cpu_count(),
             "loadavg_before": round(load_before, 2),
