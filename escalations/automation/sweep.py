@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from escalations.domain import rules
 from escalations.models import Case, SweepHeartbeat
-from escalations.workflow import automation
+from escalations.workflow import automation, sweep_fast
 
 COUNTS = ("examined", "changed", "actions", "escalations", "notifications")
 
@@ -36,8 +36,12 @@ class SweepResult:
 
 
 def sweep_batch(now: datetime, batch_size: int, active: list) -> automation.BatchResult | None:
-    """Claim up to ``batch_size`` due cases and process them in one transaction."""
+    """Claim up to ``batch_size`` due cases and process them in one transaction: the fast
+    path (``workflow.sweep_fast``) on PostgreSQL unless ``SWEEP_FAST`` is off."""
     with transaction.atomic():
+        if connection.vendor == "postgresql" and settings.ESCALATIONS.get("SWEEP_FAST", True):
+            rows = sweep_fast.claim(now, batch_size)
+            return sweep_fast.sweep_rows(rows, now, active) if rows else None
         ids = list(
             Case.objects.due(now)
             .select_for_update(skip_locked=True)
