@@ -260,3 +260,14 @@ def test_claimed_rows_load_like_the_orm(agent):
     for f in Case._meta.concrete_fields:
         assert getattr(loaded, f.attname) == getattr(orm, f.attname), f.attname
     assert loaded.level.code == orm.level.code and loaded.team.name == "Load"
+
+
+def test_the_scheduled_sweep_starts_the_configured_sweepers(agent, settings):
+    from django_q.models import Task
+
+    from escalations.automation import tasks
+
+    settings.ESCALATIONS = {**settings.ESCALATIONS, "SWEEPERS": 3}
+    done = tasks.sweep()  # the test settings run queued tasks at once (Q_CLUSTER sync)
+    assert done["examined"] == 0
+    assert Task.objects.filter(func="escalations.automation.tasks.sweep_more", success=True).count() == 2
