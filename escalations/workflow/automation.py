@@ -317,14 +317,13 @@ def _apply(cases: list[Case], now: datetime, active: list[Rule]) -> BatchResult:
 def write(cases: list[Case], changed: list[Case], fx: Effects, actor, now: datetime) -> None:
     """One statement per table: the cases, the handoffs, the firings, the outbox; then the
     two history tables. Their rows are built and hashed first, so each chain's head is
-    locked only for its final insert, at the end of the batch (held to commit)."""
+    locked only for its final insert, at the end of the batch (held to commit). Pending
+    approval requests of moved cases are re-routed last (rare; their own chain)."""
     bulk_update_rows(cases, CASE_FIELDS)
     bulk_insert(fx.escalations)
     for esc in fx.escalations:
         esc._history_user, esc._history_action = actor, RULE
         esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
-    if fx.escalations:  # requests left below the level a case moved to go up with it
-        approvals.reroute_pending([esc.case for esc in fx.escalations], actor, now)
     bulk_insert(fx.new_firings)
     bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason", "recipients"])
     if fx.notifications:
@@ -332,8 +331,12 @@ def write(cases: list[Case], changed: list[Case], fx: Effects, actor, now: datet
         notices.request_delivery()
     case_rows = prepare_history(changed, "~", now)
     handoff_rows = prepare_history(fx.escalations, "+", now)
-    write_history(case_rows)  # the heads, always in this order (the case's first, as the actions do)
+    # The chain heads, in the order the single-case actions lock them (case, handoff, then
+    # approval requests), so a sweep and an escalation by hand may queue but never deadlock.
+    write_history(case_rows)
     write_history(handoff_rows)
+    if fx.escalations:  # requests left below the level a case moved to go up with it
+        approvals.reroute_pending([esc.case for esc in fx.escalations], actor, now)
 
 
 def record_rule_problems(skipped: dict[int, str], now: datetime) -> int:
