@@ -3,10 +3,11 @@
 Only due rows are read (a partial index on ``next_check_at``). Rows are claimed with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` in batches, so any number of workers may sweep at
 once and each due action happens once; ``SWEEPERS`` of them start together
-(``run_sweepers``, or the scheduled task starting that many tasks). Each batch is one transaction: a crash rolls the
-whole batch back and the next sweep does it again. What the rules do to a batch is
-``workflow.automation.apply_rules``; this module only claims, loops and records a
-heartbeat.
+(``run_sweepers``, or the scheduled task starting that many tasks). Each batch is one
+transaction: a crash rolls the whole batch back and the next sweep does it again. What
+the rules do to a batch is ``workflow.automation.apply_loaded`` (after the fast path's
+one-statement claim and load, ``workflow.sweep_fast``); this module only claims, loops
+and records a heartbeat.
 """
 
 from __future__ import annotations
