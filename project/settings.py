@@ -292,6 +292,11 @@ ESCALATIONS = {
     "SWEEP_STALE_MINUTES": env.int("SWEEP_STALE_MINUTES", default=5),
     # Rows claimed per sweep transaction.
     "SWEEP_BATCH_SIZE": env.int("SWEEP_BATCH_SIZE", default=2000),
+    # Sweepers started together by each scheduled sweep (SKIP LOCKED splits the due cases
+    # between them); 2 suits a 2-core machine. The task queue needs as many workers.
+    "SWEEPERS": env.int("SWEEPERS", default=2),
+    # The fast path (one claim-and-load statement per batch, plain rows); off: the ORM load.
+    "SWEEP_FAST": env.bool("SWEEP_FAST", default=True),
 }
 
 LOGGING = {

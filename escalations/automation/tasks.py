@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from escalations.audit import checkpoint
 from escalations.automation import outbox
 from escalations.automation.sweep import run_sweep
@@ -13,6 +15,12 @@ log = logging.getLogger("escalations.sweep")
 
 
 def sweep() -> dict:
+    """The scheduled sweep: starts ``SWEEPERS - 1`` more sweepers as tasks (other workers
+    take them; SKIP LOCKED splits the due cases) and sweeps itself."""
+    from django_q.tasks import async_task
+
+    for _ in range(settings.ESCALATIONS["SWEEPERS"] - 1):
+        async_task("escalations.automation.tasks.sweep_more", task_name="sweep_more", q_options={"group": "sweep"})
     result = run_sweep()
     log.info(
         "sweep: %d due cases checked, %d escalated, %d rule actions, %d notices, %.0f ms",
@@ -22,6 +30,12 @@ def sweep() -> dict:
         result.notifications,
         result.duration_ms,
     )
+    return {"examined": result.examined, "actions": result.actions, "ms": round(result.duration_ms, 1)}
+
+
+def sweep_more() -> dict:
+    """One more sweeper beside the scheduled one; the scheduled one records the heartbeat."""
+    result = run_sweep(heartbeat="")
     return {"examined": result.examined, "actions": result.actions, "ms": round(result.duration_ms, 1)}
 
 

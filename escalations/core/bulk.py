@@ -84,27 +84,36 @@ def bulk_update_rows(objs: list[Model], fields: list[str]) -> int:
     return _execute(connection, sql, [[o.pk for o in objs], *column_arrays(objs, columns, connection)])
 
 
-def insert_arrays(connection, table: str, fields, arrays: list[list], returning: str | None):
+def insert_arrays(
+    connection, table: str, fields, arrays: list[list], returning: str | None, skip_conflicts: bool = False
+):
     cols = ", ".join(f'"{f.column}"' for f in fields)
     unnest = ", ".join(f"%b::{_array_type(f, connection)}[]" for f in fields)
     sql = f'INSERT INTO "{table}" ({cols}) SELECT * FROM unnest({unnest})'
+    if skip_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f' RETURNING "{returning}"'
     return _execute(connection, sql, arrays, fetch=bool(returning))
 
 
-def bulk_insert(objs: list[Model]) -> None:
-    """Insert new rows and set their primary keys, in order."""
+def bulk_insert(objs: list[Model], skip_conflicts: bool = False) -> None:
+    """Insert new rows and set their primary keys, in order. ``skip_conflicts``: rows that
+    would break a unique constraint are left out (and keep no primary key)."""
     if not objs:
         return
     model = type(objs[0])
     connection = connection_for(model)
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=500)
+        model.objects.bulk_create(objs, batch_size=500, ignore_conflicts=skip_conflicts)
         return
     meta = model._meta
     fields = [f for f in meta.concrete_fields if f is not meta.pk]
-    rows = insert_arrays(connection, meta.db_table, fields, column_arrays(objs, fields, connection), meta.pk.column)
+    arrays = column_arrays(objs, fields, connection)
+    if skip_conflicts:  # which rows were left out is not known: no keys are set
+        insert_arrays(connection, meta.db_table, fields, arrays, None, skip_conflicts=True)
+        return
+    rows = insert_arrays(connection, meta.db_table, fields, arrays, meta.pk.column)
     for obj, (pk,) in zip(objs, rows):
         obj.pk = pk
         obj._state.adding = False

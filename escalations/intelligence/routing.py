@@ -21,6 +21,9 @@ How a candidate is chosen:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -107,8 +110,34 @@ def _working(profile: StaffProfile, now: datetime, cache: dict) -> bool:
     return cal.is_working(now)
 
 
+_batch: ContextVar[dict | None] = ContextVar("routing_batch", default=None)
+
+
+@contextmanager
+def one_batch() -> Iterator[None]:
+    """Inside, ``route`` answers each distinct question once: for a batch that writes
+    nothing until its end (the sweep), the loads it reads cannot change in between, so the
+    same level, named team and category at the same moment get the same route."""
+    token = _batch.set({})
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
 def route(case: Case, level: Level, now: datetime) -> Route:
     """The team and person at ``level`` best placed to take ``case`` now (either may be None)."""
+    memo = _batch.get()
+    if memo is None:
+        return _route(case, level, now)
+    named = case.team_id if case.team_id and case.team.level_id == level.pk else None
+    key = (level.pk, named, None if named else case.category_id, now)
+    if key not in memo:
+        memo[key] = _route(case, level, now)
+    return memo[key]
+
+
+def _route(case: Case, level: Level, now: datetime) -> Route:
     teams, why_teams = candidate_teams(case, level)
     if not teams:
         return Route(None, None, f"No team works at {level.code}; nobody to route to.")

@@ -1,8 +1,10 @@
 """Applying trigger rules: what each rule kind does when ``domain.rules`` decides it fires.
 
 Effects change the case in memory and collect what must be written (handoffs, outbox
-rows, firings) in an ``Effects``. ``apply_rules`` runs a batch of claimed cases through
-the rules and writes everything with set-based statements in the caller's transaction;
+rows, firings) in an ``Effects``. ``apply_loaded`` runs a batch of claimed cases through
+the rules and ``write`` writes everything with set-based statements in the caller's
+transaction (``apply_rules`` loads the cases through the ORM first: the general path;
+``sweep_fast`` loads them as plain rows: the fast path);
 ``fire`` is the same round for one case, for callers that write nothing (the what-if).
 """
 
@@ -14,13 +16,15 @@ from datetime import datetime
 
 from django.db.models import F
 
-from escalations.audit.chain import bulk_history
+from escalations.audit.chain import prepare_history, write_history
 from escalations.core.bulk import bulk_insert, bulk_update_rows
 from escalations.domain import clock, rules
+from escalations.intelligence import routing
 from escalations.models import (
     Case,
     CaseStatus,
     Escalation,
+    KnowledgeArticle,
     Level,
     Notification,
     RuleFiring,
@@ -81,6 +85,25 @@ class Effects:
     address_cache: dict = field(default_factory=dict)
     told: list[str] = field(default_factory=list)  # who the rule firing now being applied told
     sla_why: dict = field(default_factory=dict)  # case id -> why its SLA moved (a priority rule)
+    batch: set[int] = field(default_factory=set)  # the ids of the batch's cases
+    articles: dict | None = None  # case id -> titles of its knowledge articles, read once per batch
+
+    def article_titles(self, case: Case) -> str:
+        """The titles of the case's knowledge articles (the handoff's "knowledge consulted"):
+        for the whole batch in one query at the first escalation that needs them."""
+        if not case.pk:
+            return ""
+        if self.articles is None or case.pk not in self.articles:
+            ids = self.batch if case.pk in self.batch else [case.pk]
+            self.articles = {**(self.articles or {}), **{i: [] for i in ids}}
+            rows = (
+                KnowledgeArticle.cases.through.objects.filter(case_id__in=ids)
+                .order_by("knowledgearticle__title")
+                .values_list("case_id", "knowledgearticle__title")
+            )
+            for case_id, title in rows:
+                self.articles[case_id].append(title)
+        return ", ".join(self.articles[case.pk])
 
     def send(self, case: Case, message: notices.Message, recipients: list[str], key: str) -> None:
         self.told.extend(r for r in recipients if r not in self.told)
@@ -127,7 +150,7 @@ def _escalate(case: Case, rule: Rule, reason: str, fx: Effects, to_level: Level 
         f"{case.level.code}{f' by {case.assignee}' if case.assignee_id else ' (unassigned)'}.",
         customer_impact=f"Priority P{case.priority}, impact {case.get_impact_display().lower()}, "
         f"customer tier {case.get_customer_tier_display()}.",
-        knowledge_consulted=", ".join(case.articles.values_list("title", flat=True)) if case.pk else "",
+        knowledge_consulted=fx.article_titles(case),
     )
     try:
         esc = plan_escalation(
@@ -237,7 +260,7 @@ def _state(case: Case) -> tuple:
 
 def _load(ids: list[int]) -> list[Case]:
     """The claimed cases, sharing one object per level and team instead of a copy per row."""
-    cases = list(Case.objects.filter(pk__in=ids).select_related("assignee"))
+    cases = list(Case.objects.filter(pk__in=ids).select_related("assignee", "category"))
     levels = {lv.pk: lv for lv in Level.objects.ladder()}
     teams = Team.objects.in_bulk({c.team_id for c in cases if c.team_id})
     for case in cases:
@@ -247,14 +270,23 @@ def _load(ids: list[int]) -> list[Case]:
 
 
 def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResult:
+    """The general path: load the claimed cases through the ORM and ``apply_loaded``."""
+    return apply_loaded(_load(ids), now, active)
+
+
+def apply_loaded(cases: list[Case], now: datetime, active: list[Rule]) -> BatchResult:
     """Run the claimed cases through the rules at ``now`` and write the results in bulk:
     cases, one history row per changed case (by the system, with what fired as the
     reason), handoffs with their history, firings and outbox rows. The caller holds the
     row locks and the transaction."""
+    with routing.one_batch():  # nothing is written before ``write``: one route per question
+        return _apply(cases, now, active)
+
+
+def _apply(cases: list[Case], now: datetime, active: list[Rule]) -> BatchResult:
     out = BatchResult()
-    cases = _load(ids)
     firings = rules.firings_at_level(cases)
-    fx = Effects(now=now)
+    fx = Effects(now=now, batch={c.pk for c in cases})
     actor = system_actor()
     changed: list[Case] = []
     for case in cases:
@@ -276,23 +308,35 @@ def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResul
             case._history_user, case._history_action = actor, RULE
             changed.append(case)
         out.actions += len(done)
+    write(cases, changed, fx, actor, now)
+    out.examined, out.changed = len(cases), len(changed)
+    out.escalations, out.notifications = len(fx.escalations), len(fx.notifications)
+    return out
+
+
+def write(cases: list[Case], changed: list[Case], fx: Effects, actor, now: datetime) -> None:
+    """One statement per table: the cases, the handoffs, the firings, the outbox; then the
+    two history tables. Their rows are built and hashed first, so each chain's head is
+    locked only for its final insert, at the end of the batch (held to commit). Pending
+    approval requests of moved cases are re-routed last (rare; their own chain)."""
     bulk_update_rows(cases, CASE_FIELDS)
-    bulk_history(changed, "~", now)
     bulk_insert(fx.escalations)
     for esc in fx.escalations:
         esc._history_user, esc._history_action = actor, RULE
         esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
-    bulk_history(fx.escalations, "+", now)
-    if fx.escalations:  # requests left below the level a case moved to go up with it
-        approvals.reroute_pending([esc.case for esc in fx.escalations], actor, now)
     bulk_insert(fx.new_firings)
     bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason", "recipients"])
     if fx.notifications:
-        Notification.objects.bulk_create(fx.notifications, batch_size=1000, ignore_conflicts=True)
+        bulk_insert(fx.notifications, skip_conflicts=True)
         notices.request_delivery()
-    out.examined, out.changed = len(cases), len(changed)
-    out.escalations, out.notifications = len(fx.escalations), len(fx.notifications)
-    return out
+    case_rows = prepare_history(changed, "~", now)
+    handoff_rows = prepare_history(fx.escalations, "+", now)
+    # The chain heads, in the order the single-case actions lock them (case, handoff, then
+    # approval requests), so a sweep and an escalation by hand may queue but never deadlock.
+    write_history(case_rows)
+    write_history(handoff_rows)
+    if fx.escalations:  # requests left below the level a case moved to go up with it
+        approvals.reroute_pending([esc.case for esc in fx.escalations], actor, now)
 
 
 def record_rule_problems(skipped: dict[int, str], now: datetime) -> int:
