@@ -236,6 +236,8 @@ class Bench:
         if workers <= 1:
             escalated = run_sweep(now=self.now, heartbeat="bench").escalations
         else:
+            if connection.in_atomic_block:
+                raise RuntimeError("sweepers of their own cannot see an open transaction's rows")
             connections.close_all()  # each process opens its own connection
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 escalated = sum(pool.map(_sweep_in_process, [self.now] * workers))
