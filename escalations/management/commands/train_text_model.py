@@ -46,6 +46,13 @@ class Command(BaseCommand):
                 f"  {t:<10} {h['classes']:>7} ({h['classes_seen']:>4})   {fmt(h['top1']):>6}  {fmt(h['top3']):>6}"
                 f"  {fmt(h['macro_f1']):>8}  {fmt(h['baseline_top1']):>14}  {h.get('test_outside_model', '-'):>6}"
             )
+        est = m.get("routing_estimate") or {}
+        if est:
+            w(
+                "  routing straight to the predicted level, replayed on the test cases (sent above the first level; "
+                "share resolved at that level): "
+                + "; ".join(f"at {t}: {e['routed']} cases, {e['rate']}" for t, e in est.items())
+            )
         if r.model is not None:
             w(f"  stored as text model #{r.model.pk} (refitted on every resolved case of the source)")
         d = figures.decisions().as_dict()
@@ -61,11 +68,16 @@ class Command(BaseCommand):
         )
         c = m["category"]
         w(
+            f"  macro F1 counts every category of the test period, modelled or not; over the {c['classes']} "
+            f"modelled categories it is {c['macro_f1_modelled']}"
+        )
+        w(
             json.dumps(
                 {
                     "top1": c["top1"],
                     "top3": c["top3"],
                     "macro_f1": c["macro_f1"],
+                    "macro_f1_modelled": c["macro_f1_modelled"],
                     "baseline_top1": c["baseline_top1"],
                     "n_train": r.n_train,
                     "n_test": r.n_test,
@@ -76,6 +88,7 @@ class Command(BaseCommand):
                     "level_baseline_top1": m["level"]["baseline_top1"],
                     "suggestions_accepted_rate": d["accepted_rate"],
                     "routed_right_rate": rt["right_rate"],
+                    "routing_estimate_at_0.8": est.get("0.8"),
                 }
             )
         )
