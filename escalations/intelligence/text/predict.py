@@ -30,7 +30,7 @@ class Prediction:
 class Head:
     classes: list[int]
     intercepts: list[float]
-    weights: dict[int, list[float]]
+    weights: dict[int, list[float]]  # bucket -> [class, weight, class, weight, ...] (pruned)
     kind: str  # "ovr" (one sigmoid per class, normalized) or "softmax"
 
     @classmethod
@@ -45,11 +45,18 @@ class Head:
     def scores(self, vec: dict[int, float]) -> list[float]:
         s = list(self.intercepts)
         for bucket, value in vec.items():
-            w = self.weights.get(bucket)
-            if w is not None:
-                for k, wk in enumerate(w):
-                    s[k] += value * wk
+            pairs = self.weights.get(bucket)
+            if pairs is not None:
+                for i in range(0, len(pairs), 2):
+                    s[int(pairs[i])] += value * pairs[i + 1]
         return s
+
+    def weight(self, bucket: int, k: int) -> float:
+        pairs = self.weights.get(bucket) or ()
+        for i in range(0, len(pairs), 2):
+            if int(pairs[i]) == k:
+                return pairs[i + 1]
+        return 0.0
 
     def probabilities(self, vec: dict[int, float]) -> list[float]:
         s = self.scores(vec)
@@ -66,7 +73,7 @@ class Head:
         parts, norm = features.word_parts(text)
         weight = {}
         for word, buckets in parts.items():
-            weight[word] = sum(c * self.weights[b][k] for b, c in buckets.items() if b in self.weights) / norm
+            weight[word] = sum(c * self.weight(b, k) for b, c in buckets.items()) / norm
         return [w for w, v in sorted(weight.items(), key=lambda item: -item[1]) if v > 0][:TOP_WORDS]
 
     def predict(self, text: str) -> Prediction:
