@@ -159,6 +159,30 @@ def test_channel_intake_stores_a_pending_suggestion_that_staff_accept(agent):
         workflow.case_classify(case_id=case.pk, actor=agent, category=cats["network"], priority=2)
 
 
+def test_the_api_returns_the_suggestion(client, agent):
+    from escalations.models import ApiToken
+
+    cats = trained(agent)
+    _row, key = ApiToken.objects.issue(user=agent, scopes=["read", "act"])
+    r = client.post(
+        reverse("api:cases"),
+        {
+            "title": "router offline",
+            "description": "vpn tunnel drops",
+            "requester_name": "Dana",
+            "requester_email": "dana@example.com",
+            "category": cats["printers"].pk,
+            "impact": 2,
+            "urgency": 2,
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert r.status_code == 201, r.content
+    got = r.json()["suggestion"]
+    assert got["category"] == cats["network"].pk and got["decision"] == "pending" and got["level"] == "L2"
+
+
 def test_staff_change_the_suggestion_and_it_is_recorded(agent):
     cats = trained(agent)
     case = open_case(workflow.system_actor(), category=cats["printers"], title="vpn tunnel drops")
