@@ -216,8 +216,14 @@ class RoutingPolicyForm(forms.ModelForm):
         model = RoutingPolicy
         fields = ["name", "is_active", "mode", "route_to_predicted_level", "predicted_level_confidence"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["predicted_level_confidence"].required = False  # left empty: the default
+
     def clean_predicted_level_confidence(self):
         value = self.cleaned_data["predicted_level_confidence"]
+        if value is None:
+            return RoutingPolicy._meta.get_field("predicted_level_confidence").default
         if not 0.5 <= value <= 1:
             raise ValidationError("Give a confidence between 0.5 and 1 (e.g. 0.8).")
         return value

@@ -113,6 +113,8 @@ DOMAIN_MODELS = [
     "scoringpolicy",
     "routingpolicy",
     "riskmodel",
+    "textmodel",
+    "casesuggestion",
     "collaboration",
     "mailbox",
     "inboundmessage",
