@@ -218,7 +218,8 @@ class RoutingPolicyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["predicted_level_confidence"].required = False  # left empty: the default
+        if "predicted_level_confidence" in self.fields:  # absent when the page is read-only
+            self.fields["predicted_level_confidence"].required = False  # left empty: the default
 
     def clean_predicted_level_confidence(self):
         value = self.cleaned_data["predicted_level_confidence"]
