@@ -22,6 +22,7 @@ urlpatterns = [
     path("queue/filters/<int:pk>/delete/", views.queue_filter_delete, name="queue-filter-delete"),
     path("cases/new/", views.case_new, name="case-new"),
     path("cases/similar/", views.case_similar, name="case-similar"),
+    path("cases/suggest/", views.case_suggest, name="case-suggest"),
     path("cases/<int:pk>/", views.case_detail, name="case-detail"),
     path("cases/<int:pk>/review/", views.case_review, name="case-review"),
     path("cases/<int:pk>/similar/", views.case_similar_resolved, name="case-similar-resolved"),

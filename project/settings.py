@@ -367,3 +367,7 @@ INTAKE_HMAC_SECRET = env("INTAKE_HMAC_SECRET", default="")
 INTAKE_MAX_BYTES = env.int("INTAKE_MAX_BYTES", default=1024 * 1024)
 INTAKE_MAX_ALERTS = env.int("INTAKE_MAX_ALERTS", default=500)
 WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+
+# Text model (issue 17): no category is suggested until it has this many resolved cases
+# (classes with fewer are left out of training for category, priority and level alike).
+TEXT_MODEL_MIN_CASES = env.int("TEXT_MODEL_MIN_CASES", default=30)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from escalations import workflow
 from escalations.admin.base import HistoryAdmin
+from escalations.core import config_cache
 from escalations.models import (
     AlertCase,
     AlertRule,
@@ -43,6 +44,7 @@ from escalations.models import (
     ScoringPolicy,
     SweepHeartbeat,
     TeamWebhook,
+    TextModel,
     TriggerRule,
     WorkingRange,
 )
@@ -153,6 +155,11 @@ def world(agent, specialist, manager, settings, tmp_path):
     ScoringPolicy.objects.create(name="Default scoring", is_active=True)
     RoutingPolicy.objects.create(name="Suggest", is_active=True)
     RiskModel.objects.create(target="breach", features=["priority"], parameters={}, metrics={"auc": 0.7})
+    TextModel.objects.create(  # a one-head text model: the next case opened gets its suggestion
+        parameters={"heads": {"category": {"classes": [category.pk, 0], "intercepts": [1, -1], "weights": {}}}}
+    )
+    config_cache.clear()
+    open_case(agent, category=category, title="Router down")  # with a CaseSuggestion
     workflow.case_invite(case_id=case.pk, actor=manager, user_id=specialist.pk, reason="Second pair of eyes")
     workflow.authority_change_propose(
         actor=staff("Manager", "mona"),

@@ -42,6 +42,7 @@ from escalations.models import (
     BusinessCalendar,
     CannedReply,
     Case,
+    CaseSuggestion,
     Category,
     Escalation,
     EscalationPath,
@@ -59,6 +60,7 @@ from escalations.models import (
     SweepHeartbeat,
     Team,
     TeamWebhook,
+    TextModel,
     TriggerRule,
 )
 from escalations.reports import REGISTRY
@@ -249,6 +251,19 @@ class World:
     @cached_property
     def l1_working(self):
         return self.working()
+
+    @cached_property
+    def l1_suggested(self):  # a case from a channel whose text-model suggestion awaits a decision
+        case = self.working("VPN tunnel drops")
+        CaseSuggestion.objects.create(
+            case=case,
+            category=self.category,
+            category_confidence=0.9,
+            priority=2,
+            priority_confidence=0.7,
+            words={"category": ["vpn"], "priority": ["drops"]},
+        )
+        return fresh(case)
 
     @cached_property
     def l1_paused(self):
@@ -589,6 +604,8 @@ OBJECTS: dict[str, Callable[[World], object]] = {
     ),
     "escalations.sweepheartbeat": lambda w: SweepHeartbeat.objects.create(name="sweep", last_run_at=timezone.now()),
     "escalations.riskmodel": lambda w: RiskModel.objects.create(target="breach", features=["priority"]),
+    "escalations.textmodel": lambda w: TextModel.objects.create(source="all"),
+    "escalations.casesuggestion": lambda w: w.l1_suggested.suggestion,
     "escalations.audithead": _first_audit_head,
     "escalations.auditseal": lambda w: AuditSeal.objects.create(actor="root", reason="Test seal", tables=[]),
     "escalations.mailbox": lambda w: w.mailbox,
@@ -817,6 +834,8 @@ RECORDS = (
     "escalations.rulefiring",
     "escalations.sweepheartbeat",
     "escalations.riskmodel",
+    "escalations.textmodel",
+    "escalations.casesuggestion",
     "escalations.audithead",
     "escalations.auditseal",
     "escalations.inboundmessage",
@@ -836,6 +855,7 @@ HISTORY = tuple(
         "escalations.rulefiring",
         "escalations.sweepheartbeat",
         "escalations.riskmodel",
+        "escalations.textmodel",
         "escalations.audithead",
         "escalations.auditseal",
         "escalations.inboundmessage",
@@ -948,6 +968,15 @@ MATRIX: tuple[Section, ...] = (
                 "case-similar",
                 ALL_200,
                 get("case-similar"),
+            ),
+            Entry(
+                "case-suggest",
+                "text model suggestion (intake fragment)",
+                "GET",
+                "/cases/suggest/",
+                "case-suggest",
+                ALL_200,
+                get("case-suggest"),
             ),
             Entry(
                 "case-detail.L1",
@@ -1152,6 +1181,15 @@ MATRIX: tuple[Section, ...] = (
                 "case-action",
                 WORKERS,
                 staff_action("l1_working", "record-contact", note="Called the customer."),
+            ),
+            Entry(
+                "act.classify",
+                "accept or change the suggested classification (L1 case)",
+                "POST",
+                S + "classify/",
+                "case-action",
+                WORKERS,
+                staff_action("l1_suggested", "classify", category=lambda w: w.category.pk, priority="2"),
             ),
             Entry(
                 "act.change-priority",
@@ -2137,6 +2175,15 @@ MATRIX: tuple[Section, ...] = (
                 "admin:escalations_case_act",
                 WORKERS,
                 admin_act("l1_working", "record-contact", note="Called the customer."),
+            ),
+            Entry(
+                "admin.act.classify",
+                "accept or change the suggested classification (L1 case)",
+                "POST",
+                "…/act/classify/",
+                "admin:escalations_case_act",
+                WORKERS,
+                admin_act("l1_suggested", "classify", category=lambda w: w.category.pk, priority="2"),
             ),
             Entry(
                 "admin.act.change-priority",

@@ -20,7 +20,7 @@ from escalations.actions import forms
 from escalations.domain import authority
 from escalations.models import Case, CaseStatus, Level
 from escalations.selectors import canned
-from escalations.workflow import automation, major
+from escalations.workflow import automation, major, suggestions
 from escalations.workflow.base import verb_of
 
 P = authority
@@ -138,6 +138,14 @@ def _canned_replies(case: Case, user) -> dict:
     return {"replies": canned.replies_for(user)}
 
 
+def _suggestion(case: Case, user) -> dict:
+    return {"suggestion": suggestions.pending(case)}
+
+
+def _suggestion_pending(case: Case, user) -> bool:
+    return case.is_open and authority.can_work(case, user) and suggestions.pending(case) is not None
+
+
 def _invitees(case: Case, user) -> dict:
     return {"choices": selectors.invitees(case, user)}
 
@@ -223,6 +231,15 @@ ACTIONS: dict[str, Action] = {
             forms.RecordContactForm,
             transition="record_response",
             done="Customer contact recorded.",
+        ),
+        Action(
+            workflow.case_classify,
+            "Accept or change the suggested classification",
+            "Record the classification",
+            forms.ClassifyForm,
+            allowed=_suggestion_pending,
+            choices=_suggestion,
+            done="The classification is recorded against the text model's suggestion.",
         ),
         Action(
             workflow.case_change_priority,

@@ -125,6 +125,8 @@ class NewCaseForm(DeskForm):
     description = text(
         "Description", required=False, rows=6, help_text="What the requester reported and what you checked."
     )
+    # Set by the intake page when it showed the text model's suggestion: the choice above is its verdict.
+    suggestion_shown = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class RequesterCaseForm(DeskForm):
@@ -308,6 +310,37 @@ class ChangePriorityForm(VersionForm):
         help_text="The customer's SLA is recomputed from now with the new priority's targets.",
         missing="Say why the priority changes.",
     )
+
+
+class ClassifyForm(VersionForm):
+    """Accept or change the text model's suggestion (a case from e-mail, the portal or the
+    API): the fields start at the suggestion; submitting them unchanged accepts it."""
+
+    category = forms.ModelChoiceField(
+        label="Category", queryset=Category.objects.order_by("name"), empty_label="Choose a category"
+    )
+    priority = forms.TypedChoiceField(
+        label="Priority",
+        coerce=int,
+        choices=[(1, "P1 critical"), (2, "P2 high"), (3, "P3 moderate"), (4, "P4 low")],
+        error_messages={"required": "Choose the priority.", "invalid_choice": "Choose P1, P2, P3 or P4."},
+    )
+
+    def __init__(self, *args, suggestion=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if suggestion is not None:
+            self.fields["category"].initial = suggestion.category_id or suggestion.case.category_id
+            self.fields["priority"].initial = suggestion.priority or suggestion.case.priority
+            self.fields["category"].help_text = suggestion_help(suggestion, "category")
+            self.fields["priority"].help_text = suggestion_help(suggestion, "priority")
+
+
+def suggestion_help(suggestion, target: str) -> str:
+    confidence = getattr(suggestion, f"{target}_confidence")
+    if confidence is None:
+        return "No suggestion for this field."
+    words = ", ".join(suggestion.words.get(target, [])) or "-"
+    return f"Suggested with {round(100 * confidence)} % confidence; the words that weighed most: {words}."
 
 
 class PauseForm(VersionForm):

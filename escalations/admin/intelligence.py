@@ -20,7 +20,16 @@ from escalations.admin.base import CaseRowsMixin, HistoryAdmin, ReadOnlyMixin
 from escalations.automation import whatif, whatif_compare
 from escalations.core.bounds import BoundedDateField
 from escalations.intelligence import scoring
-from escalations.models import Collaboration, RiskModel, RoutingPolicy, ScoringPolicy, SlaPolicy, TriggerRule
+from escalations.models import (
+    CaseSuggestion,
+    Collaboration,
+    RiskModel,
+    RoutingPolicy,
+    ScoringPolicy,
+    SlaPolicy,
+    TextModel,
+    TriggerRule,
+)
 
 PERM_MANAGE = "escalations.manage_desk"
 
@@ -205,7 +214,20 @@ class WhatIfForm(forms.Form):
 class RoutingPolicyForm(forms.ModelForm):
     class Meta:
         model = RoutingPolicy
-        fields = ["name", "is_active", "mode"]
+        fields = ["name", "is_active", "mode", "route_to_predicted_level", "predicted_level_confidence"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "predicted_level_confidence" in self.fields:  # absent when the page is read-only
+            self.fields["predicted_level_confidence"].required = False  # left empty: the default
+
+    def clean_predicted_level_confidence(self):
+        value = self.cleaned_data["predicted_level_confidence"]
+        if value is None:
+            return RoutingPolicy._meta.get_field("predicted_level_confidence").default
+        if not 0.5 <= value <= 1:
+            raise ValidationError("Give a confidence between 0.5 and 1 (e.g. 0.8).")
+        return value
 
     def clean_is_active(self):
         return _one_active(RoutingPolicy, self.instance, self.cleaned_data["is_active"], "routing policy")
@@ -225,8 +247,33 @@ class RoutingPolicyAdmin(HistoryAdmin):
                 "an escalation sets the receiving team (the level accepts it itself). The choice "
                 "weighs skills (categories), duty, working hours and open cases against capacity.",
             },
-        )
+        ),
+        (
+            "Route straight to the predicted level",
+            {
+                "fields": ["route_to_predicted_level", "predicted_level_confidence"],
+                "description": "When the text model is at least this confident that a new case will be resolved "
+                "at a higher level than its first step, the case goes there at intake with an automatic handoff "
+                "(recorded as a skip of the first level). The text-model report shows how often that was right.",
+            },
+        ),
     ]
+
+
+@admin.register(TextModel)
+class TextModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["trained_at", "source", "is_active", "n_train", "n_test"]
+    list_filter = ["is_active", "source"]
+    fields = ["trained_at", "source", "is_active", "metrics", "n_train", "n_test"]  # coefficients: too long to show
+
+
+@admin.register(CaseSuggestion)
+class CaseSuggestionAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
+    list_display = ["created_at", "case", "category", "priority", "level", "decision", "routed"]
+    list_filter = ["decision", "routed"]
+    list_select_related = ["case", "category", "level"]
+    raw_id_fields = ["case", "model", "category", "level", "decided_by"]
+    show_full_result_count = False
 
 
 @admin.register(RiskModel)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from escalations.models import Case, Note, NoteKind
+from escalations.models import Case, CaseSuggestion, Note, NoteKind
 
 
 class NoteSerializer(serializers.ModelSerializer):
@@ -51,10 +51,30 @@ class CaseSerializer(serializers.ModelSerializer):
 class CaseDetailSerializer(CaseSerializer):
     notes = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
+    suggestion = serializers.SerializerMethodField()
 
     class Meta(CaseSerializer.Meta):
-        fields = CaseSerializer.Meta.fields + ["description", "resolution_summary", "notes", "actions"]
+        fields = CaseSerializer.Meta.fields + ["description", "resolution_summary", "notes", "actions", "suggestion"]
         read_only_fields = fields
+
+    def get_suggestion(self, case) -> dict | None:
+        """The text model's suggestion at intake (category id, priority, level code, each with
+        its confidence and words) and the decision on it; accept or change it with the
+        ``classify`` action."""
+        s = CaseSuggestion.objects.filter(case=case).select_related("level").first()
+        if s is None:
+            return None
+        return {
+            "category": s.category_id,
+            "category_confidence": s.category_confidence,
+            "priority": s.priority,
+            "priority_confidence": s.priority_confidence,
+            "level": s.level.code if s.level_id else None,
+            "level_confidence": s.level_confidence,
+            "words": s.words,
+            "decision": s.decision,
+            "routed": s.routed,
+        }
 
     def get_notes(self, case) -> list[dict]:
         notes = case.notes.select_related("author").order_by("-created_at", "-pk")[:100]

@@ -51,6 +51,14 @@ def risk_retrain() -> dict:
     return retrain()
 
 
+def text_retrain() -> dict:
+    """Retrain the text model on every resolved case (too few: the previous model stays)."""
+    # Imported here: training loads NumPy and scikit-learn, which only this task needs.
+    from escalations.intelligence.text.train import retrain
+
+    return retrain()
+
+
 def fetch_mail() -> list[str]:
     """Poll the mailboxes in MAILBOX_URLS (every minute); a second overlapping run is harmless."""
     return [str(result) for result in fetch_all()]

@@ -41,9 +41,13 @@ from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.preferences import FilterQueue, SavedQueueFilter
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 from escalations.models.sources import ImportedSource
+from escalations.models.suggestions import CaseSuggestion, SuggestionDecision, TextModel
 from escalations.models.waits import CaseWait
 
 __all__ = [
+    "CaseSuggestion",
+    "SuggestionDecision",
+    "TextModel",
     "CaseWait",
     "WaitKind",
     "CaseWatcher",

@@ -56,6 +56,14 @@ class RoutingPolicy(models.Model):
     name = models.CharField(max_length=80, unique=True)
     is_active = models.BooleanField(default=False)
     mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.SUGGEST)
+    route_to_predicted_level = models.BooleanField(
+        default=False,
+        help_text="Route straight to the predicted level: a new case the text model is confident needs a "
+        "higher level than its first step goes there at intake, with an automatic handoff saying why.",
+    )
+    predicted_level_confidence = models.FloatField(
+        default=0.8, help_text="How confident (0-1) the text model must be to route a case straight up."
+    )
 
     history = audited_history()
 

@@ -13,6 +13,7 @@ from escalations.reports import (  # noqa: F401  (registers)
     satisfaction,
     sla,
     speed,
+    suggestions,
     volume,
     waiting,
 )

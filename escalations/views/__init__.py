@@ -8,7 +8,7 @@ from escalations.views.auth import LoginView, LogoutView, home
 from escalations.views.canned import case_insert_reply
 from escalations.views.case_actions import approval_decide, approval_withdraw, case_action
 from escalations.views.case_page import case_detail, case_similar_resolved
-from escalations.views.intake import case_new, case_similar
+from escalations.views.intake import case_new, case_similar, case_suggest
 from escalations.views.knowledge import article_link, article_unlink, kb_detail, kb_list
 from escalations.views.queue_tools import queue_bulk, queue_filter_delete, queue_filter_save, queue_live
 from escalations.views.queues import collab_queue, following_queue, my_queue, team_queue
@@ -32,6 +32,7 @@ __all__ = [
     "case_new",
     "case_review",
     "case_similar",
+    "case_suggest",
     "case_similar_resolved",
     "home",
     "kb_detail",

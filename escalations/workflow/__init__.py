@@ -34,6 +34,7 @@ from escalations.workflow.ladder import (
 from escalations.workflow.major import case_end_major_incident
 from escalations.workflow.portal import knowledge_deflect, portal_send_link, survey_answer
 from escalations.workflow.reviews import case_review
+from escalations.workflow.suggestions import case_classify
 from escalations.workflow.swarming import case_end_collaboration, case_invite, case_leave
 
 __all__ = [
@@ -78,3 +79,4 @@ __all__ += [
 ]
 __all__ += ["case_change_priority", "case_record_contact"]  # the SLA: priority change, customer contact
 __all__ += ["knowledge_deflect", "portal_send_link", "survey_answer"]  # the requester portal
+__all__ += ["case_classify"]  # the text model's suggestion at intake

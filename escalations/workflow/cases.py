@@ -24,7 +24,7 @@ from escalations.models import (
     WaitKind,
 )
 from escalations.selectors import paths
-from escalations.workflow import approvals, following, major, notices, waits
+from escalations.workflow import approvals, following, major, notices, suggestions, waits
 from escalations.workflow.actors import Actor, is_system, may
 from escalations.workflow.attachments import attach_files, check_files
 from escalations.workflow.base import (
@@ -56,10 +56,13 @@ def case_open(
     team: Team | None = None,
     business_impact: int = 0,
     follow_up_of: Case | None = None,
+    suggestion_shown: bool = False,
 ) -> Case:
     """Initial identification: the case starts at the first step of its category's path
     with the policy in force now frozen into it. ``follow_up_of``: the finished case a
-    requester wrote to again (``workflow.customer``)."""
+    requester wrote to again (``workflow.customer``). The text model's suggestion is stored
+    with it (``workflow.suggestions``); ``suggestion_shown``: the person opening it chose the
+    category and priority with the suggestion in view, so their choice is its verdict."""
     if not may(actor, lambda user: user.has_perm(authority.PERM_WORK)):
         raise NotAllowed("You may not open cases.")
     errors = {}
@@ -118,6 +121,8 @@ def case_open(
         routing.apply(case, level, now)  # routing hook: note, or team and assignee, under the active policy
         follow_up = f" as a follow-up of case #{follow_up_of.pk}" if follow_up_of is not None else ""
         save_case(case, actor, f"Opened{follow_up} under SLA policy '{case.policy_snapshot['policy']}'", now)
+        suggestion = suggestions.record_at_intake(case, actor, now, seen=suggestion_shown)
+        suggestions.route_at_intake(case, suggestion, now)  # routing policy: straight to the predicted level
         following.follow_automatically(case, actor, "Follows the case they opened")
         notices.queue(
             case,

@@ -17,6 +17,7 @@ from escalations.channels.mail.intake import take_in
 from escalations.channels.monitoring import intake as monitoring
 from escalations.channels.monitoring import parse
 from escalations.intelligence.risk.train import retrain
+from escalations.intelligence.text.train import retrain as text_retrain
 from escalations.management.demo import desk as org_module
 from escalations.management.demo.life import RANK, Desk, Plan, Scheduler, SimClock, life
 from escalations.management.demo.stories import DOMAINS, Domain
@@ -61,7 +62,8 @@ def build(now: datetime | None = None) -> dict:
             _channels(sched, desk, now)
             sched.run()
         risk = retrain()
-    return {"cases": Case.objects.count(), "refused": desk.tally.refused, "risk": risk}
+        text = text_retrain()  # so the demo's intake form suggests category, priority and level
+    return {"cases": Case.objects.count(), "refused": desk.tally.refused, "risk": risk, "text": text}
 
 
 def _routing_and_channels(org: dict) -> None:

@@ -1,5 +1,6 @@
 /* Progressive enhancement only: every page works without this file.
-   - intake: live priority from the impact x urgency matrix; similar open cases while typing
+   - intake: live priority from the impact x urgency matrix; similar open cases and the text
+     model's suggestion while typing
    - case page: panels marked data-src (similar resolved cases) load after the page
    - any page with a refused form: move focus to the explanation */
 (function () {
@@ -46,6 +47,40 @@
         .then(function (html) { if (query === lastQuery) { similar.innerHTML = html; } })
         .catch(function () { /* the "Check for similar cases" button still works */ });
     }, 400);
+
+    // The text model's suggestion: shown while typing; the agent's choice is recorded against it.
+    var suggestion = document.getElementById("text-suggestion");
+    var shown = form.querySelector("[name=suggestion_shown]");
+    var lastText = "";
+    var lookSuggestion = debounce(function () {
+      if (!suggestion || !form.dataset.suggestUrl) { return; }
+      var params = new URLSearchParams({title: title.value, description: description.value});
+      var query = params.toString();
+      if (query === lastText || (!title.value.trim() && !description.value.trim())) { return; }
+      lastText = query;
+      fetch(form.dataset.suggestUrl + "?" + query, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          if (query !== lastText) { return; }
+          suggestion.innerHTML = html;
+          if (shown && suggestion.querySelector("[data-suggestion]")) { shown.value = "1"; }
+        })
+        .catch(function () { /* the "Check for similar cases" button shows it too */ });
+    }, 400);
+    if (suggestion) {
+      suggestion.addEventListener("click", function (event) {
+        var use = event.target.closest("[data-use-suggestion]");
+        if (!use) { return; }
+        if (use.dataset.category && category) { category.value = use.dataset.category; }
+        if (use.dataset.impact && impact) { impact.value = use.dataset.impact; }
+        if (use.dataset.urgency && urgency) { urgency.value = use.dataset.urgency; }
+        showPriority();
+        lookSimilar();
+      });
+    }
+    [title, description].forEach(function (el) {
+      if (el) { el.addEventListener("input", lookSuggestion); el.addEventListener("change", lookSuggestion); }
+    });
 
     [impact, urgency].forEach(function (el) { if (el) { el.addEventListener("change", showPriority); } });
     [title, description, category].forEach(function (el) {
