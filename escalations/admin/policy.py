@@ -409,7 +409,7 @@ class TriggerRuleAdmin(HistoryAdmin):
     def params_text(self, rule: TriggerRule) -> str:
         p = rule.params if isinstance(rule.params, dict) else {}
         parts = []
-        for key, value in p.items():
+        for key, value in sorted(p.items(), key=lambda kv: kv[0] == "and"):  # "and" last
             if key == "and":
                 parts.append(and_text(value))
             elif key == "minutes" and isinstance(value, (int, float)) and 0 < value <= MINUTES_MAX:
@@ -458,7 +458,9 @@ def and_text(extras) -> str:
         elif kind == TR.SLA_PERCENT:
             words.append(f"{e.get('percent')} % of {e.get('target', '?')}")
         elif kind in TR.values:
-            words.append(TR(kind).label.lower())
+            value = next((e[k] for k in ("in", "at_most", "at_least", "minutes") if k in e), "?")
+            value = ", ".join(map(str, value)) if isinstance(value, list) else value
+            words.append(f"{TR(kind).label.lower()} {value}")
         else:
             words.append("?")
     return "and " + ", ".join(words)
