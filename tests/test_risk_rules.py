@@ -14,11 +14,10 @@ from django.utils import timezone
 from escalations.automation.sweep import run_sweep
 from escalations.domain import rules
 from escalations.intelligence.risk import score_open_cases
-from escalations.intelligence.risk.features import make_spec
-from escalations.models import Case, RiskModel, RuleFiring, TriggerRule
+from escalations.models import Case, RuleFiring, TriggerRule
 from escalations.models.policy import condition_problem
 
-from .factories import TeamFactory, open_case
+from .factories import TeamFactory, hand_model, open_case
 
 pytestmark = pytest.mark.django_db
 R = TriggerRule
@@ -28,23 +27,6 @@ HIGH, LOW = 0.8808, 0.2689  # sigmoid(2), sigmoid(-1)
 @pytest.fixture(autouse=True)
 def _only_our_rules(db):
     TriggerRule.objects.update(is_active=False)
-
-
-def hand_model(target="breach", weights=None, intercept=-1.0) -> RiskModel:
-    """A logistic model with plain (unscaled) inputs: log-odds = intercept + weights."""
-    spec = make_spec([])
-    weights = {"priority:1": 3.0, **(weights or {})}
-    names = spec["names"]
-    params = {
-        "names": names,
-        "coefficients": [weights.get(n, 0.0) for n in names],
-        "intercept": intercept,
-        "means": [0.0] * len(names),
-        "scales": [1.0] * len(names),
-        "categories": spec["categories"],
-        "rates": {"category": {}, "requester": {}, "team": {}, "all": [0, 0]},
-    }
-    return RiskModel.objects.create(target=target, features=names, parameters=params)
 
 
 def rule(name, condition, params, action=R.Action.NOTIFY, **kw):
@@ -111,7 +93,7 @@ def test_scoring_makes_a_case_due_and_the_sweep_fires_the_rule(agent):
 
 
 def test_warn_the_team_lead_when_risky_and_half_the_response_time_is_gone(agent):
-    """"breach risk >= 0.6 and half the response time is gone": due at the 50 % moment."""
+    """ "breach risk >= 0.6 and half the response time is gone": due at the 50 % moment."""
     hand_model()
     team = TeamFactory(name="Desk")
     team.members.add(agent)
@@ -139,7 +121,7 @@ def test_warn_the_team_lead_when_risky_and_half_the_response_time_is_gone(agent)
 
 
 def test_escalate_early_when_risky_for_vip_customers(agent):
-    """"escalate early when breach risk >= 0.8 for gold customers"."""
+    """ "escalate early when breach risk >= 0.8 for gold customers"."""
     hand_model(weights={"tier:vip": 1.0}, intercept=-1.0)  # P2 VIP: 0.5, P1 VIP: 0.95
     rule(
         "early for VIP",

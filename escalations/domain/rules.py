@@ -157,6 +157,16 @@ CONDITIONS: dict[str, Callable[[Case, dict, datetime], str | None]] = {
 }
 # Conditions read from the risk scores: the scoring marks a case due when it changes them.
 RISK = {C.BREACH_RISK, C.ESCALATION_RISK}
+
+
+def reads_risk(rule: Rule) -> bool:
+    """Whether a trigger rule has a risk condition, as its own or in its ``"and"``."""
+    params = rule.params if isinstance(rule.params, dict) else {}
+    extras = params.get("and") if isinstance(params.get("and"), list) else []
+    kinds = [rule.condition] + [e.get("condition") for e in extras if isinstance(e, dict)]
+    return any(k in RISK for k in kinds)
+
+
 TIMED = {C.SLA_PERCENT, C.NO_RESPONSE}
 MOVES = {A.ESCALATE_NEXT, A.JUMP_LEVEL}
 # The progress guard: a case that claims to be due but where nothing fired (e.g. an

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from escalations.core.bulk import bulk_update_rows
+from escalations.domain import rules
 from escalations.intelligence.risk import boosted, calibration
 from escalations.intelligence.risk.features import (
     TARGETS,
@@ -20,7 +21,6 @@ from escalations.intelligence.risk.features import (
     rates_from_tables,
     vector,
 )
-from escalations.domain import rules
 from escalations.models import OPEN_STATUSES, Case, RiskModel
 
 BATCH = 1000
@@ -117,14 +117,6 @@ def combined_reasons(result: dict) -> list[str]:
     ]
 
 
-def reads_risk(rule) -> bool:
-    """Whether a trigger rule has a risk condition, as its own or in its ``"and"``."""
-    params = rule.params if isinstance(rule.params, dict) else {}
-    extras = params.get("and") if isinstance(params.get("and"), list) else []
-    kinds = [rule.condition] + [e.get("condition") for e in extras if isinstance(e, dict)]
-    return any(k in rules.RISK for k in kinds)
-
-
 def _mark_due(ids: list[int], now) -> None:
     """Cases whose risk changed are looked at by the next sweep (their ``next_check_at``
     bookmark), so a rule on the risk fires without waiting for another change."""
@@ -146,11 +138,14 @@ def score_open_cases(batch: int = BATCH, unscored_only: bool = False) -> int:
         qs = qs.filter(risk_scored_at__isnull=True)
     ids = list(qs.order_by("pk").values_list("pk", flat=True))
     now = timezone.now()
-    watch = any(reads_risk(r) for r in rules.active_rules())
+    watch = any(rules.reads_risk(r) for r in rules.active_rules())
     scored = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        before = {pk: (b, e) for pk, b, e in Case.objects.filter(pk__in=chunk).values_list("pk", "breach_risk", "escalation_risk")}
+        before = {
+            pk: (b, e)
+            for pk, b, e in Case.objects.filter(pk__in=chunk).values_list("pk", "breach_risk", "escalation_risk")
+        }
         objs = []
         for row in load_rows(Case.objects.filter(pk__in=chunk)):
             result = {"breach_risk": None, "escalation_risk": None, "breach_reasons": [], "escalation_reasons": []}
