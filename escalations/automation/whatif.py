@@ -46,7 +46,7 @@ from django_fsm import can_proceed
 
 from escalations.domain import clock
 from escalations.domain.rules import MOVES, RECHECK, next_check_at, reads_risk
-from escalations.intelligence.risk.features import load_rows
+from escalations.intelligence.risk.features import BREACH_WINDOW, desk_at_opening, load_rows
 from escalations.intelligence.risk.predict import active_models, score_row
 from escalations.models import (
     Case,
@@ -429,6 +429,9 @@ def simulate(
     )
     report.truncated = len(ids) > limit
     ids = ids[:limit]
+    # The desk as each case found it (open cases, recent breaches): the cases opened from 90
+    # days before the period to its end.
+    history = load_rows(Case.objects.filter(opened_at__gte=start - BREACH_WINDOW, opened_at__lt=end)) if models else []
     run = _Run()
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
@@ -448,7 +451,7 @@ def simulate(
             .annotate(first=Min("history_date"))
             .values_list("id", "first")
         )
-        risk = _intake_risk(chunk, models) if models else {}
+        risk = _intake_risk(chunk, models, history) if models else {}
         for case in cases:
             report.cases += 1
             own = escalations.get(case.pk, [])
@@ -494,10 +497,12 @@ def simulate(
     return report
 
 
-def _intake_risk(ids: list[int], models: dict) -> dict[int, dict]:
+def _intake_risk(ids: list[int], models: dict, history: list) -> dict[int, dict]:
     """Each case's predicted risk as of its intake, by the active models."""
     out: dict[int, dict] = {}
-    for row in load_rows(Case.objects.filter(pk__in=ids)):
+    rows = load_rows(Case.objects.filter(pk__in=ids))
+    desk_at_opening(rows, history)
+    for row in rows:
         out[row.id] = {f"{target}_risk": round(score_row(model, row)[0], 4) for target, model in models.items()}
     return out
 

@@ -16,6 +16,7 @@ from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
     describe,
+    desk_now,
     is_on,
     load_rows,
     rates_from_tables,
@@ -89,6 +90,7 @@ def predict(case: Case, models: dict[str, RiskModel] | None = None) -> dict:
     model gives None and no reasons."""
     models = active_models() if models is None else models
     rows = load_rows(Case.objects.filter(pk=case.pk))
+    desk_now(rows, timezone.now())
     out: dict = {
         "breach_risk": None,
         "escalation_risk": None,
@@ -140,6 +142,7 @@ def score_open_cases(batch: int = BATCH, unscored_only: bool = False) -> int:
     now = timezone.now()
     watch = any(rules.reads_risk(r) for r in rules.active_rules())
     scored = 0
+    snapshot = None
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         before = {
@@ -147,7 +150,9 @@ def score_open_cases(batch: int = BATCH, unscored_only: bool = False) -> int:
             for pk, b, e in Case.objects.filter(pk__in=chunk).values_list("pk", "breach_risk", "escalation_risk")
         }
         objs = []
-        for row in load_rows(Case.objects.filter(pk__in=chunk)):
+        rows = load_rows(Case.objects.filter(pk__in=chunk))
+        snapshot = desk_now(rows, now, snapshot)
+        for row in rows:
             result = {"breach_risk": None, "escalation_risk": None, "breach_reasons": [], "escalation_reasons": []}
             for target, model in models.items():
                 p, words = score_row(model, row)

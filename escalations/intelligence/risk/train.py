@@ -25,6 +25,7 @@ from escalations.intelligence.risk import boosted, calibration
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
+    desk_at_opening,
     load_rows,
     make_spec,
     matrix,
@@ -226,6 +227,8 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
     if len(closed) < MIN_ROWS:
         raise NotTrainable(f"only {len(closed)} closed cases (need {MIN_ROWS})")
     past_rates(rows, rows, target)  # each row sees only cases closed before it opened
+    if not any(r.load for r in rows):
+        desk_at_opening(rows, rows)  # and the desk only as it stood when it opened
 
     split = time_split(rows, target)
     if len(set(split.labels)) < 2:
