@@ -249,7 +249,8 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
     if len(set(split.labels)) < 2:
         raise NotTrainable("every training case has the same outcome")
     y_test = split.test_labels
-    prior = known_rate(split.train, split.labels, split.cutoff)
+    # Only censored labels are biased: without them Platt alone is the honest recipe.
+    prior = known_rate(split.train, split.labels, split.cutoff) if split.censored else None
     fitted, figures = fit_both(split.train, split.labels, (split.test, y_test), prior=prior)
     p = fitted.proba(matrix(split.test, fitted.spec))
     metrics = evaluate(y_test, p)
@@ -268,7 +269,12 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
     known = [(r, r.label_at(target, now)) for r in rows]
     known = [(r, y) for r, y in known if y is not None]
     final_rows, final_y = [r for r, _ in known], [int(y) for _, y in known]
-    final, _ = fit_both(final_rows, final_y, served=fitted.served, prior=known_rate(final_rows, final_y, now))
+    final, _ = fit_both(
+        final_rows,
+        final_y,
+        served=fitted.served,
+        prior=known_rate(final_rows, final_y, now) if any(r.closed_at is None for r in final_rows) else None,
+    )
     params = dict(final.params)
     params.update(
         categories=final.spec["categories"],
