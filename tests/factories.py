@@ -99,3 +99,24 @@ class FakeClock:
 
         self.now += timedelta(**kwargs)
         return self.now
+
+
+def hand_model(target="breach", weights=None, intercept=-1.0):
+    """A stored risk model written by hand (the JSON training stores): a logistic model on
+    plain (unscaled) inputs, log-odds = intercept + weights; P1 scores 0.88, others 0.27."""
+    from escalations.intelligence.risk.features import make_spec
+    from escalations.models import RiskModel
+
+    spec = make_spec([])
+    weights = {"priority:1": 3.0, **(weights or {})}
+    names = spec["names"]
+    params = {
+        "names": names,
+        "coefficients": [weights.get(n, 0.0) for n in names],
+        "intercept": intercept,
+        "means": [0.0] * len(names),
+        "scales": [1.0] * len(names),
+        "categories": spec["categories"],
+        "rates": {"category": {}, "requester": {}, "team": {}, "all": [0, 0]},
+    }
+    return RiskModel.objects.create(target=target, features=names, parameters=params)

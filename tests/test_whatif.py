@@ -24,7 +24,7 @@ from escalations.models import (
     TriggerRule,
 )
 
-from .factories import HANDOFF, TeamFactory, level, open_case
+from .factories import HANDOFF, TeamFactory, hand_model, level, open_case
 
 pytestmark = pytest.mark.django_db
 R = TriggerRule
@@ -234,3 +234,63 @@ def test_the_admin_page_for_managers(client, manager, agent, draft, period):
 
     client.force_login(agent)
     assert client.get(url, params).status_code == 403
+
+
+def test_replay_with_a_risk_rule_reports_flags_lead_times_and_escalations(draft, period):
+    """Every case scores 0.27 at intake (P3): a rule at 0.25 flags them all at opening. A, C
+    and D breach the 30-minute resolution target 30 minutes later; B, resolved at 20
+    minutes, is a false alarm."""
+    policy, rules = draft
+    hand_model()
+    flag = TriggerRule.objects.create(
+        name="Risky",
+        is_active=False,
+        condition=R.Condition.BREACH_RISK,
+        params={"at_least": 0.25},
+        action=R.Action.NOTIFY,
+        recipients=["team"],
+        order=0,
+    )
+    before = written()
+    report = whatif.simulate(DAY, DAY, policy, [flag, *rules])
+    assert written() == before
+    risk = report.risk
+    assert (risk.rules, risk.scored, risk.flagged) == (["Risky"], 4, 4)
+    assert (risk.breaches, risk.breaches_flagged, risk.breaches_missed, risk.false_alarms) == (3, 3, 0, 1)
+    assert risk.lead_minutes_median == 30.0 and risk.escalations == 0
+    assert "3 of 3 resolution breaches flagged in advance, median 30.0 min ahead" in "\n".join(report.lines())
+    # Above every case's risk: nothing flagged, every breach missed.
+    flag.params = {"at_least": 0.5}
+    quiet = whatif.simulate(DAY, DAY, policy, [flag, *rules]).risk
+    assert (quiet.flagged, quiet.breaches_missed, quiet.lead_minutes_median) == (0, 3, None)
+    # An escalating risk rule: the escalations it causes are counted.
+    early = TriggerRule.objects.create(
+        name="Early",
+        is_active=False,
+        level=level("L1"),
+        condition=R.Condition.PRIORITY,
+        params={"at_most": 3, "and": [{"condition": "breach_risk", "at_least": 0.25}]},
+        action=R.Action.ESCALATE_NEXT,
+    )
+    escalating = whatif.simulate(DAY, DAY, policy, [early])
+    assert escalating.risk.escalations == 4 and escalating.cases_escalated_by_rule == 4
+    # The command and the page show the same figures.
+    out = StringIO()
+    call_command(
+        "whatif", "--from", str(DAY), "--to", str(DAY), "--policy", "Tight", "--rules", str(flag.pk), stdout=out
+    )
+    printed = json.loads(out.getvalue().splitlines()[-1])["risk"]
+    assert (printed["flagged"], printed["false_alarms"], printed["lead_minutes_median"]) == (4, 1, 30.0)
+    assert "Risk rules (Risky): 4 cases scored, 4 flagged" in out.getvalue()
+
+
+def test_the_admin_page_shows_the_risk_rules_figures(client, manager, draft, period):
+    hand_model()
+    flag = TriggerRule.objects.create(
+        name="Risky", is_active=False, condition=R.Condition.BREACH_RISK, params={"at_least": 0.25},
+        action=R.Action.NOTIFY, recipients=["team"],
+    )  # fmt: skip
+    client.force_login(manager)
+    params = {"date_from": "2025-06-02", "date_to": "2025-06-02", "policy": draft[0].pk, "rules": [flag.pk]}
+    text = client.get(reverse("admin:escalations_scoringpolicy_whatif"), params).content.decode()
+    assert 'id="whatif-risk"' in text and "3 of 3 resolution breaches flagged in advance" in text

@@ -142,6 +142,8 @@ PARAM_FIELDS = {
     TR.REASSIGNMENTS: ("at_least",),
     TR.REOPENS: ("at_least",),
     TR.NO_RESPONSE: ("minutes",),
+    TR.BREACH_RISK: ("risk_at_least",),
+    TR.ESCALATION_RISK: ("risk_at_least",),
 }
 PARAM_KEYS = {
     "target": "target",
@@ -152,7 +154,36 @@ PARAM_KEYS = {
     "tier_in": "in",
     "at_least": "at_least",
     "minutes": "minutes",
+    "risk_at_least": "at_least",
 }
+# The "and also" fields: each becomes one entry of the rule's ``"and"`` list. Entries the
+# form cannot show (a second % condition, a complexity set by import) are kept as stored.
+AND_FIELDS = {
+    TR.BREACH_RISK: ("and_breach_risk",),
+    TR.ESCALATION_RISK: ("and_escalation_risk",),
+    TR.SLA_PERCENT: ("and_target", "and_percent"),
+    TR.PRIORITY: ("and_priority_at_most",),
+    TR.CUSTOMER_TIER: ("and_tier_in",),
+}
+AND_KEYS = {
+    "and_breach_risk": "at_least",
+    "and_escalation_risk": "at_least",
+    "and_target": "target",
+    "and_percent": "percent",
+    "and_priority_at_most": "at_most",
+    "and_tier_in": "in",
+}
+
+
+def _risk_field(label: str) -> forms.FloatField:
+    return forms.FloatField(
+        label=label,
+        min_value=0.01,
+        max_value=1,
+        required=False,
+        help_text="A probability from 0.01 to 1 (0.6 = six cases in ten predicted to go that way); "
+        "cases not scored yet do not match.",
+    )
 
 
 class TriggerRuleForm(forms.ModelForm):
@@ -198,6 +229,26 @@ class TriggerRuleForm(forms.ModelForm):
         max_value=timedelta(minutes=MINUTES_MAX),
         help_text="Like 15 min, 4 h or 2 d of business time; at most 365 d.",
     )
+    risk_at_least = _risk_field("Predicted risk at least (for breach / escalation risk)")
+    and_breach_risk = _risk_field("And breach risk at least")
+    and_escalation_risk = _risk_field("And escalation risk at least")
+    and_target = forms.ChoiceField(
+        label="And which target",
+        choices=[("", "—"), ("response", "Response"), ("resolution", "Resolution")],
+        required=False,
+    )
+    and_percent = forms.IntegerField(
+        label="And percentage of that target used", min_value=1, max_value=PERCENT_MAX, required=False,
+        help_text="With “and which target”: e.g. response and 50 = half the response time is gone.",
+    )  # fmt: skip
+    and_priority_at_most = forms.TypedChoiceField(
+        label="And priority at or above", choices=[("", "—")] + list(Priority.choices), coerce=int,
+        required=False, empty_value=None,
+    )  # fmt: skip
+    and_tier_in = forms.MultipleChoiceField(
+        label="And customer tier is one of", choices=CustomerTier.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
     recipients = forms.MultipleChoiceField(
         choices=RecipientKind.choices,
         required=False,
@@ -236,6 +287,30 @@ class TriggerRuleForm(forms.ModelForm):
             if name == "minutes" and isinstance(value, (int, float)) and 0 < value <= MINUTES_MAX:
                 value = timedelta(minutes=value)
             self.initial.setdefault(name, value)
+        self.kept_extras = []
+        shown = set()
+        for extra in params.get("and", []) if isinstance(params.get("and"), list) else []:
+            kind = extra.get("condition") if isinstance(extra, dict) else None
+            if kind in AND_FIELDS and kind not in shown:
+                shown.add(kind)
+                for name in AND_FIELDS[kind]:
+                    self.initial.setdefault(name, extra.get(AND_KEYS[name]))
+            else:
+                self.kept_extras.append(extra)
+
+    def _extras(self, data: dict) -> list[dict]:
+        """The ``"and"`` list from the "and also" fields, then the kept entries."""
+        out = []
+        for kind, names in AND_FIELDS.items():
+            values = {name: data.get(name) for name in names}
+            filled = [n for n, v in values.items() if v not in (None, "", [])]
+            if not filled:
+                continue
+            for name in names:
+                if name not in filled:
+                    self.add_error(name, f"Fill this in too, or clear “{self.fields[filled[0]].label}”.")
+            out.append({"condition": str(kind), **{AND_KEYS[n]: v for n, v in values.items()}})
+        return out + self.kept_extras
 
     def _update_errors(self, errors):
         """The model checks ``params``, which has no field here: its message belongs to
@@ -262,11 +337,11 @@ class TriggerRuleForm(forms.ModelForm):
             if name == "minutes":
                 value = round(value.total_seconds() / 60)
             params[PARAM_KEYS[name]] = value
+        extras = self._extras(data)
         if self.errors:
             return data
-        old = self.instance.params if isinstance(self.instance.params, dict) else {}
-        if old.get("and"):
-            params["and"] = old["and"]  # extra conditions (set by import or the shell) are kept
+        if extras:
+            params["and"] = extras
         problem = condition_problem(condition, params)
         if problem:
             raise ValidationError(problem)
@@ -306,8 +381,24 @@ class TriggerRuleAdmin(HistoryAdmin):
                     "tier_in",
                     "at_least",
                     "minutes",
+                    "risk_at_least",
                 ],
                 "description": "Fill in the fields for the chosen condition; the others are ignored.",
+            },
+        ),
+        (
+            "And also (optional)",
+            {
+                "fields": [
+                    "and_breach_risk",
+                    "and_escalation_risk",
+                    "and_target",
+                    "and_percent",
+                    "and_priority_at_most",
+                    "and_tier_in",
+                ],
+                "description": "Every condition filled in here must hold too, e.g. breach risk at least 0.6 "
+                "and 50 % of the response target used.",
             },
         ),
         ("Then", {"fields": ["action", "recipients", "target_level", "stop_processing", "repeat_every"]}),
@@ -318,9 +409,9 @@ class TriggerRuleAdmin(HistoryAdmin):
     def params_text(self, rule: TriggerRule) -> str:
         p = rule.params if isinstance(rule.params, dict) else {}
         parts = []
-        for key, value in p.items():
+        for key, value in sorted(p.items(), key=lambda kv: kv[0] == "and"):  # "and" last
             if key == "and":
-                parts.append(f"and {len(value) if isinstance(value, list) else '?'} more")
+                parts.append(and_text(value))
             elif key == "minutes" and isinstance(value, (int, float)) and 0 < value <= MINUTES_MAX:
                 parts.append(format_duration(timedelta(minutes=value)))
             elif key == "percent":
@@ -353,6 +444,26 @@ class TriggerRuleAdmin(HistoryAdmin):
                         f"Rule “{rule.name}” is skipped by intake and the sweep: {problem} Open it and save valid values.",
                     )
         return super().changelist_view(request, extra_context)
+
+
+def and_text(extras) -> str:
+    """The ``"and"`` conditions in words, for the rule list."""
+    if not isinstance(extras, list):
+        return "and ?"
+    words = []
+    for e in extras:
+        kind = e.get("condition") if isinstance(e, dict) else None
+        if kind in (TR.BREACH_RISK, TR.ESCALATION_RISK):
+            words.append(f"{kind.replace('_', ' ')} >= {e.get('at_least')}")
+        elif kind == TR.SLA_PERCENT:
+            words.append(f"{e.get('percent')} % of {e.get('target', '?')}")
+        elif kind in TR.values:
+            value = next((e[k] for k in ("in", "at_most", "at_least", "minutes") if k in e), "?")
+            value = ", ".join(map(str, value)) if isinstance(value, list) else value
+            words.append(f"{TR(kind).label.lower()} {value}")
+        else:
+            words.append("?")
+    return "and " + ", ".join(words)
 
 
 def stored_rule_problem(rule: TriggerRule) -> str | None:

@@ -59,6 +59,15 @@ def text_retrain() -> dict:
     return retrain()
 
 
+
+def risk_score_new() -> int:
+    """Score the open cases not scored yet (every 5 minutes): a rule on the predicted risk
+    sees a new case soon after intake, not after the daily retraining."""
+    from escalations.intelligence.risk import score_open_cases
+
+    return score_open_cases(unscored_only=True)
+
+
 def fetch_mail() -> list[str]:
     """Poll the mailboxes in MAILBOX_URLS (every minute); a second overlapping run is harmless."""
     return [str(result) for result in fetch_all()]

@@ -19,6 +19,13 @@ What counts as the case's real life (the assumptions, in words):
   de-escalations are not replayed: the draft rules decide those.
 * An unresolved case is replayed up to ``now``.
 
+Rules on the predicted risk: each replayed case is scored by the active risk models from
+what was known at its intake (the stored model was trained on the whole log, so on a
+past period this is the model's fit, not a forecast), and the report says how those rules
+did: resolution breaches flagged before they happened (with the median lead time), flags
+on cases that did not breach (false alarms), breaches not flagged, and the escalations
+the risk rules caused.
+
 Counted per level: cases that were there, response and resolution breaches (a
 resolution breach belongs to the level holding the case when it happened), rule
 escalations and manual escalations away from it. Per team: cases held, escalations
@@ -28,6 +35,7 @@ received and the peak of cases held at the same time.
 from __future__ import annotations
 
 import copy
+import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -37,7 +45,9 @@ from django.utils.dateparse import parse_datetime
 from django_fsm import can_proceed
 
 from escalations.domain import clock
-from escalations.domain.rules import RECHECK, next_check_at
+from escalations.domain.rules import MOVES, RECHECK, next_check_at, reads_risk
+from escalations.intelligence.risk.features import BREACH_WINDOW, desk_at_opening, load_rows
+from escalations.intelligence.risk.predict import active_models, score_row
 from escalations.models import (
     Case,
     CaseStatus,
@@ -72,6 +82,45 @@ class TeamLoad:
 
 
 @dataclass
+class RiskFlags:
+    """How the rules on the predicted risk did, over the replayed cases."""
+
+    rules: list[str] = field(default_factory=list)
+    scored: int = 0  # cases the active models scored (none without a trained model)
+    flagged: int = 0  # cases a risk rule fired on
+    breaches: int = 0  # cases breaching the resolution target in the replay
+    breaches_flagged: int = 0  # ... with a risk rule firing before the breach
+    breaches_missed: int = 0
+    false_alarms: int = 0  # flagged, and never breached
+    lead_minutes_median: float | None = None  # flag to breach, over the flagged breaches
+    lead_minutes_p25: float | None = None
+    lead_minutes_p75: float | None = None
+    escalations: int = 0  # rule escalations by a risk rule
+    leads: list[float] = field(default_factory=list, repr=False)
+
+    def finish(self) -> None:
+        if self.leads:
+            q = sorted(self.leads)
+            at = lambda f: round(q[min(len(q) - 1, int(f * len(q)))], 1)  # noqa: E731
+            self.lead_minutes_median = round(statistics.median(q), 1)
+            self.lead_minutes_p25, self.lead_minutes_p75 = at(0.25), at(0.75)
+
+    def line(self) -> str:
+        lead = (
+            f", median {self.lead_minutes_median} min ahead (quartiles {self.lead_minutes_p25}"
+            f" .. {self.lead_minutes_p75})"
+            if self.lead_minutes_median is not None
+            else ""
+        )
+        return (
+            f"Risk rules ({', '.join(self.rules)}): {self.scored} cases scored, {self.flagged} flagged; "
+            f"{self.breaches_flagged} of {self.breaches} resolution breaches flagged in advance{lead}; "
+            f"{self.breaches_missed} missed; {self.false_alarms} false alarms; "
+            f"{self.escalations} escalations caused."
+        )
+
+
+@dataclass
 class Report:
     date_from: date
     date_to: date
@@ -86,9 +135,12 @@ class Report:
     cases_escalated_by_rule: int = 0
     levels: dict[str, LevelCounts] = field(default_factory=dict)
     teams: dict[str, TeamLoad] = field(default_factory=dict)
+    risk: RiskFlags | None = None  # only when a rule reads the predicted risk
 
     def as_dict(self) -> dict:
         out = asdict(self)
+        if out["risk"] is not None:
+            out["risk"].pop("leads")
         out["date_from"], out["date_to"] = self.date_from.isoformat(), self.date_to.isoformat()
         return out
 
@@ -116,6 +168,8 @@ class Report:
             f"{self.notices} rule notices, {self.priority_raises} priority raises.",
             "",
         ]
+        if self.risk is not None:
+            out[-1:-1] = [self.risk.line()]
         out += _table(
             ["level", "cases", "resp. breaches", "resol. breaches", "rule escalations", "manual escalations"],
             self.level_rows(),
@@ -186,6 +240,8 @@ class _Replay:
         self.team_since: datetime = sim.opened_at
         self.breached = {"response": False, "resolution": False}
         self.escalated = False
+        self.breach_at: datetime | None = None  # the replay's resolution breach
+        self.flag_at: datetime | None = None  # the first firing of a risk rule
         self._enter(sim.opened_at)
 
     def _team_key(self) -> str:
@@ -210,6 +266,7 @@ class _Replay:
                 counts.response_breaches += 1
             else:
                 counts.resolution_breaches += 1
+                self.breach_at = self.breach_at or self.sim.resolution_breached_at or at
             self.breached[name] = True
 
     def _moved(self, from_code: str, at: datetime, by_rule: bool) -> None:
@@ -277,6 +334,21 @@ class _Replay:
             t = nxt if nxt > t else t + RECHECK  # the sweep's progress guard
         self._leave(min(t, horizon))
 
+    def count_flags(self) -> None:
+        flags = self.report.risk
+        if flags is None:
+            return
+        flags.flagged += self.flag_at is not None
+        if self.breach_at is None:
+            flags.false_alarms += self.flag_at is not None
+            return
+        flags.breaches += 1
+        if self.flag_at is not None and self.flag_at < self.breach_at:
+            flags.breaches_flagged += 1
+            flags.leads.append((self.breach_at - self.flag_at).total_seconds() / 60)
+        else:
+            flags.breaches_missed += 1
+
     def _rules(self, t: datetime, rules: list[TriggerRule]) -> None:
         sim = self.sim
         fx = automation.Effects(now=t, steps_cache=self.run.steps_cache, address_cache=self.run.address_cache)
@@ -284,6 +356,9 @@ class _Replay:
         kept = {f: getattr(sim, f) for f in clock.BREACH_FIELDS.values()}
         automation.fire(sim, rules, self.firings.setdefault(sim.level_id, {}), fx)
         fired = [f.rule for f in (*fx.new_firings, *fx.repeat_firings)]
+        risky = [r for r in fired if reads_risk(r)]
+        if risky and self.flag_at is None:
+            self.flag_at = t
         self.report.notices += sum(1 for r in fired if r.action == TriggerRule.Action.NOTIFY)
         if sim.priority != priority:
             self.report.priority_raises += 1
@@ -292,6 +367,8 @@ class _Replay:
         sim.response_breached_at = kept["response_breached_at"]
         sim.resolution_breached_at = kept["resolution_breached_at"]
         if sim.level_id != level.pk:
+            if self.report.risk is not None and any(r.action in MOVES for r in risky):
+                self.report.risk.escalations += 1
             self.run.intervals.setdefault(team_key, []).append((self.team_since, t))
             self._moved(level.code, t, by_rule=True)
         else:
@@ -337,6 +414,10 @@ def simulate(
         policy=policy.name if policy else "built-in 24x7",
         rules=[r.name for r in rules],
     )
+    models = {}
+    if any(reads_risk(r) for r in rules):
+        report.risk = RiskFlags(rules=[r.name for r in rules if reads_risk(r)])
+        models = active_models()
     ladder = {lv.pk: lv for lv in Level.objects.ladder()}
     report.levels = {lv.code: LevelCounts() for lv in ladder.values()}
     snapshot = clock.freeze_policy(policy)
@@ -348,6 +429,9 @@ def simulate(
     )
     report.truncated = len(ids) > limit
     ids = ids[:limit]
+    # The desk as each case found it (open cases, recent breaches): the cases opened from 90
+    # days before the period to its end.
+    history = load_rows(Case.objects.filter(opened_at__gte=start - BREACH_WINDOW, opened_at__lt=end)) if models else []
     run = _Run()
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
@@ -367,6 +451,7 @@ def simulate(
             .annotate(first=Min("history_date"))
             .values_list("id", "first")
         )
+        risk = _intake_risk(chunk, models, history) if models else {}
         for case in cases:
             report.cases += 1
             own = escalations.get(case.pk, [])
@@ -393,17 +478,33 @@ def simulate(
                 policy_snapshot=clock.with_sla_level(snapshot, level.code),
                 opened_at=case.opened_at,
                 level_entered_at=case.opened_at,
+                **risk.get(case.pk, {}),
             )
+            if case.pk in risk:
+                report.risk.scored += 1
             replay = _Replay(sim, report, run)
             replay.play(_events(case, own, taken.get(case.pk)), now, rules)
+            replay.count_flags()
             report.cases_breaching_response += replay.breached["response"]
             report.cases_breaching_resolution += replay.breached["resolution"]
             report.cases_escalated_by_rule += replay.escalated
+    if report.risk is not None:
+        report.risk.finish()
     for key, members in run.team_cases.items():
         load = report.teams.setdefault(key, TeamLoad())
         load.cases = len(members)
         load.peak_open = _peak(run.intervals.get(key, []))
     return report
+
+
+def _intake_risk(ids: list[int], models: dict, history: list) -> dict[int, dict]:
+    """Each case's predicted risk as of its intake, by the active models."""
+    out: dict[int, dict] = {}
+    rows = load_rows(Case.objects.filter(pk__in=ids))
+    desk_at_opening(rows, history)
+    for row in rows:
+        out[row.id] = {f"{target}_risk": round(score_row(model, row)[0], 4) for target, model in models.items()}
+    return out
 
 
 def rules_for(spec: str) -> list[TriggerRule]:

@@ -332,6 +332,7 @@ SCHEDULES = {
     "escalations.flush_outbox": ("escalations.automation.tasks.flush_outbox", 1),
     "escalations.risk_retrain": ("escalations.automation.tasks.risk_retrain", 24 * 60),  # daily
     "escalations.text_retrain": ("escalations.automation.tasks.text_retrain", 24 * 60),  # daily
+    "escalations.risk_score_new": ("escalations.automation.tasks.risk_score_new", 5),  # new cases, for risk rules
     "escalations.fetch_mail": ("escalations.automation.tasks.fetch_mail", 1),  # MAILBOX_URLS; nothing to do without
     # AUDIT_CHECKPOINT_DIR; nothing to do without. Hourly: a cut is detectable back to the last hour.
     "escalations.audit_checkpoint": ("escalations.automation.tasks.audit_checkpoint", 60),

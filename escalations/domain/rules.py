@@ -127,6 +127,19 @@ def _no_response(case: Case, params: dict, now: datetime) -> str | None:
     return None
 
 
+def _risk_at_least(attr: str, label: str):
+    """Predicted risk (``Case.breach_risk`` / ``escalation_risk``, written by the risk
+    scoring) at or above ``at_least``; a case not scored yet does not match."""
+
+    def check(case: Case, params: dict, now: datetime) -> str | None:
+        value, limit = getattr(case, attr), float(params["at_least"])
+        if value is None or value + 1e-9 < limit:
+            return None
+        return f"{label} {value:.2f} (threshold {limit:g})"
+
+    return check
+
+
 CONDITIONS: dict[str, Callable[[Case, dict, datetime], str | None]] = {
     C.SLA_PERCENT: _sla_percent,
     C.PRIORITY: _at_most("priority", "priority P"),
@@ -139,7 +152,21 @@ CONDITIONS: dict[str, Callable[[Case, dict, datetime], str | None]] = {
     # An event condition: it holds when a requester answers a survey (``on_satisfaction``),
     # never for the sweep, which looks at cases, not at answers.
     C.LOW_SATISFACTION: lambda case, params, now: None,
+    C.BREACH_RISK: _risk_at_least("breach_risk", "predicted breach risk"),
+    C.ESCALATION_RISK: _risk_at_least("escalation_risk", "predicted escalation risk"),
 }
+# Conditions read from the risk scores: the scoring marks a case due when it changes them.
+RISK = {C.BREACH_RISK, C.ESCALATION_RISK}
+
+
+def reads_risk(rule: Rule) -> bool:
+    """Whether a trigger rule has a risk condition, as its own or in its ``"and"``."""
+    params = rule.params if isinstance(rule.params, dict) else {}
+    extras = params.get("and") if isinstance(params.get("and"), list) else []
+    kinds = [rule.condition] + [e.get("condition") for e in extras if isinstance(e, dict)]
+    return any(k in RISK for k in kinds)
+
+
 TIMED = {C.SLA_PERCENT, C.NO_RESPONSE}
 MOVES = {A.ESCALATE_NEXT, A.JUMP_LEVEL}
 # The progress guard: a case that claims to be due but where nothing fired (e.g. an
@@ -153,6 +180,25 @@ def _moment(case: Case, condition: str, params: dict) -> datetime | None:
         c = _clock_named(case, params)
         return None if c is None else clock.moment_at_percent(case, c, float(params["percent"]))
     return _no_response_moment(case, params)
+
+
+def _condition_moment(case: Case, condition: str, params: dict, now: datetime) -> datetime | None:
+    """When one condition holds: a timed one from its moment on, a static one now or never
+    (it only changes through the workflow or the risk scoring, which reschedule)."""
+    if condition in TIMED:
+        return _moment(case, condition, params)
+    return now if CONDITIONS[condition](case, params, now) is not None else None
+
+
+def rule_moment(case: Case, rule: Rule, now: datetime) -> datetime | None:
+    """When the whole rule holds, its ``"and"`` conditions included: the latest of its
+    conditions' moments (None if one of them cannot hold). So "breach risk >= 0.6 and 50 %
+    of the response time used" is due at the 50 % moment, not re-checked every minute."""
+    params = rule.params or {}
+    moments = [_condition_moment(case, rule.condition, params, now)]
+    for extra in params.get("and", []):
+        moments.append(_condition_moment(case, extra["condition"], extra, now))
+    return None if any(m is None for m in moments) else max(moments)
 
 
 def _extra_conditions_hold(case: Case, rule: Rule, now: datetime) -> list[str] | None:
@@ -199,12 +245,8 @@ def next_check_at(
     for rule in rules:
         if not applies(rule, case):
             continue
-        params = rule.params or {}
         try:
-            if rule.condition in TIMED:
-                moment = _moment(case, rule.condition, params)
-            else:  # a static condition only changes through the workflow, which reschedules
-                moment = now if CONDITIONS[rule.condition](case, params, now) is not None else None
+            moment = rule_moment(case, rule, now)
             ready = _ready_after(rule, firings.get(rule.pk))
             if moment is not None and ready is not False:
                 moments.append(max(moment, ready) if ready else moment)

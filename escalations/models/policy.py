@@ -151,6 +151,8 @@ class TriggerRule(models.Model):
         REOPENS = "reopens", "Reopens at least"
         NO_RESPONSE = "no_response", "No response within"
         LOW_SATISFACTION = "low_satisfaction", "Satisfaction answer at or below (when answered)"
+        BREACH_RISK = "breach_risk", "Predicted breach risk at least"
+        ESCALATION_RISK = "escalation_risk", "Predicted escalation risk at least"
 
     class Action(models.TextChoices):
         NOTIFY = "notify", "Notify"
@@ -280,6 +282,11 @@ def condition_problem(condition: str, params) -> str | None:
             f'{{"minutes": business minutes from 1 to {MINUTES_MAX} (a year)}}',
         ),
         C.LOW_SATISFACTION: (lambda p: _number(p.get("at_most"), 1, 5), '{"at_most": a score 1..5}'),
+        C.BREACH_RISK: (lambda p: _number(p.get("at_least"), 0.01, 1), '{"at_least": a probability from 0.01 to 1}'),
+        C.ESCALATION_RISK: (
+            lambda p: _number(p.get("at_least"), 0.01, 1),
+            '{"at_least": a probability from 0.01 to 1}',
+        ),
     }
     if condition not in checks:
         return f"Unknown condition '{condition}'."

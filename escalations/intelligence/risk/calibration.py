@@ -57,3 +57,23 @@ def ece(y: list[int], p: list[float], bins: int = BINS) -> float | None:
             gap = abs(sum(p[i] for i in idx) / len(idx) - sum(y[i] for i in idx) / len(idx))
             total += gap * len(idx) / n
     return round(total, 4)
+
+
+def shift_to_prior(calibration: dict, p: list[float], prior: float) -> dict:
+    """Prior-shift correction: move the intercept ``b`` so that the mean calibrated risk over
+    ``p`` equals ``prior`` (bisection on the shift; the slope and the ranking stay). Used
+    because the censored labels of the newest training slice (a case still open at the cut
+    counts as a breach once its deadline passed, one not yet due is left out) overstate the
+    positive rate; ``prior`` is the rate among the cases whose outcome was fully known."""
+    if not p or not 0 < prior < 1:
+        return calibration
+    a, b = calibration.get("a", 1.0), calibration.get("b", 0.0)
+    z = [a * logit(v) + b for v in p]
+    lo, hi = -20.0, 20.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if sum(sigmoid(v + mid) for v in z) / len(z) < prior:
+            lo = mid
+        else:
+            hi = mid
+    return {"a": a, "b": b + (lo + hi) / 2, "prior": round(prior, 4)}

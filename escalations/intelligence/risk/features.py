@@ -19,19 +19,22 @@ Labels:
 from __future__ import annotations
 
 import hashlib
+import heapq
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
-from escalations.models import Case, CaseStatus, Category, Escalation, EscalationKind, Level, Team
+from escalations.models import OPEN_STATUSES, Case, CaseStatus, Category, Escalation, EscalationKind, Level, Team
 from escalations.models.choices import Complexity, CustomerTier, Impact, Priority, Urgency
 
 TARGETS = ("breach", "escalation")
 TOP_CATEGORIES = 12
 SMOOTHING = 10.0  # pseudo-cases of the overall past rate mixed into each group's rate
 RATE_KINDS = ("category", "requester", "team")
+DESK_COLUMNS = ("requester_open", "requester_breaches_90d", "org_open", "org_breaches_90d", "team_load")
+FAR = datetime.max.replace(tzinfo=UTC)
 WORKDAY = (8, 18)  # local hours; outside them a case is "opened out of hours"
 
 
@@ -61,6 +64,9 @@ class Row:
     due_at: datetime | None = None  # the resolution deadline
     breached_at: datetime | None = None
     escalated_at: datetime | None = None  # the first move up
+    org: str = ""  # the requester's organisation: the e-mail domain ("" for imported cases)
+    capacity: int = 0  # the intake team's capacity
+    load: dict = field(default_factory=dict)  # the desk at opening, filled by ``desk_at_opening``
 
     def label(self, target: str) -> bool:
         return self.breach if target == "breach" else self.escalation
@@ -79,6 +85,12 @@ class Row:
 
     def key(self, kind: str) -> str:
         return {"category": self.category, "requester": self.requester, "team": self.team}[kind]
+
+
+def org_key(email: str) -> str:
+    """The organisation: the requester's e-mail domain (an imported placeholder has none)."""
+    domain = (email or "").strip().lower().rpartition("@")[2]
+    return "" if not domain or domain.endswith(".invalid") else domain
 
 
 def requester_key(name: str, email: str) -> str:
@@ -114,6 +126,7 @@ def load_rows(qs: QuerySet) -> list[Row]:
     and labels from the case as it is now; ordered by opening time."""
     levels = {lv.pk: lv for lv in Level.objects.all()}
     teams = dict(Team.objects.values_list("pk", "name"))
+    capacities = dict(Team.objects.values_list("pk", "capacity"))
     categories = dict(Category.objects.values_list("pk", "name"))
     cases = list(
         qs.values(
@@ -189,10 +202,122 @@ def load_rows(qs: QuerySet) -> list[Row]:
                 due_at=c["resolution_due_at"],
                 breached_at=c["resolution_breached_at"],
                 escalated_at=escalated.get(c["id"]),
+                org=org_key(c["requester_email"]),
+                capacity=capacities.get(at["team_id"], 0),
             )
         )
     rows.sort(key=lambda r: (r.opened_at, r.id))
     return rows
+
+
+# -- the desk at opening: open cases and recent breaches per requester, organisation, team --
+
+LOAD_KINDS = ("requester", "org")
+BREACH_WINDOW = timedelta(days=90)
+
+
+def _breach_known_at(h: Row) -> datetime | None:
+    """When a breach became known: its moment on our clock, else (a source system's verdict)
+    the closing."""
+    if h.breached_at is not None:
+        return h.breached_at
+    return h.closed_at if h.breach else None
+
+
+def desk_at_opening(rows: list[Row], history: list[Row]) -> None:
+    """Set ``row.load``, from the ``history`` cases only as they stood when the row was
+    opened: per requester and organisation, the cases open then (opened before, not closed
+    by then) and the breaches that became known in the 90 days before; the intake team's
+    open cases then against its capacity. One time-ordered pass with heaps of closings."""
+    events = sorted(
+        [(h.opened_at, 0, i) for i, h in enumerate(history)]
+        + [(b, 1, i) for i, h in enumerate(history) if (b := _breach_known_at(h)) is not None],
+        key=lambda e: (e[0], e[1], e[2]),
+    )
+    open_by: dict[tuple[str, str], list] = {}
+    breaches_by: dict[tuple[str, str], list] = {}
+    ev = 0
+    for row in sorted(rows, key=lambda r: (r.opened_at, r.id)):
+        while ev < len(events) and events[ev][0] < row.opened_at:
+            at, kind, i = events[ev]
+            h = history[i]
+            for key in (("requester", h.requester), ("org", h.org), ("team", h.team)):
+                if not key[1]:
+                    continue
+                if kind == 0:
+                    heapq.heappush(open_by.setdefault(key, []), h.closed_at or FAR)
+                elif key[0] != "team":
+                    breaches_by.setdefault(key, []).append(at)
+            ev += 1
+        load = {}
+        for kind, value in (("requester", row.requester), ("org", row.org), ("team", row.team)):
+            heap = open_by.get((kind, value), []) if value else []
+            while heap and heap[0] <= row.opened_at:
+                heapq.heappop(heap)
+            load[f"{kind}_open"] = len(heap)
+            if kind != "team":
+                recent = breaches_by.get((kind, value), []) if value else []
+                since = row.opened_at - BREACH_WINDOW
+                while recent and recent[0] < since:
+                    recent.pop(0)
+                load[f"{kind}_breaches_90d"] = len(recent)
+        load["team_load"] = load.pop("team_open") / row.capacity if row.capacity else 0.0
+        row.load = load
+
+
+def desk_now(rows: list[Row], now: datetime, snapshot: dict | None = None) -> dict:
+    """``row.load`` for open cases scored now, from the database as it is (grouped queries,
+    run once: pass the returned snapshot back for the next batch)."""
+    snapshot = snapshot or _desk_snapshot(now)
+    by_requester, by_org, br_requester, br_org, team_open = (
+        snapshot[k] for k in ("by_requester", "by_org", "br_requester", "br_org", "team_open")
+    )
+    for row in rows:
+        mine = 1  # the case itself is open now; at its opening it was not yet counted
+        row.load = {
+            "requester_open": max(0, by_requester.get(row.requester, 0) - mine) if row.requester else 0,
+            "org_open": max(0, by_org.get(row.org, 0) - mine) if row.org else 0,
+            "requester_breaches_90d": br_requester.get(row.requester, 0) if row.requester else 0,
+            "org_breaches_90d": br_org.get(row.org, 0) if row.org else 0,
+            "team_load": (team_open.get(int(row.team), 0) / row.capacity) if row.team and row.capacity else 0.0,
+        }
+    return snapshot
+
+
+def _desk_snapshot(now: datetime) -> dict:
+    from django.db.models import Count
+
+    open_cases = Case.objects.filter(status__in=OPEN_STATUSES)
+    by_requester, by_org = {}, {}
+    for name, email, n in (
+        open_cases.values_list("requester_name", "requester_email").annotate(n=Count("id")).order_by()
+    ):
+        key = requester_key(name, email)
+        by_requester[key] = by_requester.get(key, 0) + n
+        by_org[org_key(email)] = by_org.get(org_key(email), 0) + n
+    br_requester, br_org = {}, {}
+    since = now - BREACH_WINDOW
+    breached = Case.objects.filter(resolution_breached_at__gte=since, resolution_breached_at__lt=now)
+    for name, email, n in breached.values_list("requester_name", "requester_email").annotate(n=Count("id")).order_by():
+        key = requester_key(name, email)
+        br_requester[key] = br_requester.get(key, 0) + n
+        br_org[org_key(email)] = br_org.get(org_key(email), 0) + n
+    team_open = dict(open_cases.values("team_id").annotate(n=Count("id")).values_list("team_id", "n").order_by())
+    return {
+        "by_requester": by_requester,
+        "by_org": by_org,
+        "br_requester": br_requester,
+        "br_org": br_org,
+        "team_open": team_open,
+    }
+
+
+def hours_to_end_of_day(opened_at: datetime) -> float:
+    """Working hours left in the opening day (0 out of hours and at the weekend)."""
+    local = timezone.localtime(opened_at)
+    if local.weekday() >= 5 or not WORKDAY[0] <= local.hour < WORKDAY[1]:
+        return 0.0
+    return WORKDAY[1] - local.hour - local.minute / 60
 
 
 # -- past rates: a time-ordered running aggregate ------------------------------------------
@@ -270,6 +395,8 @@ def make_spec(train_rows: list[Row]) -> dict:
         + [f"category:{c}" for c in top]
         + ["category:other"]
         + [f"past_rate:{k}" for k in RATE_KINDS]
+        + [f"desk:{k}" for k in DESK_COLUMNS]
+        + ["hours_to_end_of_day"]
     )
     return {"names": names, "categories": top}
 
@@ -290,6 +417,9 @@ def vector(row: Row, spec: dict) -> list[float]:
     if local.weekday() >= 5:
         on.add("weekend")
     values = {"business_impact": float(row.business_impact), "level_rank": float(row.level_rank)}
+    values["hours_to_end_of_day"] = hours_to_end_of_day(row.opened_at)
+    for k in DESK_COLUMNS:
+        values[f"desk:{k}"] = float(row.load.get(k, 0))
     for kind in RATE_KINDS:
         values[f"past_rate:{kind}"] = smoothed(*row.past.get(kind, (0, 0)), row.past.get("all", (0, 0)))
     return [values[n] if n in values else (1.0 if n in on else 0.0) for n in spec["names"]]
@@ -325,6 +455,19 @@ def describe(name: str, row: Row, target: str) -> str | None:
         return f"business impact {row.business_impact} of 3" if row.business_impact else None
     if name == "level_rank":
         return f"opened at level {row.level_code}"
+    if kind == "desk":
+        v = row.load.get(value, 0)
+        if not v:
+            return None
+        return {
+            "requester_open": f"the requester has {v} other open case(s)",
+            "requester_breaches_90d": f"{v} of the requester's cases breached in the last 90 days",
+            "org_open": f"{v} other open case(s) from {row.org}",
+            "org_breaches_90d": f"{v} breach(es) for {row.org} in the last 90 days",
+            "team_load": f"team {row.team_name or '?'} at {round(100 * v)} % of its capacity",
+        }[value]
+    if name == "hours_to_end_of_day":
+        return None  # a column, not a reason in words
     if name == "out_of_hours":
         return "opened out of working hours"
     if name == "weekend":
@@ -343,4 +486,4 @@ def describe(name: str, row: Row, target: str) -> str | None:
 
 def is_on(name: str, x: float) -> bool:
     kind = name.partition(":")[0]
-    return kind in ("past_rate", "business_impact", "level_rank") or x != 0.0
+    return kind in ("past_rate", "business_impact", "level_rank") or x != 0.0  # desk: 0 = off

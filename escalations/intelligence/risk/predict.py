@@ -6,20 +6,23 @@ from __future__ import annotations
 import math
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from escalations.core.bulk import bulk_update_rows
+from escalations.domain import rules
 from escalations.intelligence.risk import boosted, calibration
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
     describe,
+    desk_now,
     is_on,
     load_rows,
     rates_from_tables,
     vector,
 )
-from escalations.models import Case, RiskModel
+from escalations.models import OPEN_STATUSES, Case, RiskModel
 
 BATCH = 1000
 TOP_REASONS = 3
@@ -87,6 +90,7 @@ def predict(case: Case, models: dict[str, RiskModel] | None = None) -> dict:
     model gives None and no reasons."""
     models = active_models() if models is None else models
     rows = load_rows(Case.objects.filter(pk=case.pk))
+    desk_now(rows, timezone.now())
     out: dict = {
         "breach_risk": None,
         "escalation_risk": None,
@@ -115,19 +119,40 @@ def combined_reasons(result: dict) -> list[str]:
     ]
 
 
-def score_open_cases(batch: int = BATCH) -> int:
+def _mark_due(ids: list[int], now) -> None:
+    """Cases whose risk changed are looked at by the next sweep (their ``next_check_at``
+    bookmark), so a rule on the risk fires without waiting for another change."""
+    Case.objects.filter(pk__in=ids, status__in=OPEN_STATUSES, paused_at__isnull=True).filter(
+        Q(next_check_at__isnull=True) | Q(next_check_at__gt=now)
+    ).update(next_check_at=now)
+
+
+def score_open_cases(batch: int = BATCH, unscored_only: bool = False) -> int:
     """Write ``breach_risk``, ``escalation_risk``, ``risk_reasons`` and ``risk_scored_at``
-    on every open case, in batches, with set-based updates. Returns the number scored."""
+    on every open case (``unscored_only``: on the open cases not scored yet, the new ones),
+    in batches, with set-based updates; a case whose risk changed is made due for the sweep
+    when an active rule reads the risk. Returns the number scored."""
     models = active_models()
     if not models:
         return 0
-    ids = list(Case.objects.open().order_by("pk").values_list("pk", flat=True))
+    qs = Case.objects.open()
+    if unscored_only:
+        qs = qs.filter(risk_scored_at__isnull=True)
+    ids = list(qs.order_by("pk").values_list("pk", flat=True))
     now = timezone.now()
+    watch = any(rules.reads_risk(r) for r in rules.active_rules())
     scored = 0
+    snapshot = None
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
+        before = {
+            pk: (b, e)
+            for pk, b, e in Case.objects.filter(pk__in=chunk).values_list("pk", "breach_risk", "escalation_risk")
+        }
         objs = []
-        for row in load_rows(Case.objects.filter(pk__in=chunk)):
+        rows = load_rows(Case.objects.filter(pk__in=chunk))
+        snapshot = desk_now(rows, now, snapshot)
+        for row in rows:
             result = {"breach_risk": None, "escalation_risk": None, "breach_reasons": [], "escalation_reasons": []}
             for target, model in models.items():
                 p, words = score_row(model, row)
@@ -142,6 +167,9 @@ def score_open_cases(batch: int = BATCH) -> int:
                     risk_scored_at=now,
                 )
             )
+        changed = [o.pk for o in objs if before.get(o.pk) != (o.breach_risk, o.escalation_risk)]
         with transaction.atomic():
             scored += bulk_update_rows(objs, ["breach_risk", "escalation_risk", "risk_reasons", "risk_scored_at"])
+            if watch and changed:
+                _mark_due(changed, now)
     return scored

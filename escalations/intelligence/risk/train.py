@@ -15,6 +15,7 @@ of the training period. The stored model repeats the recipe on every case as kno
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from escalations.intelligence.risk import boosted, calibration
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
+    desk_at_opening,
     load_rows,
     make_spec,
     matrix,
@@ -40,6 +42,7 @@ MIN_CALIBRATION = 50  # fewer training cases: no calibration slice (identity)
 MIN_ROWS = 20
 RELIABILITY_BINS = 5
 C = 0.1  # inverse regularization strength; 1.0 overfitted rare categories on the BPIC log
+PRIOR_SHIFT = os.environ.get("RISK_PRIOR_SHIFT", "1") != "0"  # off: Platt alone (to compare)
 CLIP = 3.0  # standardized values are clipped to +-CLIP, in fitting and in scoring
 
 
@@ -190,7 +193,11 @@ class TrainResult:
 
 
 def fit_both(
-    rows: list[Row], labels: list[int], test: tuple | None = None, served: str = "logistic"
+    rows: list[Row],
+    labels: list[int],
+    test: tuple | None = None,
+    served: str = "logistic",
+    prior: float | None = None,
 ) -> tuple[Fitted, dict]:
     """Fit both models on the older part of ``rows``; with ``test`` (rows, labels) choose the
     served one by hold-out AUC (else keep ``served`` chosen before); calibrate on the newer part."""
@@ -212,8 +219,17 @@ def fit_both(
             "ece_uncalibrated": calibration.ece(y_test, boost_p if fitted.served == "boosted" else lr_p),
         }
     if cal_rows:
-        fitted.calibration = calibration.fit_platt(fitted.raw(matrix(cal_rows, spec)), cal_y)
+        raw = fitted.raw(matrix(cal_rows, spec))
+        fitted.calibration = calibration.fit_platt(raw, cal_y)
+        if prior is not None and PRIOR_SHIFT:
+            fitted.calibration = calibration.shift_to_prior(fitted.calibration, raw, prior)
     return fitted, figures
+
+
+def known_rate(rows: list[Row], labels: list[int], cut: datetime) -> float | None:
+    """The positive rate among the cases closed by ``cut`` (outcome fully known, not censored)."""
+    done = [y for r, y in zip(rows, labels) if r.closed_at is not None and r.closed_at <= cut]
+    return sum(done) / len(done) if len(done) >= MIN_CALIBRATION else None
 
 
 def train(target: str = "breach", source: str = "all", save: bool = True, rows: list[Row] | None = None) -> TrainResult:
@@ -226,12 +242,16 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
     if len(closed) < MIN_ROWS:
         raise NotTrainable(f"only {len(closed)} closed cases (need {MIN_ROWS})")
     past_rates(rows, rows, target)  # each row sees only cases closed before it opened
+    if not any(r.load for r in rows):
+        desk_at_opening(rows, rows)  # and the desk only as it stood when it opened
 
     split = time_split(rows, target)
     if len(set(split.labels)) < 2:
         raise NotTrainable("every training case has the same outcome")
     y_test = split.test_labels
-    fitted, figures = fit_both(split.train, split.labels, (split.test, y_test))
+    # Only censored labels are biased: without them Platt alone is the honest recipe.
+    prior = known_rate(split.train, split.labels, split.cutoff) if split.censored else None
+    fitted, figures = fit_both(split.train, split.labels, (split.test, y_test), prior=prior)
     p = fitted.proba(matrix(split.test, fitted.spec))
     metrics = evaluate(y_test, p)
     metrics.update(
@@ -242,12 +262,19 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
         dropped_from_train=split.dropped,
         censored_in_train=split.censored,
         train_positive_rate=round(sum(split.labels) / len(split.labels), 4),
+        calibration_prior=None if prior is None else round(prior, 4),
     )
 
     now = timezone.now()
     known = [(r, r.label_at(target, now)) for r in rows]
     known = [(r, y) for r, y in known if y is not None]
-    final, _ = fit_both([r for r, _ in known], [int(y) for _, y in known], served=fitted.served)
+    final_rows, final_y = [r for r, _ in known], [int(y) for _, y in known]
+    final, _ = fit_both(
+        final_rows,
+        final_y,
+        served=fitted.served,
+        prior=known_rate(final_rows, final_y, now) if any(r.closed_at is None for r in final_rows) else None,
+    )
     params = dict(final.params)
     params.update(
         categories=final.spec["categories"],
