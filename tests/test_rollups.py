@@ -131,3 +131,22 @@ def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
                 RollupState.objects.create(time_zone=state[0][0], built_at=state[0][1])
     assert compared == len(RANGES) * len(filter_sets) * len(REGISTRY)
     assert build.check() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_reports_prints_reports_beside_and_the_write_path_cost():
+    out = io.StringIO()
+    call_command(
+        "bench_reports",
+        *("--cases", "400", "--repeats", "1", "--intake", "5", "--sweep-open", "60", "--sweep-due", "20"),
+        stdout=out,
+    )
+    figures = json.loads(out.getvalue().splitlines()[-1])
+    assert figures["rollups"] is True
+    assert set(figures["reports_ms"]) == set(REGISTRY)
+    for label in ("with_rollups", "without_rollups"):
+        assert figures["write_path"][label]["intake_per_s"] > 0
+        assert figures["write_path"][label]["swept"] >= 20
+    assert figures["write_path"]["rebuild_s"] >= 0
+    assert "with rollups" in out.getvalue() and "rollup rebuild" in out.getvalue()
+    assert build.check() == []  # the rebuild caught up with what was written without the triggers
