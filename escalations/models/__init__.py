@@ -39,8 +39,8 @@ from escalations.models.policy import (
 )
 from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.preferences import FilterQueue, SavedQueueFilter
-from escalations.models.rollups import CaseDurationRollup, CaseRollup, HandoffRollup, RollupState
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
+from escalations.models.rollups import CaseDurationRollup, CaseRollup, HandoffRollup, RollupState
 from escalations.models.sources import ImportedSource
 from escalations.models.waits import CaseWait
 

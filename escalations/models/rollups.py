@@ -18,6 +18,9 @@ class RollupState(models.Model):
     time_zone = models.CharField(max_length=64)
     built_at = models.DateTimeField()
 
+    def __str__(self):
+        return f"rollups in {self.time_zone}, built {self.built_at:%Y-%m-%d %H:%M}"
+
 
 class CaseRollup(models.Model):
     """Cases by the local day (and month) they were opened x where they are now (level,
@@ -37,6 +40,9 @@ class CaseRollup(models.Model):
     resolved_direct = models.BigIntegerField(default=0)  # resolved, escalation_count = 0
     open_n = models.BigIntegerField(default=0)  # resolved_at IS NULL
     open_opened_s = models.DecimalField(max_digits=30, decimal_places=6, default=0)  # sum of epoch(opened_at)
+
+    def __str__(self):
+        return f"{self.grain} {self.day}: {self.n} cases"
 
     class Meta:
         constraints = [
@@ -61,6 +67,9 @@ class CaseDurationRollup(models.Model):
     bucket = models.IntegerField()
     n = models.BigIntegerField(default=0)
     s = models.FloatField(default=0)
+
+    def __str__(self):
+        return f"{self.grain} {self.day} measure {self.measure} bucket {self.bucket}: {self.n}"
 
     class Meta:
         constraints = [
@@ -91,6 +100,9 @@ class HandoffRollup(models.Model):
     raised_s = models.FloatField(default=0)
     decided_s = models.FloatField(default=0)
     wait_s = models.FloatField(default=0)
+
+    def __str__(self):
+        return f"{self.basis}{self.grain} {self.day} {self.kind}/{self.status}: {self.n}"
 
     class Meta:
         constraints = [
