@@ -41,9 +41,6 @@ class CaseRollup(models.Model):
     open_n = models.BigIntegerField(default=0)  # resolved_at IS NULL
     open_opened_s = models.DecimalField(max_digits=30, decimal_places=6, default=0)  # sum of epoch(opened_at)
 
-    def __str__(self):
-        return f"{self.grain} {self.day}: {self.n} cases"
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -51,6 +48,9 @@ class CaseRollup(models.Model):
                 name="caserollup_key",
             )
         ]
+
+    def __str__(self):
+        return f"{self.grain} {self.day}: {self.n} cases"
 
 
 class CaseDurationRollup(models.Model):
@@ -68,9 +68,6 @@ class CaseDurationRollup(models.Model):
     n = models.BigIntegerField(default=0)
     s = models.FloatField(default=0)
 
-    def __str__(self):
-        return f"{self.grain} {self.day} measure {self.measure} bucket {self.bucket}: {self.n}"
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -78,6 +75,9 @@ class CaseDurationRollup(models.Model):
                 name="casedurationrollup_key",
             )
         ]
+
+    def __str__(self):
+        return f"{self.grain} {self.day} measure {self.measure} bucket {self.bucket}: {self.n}"
 
 
 class HandoffRollup(models.Model):
@@ -101,9 +101,6 @@ class HandoffRollup(models.Model):
     decided_s = models.FloatField(default=0)
     wait_s = models.FloatField(default=0)
 
-    def __str__(self):
-        return f"{self.basis}{self.grain} {self.day} {self.kind}/{self.status}: {self.n}"
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -122,3 +119,6 @@ class HandoffRollup(models.Model):
                 name="handoffrollup_key",
             ),
         ]
+
+    def __str__(self):
+        return f"{self.basis}{self.grain} {self.day} {self.kind}/{self.status}: {self.n}"
