@@ -98,7 +98,7 @@ RANGES = [
 ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
     bench = ReportsBench(3000, io.StringIO())
     bench.build()
@@ -133,7 +133,7 @@ def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
     assert build.check() == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bench_reports_prints_reports_beside_and_the_write_path_cost():
     out = io.StringIO()
     call_command(
