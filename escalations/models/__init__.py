@@ -40,6 +40,7 @@ from escalations.models.policy import (
 from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.preferences import FilterQueue, SavedQueueFilter
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
+from escalations.models.rollups import CaseDurationRollup, CaseRollup, HandoffRollup, RollupState
 from escalations.models.sources import ImportedSource
 from escalations.models.suggestions import CaseSuggestion, SuggestionDecision, TextModel
 from escalations.models.waits import CaseWait
@@ -48,6 +49,10 @@ __all__ = [
     "CaseSuggestion",
     "SuggestionDecision",
     "TextModel",
+    "CaseDurationRollup",
+    "CaseRollup",
+    "HandoffRollup",
+    "RollupState",
     "CaseWait",
     "WaitKind",
     "CaseWatcher",

@@ -8,6 +8,7 @@ from collections import Counter
 from django.db.models import Q
 
 from escalations.reports.base import Chart, Column, Scope, Table, count_cases, pct, report
+from escalations.rollups import read as rollups
 
 
 @report(
@@ -17,13 +18,17 @@ from escalations.reports.base import Chart, Column, Scope, Table, count_cases, p
     "(resolved at the lowest level without ever leaving it) and the highest level each case reached.",
 )
 def resolution(scope: Scope) -> list[Table]:
-    groups = list(
-        scope.cases()
-        .values("level_id", "highest_level_id")
-        .annotate(
-            cases=count_cases(),
-            resolved=count_cases(Q(resolved_at__isnull=False)),
-            resolved_direct=count_cases(Q(resolved_at__isnull=False, escalation_count=0)),
+    groups = (
+        rollups.resolution_groups(scope)
+        if rollups.usable(scope)
+        else list(
+            scope.cases()
+            .values("level_id", "highest_level_id")
+            .annotate(
+                cases=count_cases(),
+                resolved=count_cases(Q(resolved_at__isnull=False)),
+                resolved_direct=count_cases(Q(resolved_at__isnull=False, escalation_count=0)),
+            )
         )
     )
     resolved_at, direct_at, open_at, highest, highest_resolved = (Counter() for _ in range(5))

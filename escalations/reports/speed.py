@@ -15,18 +15,63 @@ every level's total, and the number of exits is the number of visits.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import datetime, time, timedelta
 
 from django.db.models import Case as DjCase
 from django.db.models import When
+from django.utils import timezone
 
 from escalations.models import EscalationKind, EscalationStatus
 from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, report
 from escalations.reports.sql import Figures, Seconds, histograms
+from escalations.rollups import read as rollups
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 
 
 def _case_figures(scope: Scope) -> dict:
+    if rollups.usable(scope) and rollups.duration_slice(scope) is not None:
+        return _case_figures_rolled(scope)
+    return _case_figures_from_cases(scope)
+
+
+def _case_figures_rolled(scope: Scope) -> dict:
+    """As ``_case_figures_from_cases``, from the rollups: counts and open time per level,
+    histograms of the whole weeks and months, and of the days at the edges from the cases
+    (merged bucket by bucket, so the medians are the same)."""
+    out: dict = defaultdict(lambda: {"first": Figures(), "resolve": Figures(), "cases": 0, "leave": 0.0})
+    for level_id, f in rollups.case_levels(scope).items():
+        out[level_id]["cases"] += f["cases"]
+        out[level_id]["leave"] += f["open_s"]
+    buckets: dict = defaultdict(lambda: [0, 0.0])
+    pieces = rollups.cover(scope.f.date_from, scope.f.date_to, ("m", "w"))
+    for r in rollups.duration_histograms(scope, pieces):
+        b = buckets[(r["level_id"], r["measure"], r["bucket"])]
+        b[0] += r["n"]
+        b[1] += r["s"]
+    first, resolve = Seconds("first_response_at", "opened_at"), Seconds("resolved_at", "opened_at")
+    for grain, a, z in pieces:
+        if grain != "facts":
+            continue
+        start = timezone.make_aware(datetime.combine(a, time.min))
+        end = timezone.make_aware(datetime.combine(z + timedelta(days=1), time.min))
+        edge = scope.cases(None).filter(opened_at__gte=start, opened_at__lt=end)
+        for measure, groups in enumerate(histograms(edge, ["level_id"], [first, resolve]), start=1):
+            for g in groups:
+                if g["b"] is not None:
+                    b = buckets[(g["key"][0], measure, int(g["b"]))]
+                    b[0] += g["n"]
+                    b[1] += g["s"]
+    for (level_id, measure, bucket), (n, total) in buckets.items():
+        if n:
+            f = out[level_id]
+            f["first" if measure == 1 else "resolve"].add(bucket, n, total)
+            if measure == 2:
+                f["leave"] += total
+    return out
+
+
+def _case_figures_from_cases(scope: Scope) -> dict:
     """Per level holding the case: first response, resolution and leaving (resolution, or
     the scope's horizon for a case still open), each from opening. One pass, a histogram
     per median."""
@@ -47,6 +92,20 @@ def _case_figures(scope: Scope) -> dict:
 
 
 def _handoff_figures(scope: Scope) -> dict:
+    if not rollups.handoffs_usable(scope, where=True):
+        return _handoff_figures_from_handoffs(scope)
+    out: dict = defaultdict(lambda: {"n": 0, "raised": 0.0, "decided": 0.0, "wait": Figures()})
+    for r in rollups.handoff_figures(scope):
+        f = out[(r["kind"], r["status"], r["from_level_id"], r["to_level_id"])]
+        f["n"] += r["n"]
+        f["raised"] += r["raised"] or 0.0
+        f["decided"] += r["decided"] or 0.0
+        if r["bucket"] != -1:
+            f["wait"].add(r["bucket"], r["n"], r["wait"])
+    return out
+
+
+def _handoff_figures_from_handoffs(scope: Scope) -> dict:
     """The handoffs of the same cases, by kind, outcome and ends: how many, when raised and
     decided (from the case's opening, which each handoff carries), and the wait to
     acceptance as a histogram. One pass."""

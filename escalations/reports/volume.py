@@ -8,6 +8,7 @@ from django.db.models import Count, F, Q
 
 from escalations.models import EscalationKind, EscalationStatus
 from escalations.reports.base import Chart, Column, Scope, Table, count_cases, pct, period_key, report
+from escalations.rollups import read as rollups
 
 K, S = EscalationKind, EscalationStatus
 UP = (K.ESCALATE, K.JUMP)
@@ -25,19 +26,10 @@ def _opened(scope: Scope) -> list[Table]:
     """Cases opened per period by priority, and how far they climbed: one pass."""
     ladder = scope.ladder()
     first = ladder[0].pk if ladder else None
-    rows = (
-        scope.cases()
-        .annotate(period=scope.trunc("opened_at"))
-        .values("period")
-        .annotate(
-            n=count_cases(),
-            **{f"p{p}": count_cases(Q(priority=p)) for p in (1, 2, 3, 4)},
-            escalated=count_cases(Q(escalation_count__gt=0)),
-            above_first=count_cases(~Q(highest_level_id=first)),
-            came_down=count_cases(~Q(level_id=F("highest_level_id"))),
-        )
-    )
-    by_period = {period_key(r["period"]): r for r in rows}
+    if rollups.usable(scope):
+        by_period = rollups.opened_by_period(scope, first)
+    else:
+        by_period = _opened_from_cases(scope, first)
     out = []
     for day in scope.periods():
         r = by_period.get(day, {})
@@ -80,6 +72,22 @@ def _opened(scope: Scope) -> list[Table]:
     return [opened, moved]
 
 
+def _opened_from_cases(scope: Scope, first) -> dict:
+    rows = (
+        scope.cases()
+        .annotate(period=scope.trunc("opened_at"))
+        .values("period")
+        .annotate(
+            n=count_cases(),
+            **{f"p{p}": count_cases(Q(priority=p)) for p in (1, 2, 3, 4)},
+            escalated=count_cases(Q(escalation_count__gt=0)),
+            above_first=count_cases(~Q(highest_level_id=first)),
+            came_down=count_cases(~Q(level_id=F("highest_level_id"))),
+        )
+    )
+    return {period_key(r["period"]): r for r in rows}
+
+
 def moved_down(scope: Scope) -> int:
     """Cases of the scope with at least one return or de-escalation, from the handoffs alone
     (each carries its case's opening moment)."""
@@ -88,12 +96,15 @@ def moved_down(scope: Scope) -> int:
 
 
 def _handoffs(scope: Scope) -> list[Table]:
-    groups = (
-        scope.escalations()
-        .annotate(period=scope.trunc("created_at"))
-        .values("period", "kind", "status", "from_level_id", "to_level_id")
-        .annotate(n=Count("pk"))
-    )
+    if rollups.handoffs_usable(scope):
+        groups = rollups.handoffs_by_period(scope)
+    else:
+        groups = (
+            scope.escalations()
+            .annotate(period=scope.trunc("created_at"))
+            .values("period", "kind", "status", "from_level_id", "to_level_id")
+            .annotate(n=Count("pk"))
+        )
     per_period: dict = defaultdict(Counter)
     totals: dict = defaultdict(Counter)
     labels: list[str] = []

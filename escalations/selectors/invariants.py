@@ -16,6 +16,7 @@ from escalations.models import (
     NotificationStatus,
     RuleFiring,
 )
+from escalations.rollups import build as rollups
 
 
 @dataclass
@@ -80,4 +81,8 @@ def check() -> list[Finding]:
         + Case.objects.filter(highest_level__rank__lt=F("level__rank")).count()
     )
     out.append(Finding("case counters consistent (version, highest level)", stale == 0, f"{stale} inconsistent"))
+    if rollups.active():
+        wrong = rollups.check(limit=1)
+        detail = f"{wrong[0].table} {wrong[0].key} differs" if wrong else "equal to a recount"
+        out.append(Finding("report rollups equal a recount of the cases and handoffs", not wrong, detail))
     return out

@@ -1,0 +1,124 @@
+"""Report rollups: grouped counts and sums of the case and handoff facts, kept by the
+database in the same transaction as the facts they summarise (statement triggers with
+transition tables; see ``escalations.rollups``). Figures only: no foreign keys (a rollup
+row outlives nothing and blocks no delete), team 0 = no team. PostgreSQL only; on SQLite
+the tables stay empty and the reports read the facts."""
+
+from __future__ import annotations
+
+from django.db import models
+
+GRAINS = [("d", "day"), ("w", "week"), ("m", "month")]
+
+
+class RollupState(models.Model):
+    """One row: the time zone the rollups' days are in (``settings.TIME_ZONE`` when built)
+    and when they were last rebuilt. No row: rollups off (the triggers write nothing)."""
+
+    time_zone = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"rollups in {self.time_zone}, built {self.built_at:%Y-%m-%d %H:%M}"
+
+
+class CaseRollup(models.Model):
+    """Cases by the local day (and month) they were opened x where they are now (level,
+    team) x the highest level reached x category x priority x source."""
+
+    grain = models.CharField(max_length=1, choices=GRAINS)
+    day = models.DateField()
+    level_id = models.IntegerField()
+    highest_level_id = models.IntegerField()
+    team_id = models.IntegerField()
+    category_id = models.IntegerField()
+    priority = models.SmallIntegerField()
+    source = models.CharField(max_length=16)
+    n = models.BigIntegerField(default=0)
+    escalated = models.BigIntegerField(default=0)  # escalation_count > 0
+    resolved = models.BigIntegerField(default=0)
+    resolved_direct = models.BigIntegerField(default=0)  # resolved, escalation_count = 0
+    open_n = models.BigIntegerField(default=0)  # resolved_at IS NULL
+    open_opened_s = models.DecimalField(max_digits=30, decimal_places=6, default=0)  # sum of epoch(opened_at)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "level_id", "highest_level_id", "team_id", "category_id", "priority", "source"],
+                name="caserollup_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.grain} {self.day}: {self.n} cases"
+
+
+class CaseDurationRollup(models.Model):
+    """Histogram buckets (``reports.sql.bucket_sql``) of each case's time from opening to
+    first response (measure 1) and to resolution (measure 2) per level, once for all cases
+    (``slice`` "") and once per value of each filter (team, category, priority, source)."""
+
+    grain = models.CharField(max_length=1, choices=GRAINS)
+    day = models.DateField()
+    level_id = models.IntegerField()
+    slice = models.CharField(max_length=16)
+    value = models.CharField(max_length=32)
+    measure = models.SmallIntegerField()
+    bucket = models.IntegerField()
+    n = models.BigIntegerField(default=0)
+    s = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "level_id", "slice", "value", "measure", "bucket"],
+                name="casedurationrollup_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.grain} {self.day} measure {self.measure} bucket {self.bucket}: {self.n}"
+
+
+class HandoffRollup(models.Model):
+    """Handoffs by the local day (month) raised (basis "r") and, again, by the day their
+    case was opened (basis "o") x kind x status x both ends, with the sums of their raising
+    and decision from the case's opening (seconds); basis "o" rows split the wait to the
+    decision into histogram buckets (``bucket`` -1: not decided; basis "r": 0)."""
+
+    basis = models.CharField(max_length=1)  # r: day raised, o: day the case was opened
+    grain = models.CharField(max_length=1, choices=GRAINS)
+    day = models.DateField()
+    kind = models.CharField(max_length=16)
+    status = models.CharField(max_length=16)
+    from_level_id = models.IntegerField()
+    to_level_id = models.IntegerField()
+    from_team_id = models.IntegerField()
+    to_team_id = models.IntegerField()
+    bucket = models.IntegerField()
+    n = models.BigIntegerField(default=0)
+    raised_s = models.FloatField(default=0)
+    decided_s = models.FloatField(default=0)
+    wait_s = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "basis",
+                    "grain",
+                    "day",
+                    "kind",
+                    "status",
+                    "from_level_id",
+                    "to_level_id",
+                    "from_team_id",
+                    "to_team_id",
+                    "bucket",
+                ],
+                name="handoffrollup_key",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.basis}{self.grain} {self.day} {self.kind}/{self.status}: {self.n}"

@@ -1,0 +1,254 @@
+"""What the reports read from the rollups: whether the rollups can answer a scope, which
+rollup rows cover its range, and the grouped figures in the shapes the reports already
+use (so a report's tables come out the same from either source)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from escalations.models import CaseDurationRollup, CaseRollup, HandoffRollup
+from escalations.reports.base import SOURCES
+from escalations.rollups import build
+
+# The filters the rollups have columns for; any other (an attribute filter, ...) sends the
+# report to the facts.
+KNOWN_FILTERS = {"date_from", "date_to", "level", "team", "category", "priority", "source", "period", "now"}
+ONE_DAY = timedelta(days=1)
+SERIES_GRAINS = {"day": ("d",), "week": ("w", "d"), "month": ("m", "d")}
+TOTAL_GRAINS = ("m", "w", "d")
+
+
+def usable(scope) -> bool:
+    """The rollups are built (PostgreSQL, this time zone) and hold every filter set."""
+    for f in dataclasses.fields(scope.f):
+        if f.name not in KNOWN_FILTERS and getattr(scope.f, f.name) not in (None, "", (), [], {}):
+            return False
+    if not hasattr(scope, "_rollups_active"):
+        scope._rollups_active = build.active()
+    return scope._rollups_active
+
+
+def _full_units(grain: str, a: date, b: date) -> tuple[date, date] | None:
+    """The first and last day of the whole ``grain`` units inside ``[a, b]`` (or None)."""
+    if grain == "d":
+        start, end = a, b
+    elif grain == "w":
+        start = a if a.weekday() == 0 else a + timedelta(days=7 - a.weekday())
+        end = b if b.weekday() == 6 else b - timedelta(days=b.weekday() + 1)
+    else:
+        start = a if a.day == 1 else (a.replace(day=28) + timedelta(days=4)).replace(day=1)
+        end = b if (b + ONE_DAY).day == 1 else b.replace(day=1) - ONE_DAY
+    return (start, end) if start <= end else None
+
+
+def cover(a: date, b: date, grains: tuple[str, ...]) -> list[tuple[str, date, date]]:
+    """Pieces ``(grain, first day, last day)`` that cover ``[a, b]`` exactly, largest units
+    first; days no grain covers are ``("facts", first, last)``."""
+    if a > b:
+        return []
+    if not grains:
+        return [("facts", a, b)]
+    units = _full_units(grains[0], a, b)
+    if units is None:
+        return cover(a, b, grains[1:])
+    start, end = units
+    return [*cover(a, start - ONE_DAY, grains[1:]), (grains[0], start, end), *cover(end + ONE_DAY, b, grains[1:])]
+
+
+def range_q(pieces) -> Q:
+    q = Q(pk__in=[])
+    for grain, start, end in pieces:
+        if grain != "facts":
+            q |= Q(grain=grain, day__gte=start, day__lte=end)
+    return q
+
+
+def bucket_start(day: date, bucket: str) -> date:
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    return day
+
+
+def case_q(scope) -> Q:
+    q = Q()
+    if scope.level is not None:
+        q &= Q(level_id=scope.level.pk)
+    if scope.team is not None:
+        q &= Q(team_id=scope.team.pk)
+    if scope.category is not None:
+        q &= Q(category_id=scope.category.pk)
+    if scope.f.priority is not None:
+        q &= Q(priority=scope.f.priority)
+    if scope.f.source is not None:
+        q &= Q(source=SOURCES[scope.f.source])
+    return q
+
+
+def _sum(field: str, q: Q | None = None):
+    return Coalesce(Sum(field, filter=q), 0)
+
+
+def cases(scope):
+    """The case rollup rows of the scope's range and filters."""
+    return CaseRollup.objects.filter(range_q(cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS))).filter(
+        case_q(scope)
+    )
+
+
+# -- volume ----------------------------------------------------------------------------------
+
+
+def opened_by_period(scope, first_level_id) -> dict:
+    """``volume``: per period, cases opened (and per priority), escalated, above the first
+    level, ended below their highest level."""
+    bucket = scope.f.bucket
+    pieces = cover(scope.f.date_from, scope.f.date_to, SERIES_GRAINS[bucket])
+    rows = (
+        CaseRollup.objects.filter(range_q(pieces))
+        .filter(case_q(scope))
+        .order_by()
+        .values("grain", "day")
+        .annotate(
+            x_n=_sum("n"),
+            **{f"x_p{p}": _sum("n", Q(priority=p)) for p in (1, 2, 3, 4)},
+            x_escalated=_sum("escalated"),
+            x_above_first=_sum("n", ~Q(highest_level_id=first_level_id)),
+            x_came_down=_sum("n", ~Q(level_id=F("highest_level_id"))),
+        )
+    )
+    out: dict = defaultdict(Counter)
+    for r in rows:
+        out[bucket_start(r["day"], bucket)].update({k[2:]: v for k, v in r.items() if k.startswith("x_")})
+    return out
+
+
+def handoffs_usable(scope, where: bool = False) -> bool:
+    """Handoff rollups have no case columns: a case filter (with ``where``, the case's own
+    level and team too) sends handoffs to the facts."""
+    case_filter = scope.category is not None or scope.f.priority is not None or scope.f.source is not None
+    if where:
+        case_filter = case_filter or scope.level is not None or scope.team is not None
+    return not case_filter and usable(scope)
+
+
+def handoffs_by_period(scope) -> list[dict]:
+    """``volume``: handoffs raised per period x kind x status x both levels (the groups the
+    report's escalations query returns)."""
+    bucket = scope.f.bucket
+    pieces = cover(scope.f.date_from, scope.f.date_to, SERIES_GRAINS[bucket])
+    qs = HandoffRollup.objects.filter(range_q(pieces), basis="r")
+    if scope.level is not None:
+        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
+    if scope.team is not None:
+        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    groups: dict = Counter()
+    for g in (
+        qs.order_by().values("grain", "day", "kind", "status", "from_level_id", "to_level_id").annotate(x_n=_sum("n"))
+    ):
+        if g["x_n"]:
+            key = (bucket_start(g["day"], bucket), g["kind"], g["status"], g["from_level_id"], g["to_level_id"])
+            groups[key] += g["x_n"]
+    return [
+        {"period": p, "kind": k, "status": s, "from_level_id": f, "to_level_id": t, "n": n}
+        for (p, k, s, f, t), n in groups.items()
+    ]
+
+
+# -- resolution ------------------------------------------------------------------------------
+
+
+def resolution_groups(scope) -> list[dict]:
+    rows = (
+        cases(scope)
+        .order_by()
+        .values("level_id", "highest_level_id")
+        .annotate(x_cases=_sum("n"), x_resolved=_sum("resolved"), x_direct=_sum("resolved_direct"))
+    )
+    return [
+        {
+            "level_id": r["level_id"],
+            "highest_level_id": r["highest_level_id"],
+            "cases": r["x_cases"],
+            "resolved": r["x_resolved"],
+            "resolved_direct": r["x_direct"],
+        }
+        for r in rows
+        if r["x_cases"]
+    ]
+
+
+# -- speed -----------------------------------------------------------------------------------
+
+
+def duration_slice(scope) -> tuple[str, str] | None:
+    """The one filter the histograms are sliced by ("" for none); None when two or more
+    filters are set (the histograms then come from the cases)."""
+    dims = []
+    if scope.team is not None:
+        dims.append(("team", str(scope.team.pk)))
+    if scope.category is not None:
+        dims.append(("category", str(scope.category.pk)))
+    if scope.f.priority is not None:
+        dims.append(("priority", str(scope.f.priority)))
+    if scope.f.source is not None:
+        dims.append(("source", SOURCES[scope.f.source]))
+    if len(dims) > 1:
+        return None
+    return dims[0] if dims else ("", "")
+
+
+def case_levels(scope) -> dict:
+    """Per level: cases, and the seconds still-open cases spent there up to each source's
+    horizon (``count x horizon - sum of openings``, exact in numeric)."""
+    out: dict = defaultdict(lambda: {"cases": 0, "open_s": 0.0})
+    rows = (
+        cases(scope)
+        .order_by()
+        .values("level_id", "source")
+        .annotate(x_n=_sum("n"), x_open=_sum("open_n"), x_opened=Sum("open_opened_s"))
+    )
+    for r in rows:
+        if not r["x_n"]:
+            continue
+        f = out[r["level_id"]]
+        f["cases"] += r["x_n"]
+        if r["x_open"]:
+            horizon = scope.horizon(SOURCES[scope.f.source] if scope.f.source is not None else r["source"])
+            f["open_s"] += float(r["x_open"] * Decimal(horizon.timestamp()) - r["x_opened"])
+    return out
+
+
+def duration_histograms(scope, pieces) -> list[dict]:
+    """Histogram rows ``{"level_id", "measure", "b", "n", "s"}`` of the whole weeks and
+    months in ``pieces``."""
+    sl, value = duration_slice(scope)
+    qs = CaseDurationRollup.objects.filter(range_q(pieces), slice=sl, value=value)
+    if scope.level is not None:
+        qs = qs.filter(level_id=scope.level.pk)
+    rows = qs.order_by().values("level_id", "measure", "bucket").annotate(x_n=_sum("n"), x_s=Sum("s"))
+    return [
+        {"level_id": r["level_id"], "measure": r["measure"], "bucket": r["bucket"], "n": r["x_n"], "s": r["x_s"]}
+        for r in rows
+        if r["x_n"]
+    ]
+
+
+def handoff_figures(scope) -> list[dict]:
+    """``speed``: the handoffs of the cases opened in the range, per kind x status x both
+    levels x wait bucket: how many, and the sums of raising, decision and wait (seconds)."""
+    pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
+    rows = (
+        HandoffRollup.objects.filter(range_q(pieces), basis="o")
+        .order_by()
+        .values("kind", "status", "from_level_id", "to_level_id", "bucket")
+        .annotate(x_n=_sum("n"), raised=Sum("raised_s"), decided=Sum("decided_s"), wait=Sum("wait_s"))
+    )
+    return [{**r, "n": r.pop("x_n")} for r in rows if r["x_n"]]

@@ -1,0 +1,211 @@
+"""The rollups' SQL: what one fact row adds to its rollup rows, written once and used three
+ways: by the statement triggers (the rows a statement inserted count +1, the rows it
+deleted -1, an update both), by the rebuild (every row +1) and by the invariant check
+(a recount compared with the tables).
+
+Statement-level triggers with transition tables (PostgreSQL 10+) see every row a
+statement changed at once, so a set-based write of ten thousand cases (the sweep, an
+import, ``seed_scale``) costs one grouped upsert per rollup table, and a workflow action's
+single-row ``save()`` one small one; nothing in Python has to remember to call anything,
+and the rollups commit or roll back with the facts. Upserts run in key order, so two
+transactions touching the same rollup rows wait for each other instead of deadlocking.
+An update that moves no figure (most of them: notes, next_check_at, OLA clocks) nets to
+zero per key and writes nothing.
+"""
+
+from __future__ import annotations
+
+from escalations.reports.sql import bucket_sql
+
+# Every rollup row has a grain: "d" a local day, "w" a week, "m" a month (``day`` its
+# first day). A report over a range reads the month rows of the whole months in it, then
+# week and day rows for its edges: a two-year range reads 24 months and a few weeks and
+# days, not 730 days; a weekly series reads weeks (weeks do not nest in months).
+CASE_KEYS = ("grain", "day", "level_id", "highest_level_id", "team_id", "category_id", "priority", "source")
+# Durations keep one filter dimension at a time ("slice": "" none, or team, category,
+# priority, source with its value): a histogram crossed with every dimension would have
+# about a row per case; one slice at a time has a few thousand rows per month and level.
+DURATION_KEYS = ("grain", "day", "level_id", "slice", "value", "measure", "bucket")
+# Handoffs by the day they were raised (basis "r") and by the day their case was opened
+# (basis "o", with the wait to the decision as histogram buckets; -1 not decided).
+HANDOFF_KEYS = (
+    "basis",
+    "grain",
+    "day",
+    "kind",
+    "status",
+    "from_level_id",
+    "to_level_id",
+    "from_team_id",
+    "to_team_id",
+    "bucket",
+)
+CASE_SUMS = ("n", "escalated", "resolved", "resolved_direct", "open_n", "open_opened_s")
+DURATION_SUMS = ("n", "s")
+HANDOFF_SUMS = ("n", "raised_s", "decided_s", "wait_s")
+SLICES = {
+    "": "''",
+    "team": "COALESCE(team_id, 0)::text",
+    "category": "category_id::text",
+    "priority": "priority::text",
+    "source": "source",
+}
+
+# table -> (keys, sums, float sums compared with a tolerance)
+TABLES = {
+    "escalations_caserollup": (CASE_KEYS, CASE_SUMS, ()),
+    "escalations_casedurationrollup": (DURATION_KEYS, DURATION_SUMS, ("s",)),
+    "escalations_handoffrollup": (HANDOFF_KEYS, HANDOFF_SUMS, ("raised_s", "decided_s", "wait_s")),
+}
+GRAINS = ("d", "w", "m")
+GRAIN_UNITS = {"w": "week", "m": "month"}
+# Histograms have no day rows (a day row per bucket would be about a row per case): the
+# days at a range's edges are read from the cases themselves.
+DURATION_GRAINS = ("w", "m")
+
+
+def _day(col: str, tz: str, grain: str) -> str:
+    local = f"({col} AT TIME ZONE {tz})"
+    return f"{local}::date" if grain == "d" else f"date_trunc('{GRAIN_UNITS[grain]}', {local})::date"
+
+
+def _signed(cond: str, value: str = "1") -> str:
+    return f"SUM(CASE WHEN {cond} THEN sg * {value} ELSE 0 END)"
+
+
+def case_select(rows: str, tz: str) -> str:
+    """Grouped contributions of ``rows`` (a relation of case columns plus ``sg``, +1/-1)."""
+    return " UNION ALL ".join(
+        f"""
+SELECT '{g}', {_day("opened_at", tz, g)}, level_id, highest_level_id, COALESCE(team_id, 0), category_id,
+       priority, source, SUM(sg), {_signed("escalation_count > 0")}, {_signed("resolved_at IS NOT NULL")},
+       {_signed("resolved_at IS NOT NULL AND escalation_count = 0")}, {_signed("resolved_at IS NULL")},
+       {_signed("resolved_at IS NULL", "date_part('epoch', opened_at)::numeric")}
+FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+        for g in GRAINS
+    )
+
+
+def duration_select(rows: str, tz: str) -> str:
+    slices = ", ".join(f"('{k}', {v})" for k, v in SLICES.items())
+    return " UNION ALL ".join(
+        f"""
+SELECT '{g}', {_day("opened_at", tz, g)}, level_id, sl.slice, sl.value, m.measure,
+       ({bucket_sql("m.sec", "postgresql")})::int, SUM(sg), SUM(sg * m.sec)
+FROM d CROSS JOIN LATERAL (VALUES
+    (1, date_part('epoch', d.first_response_at - d.opened_at)),
+    (2, date_part('epoch', d.resolved_at - d.opened_at))) AS m(measure, sec)
+CROSS JOIN LATERAL (VALUES {slices}) AS sl(slice, value)
+WHERE m.sec IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"""
+        for g in DURATION_GRAINS
+    )
+
+
+def handoff_select(rows: str, tz: str) -> str:
+    wait = "date_part('epoch', decided_at - created_at)"
+    sums = (
+        f"SUM(sg), SUM(sg * date_part('epoch', created_at - case_opened_at)), "
+        f"SUM(sg * COALESCE(date_part('epoch', decided_at - case_opened_at), 0)), SUM(sg * COALESCE({wait}, 0))"
+    )
+    ends = "kind, status, from_level_id, to_level_id, COALESCE(from_team_id, 0), COALESCE(to_team_id, 0)"
+    parts = []
+    for g in GRAINS:
+        parts.append(
+            f"SELECT 'r', '{g}', {_day('created_at', tz, g)}, {ends}, 0, {sums} FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        )
+        parts.append(
+            f"SELECT 'o', '{g}', {_day('case_opened_at', tz, g)}, {ends}, "
+            f"COALESCE(({bucket_sql(wait, 'postgresql')})::int, -1), {sums} FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+        )
+    return " UNION ALL ".join(parts)
+
+
+SELECTS = {
+    "escalations_caserollup": case_select,
+    "escalations_casedurationrollup": duration_select,
+    "escalations_handoffrollup": handoff_select,
+}
+# The columns of each fact the rollups read (a case row is ~1.8 kB, these ~80 bytes).
+COLUMNS = {
+    "escalations_case": "opened_at, level_id, highest_level_id, team_id, category_id, priority, source, "
+    "escalation_count, resolved_at, first_response_at",
+    "escalations_escalation": "created_at, case_opened_at, decided_at, kind, status, from_level_id, to_level_id, "
+    "from_team_id, to_team_id",
+}
+FACTS = {
+    "escalations_case": ("escalations_caserollup", "escalations_casedurationrollup"),
+    "escalations_escalation": ("escalations_handoffrollup",),
+}
+
+
+def upsert(table: str, rows: str, tz: str) -> str:
+    """Add the contributions of ``rows`` to ``table``; keys whose figures net to zero are
+    skipped, the rest are written in key order."""
+    keys, sums, _floats = TABLES[table]
+    order = ", ".join(f"v.{k}" for k in keys)
+    sets = ", ".join(f"{s} = r.{s} + excluded.{s}" for s in sums)
+    return (
+        f"INSERT INTO {table} AS r ({', '.join(keys + sums)}) {contributions(table, rows, tz)} "
+        f"ORDER BY {order} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+    )
+
+
+def contributions(table: str, rows: str, tz: str) -> str:
+    """The rollup rows of ``table`` that ``rows`` add up to, less the ones that are all zero."""
+    keys, sums, _floats = TABLES[table]
+    nonzero = " OR ".join(f"v.{s} <> 0" for s in sums)
+    return (
+        f"WITH d AS MATERIALIZED ({rows}) "
+        f"SELECT * FROM ({SELECTS[table](rows, tz)}) AS v ({', '.join(keys + sums)}) WHERE {nonzero}"
+    )
+
+
+OPS = {
+    "insert": ("REFERENCING NEW TABLE AS new_rows", "SELECT 1 AS sg, {cols} FROM new_rows"),
+    "update": (
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "SELECT 1 AS sg, {cols} FROM new_rows UNION ALL SELECT -1 AS sg, {cols} FROM old_rows",
+    ),
+    "delete": ("REFERENCING OLD TABLE AS old_rows", "SELECT -1 AS sg, {cols} FROM old_rows"),
+}
+
+
+def all_rows(fact: str) -> str:
+    """Every row of ``fact``, counted once (the rebuild and the recount)."""
+    return f"SELECT 1 AS sg, {COLUMNS[fact]} FROM {fact}"
+
+
+def install_sql() -> list[str]:
+    """Functions and triggers: one per fact table and statement kind (PostgreSQL allows
+    transition tables only on single-event triggers). With no ``RollupState`` row the
+    functions return at once (rollups off)."""
+    out = []
+    for fact, tables in FACTS.items():
+        for op, (referencing, rows) in OPS.items():
+            fn = f"{fact}_rollup_{op}"
+            body = ";\n  ".join(upsert(t, rows.format(cols=COLUMNS[fact]), "tz") for t in tables)
+            out.append(
+                f"""CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE tz text;
+BEGIN
+  SELECT time_zone INTO tz FROM escalations_rollupstate LIMIT 1;
+  IF tz IS NULL THEN RETURN NULL; END IF;
+  {body};
+  RETURN NULL;
+END $fn$"""
+            )
+            out.append(f"DROP TRIGGER IF EXISTS {fn} ON {fact}")
+            out.append(
+                f"CREATE TRIGGER {fn} AFTER {op.upper()} ON {fact} {referencing} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"
+            )
+    return out
+
+
+def uninstall_sql() -> list[str]:
+    out = []
+    for fact in FACTS:
+        for op in OPS:
+            fn = f"{fact}_rollup_{op}"
+            out += [f"DROP TRIGGER IF EXISTS {fn} ON {fact}", f"DROP FUNCTION IF EXISTS {fn}()"]
+    return out

@@ -1,0 +1,152 @@
+"""Report rollups (PostgreSQL): kept by the database in the facts' own transactions, equal
+to a recount after every kind of write, rebuilt by a command, and read by the reports,
+which return the same tables from the rollups as from the facts."""
+
+import io
+import json
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+
+from escalations import workflow
+from escalations.devtools.benchmarks.reports_bench import ReportsBench
+from escalations.models import Case, CaseRollup, Category, RollupState, Team
+from escalations.reports import REGISTRY, Filters
+from escalations.reports.output import result_json
+from escalations.rollups import build
+from escalations.rollups.read import cover
+
+from .factories import HANDOFF, open_case
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def rolled(db):
+    build.install()
+    build.rebuild()
+    assert build.active()
+
+
+def test_cover_splits_a_range_into_whole_months_weeks_and_days():
+    pieces = cover(date(2025, 1, 30), date(2025, 4, 9), ("m", "w", "d"))
+    assert pieces == [
+        ("d", date(2025, 1, 30), date(2025, 1, 31)),
+        ("m", date(2025, 2, 1), date(2025, 3, 31)),
+        ("d", date(2025, 4, 1), date(2025, 4, 9)),
+    ]
+    days = sorted(d for _g, a, b in pieces for d in range(a.toordinal(), b.toordinal() + 1))
+    assert days == list(range(date(2025, 1, 30).toordinal(), date(2025, 4, 9).toordinal() + 1))
+    assert cover(date(2025, 1, 30), date(2025, 2, 16), ("w", "d"))[1] == ("w", date(2025, 2, 3), date(2025, 2, 16))
+    assert cover(date(2025, 1, 2), date(2025, 1, 3), ("m", "w")) == [("facts", date(2025, 1, 2), date(2025, 1, 3))]
+
+
+def test_every_workflow_write_keeps_the_rollups_equal_to_a_recount(rolled, agent, specialist, senior):
+    before = CaseRollup.objects.count()
+    returned = open_case(agent, title="Returned")
+    workflow.case_take(case_id=returned.pk, actor=agent)
+    workflow.case_escalate(case_id=returned.pk, actor=agent, handoff=HANDOFF)
+    workflow.case_return(case_id=returned.pk, actor=specialist, reason="Try the KB first")
+    climbed = open_case(agent, title="Climbed")
+    workflow.case_escalate(case_id=climbed.pk, actor=agent, handoff=HANDOFF)
+    workflow.case_accept(case_id=climbed.pk, actor=specialist)
+    workflow.case_change_priority(case_id=climbed.pk, actor=specialist, priority=1, reason="Whole site down")
+    workflow.case_resolve(case_id=climbed.pk, actor=specialist, summary="Fixed")
+    workflow.case_reopen(case_id=climbed.pk, actor=specialist, reason="Came back")
+    workflow.case_resolve(case_id=climbed.pk, actor=specialist, summary="Fixed again")
+    workflow.case_close(case_id=climbed.pk, actor=specialist)
+    assert CaseRollup.objects.count() > before
+    assert build.check() == []
+    # A set-based write (what the sweep and the importers do) and a delete are counted too.
+    Case.objects.filter(pk=returned.pk).update(priority=4, team=Team.objects.first())
+    Case.objects.filter(pk=climbed.pk).delete()
+    assert build.check() == []
+
+
+def test_the_check_finds_a_wrong_rollup_and_the_rebuild_repairs_it(rolled, agent):
+    open_case(agent, title="Counted")
+    CaseRollup.objects.filter(grain="m").update(n=999)
+    found = build.check()
+    assert found and found[0].table == "escalations_caserollup"
+    with pytest.raises(SystemExit):
+        call_command("rebuild_rollups", "--check", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("rebuild_rollups", stdout=out)
+    assert json.loads(out.getvalue().splitlines()[-1])["rollups_rebuilt"] is True
+    call_command("rebuild_rollups", "--check", stdout=(out := io.StringIO()))
+    assert json.loads(out.getvalue().splitlines()[-1])["rollups_match"] is True
+
+
+def test_without_rollups_the_triggers_write_nothing_and_the_reports_read_the_facts(rolled, agent):
+    RollupState.objects.all().delete()
+    CaseRollup.objects.all().delete()
+    open_case(agent, title="Not rolled up")
+    assert not CaseRollup.objects.exists()
+    assert not build.active()
+    f = Filters(date_from=date.today(), date_to=date.today())
+    assert REGISTRY["resolution"].run(f).tables[0].rows[0] == ["Cases opened", 1]
+
+
+RANGES = [
+    (date(2023, 1, 1), date(2025, 1, 1), None),  # the whole two years, by month
+    (date(2023, 3, 15), date(2024, 2, 20), None),  # edges: weeks and days around months
+    (date(2023, 3, 15), date(2024, 2, 20), "week"),
+    (date(2023, 5, 3), date(2023, 6, 28), None),  # by day
+    (date(2023, 5, 3), date(2023, 6, 28), "month"),
+    (date(2023, 5, 3), date(2023, 5, 4), None),  # no whole week: histograms from the cases
+]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
+    bench = ReportsBench(3000, io.StringIO())
+    bench.build()
+    build.install()
+    build.rebuild()
+    team = Team.objects.filter(cases__source="bench-reports").first()
+    category = Category.objects.filter(cases__source="bench-reports").first()
+    filter_sets = [
+        {},
+        {"level": "L2"},
+        {"team": team.name},
+        {"category": category.code},
+        {"priority": 3},
+        {"source": "live"},
+        {"category": category.code, "priority": 3},  # two filters: histograms from the cases
+        {"level": "L1", "team": team.name},
+    ]
+    compared = 0
+    for date_from, date_to, period in RANGES:
+        for extra in filter_sets:
+            f = Filters(date_from=date_from, date_to=date_to, period=period, now=bench.now, **extra)
+            rolled = {name: result_json(r.run(f)) for name, r in REGISTRY.items()}
+            state = list(RollupState.objects.values_list("time_zone", "built_at"))
+            RollupState.objects.all().delete()
+            try:
+                for name, r in REGISTRY.items():
+                    assert result_json(r.run(f)) == rolled[name], (name, f)
+                    compared += 1
+            finally:
+                RollupState.objects.create(time_zone=state[0][0], built_at=state[0][1])
+    assert compared == len(RANGES) * len(filter_sets) * len(REGISTRY)
+    assert build.check() == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_bench_reports_prints_reports_beside_and_the_write_path_cost():
+    out = io.StringIO()
+    call_command(
+        "bench_reports",
+        *("--cases", "400", "--repeats", "1", "--intake", "5", "--sweep-open", "60", "--sweep-due", "20"),
+        stdout=out,
+    )
+    figures = json.loads(out.getvalue().splitlines()[-1])
+    assert figures["rollups"] is True
+    assert set(figures["reports_ms"]) == set(REGISTRY)
+    for label in ("with_rollups", "without_rollups"):
+        assert figures["write_path"][label]["intake_per_s"] > 0
+        assert figures["write_path"][label]["swept"] >= 20
+    assert figures["write_path"]["rebuild_s"] >= 0
+    assert "with rollups" in out.getvalue() and "rollup rebuild" in out.getvalue()
+    assert build.check() == []  # the rebuild caught up with what was written without the triggers
