@@ -59,7 +59,6 @@ def text_retrain() -> dict:
     return retrain()
 
 
-
 def risk_score_new() -> int:
     """Score the open cases not scored yet (every 5 minutes): a rule on the predicted risk
     sees a new case soon after intake, not after the daily retraining."""
