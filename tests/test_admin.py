@@ -55,7 +55,7 @@ pytestmark = pytest.mark.django_db
 # importedsource: written by import_events, read by the reports only; casewatcher: the
 # case admin lists followers, and their history is in the audit log and the case trail;
 # casewait: facts for the Waiting report, each start and end is in the case's own history.
-NOT_IN_ADMIN = {"importedsource", "casewatcher", "casewait"}
+NOT_IN_ADMIN = {"importedsource", "casewatcher", "casewait", "caseattribute"}
 SUPERUSER_ONLY = {
     "apitoken",
     "savedqueuefilter",

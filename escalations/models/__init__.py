@@ -1,5 +1,6 @@
 from escalations.audit.records import AuditedHistory, AuditHead, AuditSeal
 from escalations.models.api import ApiToken, Scope
+from escalations.models.attributes import CaseAttribute
 from escalations.models.authority_change import AuthorityChange, AuthorityChangeKind, AuthorityChangeStatus
 from escalations.models.automation import Notification, RuleFiring, RuleProblem, SweepHeartbeat
 from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
@@ -44,6 +45,7 @@ from escalations.models.sources import ImportedSource
 from escalations.models.waits import CaseWait
 
 __all__ = [
+    "CaseAttribute",
     "CaseWait",
     "WaitKind",
     "CaseWatcher",
