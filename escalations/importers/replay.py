@@ -34,6 +34,7 @@ from escalations.models import (
     Team,
     WaitKind,
 )
+from escalations.models.sources import IMPORTED_REASON
 
 S = CaseStatus
 K = EscalationKind
@@ -153,7 +154,7 @@ class Replay:
         after = self.snapshot()
         if after != before or not self.out.history or self.remark:
             kind = "~" if self.out.history else "+"
-            reason = f"Imported from {self.ctx.label}, line {ev.line}: {ev.label}"
+            reason = f"{IMPORTED_REASON}{self.ctx.label}, line {ev.line}: {ev.label}"
             if self.remark:
                 reason, self.remark = f"{reason} ({self.remark})", ""
             self.out.history.append(
@@ -168,7 +169,7 @@ class Replay:
 
     def move(self, level: Level, team: Team | None, at: datetime, ev: Event) -> None:
         c = self.case
-        reason = f"Imported from {self.ctx.label}, line {ev.line}"
+        reason = f"{IMPORTED_REASON}{self.ctx.label}, line {ev.line}"
         steps = self.ctx.steps(c.level, level)
         self.tick(at)  # as the workflow does: the breach at the level left is recorded on the handoff
         breached = c.ola_response_breached_at is not None  # the OLA of the level it leaves

@@ -15,6 +15,7 @@ from escalations.reports.base import Chart, Column, Scope, Table, count_cases, p
     "Resolution by level",
     "Cases opened in the range: the share resolved at each level, the first-level resolution rate "
     "(resolved at the lowest level without ever leaving it) and the highest level each case reached.",
+    compare=("cases", "resolved", "first_level", "above_first"),
 )
 def resolution(scope: Scope) -> list[Table]:
     groups = list(
