@@ -345,3 +345,28 @@ def test_per_agent_figures_on_imported_handoffs(bpic):
         "be-Carl@bpic2013": [1, 1, 100.0, 0, 0, None],
         "se-Anna@bpic2013": [2, 0, 0.0, 0, 0, None],
     }
+
+
+def test_uci_reads_the_original_files_headers_and_values(db, tmp_path):
+    """A user who downloads the log from the UCI repository gets its own spelling: the
+    ``incident_state`` and ``subcategory`` headers, INC numbers, "3 - Moderate" values."""
+    import csv
+    import gzip
+
+    with gzip.open(UCI, "rt", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    header[header.index("ident_state")] = "incident_state"
+    header[[i for i, h in enumerate(header) if h == "category"][1]] = "subcategory"
+    words = {"1": "1 - Critical", "2": "2 - Medium", "3": "3 - Moderate", "4": "4 - Low"}
+    for row in rows[1:]:
+        row[0] = "INC" + row[0]
+        for name in ("impact", "urgency", "priority"):
+            row[header.index(name)] = words.get(row[header.index(name)], row[header.index(name)])
+    original = tmp_path / "incident_event_log.csv"
+    with open(original, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    run_import(FORMATS["uci"], str(original), skip_bad_rows=True)
+    c = case("uci", "INC0000001")
+    assert (c.priority, c.impact, c.urgency, c.status) == (3, 2, 2, "closed")
+    assert (attrs(c)["category"], attrs(c)["subcategory"]) == ("55", "170")

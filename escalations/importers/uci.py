@@ -22,6 +22,8 @@ Mapping decisions:
   category, subcategory, symptom, location, contact type, configuration item, caller,
   opened by, assigned to, resolved by, closing code, vendor, problem, change (rfc),
   caused by, knowledge, priority confirmation, notify.
+- The original file from the UCI repository reads as well: its ``incident_state`` and
+  ``subcategory`` headers, ``INC``-prefixed numbers and "1 - Critical" style values.
 - Times are ``D/M/YYYY HH:MM`` without a zone; they are read as UTC. Rows of an incident
   are replayed in ``sys_mod_count`` order (four incidents list them out of order).
 """
@@ -84,6 +86,8 @@ COLUMNS = [
     "resolved_at",
     "closed_at",
 ]
+# The original file's headers, where the copy here renamed them.
+ORIGINAL = {"incident_state": "ident_state"}
 # Report attributes: (key, column) from the incident's last row; absent columns are skipped.
 ATTRIBUTES = (
     ("category", "category"),
@@ -116,8 +120,9 @@ def _moment(text: str) -> datetime | None:
 
 def _columns(header: list[str], path: str) -> dict[str, int]:
     """Column positions; the second ``category`` column is the subcategory."""
+    header = [ORIGINAL.get(name.strip(), name) for name in header]
     col = require_columns(header, COLUMNS, path)
-    later = [i for i, name in enumerate(header) if name.strip() == "category"]
+    later = [i for i, name in enumerate(header) if name.strip() in ("category", "subcategory")]
     col["subcategory"] = later[1] if len(later) > 1 else later[0]
     known = {name.strip(): i for i, name in reversed(list(enumerate(header)))}
     for name in [name for _key, name in ATTRIBUTES] + ["sys_updated_by"]:
@@ -189,7 +194,7 @@ def _event(line: int, row: list[str], get, bad) -> tuple[int, Event] | None:
         return None
     values = {}
     for name, top in (("priority", 4), ("impact", 3), ("urgency", 3)):
-        raw = get(row, name)
+        raw = get(row, name).split(" - ")[0].strip()  # the original writes "1 - Critical"
         if not raw.isdigit() or not 1 <= int(raw) <= top:
             bad(BadRow(line, f"{name} '{raw}' is not 1..{top}"))
             return None

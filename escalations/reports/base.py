@@ -392,14 +392,15 @@ class Report:
                     cur.execute("SET LOCAL enable_sort = off")
             scope = Scope(filters)
             tables = self.build(scope)
-            if scope.by is not None:
-                from escalations.reports.breakdown import comparison  # it builds on this module
-
-                tables.append(comparison(scope, self.compare, self.population))
+            for extra in EXTRA_TABLES:
+                tables.extend(extra(self, scope))
         return Result(self, filters, tables)
 
 
 REGISTRY: dict[str, Report] = {}
+# Tables any report may add on request, registered by their modules like the reports
+# (``breakdown``: the comparison table of ``Filters.by``): ``(report, scope) -> tables``.
+EXTRA_TABLES: list[Callable[[Report, Scope], list[Table]]] = []
 
 
 def report(

@@ -19,7 +19,7 @@ from django.db.models import Avg, F, FilteredRelation, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from escalations.models import OPEN_STATUSES, Case, Category
-from escalations.reports.base import Column, Scope, Table, count_cases, hours, pct
+from escalations.reports.base import EXTRA_TABLES, Column, Report, Scope, Table, count_cases, hours, pct
 from escalations.reports.sql import Seconds
 
 KEY = "breakdown"
@@ -212,3 +212,10 @@ def comparison(scope: Scope, compare: tuple[str, ...], population: str = "opened
         rows,
         note=" ".join(notes),
     )
+
+
+def _on_request(report: Report, scope: Scope) -> list[Table]:
+    return [comparison(scope, report.compare, report.population)] if scope.by is not None else []
+
+
+EXTRA_TABLES.append(_on_request)
