@@ -65,6 +65,7 @@ NOT_IN_ADMIN = {
     "casedurationrollup",
     "handoffrollup",
     "rollupstate",
+    "caseattribute",
 }
 SUPERUSER_ONLY = {
     "apitoken",

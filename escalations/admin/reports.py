@@ -19,9 +19,9 @@ from django.utils.safestring import mark_safe
 
 from escalations.core.bounds import BoundedDateField
 from escalations.domain import authority
-from escalations.models import Category, Level, Priority, Team
+from escalations.models import CaseAttribute, Category, Level, Priority, Team
 from escalations.reports import REGISTRY, FilterError, Filters
-from escalations.reports.base import PERIODS, SOURCES, default_range
+from escalations.reports.base import BY, PERIODS, SOURCES, default_range
 from escalations.reports.charts import render as render_chart
 from escalations.reports.output import cell_text, find_table, table_csv
 
@@ -39,6 +39,20 @@ class ReportFilterForm(forms.Form):
     )
     source = forms.ChoiceField(choices=[("", "all"), *((k, k) for k in SOURCES)], required=False)
     period = forms.ChoiceField(choices=[("", "automatic"), *((k, k) for k in PERIODS)], required=False)
+    attr = forms.CharField(
+        label="Attribute",
+        required=False,
+        max_length=250,
+        widget=forms.TextInput(attrs={"placeholder": "product:PROD424", "size": 18}),
+        help_text="Only cases whose imported attribute has this value (key:value).",
+    )
+    by = forms.CharField(
+        label="Compare by",
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"placeholder": "attr:country", "list": "report-by-options", "size": 14}),
+        help_text=f"Adds a comparison table: {', '.join(BY)}, or attr:KEY.",
+    )
 
     def clean(self):
         """The range's bounds (dates, length, number of buckets) are the Filters' own."""
@@ -61,6 +75,8 @@ class ReportFilterForm(forms.Form):
             priority=d["priority"],
             source=d["source"] or None,
             period=d["period"] or None,
+            attr=d["attr"] or None,
+            by=d["by"] or None,
         )
 
 
@@ -135,6 +151,7 @@ def report_detail(request, name: str):
             tables=tables,
             reports=REGISTRY.values(),
             query=request.GET.urlencode(),
+            by_options=[*BY, *(f"attr:{k}" for k in CaseAttribute.objects.known_keys())],
         ),
         status=400 if form.errors else 200,
     )

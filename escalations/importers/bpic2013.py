@@ -18,6 +18,14 @@ Mapping decisions:
 - Teams: ``Involved ST`` as "BPIC <name>", created at the level of the row it first
   appears on. A team change within a level is a reassignment.
 - Category: ``Product``. Opening time: the first event (the log has no other).
+- People: ``Resource`` (``fr-Frederic``, the owner's country and first name) is the acting
+  person of each row's change and, on a row that works the case (Accepted, Completed,
+  Unmatched), its assignee; a user ``fr-Frederic@bpic2013`` without a login stands for
+  each. A move up is raised by the row's resource, accepted or returned by the next
+  working row's.
+- Attributes (report filters and breakdowns): ``product``, ``country`` (the same on every
+  row of an incident), and from the first row ``org_line`` (Involved Org line 3),
+  ``function_div`` (Involved ST Function Div) and ``owner_country``.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from escalations.importers.common import (
     Incident,
     LogReader,
     about,
+    attributes,
     grouped,
     require_columns,
 )
@@ -79,6 +88,15 @@ COLUMNS = [
     "Involved Org line 3",
     "Involved ST Function Div",
 ]
+OPTIONAL = ("Resource",)
+# Report attributes: (key, column), from the incident's first row.
+ATTRIBUTES = (
+    ("product", "Product"),
+    ("country", "Country"),
+    ("org_line", "Involved Org line 3"),
+    ("function_div", "Involved ST Function Div"),
+    ("owner_country", "Owner Country"),
+)
 
 
 def _moment(text: str) -> datetime:
@@ -89,7 +107,8 @@ def _moment(text: str) -> datetime:
 
 def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Incident]:
     col = require_columns(reader.header, COLUMNS, reader.path)
-    get = lambda row, name: row[col[name]].strip() if len(row) > col[name] else ""  # noqa: E731
+    col.update({name: i for name, i in require_columns(reader.header, [], reader.path).items() if name in OPTIONAL})
+    get = lambda row, name: row[col[name]].strip() if name in col and len(row) > col[name] else ""  # noqa: E731
     for sr, run in grouped(reader.rows(), col["SR Number"], bad):
         events, first = [], None
         bad_here = about(sr, bad)
@@ -116,6 +135,7 @@ def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Inci
             impact=impact,
             urgency=urgency,
             priority=priority,
+            attributes=attributes((key, get(first, column)) for key, column in ATTRIBUTES),
         )
 
 
@@ -140,6 +160,7 @@ def _event(line: int, row: list[str], get, bad) -> Event | None:
         bad(BadRow(line, f"unknown impact '{impact}'"))
         return None
     team = get(row, "Involved ST")
+    resource = get(row, "Resource")
     return Event(
         line=line,
         at=at,
@@ -148,4 +169,6 @@ def _event(line: int, row: list[str], get, bad) -> Event | None:
         level=level,
         team=f"BPIC {team}" if team else None,
         wait=WAITS.get(sub, "") if status == "Accepted" else "",
+        actor=resource,
+        assignee=resource if resource and ours != QUEUED else None,
     )

@@ -16,16 +16,19 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from escalations.domain import clock
 from escalations.models import CaseStatus, Category, Level, SlaPolicy, Team
+from escalations.models.attributes import KEY_MAX, VALUE_MAX
 
 S = CaseStatus
 QUEUED = "queued"  # waiting in a queue: "escalated" after a move up, else new / in progress
@@ -49,6 +52,8 @@ class Event:
     impact: int | None = None
     urgency: int | None = None
     wait: str = ""  # a WaitKind value while the log says the incident waits on someone
+    actor: str = ""  # the log's person who made this change (BPIC ``Resource``, UCI ``sys_updated_by``)
+    assignee: str | None = None  # who holds the case afterwards; None keeps the current one, "" nobody
 
 
 @dataclass
@@ -69,6 +74,12 @@ class Incident:
     reopen_count: int | None = None
     reassignment_count: int | None = None
     made_sla: bool | None = None
+    # The log's own attributes of the incident (product, country, ...): report filters and
+    # breakdowns (``CaseAttribute``). Keys are short lower-case words; empty values are left out.
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def people(self) -> set[str]:
+        return {name for ev in self.events for name in (ev.actor, ev.assignee) if name}
 
 
 @dataclass
@@ -89,6 +100,7 @@ class Summary:
     history_rows: int = 0
     teams_created: int = 0
     categories_created: int = 0
+    people_created: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
     # Incidents written although some of their rows were bad (``skip_bad_rows`` only): the
     # case lacks those rows' events, and a re-run skips it by id, so they are named.
@@ -219,6 +231,22 @@ def grouped(
         yield key, run
 
 
+def username(name: str, source: str) -> str:
+    """The user standing for a log's person: ``fr-Frederic@bpic2013`` (the characters a
+    username allows, at most 150)."""
+    clean = re.sub(r"[^\w.+-]", "_", name.strip())[:100] or "_"
+    return f"{clean}@{source}"
+
+
+def attribute_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:KEY_MAX]
+
+
+def attributes(pairs: Iterable[tuple[str, str]], missing: tuple[str, ...] = ("", "?")) -> dict[str, str]:
+    """The log's attributes as ``CaseAttribute`` keys and values, without the missing ones."""
+    return {attribute_key(k): v.strip()[:VALUE_MAX] for k, v in pairs if v.strip() not in missing}
+
+
 def require_columns(header: list[str], names: Iterable[str], path: str) -> dict[str, int]:
     index = {}
     for i, name in enumerate(header):
@@ -239,8 +267,32 @@ class Context:
         self.ladder = sorted(self.levels.values(), key=lambda lv: lv.rank)
         self.teams: dict[str, Team] = {t.name: t for t in Team.objects.select_related("level")}
         self.categories: dict[str, Category] = {}
+        self.people: dict[str, int] = {}  # the log's name -> user id
         self.snapshot = clock.freeze_policy(SlaPolicy.objects.select_related("calendar").default())
         self.now = timezone.now()
+
+    def load_people(self, names: set[str]) -> None:
+        """A user per person the log names, matched by username ``<name>@<source>`` or
+        created without a login (inactive, no usable password): the acting person of the
+        imported changes and the case's assignee, so per-agent figures work on imported
+        data. One query for the known, one insert for the new, per batch."""
+        wanted = {username(n, self.source): n for n in names if n not in self.people}
+        if not wanted:
+            return
+        User = get_user_model()
+        found = dict(User.objects.filter(username__in=wanted).values_list("username", "pk"))
+        missing = [u for u in wanted if u not in found]
+        if missing:
+            User.objects.bulk_create(
+                [User(username=u, first_name=wanted[u][:150], is_active=False, password="!") for u in missing],
+                ignore_conflicts=True,
+            )
+            found = dict(User.objects.filter(username__in=wanted).values_list("username", "pk"))
+            self.summary.people_created += len(missing)
+        self.people.update({wanted[u]: pk for u, pk in found.items()})
+
+    def person(self, name: str | None) -> int | None:
+        return self.people.get(name) if name else None
 
     def team(self, name: str | None, level: Level) -> Team | None:
         if not name:

@@ -34,6 +34,7 @@ from escalations.models import (
     Team,
     WaitKind,
 )
+from escalations.models.sources import IMPORTED_REASON
 
 S = CaseStatus
 K = EscalationKind
@@ -54,12 +55,15 @@ class Handoff:
     created_at: datetime
     reason: str
     response_breached: bool = False  # at the level it left, when it left
+    raised_by: int | None = None  # the log's acting person (a user without a login)
+    from_assignee: int | None = None
     status: str = E.PENDING
     decided_at: datetime | None = None
     return_reason: str = ""
+    decided_by: int | None = None
 
-    def decide(self, status: str, at: datetime, reason: str = "") -> None:
-        self.status, self.decided_at, self.return_reason = status, at, reason
+    def decide(self, status: str, at: datetime, by: int | None, reason: str = "") -> None:
+        self.status, self.decided_at, self.decided_by, self.return_reason = status, at, by, reason
 
     def model(self, case: Case) -> Escalation:
         return Escalation(
@@ -76,6 +80,9 @@ class Handoff:
             return_reason=self.return_reason,
             response_breached=self.response_breached,
             created_at=self.created_at,
+            raised_by_id=self.raised_by,
+            from_assignee_id=self.from_assignee,
+            decided_by_id=self.decided_by,
         )
 
 
@@ -85,6 +92,7 @@ class Replayed:
     history: list[dict] = field(default_factory=list)  # tracked values + history_date/_type/_reason
     handoffs: list[Handoff] = field(default_factory=list)
     waits: list[CaseWait] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)  # CaseAttribute key -> value
 
 
 class Replay:
@@ -105,6 +113,7 @@ class Replay:
             level=level,
             highest_level=level,
             team=ctx.team(first.team, level),
+            created_by_id=ctx.person(first.actor),
             opened_at=opened,
             level_entered_at=opened,
             policy_snapshot=ctx.snapshot,
@@ -118,12 +127,14 @@ class Replay:
         self.pending: Handoff | None = None
         self.remark = ""  # said in the next history row: where the log's order was not kept
         self.wait: CaseWait | None = None
-        self.out = Replayed(self.case)
+        self.actor: int | None = None  # who made the event being replayed
+        self.out = Replayed(self.case, attributes=dict(inc.attributes))
 
     # -- one event -----------------------------------------------------------------------
     def event(self, ev: Event) -> None:
         c = self.case
         at = max(ev.at, c.opened_at)
+        self.actor = self.ctx.person(ev.actor)
         before = self.snapshot()
         for name in ("priority", "impact", "urgency"):
             if getattr(ev, name) is not None:
@@ -136,29 +147,37 @@ class Replay:
             c.reassignment_count += 1
             c.team = team
         self.set_status(ev, at)
+        if ev.assignee is not None:
+            c.assignee_id = self.ctx.person(ev.assignee)
         self.tick(at)
         self.track_wait(ev, at)
         after = self.snapshot()
         if after != before or not self.out.history or self.remark:
             kind = "~" if self.out.history else "+"
-            reason = f"Imported from {self.ctx.label}, line {ev.line}: {ev.label}"
+            reason = f"{IMPORTED_REASON}{self.ctx.label}, line {ev.line}: {ev.label}"
             if self.remark:
                 reason, self.remark = f"{reason} ({self.remark})", ""
             self.out.history.append(
-                {**after, "history_date": at, "history_type": kind, "history_change_reason": reason[:1000]}
+                {
+                    **after,
+                    "history_date": at,
+                    "history_type": kind,
+                    "history_change_reason": reason[:1000],
+                    "history_user_id": self.actor,
+                }
             )
 
     def move(self, level: Level, team: Team | None, at: datetime, ev: Event) -> None:
         c = self.case
-        reason = f"Imported from {self.ctx.label}, line {ev.line}"
+        reason = f"{IMPORTED_REASON}{self.ctx.label}, line {ev.line}"
         steps = self.ctx.steps(c.level, level)
         self.tick(at)  # as the workflow does: the breach at the level left is recorded on the handoff
         breached = c.ola_response_breached_at is not None  # the OLA of the level it leaves
         if steps > 0:
             if self.pending is not None:  # passed on up before being worked: taken on, then handed over
-                self.pending.decide(E.ACCEPTED, at)
+                self.pending.decide(E.ACCEPTED, at, self.actor)
             kind = K.ESCALATE if steps == 1 else K.JUMP
-            self.pending = Handoff(kind, c.level, level, c.team, team, at, reason, breached)
+            self.pending = Handoff(kind, c.level, level, c.team, team, at, reason, breached, self.actor, c.assignee_id)
             self.out.handoffs.append(self.pending)
             c.escalation_count += 1
             c.assignee = None
@@ -166,15 +185,15 @@ class Replay:
             return
         if self.pending is not None:
             returned, self.pending = self.pending, None
-            returned.decide(E.RETURNED, at, "Sent back down unworked (imported log)")
+            returned.decide(E.RETURNED, at, self.actor, "Sent back down unworked (imported log)")
             if returned.from_level.rank <= level.rank:  # back where it came from (or above)
                 c._enter_level(level, team, at)
                 c.responded_at = at  # as ``return_escalation``: it was worked there already
                 return
             c._enter_level(returned.from_level, returned.from_team, at)
             reason = f"{reason}: returned to {returned.from_level.code}, then sent on down"
-        handoff = Handoff(K.DE_ESCALATE, c.level, level, c.team, team, at, reason, breached)
-        handoff.decide(E.ACCEPTED, at)
+        handoff = Handoff(K.DE_ESCALATE, c.level, level, c.team, team, at, reason, breached, self.actor, c.assignee_id)
+        handoff.decide(E.ACCEPTED, at, self.actor)
         self.out.handoffs.append(handoff)
         c.assignee = None
         c._enter_level(level, team, at)
@@ -185,7 +204,7 @@ class Replay:
             new = S.ESCALATED if self.pending else S.NEW if c.first_response_at is None else S.IN_PROGRESS
         if new in WORKED:
             if self.pending is not None:
-                self.pending.decide(E.ACCEPTED, at)
+                self.pending.decide(E.ACCEPTED, at, self.actor)
                 self.pending = None
             # The logs record no customer contact: their own mapping (README "Importing real
             # incident logs") takes the first worked status as the first response.

@@ -13,7 +13,7 @@ from escalations.core.bulk import bulk_insert
 from escalations.importers import sources
 from escalations.importers.common import Context, Incident, LogFormatError, LogReader, Summary
 from escalations.importers.replay import Replay, Replayed
-from escalations.models import Case, Escalation
+from escalations.models import Case, CaseAttribute, Escalation
 
 BATCH = 500
 CaseHistory = Case.history.model
@@ -121,6 +121,7 @@ def _import_batch(ctx: Context, batch: list[Incident]) -> list[str]:
     if not fresh:
         return []
     with transaction.atomic():
+        ctx.load_people(set().union(*(inc.people() for inc in fresh)))
         replayed = [Replay(ctx, inc).run() for inc in fresh]
         write(replayed, ctx)
     ctx.summary.created += len(replayed)
@@ -144,7 +145,8 @@ def write(replayed: list[Replayed], ctx: Context) -> None:
         for w in r.waits:
             w.case_id = r.case.pk
     bulk_insert(waits)
-    history = [CaseHistory(id=r.case.pk, history_user_id=None, **row) for r in replayed for row in r.history]
+    bulk_insert([CaseAttribute(case_id=r.case.pk, key=k, value=v) for r in replayed for k, v in r.attributes.items()])
+    history = [CaseHistory(id=r.case.pk, **row) for r in replayed for row in r.history]
     for h, esc in handoffs:
         esc_history.extend(_handoff_history(h, esc, ctx))
     chain.append(_as_stored(history), bulk_insert)
@@ -163,19 +165,23 @@ def _handoff_history(h, esc: Escalation, ctx: Context) -> list:
                 history_date=esc.created_at,
                 history_type="+",
                 history_change_reason=reason,
-                history_user_id=None,
+                history_user_id=esc.raised_by_id,
             )
         ]
-    raised = {**values, "status": "pending", "decided_at": None, "return_reason": ""}
+    raised = {**values, "status": "pending", "decided_at": None, "decided_by_id": None, "return_reason": ""}
     return [
         EscalationHistory(
-            **raised, history_date=esc.created_at, history_type="+", history_change_reason=reason, history_user_id=None
+            **raised,
+            history_date=esc.created_at,
+            history_type="+",
+            history_change_reason=reason,
+            history_user_id=esc.raised_by_id,
         ),
         EscalationHistory(
             **values,
             history_date=esc.decided_at,
             history_type="~",
             history_change_reason=f"{esc.get_status_display()} (imported)",
-            history_user_id=None,
+            history_user_id=esc.decided_by_id,
         ),
     ]

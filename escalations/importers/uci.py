@@ -15,6 +15,15 @@ Mapping decisions:
 - The incident's ``opened_at``, ``resolved_at``, ``closed_at``, ``reopen_count``,
   ``reassignment_count`` and ``made_sla`` (from its last row) are the source's own and win
   over what the replay derives; ``category`` is the last row's.
+- People: ``sys_updated_by`` is the acting person of each row's change and
+  ``assigned_to`` the case's assignee after it (``?``: nobody); a user ``<id>@uci``
+  without a login stands for each.
+- Attributes (report filters and breakdowns), from the last row, ``?`` left out:
+  category, subcategory, symptom, location, contact type, configuration item, caller,
+  opened by, assigned to, resolved by, closing code, vendor, problem, change (rfc),
+  caused by, knowledge, priority confirmation, notify.
+- The original file from the UCI repository reads as well: its ``incident_state`` and
+  ``subcategory`` headers, ``INC``-prefixed numbers and "1 - Critical" style values.
 - Times are ``D/M/YYYY HH:MM`` without a zone; they are read as UTC. Rows of an incident
   are replayed in ``sys_mod_count`` order (four incidents list them out of order).
 """
@@ -24,7 +33,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from escalations.importers.common import BadRow, Event, Incident, LogReader, about, grouped, require_columns
+from escalations.importers.common import (
+    BadRow,
+    Event,
+    Incident,
+    LogReader,
+    about,
+    attributes,
+    grouped,
+    require_columns,
+)
 from escalations.models import CaseStatus, WaitKind
 
 SOURCE = "uci"
@@ -68,6 +86,29 @@ COLUMNS = [
     "resolved_at",
     "closed_at",
 ]
+# The original file's headers, where the copy here renamed them.
+ORIGINAL = {"incident_state": "ident_state"}
+# Report attributes: (key, column) from the incident's last row; absent columns are skipped.
+ATTRIBUTES = (
+    ("category", "category"),
+    ("subcategory", "subcategory"),
+    ("symptom", "u_symptom"),
+    ("location", "location"),
+    ("contact_type", "contact_type"),
+    ("cmdb_ci", "cmdb_ci"),
+    ("caller", "caller_id"),
+    ("opened_by", "opened_by"),
+    ("assigned_to", "assigned_to"),
+    ("resolved_by", "resolved_by"),
+    ("closed_code", "closed_code"),
+    ("vendor", "vendor"),
+    ("problem_id", "problem_id"),
+    ("rfc", "rfc"),
+    ("caused_by", "caused_by"),
+    ("knowledge", "knowledge"),
+    ("priority_confirmation", "u_priority_confirmation"),
+    ("notify", "notify"),
+)
 
 
 def _moment(text: str) -> datetime | None:
@@ -79,15 +120,20 @@ def _moment(text: str) -> datetime | None:
 
 def _columns(header: list[str], path: str) -> dict[str, int]:
     """Column positions; the second ``category`` column is the subcategory."""
+    header = [ORIGINAL.get(name.strip(), name) for name in header]
     col = require_columns(header, COLUMNS, path)
-    later = [i for i, name in enumerate(header) if name.strip() == "category"]
+    later = [i for i, name in enumerate(header) if name.strip() in ("category", "subcategory")]
     col["subcategory"] = later[1] if len(later) > 1 else later[0]
+    known = {name.strip(): i for i, name in reversed(list(enumerate(header)))}
+    for name in [name for _key, name in ATTRIBUTES] + ["sys_updated_by"]:
+        if name not in col and name in known:
+            col[name] = known[name]
     return col
 
 
 def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Incident]:
     col = _columns(reader.header, reader.path)
-    get = lambda row, name: row[col[name]].strip() if len(row) > col[name] else ""  # noqa: E731
+    get = lambda row, name: row[col[name]].strip() if name in col and len(row) > col[name] else ""  # noqa: E731
     for number, run in grouped(reader.rows(), col["number"], bad):
         parsed = []
         bad_here = about(number, bad)
@@ -128,6 +174,7 @@ def incidents(reader: LogReader, bad: Callable[[BadRow], None]) -> Iterator[Inci
             resolved_at=resolved,
             closed_at=closed,
             made_sla={"true": True, "false": False}.get(made),
+            attributes=attributes((key, get(last, name)) for key, name in ATTRIBUTES),
             **counts,
         )
 
@@ -147,13 +194,14 @@ def _event(line: int, row: list[str], get, bad) -> tuple[int, Event] | None:
         return None
     values = {}
     for name, top in (("priority", 4), ("impact", 3), ("urgency", 3)):
-        raw = get(row, name)
+        raw = get(row, name).split(" - ")[0].strip()  # the original writes "1 - Critical"
         if not raw.isdigit() or not 1 <= int(raw) <= top:
             bad(BadRow(line, f"{name} '{raw}' is not 1..{top}"))
             return None
         values[name] = int(raw)
     seq = get(row, "sys_mod_count")
     group = get(row, "assignment_group")
+    assigned = get(row, "assigned_to")
     return (int(seq) if seq.isdigit() else 0), Event(
         line=line,
         at=at,
@@ -161,5 +209,7 @@ def _event(line: int, row: list[str], get, bad) -> tuple[int, Event] | None:
         label=state,
         team=f"UCI group {group}" if group not in ("", "?") else None,
         wait=WAITS.get(state, ""),
+        actor=get(row, "sys_updated_by") if get(row, "sys_updated_by") != "?" else "",
+        assignee="" if assigned in ("", "?") else assigned,
         **values,
     )

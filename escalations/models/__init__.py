@@ -1,5 +1,6 @@
 from escalations.audit.records import AuditedHistory, AuditHead, AuditSeal
 from escalations.models.api import ApiToken, Scope
+from escalations.models.attributes import CaseAttribute
 from escalations.models.authority_change import AuthorityChange, AuthorityChangeKind, AuthorityChangeStatus
 from escalations.models.automation import Notification, RuleFiring, RuleProblem, SweepHeartbeat
 from escalations.models.calendars import BusinessCalendar, Holiday, WorkingRange
@@ -53,6 +54,7 @@ __all__ = [
     "CaseRollup",
     "HandoffRollup",
     "RollupState",
+    "CaseAttribute",
     "CaseWait",
     "WaitKind",
     "CaseWatcher",

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from django.db import models
 
+# Every imported handoff's reason (and history row's) starts with this: the reports tell a
+# handoff raised in this desk from one replayed from a log, whose acting person is now set.
+IMPORTED_REASON = "Imported from "
+
 
 class ImportedSource(models.Model):
     source = models.CharField(max_length=16, unique=True)

@@ -3,6 +3,7 @@ The admin pages (``escalations.admin.reports``) and ``manage.py report`` both re
 
 from escalations.reports import (  # noqa: F401  (registers)
     bottlenecks,
+    breakdown,
     flow,
     forecast,
     live,

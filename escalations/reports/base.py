@@ -10,6 +10,7 @@ and the handoffs once or twice, never row by row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -21,7 +22,8 @@ from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from escalations.core.bounds import EARLIEST, LATEST
-from escalations.models import Case, Category, Escalation, ImportedSource, Level, Team
+from escalations.models import Case, CaseAttribute, Category, Escalation, ImportedSource, Level, Team
+from escalations.models.attributes import KEY_MAX, VALUE_MAX
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 # The dates a report may cover, and how many buckets a series may have: a century by day
@@ -30,6 +32,9 @@ MAX_DAYS = 3660
 MAX_BUCKETS = 400
 BUCKET_DAYS = {"day": 1, "week": 7, "month": 28}
 SOURCES = {"live": "", "bpic2013": "bpic2013", "uci": "uci"}
+# A breakdown (``by``): a case column, or ``attr:KEY`` for an imported attribute.
+BY = ("team", "agent", "level", "category", "priority")
+ATTR_KEY = re.compile(rf"[a-z0-9_]{{1,{KEY_MAX}}}")
 
 
 class FilterError(ValueError):
@@ -50,6 +55,8 @@ class Filters:
     source: str | None = None
     period: str | None = None
     now: datetime | None = None
+    attr: str | None = None  # "key:value": only cases whose imported attribute has that value
+    by: str | None = None  # one of BY, or "attr:key": adds the comparison table
 
     def __post_init__(self):
         if self.date_to < self.date_from:
@@ -64,11 +71,41 @@ class Filters:
             raise FilterError("Priority must be 1, 2, 3 or 4.")
         if self.source is not None and self.source not in SOURCES:
             raise FilterError(f"Source must be one of {', '.join(SOURCES)}.")
+        if self.attr is not None:
+            key, sep, value = self.attr.partition(":")
+            if not sep or not ATTR_KEY.fullmatch(key) or not value.strip():
+                raise FilterError("An attribute filter reads key:value, e.g. product:PROD424.")
+            if len(value) > VALUE_MAX or not value.isprintable():
+                raise FilterError(f"An attribute value is at most {VALUE_MAX} printable characters.")
+        if self.by is not None and self.by not in BY:
+            kind, sep, key = self.by.partition(":")
+            if kind != "attr" or not sep or not ATTR_KEY.fullmatch(key):
+                raise FilterError(f"A breakdown is one of {', '.join(BY)}, or attr:KEY (e.g. attr:country).")
         buckets = ((self.date_to - self.date_from).days + 1) // BUCKET_DAYS[self.bucket] + 1
         if buckets > MAX_BUCKETS:
             raise FilterError(
                 f"That is {buckets} {self.bucket}s; a series has at most {MAX_BUCKETS}: choose a longer period."
             )
+
+    @property
+    def attr_pair(self) -> tuple[str, str] | None:
+        if not self.attr:
+            return None
+        key, _sep, value = self.attr.partition(":")
+        return key, value.strip()
+
+    @property
+    def by_pair(self) -> tuple[str, str] | None:
+        """("attr", key) or (column, column)."""
+        if not self.by:
+            return None
+        kind, _sep, key = self.by.partition(":")
+        return (kind, key) if kind == "attr" else (kind, kind)
+
+    @property
+    def by_label(self) -> str:
+        pair = self.by_pair
+        return "" if pair is None else f"attribute {pair[1]}" if pair[0] == "attr" else pair[0]
 
     @property
     def start(self) -> datetime:
@@ -140,6 +177,21 @@ class Scope:
         self.team = self._one(Team, "name", filters.team, "team")
         self.category = self._one(Category, "code", filters.category, "category")
         self.imported = {s.source: s for s in ImportedSource.objects.all()}
+        self.attr = filters.attr_pair
+        self.by = filters.by_pair
+        keys = [k for k in ((self.attr or ("",))[0], self.by[1] if self.by and self.by[0] == "attr" else "") if k]
+        if keys:
+            known = CaseAttribute.objects.known_keys()
+            for key in keys:
+                if key not in known:
+                    raise FilterError(
+                        f"There is no attribute '{key}'. "
+                        + (
+                            f"Known attributes: {', '.join(known)}."
+                            if known
+                            else "No case has attributes (import a log)."
+                        )
+                    )
 
     def horizon(self, source: str = "") -> datetime:
         """Until when a still-open case of ``source`` is measured: the end of the range, but
@@ -201,6 +253,8 @@ class Scope:
             q &= Q(**{f"{prefix}priority": self.f.priority})
         if self.f.source is not None:
             q &= Q(**{f"{prefix}source": SOURCES[self.f.source]})
+        if self.attr is not None:
+            q &= self.attribute_filter(prefix)
         if date_field:
             q &= Q(**{f"{prefix}{date_field}__gte": self.f.start, f"{prefix}{date_field}__lt": self.f.end})
         if where and self.level is not None:
@@ -208,6 +262,15 @@ class Scope:
         if where and self.team is not None:
             q &= Q(**{f"{prefix}team": self.team})
         return q
+
+    def attribute_filter(self, prefix: str = "") -> Q:
+        """Cases (or rows of a relation to them) whose attribute has the filter's value: the
+        ids come from an index-only lookup on (key, value, case)."""
+        if self.attr is None:
+            return Q()
+        key, value = self.attr
+        ids = CaseAttribute.objects.filter(key=key, value=value).values("case_id")
+        return Q(**{f"{prefix}pk__in": ids})
 
     def cases(self, date_field: str | None = "opened_at") -> QuerySet:
         """Cases matching the filters; with ``date_field``, only those with it in the range.
@@ -311,6 +374,8 @@ class Report:
     # A one-line JSON summary of a result (the forecast's evaluation); ``report`` prints it last.
     summary: Callable[[Result], dict] | None = None
     default_days: int = 0  # the range a live report opens on, if not the command's or page's own
+    compare: tuple[str, ...] = ()  # the measures of its breakdown table (``breakdown.MEASURES``)
+    population: str = "opened"  # the breakdown's cases: "opened" in the range, or "open" now
 
     def run(self, filters: Filters) -> Result:
         """Compute every table in one read-only transaction: one consistent snapshot on
@@ -328,11 +393,17 @@ class Report:
                     cur.execute("SET LOCAL work_mem = '64MB'")
                     cur.execute("SET LOCAL jit = off")
                     cur.execute("SET LOCAL enable_sort = off")
-            tables = self.build(Scope(filters))
+            scope = Scope(filters)
+            tables = self.build(scope)
+            for extra in EXTRA_TABLES:
+                tables.extend(extra(self, scope))
         return Result(self, filters, tables)
 
 
 REGISTRY: dict[str, Report] = {}
+# Tables any report may add on request, registered by their modules like the reports
+# (``breakdown``: the comparison table of ``Filters.by``): ``(report, scope) -> tables``.
+EXTRA_TABLES: list[Callable[[Report, Scope], list[Table]]] = []
 
 
 def report(
@@ -342,9 +413,21 @@ def report(
     refresh: int = 0,
     summary: Callable[[Result], dict] | None = None,
     default_days: int = 0,
+    compare: tuple[str, ...] = (),
+    population: str = "opened",
 ):
     def register(fn: Callable[[Scope], list[Table]]):
-        REGISTRY[name] = Report(name, title, description, fn, refresh, summary, default_days)
+        REGISTRY[name] = Report(
+            name,
+            title,
+            description,
+            fn,
+            refresh,
+            summary=summary,
+            default_days=default_days,
+            compare=compare,
+            population=population,
+        )
         return fn
 
     return register

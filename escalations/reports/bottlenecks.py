@@ -185,6 +185,7 @@ def _waits(scope: Scope) -> Table:
     "Bottlenecks",
     "Backlog over time; backlog and ageing per team against capacity; where escalated cases wait "
     "longest for the receiving level.",
+    compare=("cases", "open", "hours_to_resolve"),
 )
 def bottlenecks(scope: Scope) -> list[Table]:
     return [_backlog_over_time(scope), _teams(scope), _waits(scope)]

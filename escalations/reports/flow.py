@@ -200,6 +200,7 @@ def _source_verdict(scope: Scope) -> list[Table]:
     "Cases opened in the range: the level they entered at, handoffs per case, reassignments and "
     "team-to-team bounces per team and over time, and an imported log's own SLA verdict by team "
     "and over time.",
+    compare=("cases", "escalations_per_case", "reassignments_per_case", "made_sla"),
 )
 def flow(scope: Scope) -> list[Table]:
     return [*_entry_table(scope), *_ping_pong(scope), *_source_verdict(scope)]

@@ -164,6 +164,8 @@ def _today(scope: Scope) -> Table:
     "hours, handoffs waiting to be accepted and for how long, and today's SLA so far. The page "
     "refreshes itself every 30 seconds; the date range does not apply.",
     refresh=30,
+    compare=("open", "breached"),
+    population="open",
 )
 def live(scope: Scope) -> list[Table]:
     return [_load(scope), _unaccepted(scope), _today(scope)]

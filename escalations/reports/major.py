@@ -20,6 +20,7 @@ def _declared(scope: Scope):
     "Major incidents",
     "Cases declared a major incident in the range: how many, how many are still major, how "
     "long they took to resolve from the declaration, and whether their post-incident review is done.",
+    compare=("cases", "resolved", "hours_to_resolve"),
 )
 def major(scope: Scope) -> list[Table]:
     qs = _declared(scope)

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
 
 from escalations.models import EscalationKind, EscalationStatus
+from escalations.models.sources import IMPORTED_REASON
 from escalations.reports.base import Chart, Column, Scope, Table, pct, report
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
@@ -21,8 +22,9 @@ def _over_escalation(scope: Scope) -> list[Table]:
     thin = Q()
     for name in HANDOFF_FIELDS:
         thin |= Q(**{name: ""})
-    # Raised here = by a person or a rule; an imported handoff has neither.
-    here = Q(raised_by__isnull=False) | Q(rule__isnull=False)
+    # Raised here = by a person or a rule; an imported handoff names the log's person as its
+    # raiser (per-agent figures), but carries no handoff text to judge.
+    here = (Q(raised_by__isnull=False) | Q(rule__isnull=False)) & ~Q(reason__startswith=IMPORTED_REASON)
     groups = (
         scope.escalations()
         .filter(kind__in=UP)
@@ -170,6 +172,7 @@ def _under_escalation_and_reopens(scope: Scope) -> list[Table]:
     "Escalation quality",
     "Over-escalation (returned escalations per team and agent), handoffs missing information, "
     "under-escalation (breaches with no escalation after them) and the reopen rate.",
+    compare=("cases", "escalated", "reopened", "resolution_met"),
 )
 def quality(scope: Scope) -> list[Table]:
     return [*_over_escalation(scope), *_under_escalation_and_reopens(scope)]

@@ -16,6 +16,7 @@ from escalations.rollups import read as rollups
     "Resolution by level",
     "Cases opened in the range: the share resolved at each level, the first-level resolution rate "
     "(resolved at the lowest level without ever leaving it) and the highest level each case reached.",
+    compare=("cases", "resolved", "first_level", "above_first"),
 )
 def resolution(scope: Scope) -> list[Table]:
     groups = (

@@ -25,6 +25,7 @@ def _reviews(scope: Scope):
     "Reviews",
     "Completed post-escalation reviews in the range: root causes, whether the escalation was "
     "warranted, and the prevention actions agreed.",
+    compare=("cases", "escalated", "resolved"),
 )
 def reviews(scope: Scope) -> list[Table]:
     qs = _reviews(scope)

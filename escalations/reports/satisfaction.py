@@ -30,6 +30,8 @@ def _answers(scope: Scope):
         qs = qs.filter(team=scope.team)
     if scope.f.priority is not None:
         qs = qs.filter(case__priority=scope.f.priority)
+    if scope.attr is not None:
+        qs = qs.filter(scope.attribute_filter("case__"))
     return qs
 
 
@@ -64,6 +66,7 @@ def _table(key: str, title: str, label: str, rows: list, note: str = "") -> Tabl
     "Requesters' survey answers in the range (1-5, once per resolution) per level, team, agent, "
     "category and period, and by how many escalations the case went through; plus self-service "
     "deflection per category.",
+    compare=("cases", "resolved", "resolution_met"),
 )
 def satisfaction(scope: Scope) -> list[Table]:
     qs = _answers(scope)
@@ -178,5 +181,8 @@ def _deflection(scope: Scope, cats: dict) -> Table:
         rows,
         Chart("bar", "category", ["deflected", "opened"]),
         note="“This solved it” in the portal before a request was sent; it closes nothing. "
-        "Deflection % = solved by an article / (solved + cases opened).",
+        "Deflection % = solved by an article / (solved + cases opened)."
+        + (
+            " A deflection has no case, so the attribute filter applies to the cases opened only." if scope.attr else ""
+        ),
     )

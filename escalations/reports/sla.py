@@ -281,6 +281,7 @@ def _ola_by_level(scope: Scope, groups: list[dict]) -> Table:
     "SLA compliance",
     "Cases opened in the range: the customer's SLA per priority and per level and priority, each "
     "level's OLA at every visit, breaches per period, time to breach, open cases about to breach.",
+    compare=("cases", "response_met", "resolution_met", "made_sla"),
 )
 def sla(scope: Scope) -> list[Table]:
     groups = _groups(scope)

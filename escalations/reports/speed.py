@@ -251,6 +251,7 @@ def _time_at_levels(scope: Scope, cases: dict, handoffs: dict) -> Table:
     "Speed",
     "Cases opened in the range: mean and median time to first response, to accept an escalation and "
     "to resolve, per level; time spent at each level.",
+    compare=("cases", "hours_to_first_response", "hours_to_resolve"),
 )
 def speed(scope: Scope) -> list[Table]:
     cases, handoffs = _case_figures(scope), _handoff_figures(scope)

@@ -158,6 +158,7 @@ def _handoffs(scope: Scope) -> list[Table]:
     "Volume",
     "Cases opened per period, and escalations per period by level transition (L1->L2, L2->L3, "
     "skip-level), with returns and de-escalations.",
+    compare=("cases", "escalated", "above_first", "reopened"),
 )
 def volume(scope: Scope) -> list[Table]:
     opened, moved = _opened(scope)

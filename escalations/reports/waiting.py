@@ -166,6 +166,7 @@ def _over_time(scope: Scope) -> Table:
     "Waiting on customers and vendors",
     "Waits started in the range: hours per team and per reason (the customer, a vendor, another team), "
     "over time, and how often a wait started near a breach.",
+    compare=("cases", "response_met", "resolution_met", "hours_to_resolve"),
 )
 def waiting(scope: Scope) -> list[Table]:
     return [_by_team(scope), _by_reason(scope), _over_time(scope)]

@@ -89,6 +89,7 @@ class Command(BaseCommand):
             f"  history rows         {summary.history_rows:,}",
             f"  teams created        {summary.teams_created:,}",
             f"  categories created   {summary.categories_created:,}",
+            f"  people (no login)    {summary.people_created:,}",
             f"  bad rows             {len(summary.bad_rows):,}",
         ]
         lines += [f"    line {b.line}: {b.reason}" for b in summary.bad_rows[:SHOW_BAD]]

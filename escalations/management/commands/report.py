@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from escalations.reports import REGISTRY, FilterError, Filters
-from escalations.reports.base import PERIODS, SOURCES, default_range
+from escalations.reports.base import BY, PERIODS, SOURCES, default_range
 from escalations.reports.output import result_csv, result_json, result_text
 
 
@@ -43,6 +43,13 @@ class Command(BaseCommand):
             "--source", choices=list(SOURCES), help="Only cases opened here ('live') or imported from one log."
         )
         parser.add_argument("--period", choices=list(PERIODS), help="Bucket for series; default by range length.")
+        parser.add_argument(
+            "--attr", help="Only cases whose imported attribute has this value, KEY:VALUE (e.g. product:PROD424)."
+        )
+        parser.add_argument(
+            "--by",
+            help=f"Add a comparison table ('breakdown'): {', '.join(BY)}, or attr:KEY (e.g. attr:country).",
+        )
 
     def handle(self, *args, **o):
         report = REGISTRY[o["name"]]
@@ -59,6 +66,8 @@ class Command(BaseCommand):
                 priority=o["priority"],
                 source=o["source"],
                 period=o["period"],
+                attr=o["attr"],
+                by=o["by"],
             )
             result = report.run(filters)
         except FilterError as exc:
