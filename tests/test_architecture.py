@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("escalations.automation", "escalations.importers", "escalations.channels"),
     ("escalations.workflow",),
     ("escalations.intelligence",),
-    ("escalations.selectors", "escalations.reports"),
+    ("escalations.selectors", "escalations.reports", "escalations.rollups"),
     ("escalations.domain",),  # domain services: clock, rules, defaults, requester links
     ("escalations.models",),
     ("escalations.domain.authority", "escalations.domain.sla"),  # pure rules the models use

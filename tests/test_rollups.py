@@ -5,6 +5,7 @@ which return the same tables from the rollups as from the facts."""
 import io
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -98,8 +99,15 @@ RANGES = [
 ]
 
 
+# The reports that read rollups (the others read only the facts, with or without them).
+READ_ROLLUPS = ("volume", "resolution", "speed")
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
+    reports = Path(build.__file__).parents[1] / "reports"
+    readers = {p.stem for p in reports.glob("*.py") if "escalations.rollups" in p.read_text()}
+    assert readers == set(READ_ROLLUPS), "a report reads rollups: compare it here too"
     bench = ReportsBench(3000, io.StringIO())
     bench.build()
     build.install()
@@ -120,16 +128,16 @@ def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
     for date_from, date_to, period in RANGES:
         for extra in filter_sets:
             f = Filters(date_from=date_from, date_to=date_to, period=period, now=bench.now, **extra)
-            rolled = {name: result_json(r.run(f)) for name, r in REGISTRY.items()}
+            rolled = {name: result_json(REGISTRY[name].run(f)) for name in READ_ROLLUPS}
             state = list(RollupState.objects.values_list("time_zone", "built_at"))
             RollupState.objects.all().delete()
             try:
-                for name, r in REGISTRY.items():
-                    assert result_json(r.run(f)) == rolled[name], (name, f)
+                for name in READ_ROLLUPS:
+                    assert result_json(REGISTRY[name].run(f)) == rolled[name], (name, f)
                     compared += 1
             finally:
                 RollupState.objects.create(time_zone=state[0][0], built_at=state[0][1])
-    assert compared == len(RANGES) * len(filter_sets) * len(REGISTRY)
+    assert compared == len(RANGES) * len(filter_sets) * len(READ_ROLLUPS)
     assert build.check() == []
 
 

@@ -62,6 +62,7 @@ def text_retrain() -> dict:
 def risk_score_new() -> int:
     """Score the open cases not scored yet (every 5 minutes): a rule on the predicted risk
     sees a new case soon after intake, not after the daily retraining."""
+    # Imported here: the risk package loads its training code (NumPy, scikit-learn) too.
     from escalations.intelligence.risk import score_open_cases
 
     return score_open_cases(unscored_only=True)
