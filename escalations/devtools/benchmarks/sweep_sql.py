@@ -28,35 +28,13 @@ from django.db import connection, transaction
 from escalations.audit.chain import locked_head
 from escalations.audit.records import AuditHead
 from escalations.models import Case, Escalation, Notification, RuleFiring
+from escalations.workflow.automation import CASE_FIELDS
 
 LEAN = "bench_lean"
 
-# The case columns a sweep round may change (``workflow.automation.CASE_FIELDS``).
-CASE_CHANGES = [
-    "status",
-    "waiting_on",
-    "level_id",
-    "team_id",
-    "assignee_id",
-    "priority",
-    "escalation_count",
-    "highest_level_id",
-    "level_entered_at",
-    "responded_at",
-    "reassignment_count",
-    "response_due_at",
-    "resolution_due_at",
-    "response_breached_at",
-    "resolution_breached_at",
-    "sla_started_at",
-    "sla_changes",
-    "ola_response_due_at",
-    "ola_work_due_at",
-    "ola_response_breached_at",
-    "ola_work_breached_at",
-    "routing_note",
-    "next_check_at",
-]
+# The case columns a sweep round may change (the workflow's own list; the version is
+# bumped separately).
+CASE_CHANGES = [Case._meta.get_field(f).column for f in CASE_FIELDS if f != "version"]
 CHAINED = {"case": Case.history.model, "esc": Escalation.history.model}
 
 
