@@ -66,6 +66,7 @@ NOT_IN_ADMIN = {
     "handoffrollup",
     "rollupstate",
     "caseattribute",
+    "reportcache",
 }
 SUPERUSER_ONLY = {
     "apitoken",

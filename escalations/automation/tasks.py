@@ -10,6 +10,7 @@ from escalations.audit import checkpoint
 from escalations.automation import outbox
 from escalations.automation.sweep import run_sweep
 from escalations.channels.mail.fetch import fetch_all
+from escalations.reports import warm
 
 log = logging.getLogger("escalations.sweep")
 
@@ -78,3 +79,8 @@ def audit_checkpoint() -> str:
     if not checkpoint.configured():
         return "skipped: AUDIT_CHECKPOINT_DIR is not set"
     return str(checkpoint.write_checkpoint())
+
+
+def warm_reports() -> dict:
+    """Compute the day's kept reports (the forecast) before a manager opens them (hourly)."""
+    return warm.warm()

@@ -336,6 +336,8 @@ SCHEDULES = {
     "escalations.fetch_mail": ("escalations.automation.tasks.fetch_mail", 1),  # MAILBOX_URLS; nothing to do without
     # AUDIT_CHECKPOINT_DIR; nothing to do without. Hourly: a cut is detectable back to the last hour.
     "escalations.audit_checkpoint": ("escalations.automation.tasks.audit_checkpoint", 60),
+    # The forecast's tables for the day: computed once after midnight or an import, not per view.
+    "escalations.warm_reports": ("escalations.automation.tasks.warm_reports", 60),
 }
 
 

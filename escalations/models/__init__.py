@@ -41,12 +41,14 @@ from escalations.models.policy import (
 from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.preferences import FilterQueue, SavedQueueFilter
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
+from escalations.models.report_cache import ReportCache
 from escalations.models.rollups import CaseDurationRollup, CaseRollup, HandoffRollup, RollupState
 from escalations.models.sources import ImportedSource
 from escalations.models.suggestions import CaseSuggestion, SuggestionDecision, TextModel
 from escalations.models.waits import CaseWait
 
 __all__ = [
+    "ReportCache",
     "CaseSuggestion",
     "SuggestionDecision",
     "TextModel",

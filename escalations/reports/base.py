@@ -24,6 +24,7 @@ from django.utils import timezone
 from escalations.core.bounds import EARLIEST, LATEST
 from escalations.models import Case, CaseAttribute, Category, Escalation, ImportedSource, Level, Team
 from escalations.models.attributes import KEY_MAX, VALUE_MAX
+from escalations.reports import cache
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 # The dates a report may cover, and how many buckets a series may have: a century by day
@@ -376,6 +377,9 @@ class Report:
     default_days: int = 0  # the range a live report opens on, if not the command's or page's own
     compare: tuple[str, ...] = ()  # the measures of its breakdown table (``breakdown.MEASURES``)
     population: str = "opened"  # the breakdown's cases: "opened" in the range, or "open" now
+    # Keep the tables for the rest of the day (``reports.cache``): figures that change once a
+    # day and cost seconds to compute (the forecast).
+    daily: bool = False
 
     def run(self, filters: Filters) -> Result:
         """Compute every table in one read-only transaction: one consistent snapshot on
@@ -394,9 +398,15 @@ class Report:
                     cur.execute("SET LOCAL jit = off")
                     cur.execute("SET LOCAL enable_sort = off")
             scope = Scope(filters)
+            digest = cache.key(self.name, scope) if self.daily else None
+            kept = cache.get(digest) if digest else None
+            if kept is not None:
+                return Result(self, filters, kept)
             tables = self.build(scope)
             for extra in EXTRA_TABLES:
                 tables.extend(extra(self, scope))
+        if digest:  # written after the read-only transaction
+            cache.put(digest, self.name, scope, tables)
         return Result(self, filters, tables)
 
 
@@ -415,6 +425,7 @@ def report(
     default_days: int = 0,
     compare: tuple[str, ...] = (),
     population: str = "opened",
+    daily: bool = False,
 ):
     def register(fn: Callable[[Scope], list[Table]]):
         REGISTRY[name] = Report(
@@ -427,6 +438,7 @@ def report(
             default_days=default_days,
             compare=compare,
             population=population,
+            daily=daily,
         )
         return fn
 

@@ -369,7 +369,13 @@ def summary(result: Result) -> dict:
     "day; the period and team filters do not apply.",
     summary=summary,
     default_days=HISTORY_DAYS - 1,
+    daily=True,
 )
 def forecast(scope: Scope) -> list[Table]:
     plan = Plan(scope)
-    return [*_day_tables(plan), _handling_table(plan), _evaluation_table(plan)]
+    tables = [*_day_tables(plan), _handling_table(plan), _evaluation_table(plan)]
+    tables[0].note += (
+        f" Computed at {timezone.localtime(scope.now):%Y-%m-%d %H:%M}; kept for the rest of the day "
+        "(until midnight, the next import or a change of the ladder)."
+    )
+    return tables

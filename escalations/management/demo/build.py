@@ -30,6 +30,7 @@ from escalations.models import (
     Mailbox,
     RoutingPolicy,
 )
+from escalations.reports import cache as report_cache
 from escalations.workflow.base import save
 
 WEEKS = 8
@@ -63,6 +64,7 @@ def build(now: datetime | None = None) -> dict:
             sched.run()
         risk = retrain()
         text = text_retrain()  # so the demo's intake form suggests category, priority and level
+        report_cache.clear()  # the forecast kept for today predates eight weeks of history
     return {"cases": Case.objects.count(), "refused": desk.tally.refused, "risk": risk, "text": text}
 
 
