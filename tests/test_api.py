@@ -10,10 +10,12 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from rest_framework.renderers import JSONRenderer
 
 from escalations import workflow
 from escalations.actions import catalogue
-from escalations.models import ApiToken, Case, Note, NoteKind
+from escalations.api.serializers import CaseDetailSerializer
+from escalations.models import ApiToken, Case, CaseSuggestion, Level, Note, NoteKind
 
 from .factories import HANDOFF, CategoryFactory, fresh, open_case
 
@@ -207,3 +209,35 @@ def test_approval_decision_through_the_case_action_endpoint(client, manager, spe
     assert done.status_code == 200, done.content
     approval.refresh_from_db()
     assert approval.status == "approved"
+
+
+def test_case_read_answers_as_the_detail_serializer(client, agent, manager, category):
+    """The case read shapes plain rows itself (``serializers.case_detail``): the same answer,
+    field for field and in the same order, as ``CaseDetailSerializer`` over the case."""
+    plain = open_case(agent, category, title="Plain")  # no team, no assignee, no notes
+    worked = open_case(agent, category, title="Worked")
+    workflow.case_take(case_id=worked.pk, actor=agent)
+    workflow.case_note(case_id=worked.pk, actor=agent, body="Checked the router.")
+    workflow.case_note(case_id=worked.pk, actor=workflow.system_actor(), body="The alert fired again.")
+    workflow.case_resolve(case_id=worked.pk, actor=agent, summary="Router restarted.")
+    CaseSuggestion.objects.update_or_create(
+        case=worked,
+        defaults=dict(
+            category=category,
+            category_confidence=0.9,
+            priority=2,
+            priority_confidence=0.7,
+            level=Level.objects.order_by("rank").first(),
+            level_confidence=0.5,
+            words={"category": ["router"]},
+        ),
+    )
+    for scopes in ("read", "read,act"):
+        text = token_for(agent, scopes)
+        for case in (plain, worked):
+            case = Case.objects.get(pk=case.pk)
+            answer = call(client, "get", reverse("api:case", args=[case.pk]), text)
+            available = catalogue.available(case, agent) if "act" in scopes else ()
+            expected = CaseDetailSerializer(case, context={"available": available}).data
+            assert answer.content == JSONRenderer().render(expected)
+    assert len(json.loads(answer.content)["notes"]) >= 2 and json.loads(answer.content)["suggestion"]["level"]
