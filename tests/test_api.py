@@ -10,10 +10,14 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from rest_framework.renderers import JSONRenderer
 
 from escalations import workflow
 from escalations.actions import catalogue
-from escalations.models import ApiToken, Case, Note, NoteKind
+from escalations.api import token_lookup
+from escalations.api.serializers import CaseDetailSerializer
+from escalations.models import ApiToken, Case, CaseSuggestion, Level, Note, NoteKind
+from escalations.models.api import digest
 
 from .factories import HANDOFF, CategoryFactory, fresh, open_case
 
@@ -207,3 +211,57 @@ def test_approval_decision_through_the_case_action_endpoint(client, manager, spe
     assert done.status_code == 200, done.content
     approval.refresh_from_db()
     assert approval.status == "approved"
+
+
+def test_case_read_answers_as_the_detail_serializer(client, agent, manager, category):
+    """The case read shapes plain rows itself (``serializers.case_detail``): the same answer,
+    field for field and in the same order, as ``CaseDetailSerializer`` over the case."""
+    plain = open_case(agent, category, title="Plain")  # no team, no assignee, no notes
+    worked = open_case(agent, category, title="Worked")
+    workflow.case_take(case_id=worked.pk, actor=agent)
+    workflow.case_note(case_id=worked.pk, actor=agent, body="Checked the router.")
+    workflow.case_note(case_id=worked.pk, actor=workflow.system_actor(), body="The alert fired again.")
+    workflow.case_resolve(case_id=worked.pk, actor=agent, summary="Router restarted.")
+    CaseSuggestion.objects.update_or_create(
+        case=worked,
+        defaults=dict(
+            category=category,
+            category_confidence=0.9,
+            priority=2,
+            priority_confidence=0.7,
+            level=Level.objects.order_by("rank").first(),
+            level_confidence=0.5,
+            words={"category": ["router"]},
+        ),
+    )
+    for scopes in ("read", "read,act"):
+        text = token_for(agent, scopes)
+        for case in (plain, worked):
+            case = Case.objects.get(pk=case.pk)
+            answer = call(client, "get", reverse("api:case", args=[case.pk]), text)
+            available = catalogue.available(case, agent) if "act" in scopes else ()
+            expected = CaseDetailSerializer(case, context={"available": available}).data
+            assert answer.content == JSONRenderer().render(expected)
+    assert len(json.loads(answer.content)["notes"]) >= 2 and json.loads(answer.content)["suggestion"]["level"]
+
+
+def test_token_lookup_reads_what_the_orm_reads(agent, django_user_model, django_assert_num_queries):
+    """``token_lookup.active_token`` (one hand-written statement) gives the token, its user and
+    the staff profile as ``ApiToken.objects.active().select_related(...)``; revoked tokens and
+    inactive users are not found."""
+    no_profile = django_user_model.objects.create_user("robot", password="x")
+    for user in (agent, no_profile):
+        text = token_for(user, "read")
+        found = token_lookup.active_token(digest(text))
+        expected = ApiToken.objects.active().select_related("user__staff_profile").get(key_hash=digest(text))
+        values = lambda obj: {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}  # noqa: E731
+        assert values(found) == values(expected) and values(found.user) == values(expected.user)
+        profile = getattr(expected.user, "staff_profile", None)
+        with django_assert_num_queries(0):
+            found_profile = getattr(found.user, "staff_profile", None)
+        assert (found_profile and values(found_profile)) == (profile and values(profile))
+    call_command("api_token", "revoke", text[:12])
+    assert token_lookup.active_token(digest(text)) is None
+    live = token_for(agent, "read")
+    django_user_model.objects.filter(pk=agent.pk).update(is_active=False)
+    assert token_lookup.active_token(digest(live)) is None

@@ -24,6 +24,7 @@ from escalations.api.serializers import (
     CaseSerializer,
     NoteInputSerializer,
     NoteSerializer,
+    case_detail,
 )
 from escalations.models import ApprovalRequest, Case, CaseStatus, Collaboration, NoteKind
 
@@ -134,9 +135,11 @@ class CaseDetail(APIView):
 
     @extend_schema(responses=CaseDetailSerializer)
     def get(self, request, pk: int):
-        case = _case(request.user, pk)
-        available = catalogue.available(case, request.user) if ACT in request.auth.scope_set else ()
-        return Response(CaseDetailSerializer(case, context={"available": available}).data)
+        row, notes = selectors.case_card(request.user, pk)
+        available = ()
+        if ACT in request.auth.scope_set:  # the catalogue decides on the case itself
+            available = catalogue.available(_case(request.user, pk), request.user)
+        return Response(case_detail(row, notes, available))
 
 
 class CaseNotes(APIView):

@@ -85,6 +85,71 @@ class CaseDetailSerializer(CaseSerializer):
         return sorted(self.context.get("available", ()))
 
 
+# -- the case read, without a serializer per request ------------------------------------------
+# ``CaseDetailSerializer`` describes the read (the schema) and renders the other answers;
+# ``GET /api/v1/cases/<id>/`` shapes the plain rows of ``selectors.case_card`` here instead:
+# building a model serializer's two dozen fields for each read cost more than the read's
+# queries. ``tests/test_api.py`` checks that both give the same answer.
+
+_when = serializers.DateTimeField()  # ISO 8601 in the current time zone, as the serializers write it
+_DATES = ("opened_at", "response_due_at", "resolution_due_at", "resolved_at", "closed_at")
+_PLAIN = (
+    "id",
+    "title",
+    "status",
+    "priority",
+    "requester_name",
+    "requester_email",
+    "impact",
+    "urgency",
+    "version",
+    "description",
+    "resolution_summary",
+)
+
+
+def _date(value):
+    return None if value is None else _when.to_representation(value)
+
+
+def case_detail(row: dict, notes: list[dict], available=()) -> dict:
+    """``CaseDetailSerializer``'s answer from ``selectors.case_card``'s rows."""
+    out = {name: row[name] for name in _PLAIN}
+    out.update(
+        level=row["level__code"],
+        category=row["category__code"],
+        team=row["team__name"],
+        assignee=row["assignee__username"],
+    )
+    out.update((name, _date(row[name])) for name in _DATES)
+    out["notes"] = [
+        {
+            "id": n["id"],
+            "kind": n["kind"],
+            "author": n["author__username"],
+            "sender": n["sender"],
+            "body": n["body"],
+            "created_at": _date(n["created_at"]),
+        }
+        for n in notes
+    ]
+    out["actions"] = sorted(available)
+    out["suggestion"] = None
+    if row["suggestion__id"] is not None:
+        out["suggestion"] = {
+            "category": row["suggestion__category_id"],
+            "category_confidence": row["suggestion__category_confidence"],
+            "priority": row["suggestion__priority"],
+            "priority_confidence": row["suggestion__priority_confidence"],
+            "level": row["suggestion__level__code"],
+            "level_confidence": row["suggestion__level_confidence"],
+            "words": row["suggestion__words"],
+            "decision": row["suggestion__decision"],
+            "routed": row["suggestion__routed"],
+        }
+    return {name: out[name] for name in CaseDetailSerializer.Meta.fields}  # the serializer's order
+
+
 class CasePageSerializer(serializers.Serializer):
     results = CaseSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)

@@ -2,6 +2,7 @@
 the queues in SLA-urgency order, what a user may do on a case, the timeline, search
 for similar cases and knowledge."""
 
+from escalations.selectors.case_card import case_card
 from escalations.selectors.cases import (
     PAGE_SIZE,
     Colleague,
@@ -49,6 +50,7 @@ from escalations.selectors.search import (
 from escalations.selectors.timeline import CaseRecords, Entry, case_records, case_timeline, changes_since
 
 __all__ = [
+    "case_card",
     "LIVE_SCOPES",
     "assignable_colleagues",
     "case_mark",
