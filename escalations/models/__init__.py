@@ -41,7 +41,7 @@ from escalations.models.policy import (
 from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.preferences import FilterQueue, SavedQueueFilter
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
-from escalations.models.rollups import CaseDurationRollup, CaseRollup, HandoffRollup, RollupState
+from escalations.models.rollups import CaseDurationRollup, CaseRollup, HandoffRollup, ResolvedRollup, RollupState
 from escalations.models.sources import ImportedSource
 from escalations.models.suggestions import CaseSuggestion, SuggestionDecision, TextModel
 from escalations.models.waits import CaseWait
@@ -53,6 +53,7 @@ __all__ = [
     "CaseDurationRollup",
     "CaseRollup",
     "HandoffRollup",
+    "ResolvedRollup",
     "RollupState",
     "CaseAttribute",
     "CaseWait",
