@@ -124,9 +124,9 @@ def _vary_the_cases(now) -> None:
         )
         cur.execute(
             """UPDATE escalations_case SET
-                resolution_due_at = %s + (id % 30) * interval '1 hour', resolution_breached_at = NULL,
+                resolution_due_at = %s + (id %% 30) * interval '1 hour', resolution_breached_at = NULL,
                 response_due_at = %s - interval '1 hour', first_response_at = NULL, responded_at = NULL
-            WHERE source = 'bench-reports' AND resolved_at IS NULL AND id % 2 = 0""",
+            WHERE source = 'bench-reports' AND resolved_at IS NULL AND id %% 2 = 0""",
             [now, now],
         )
         cur.execute("UPDATE escalations_escalation SET work_breached = (id % 3 = 0) WHERE id % 2 = 0")

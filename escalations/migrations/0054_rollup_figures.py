@@ -217,5 +217,35 @@ class Migration(migrations.Migration):
                 name="resolvedrollup_key",
             ),
         ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("resolved_at__isnull", False)), fields=["resolved_at"], name="case_resolved_at"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("first_response_at__isnull", False)),
+                fields=["first_response_at"],
+                name="case_first_response_at",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("resolved_at__isnull", True)),
+                fields=["resolution_due_at"],
+                name="case_resolution_due_running",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("first_response_at__isnull", True)),
+                fields=["response_due_at"],
+                name="case_response_due_running",
+            ),
+        ),
         migrations.RunPython(build, unbuild),
     ]
