@@ -19,7 +19,18 @@ from datetime import timedelta
 from django.db.models import Count, F, Q, Sum
 
 from escalations.models import OPEN_STATUSES
-from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, period_key, report, with_clock_note
+from escalations.reports.base import (
+    Chart,
+    Column,
+    Scope,
+    Table,
+    count_cases,
+    hours,
+    pct,
+    period_key,
+    report,
+    with_clock_note,
+)
 from escalations.reports.sql import Seconds
 from escalations.rollups import read as rollups
 
@@ -52,7 +63,7 @@ def _running(scope: Scope) -> list[dict]:
         q = Q(
             **{f"{stop}__isnull": True, f"{breached}__isnull": True, f"{due}__lt": scope.now, "paused_at__isnull": True}
         )
-        late[f"{k}_late"] = Count("pk", filter=q)
+        late[f"{k}_late"] = count_cases(q)  # opened_at, not pk: the clocks' index has no id
     running = Q(resolution_breached_at__isnull=True, resolution_due_at__gt=scope.now)
     return list(
         scope.cases()
@@ -62,7 +73,7 @@ def _running(scope: Scope) -> list[dict]:
         .annotate(
             **late,
             **{
-                f"risk_{h}h": Count("pk", filter=running & Q(resolution_due_at__lte=scope.now + timedelta(hours=h)))
+                f"risk_{h}h": count_cases(running & Q(resolution_due_at__lte=scope.now + timedelta(hours=h)))
                 for h in RISK_HOURS
             },
         )
