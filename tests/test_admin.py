@@ -64,6 +64,7 @@ NOT_IN_ADMIN = {
     "caserollup",
     "casedurationrollup",
     "handoffrollup",
+    "resolvedrollup",
     "rollupstate",
     "caseattribute",
     "reportcache",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from escalations import workflow
 from escalations.devtools.benchmarks.reports_bench import ReportsBench
@@ -100,7 +101,35 @@ RANGES = [
 
 
 # The reports that read rollups (the others read only the facts, with or without them).
-READ_ROLLUPS = ("volume", "resolution", "speed")
+READ_ROLLUPS = ("volume", "resolution", "speed", "sla", "quality", "flow", "bottlenecks")
+
+
+def _vary_the_cases(now) -> None:
+    """Give the benchmark cases what their shapes lack, through the triggers (a set-based
+    update like the sweep's): OLA clocks met, late, breached and still running past due;
+    paused clocks; the source's own verdict; reassignments; open cases about to breach
+    (within 1, 4 and 24 hours of ``now``) and handoffs that recorded an OLA breach."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """UPDATE escalations_case SET
+                ola_response_due_at = opened_at + interval '1 hour',
+                ola_response_breached_at = CASE WHEN id % 7 = 0 THEN opened_at + interval '1 hour' END,
+                ola_work_due_at = opened_at + (id % 9) * interval '2 hours',
+                ola_work_breached_at = CASE WHEN id % 11 = 0 THEN opened_at + interval '3 hours' END,
+                source_made_sla = CASE WHEN id % 3 = 0 THEN NULL ELSE id % 4 <> 0 END,
+                reassignment_count = id % 4,
+                reopen_count = CASE WHEN id % 13 = 0 THEN 1 ELSE reopen_count END,
+                paused_at = CASE WHEN resolved_at IS NULL AND id % 5 = 0 THEN opened_at + interval '1 hour' END
+            WHERE source = 'bench-reports'"""
+        )
+        cur.execute(
+            """UPDATE escalations_case SET
+                resolution_due_at = %s + (id %% 30) * interval '1 hour', resolution_breached_at = NULL,
+                response_due_at = %s - interval '1 hour', first_response_at = NULL, responded_at = NULL
+            WHERE source = 'bench-reports' AND resolved_at IS NULL AND id %% 2 = 0""",
+            [now, now],
+        )
+        cur.execute("UPDATE escalations_escalation SET work_breached = (id % 3 = 0) WHERE id % 2 = 0")
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -112,6 +141,7 @@ def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
     bench.build()
     build.install()
     build.rebuild()
+    _vary_the_cases(bench.now)
     team = Team.objects.filter(cases__source="bench-reports").first()
     category = Category.objects.filter(cases__source="bench-reports").first()
     filter_sets = [

@@ -4,15 +4,11 @@ from django.db import migrations, models
 
 
 def build(apps, schema_editor):
-    """Install the triggers and count the existing cases and handoffs (PostgreSQL only;
-    about a minute per million cases). The SQL lives in ``escalations.rollups.schema``,
-    the one place that says what a fact adds to its rollups."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from escalations.rollups import build as rollups
-
-    rollups.install()
-    rollups.rebuild()
+    """Nothing here any more: the triggers come from ``escalations.rollups.schema`` (the one
+    place that says what a fact adds to its rollups), which writes columns added by later
+    migrations, so the last migration that changes the rollups (0054) installs them and
+    counts the existing cases and handoffs. A database migrated before 0054 existed was
+    counted here, and 0054 recounts it."""
 
 
 def unbuild(apps, schema_editor):

@@ -13,7 +13,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("escalations", "0050_case_attributes"),
+        ("escalations", "0054_rollup_figures"),
     ]
 
     operations = [

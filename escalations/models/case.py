@@ -307,6 +307,58 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
                 condition=models.Q(status__in=OPEN_STATUSES),
                 include=["id", "opened_at", "level_entered_at", "level", "category", "priority", "source"],
             ),
+            # The major incidents report reads the cases declared in a range (a handful of rows).
+            models.Index(
+                fields=["major_declared_at"],
+                name="case_major_declared",
+                condition=models.Q(major_declared_at__isnull=False),
+            ),
+            # The live desk's "today so far": clocks that stopped today, or fell due today
+            # and have not stopped (a day's rows, found without reading every case).
+            models.Index(
+                fields=["resolved_at"], name="case_resolved_at", condition=models.Q(resolved_at__isnull=False)
+            ),
+            models.Index(
+                fields=["first_response_at"],
+                name="case_first_response_at",
+                condition=models.Q(first_response_at__isnull=False),
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                name="case_resolution_due_running",
+                condition=models.Q(resolved_at__isnull=True),
+            ),
+            models.Index(
+                fields=["response_due_at"],
+                name="case_response_due_running",
+                condition=models.Q(first_response_at__isnull=True),
+            ),
+            # The clocks of the open cases, which the SLA report reads beside its rollups (a
+            # clock running past its due time depends on the moment of the report).
+            models.Index(
+                fields=["opened_at"],
+                name="case_open_clocks",
+                condition=models.Q(status__in=OPEN_STATUSES),
+                include=[
+                    "level",
+                    "team",
+                    "category",
+                    "priority",
+                    "source",
+                    "paused_at",
+                    "first_response_at",
+                    "response_due_at",
+                    "response_breached_at",
+                    "resolved_at",
+                    "resolution_due_at",
+                    "resolution_breached_at",
+                    "responded_at",
+                    "ola_response_due_at",
+                    "ola_response_breached_at",
+                    "ola_work_due_at",
+                    "ola_work_breached_at",
+                ],
+            ),
             # Similar cases are looked for among the newest of a category (open ones at
             # intake, resolved ones on the case page): straight to them, whatever else is new.
             models.Index(

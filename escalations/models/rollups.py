@@ -40,6 +40,33 @@ class CaseRollup(models.Model):
     resolved_direct = models.BigIntegerField(default=0)  # resolved, escalation_count = 0
     open_n = models.BigIntegerField(default=0)  # resolved_at IS NULL
     open_opened_s = models.DecimalField(max_digits=30, decimal_places=6, default=0)  # sum of epoch(opened_at)
+    # sla (``rollups.schema.CASE_FIGURES``): per clock met / breached or stopped late, what a
+    # case's columns decide alone (r SLA response, s SLA resolution, o OLA response, w OLA work)
+    r_met = models.BigIntegerField(default=0)
+    r_late = models.BigIntegerField(default=0)
+    s_met = models.BigIntegerField(default=0)
+    s_late = models.BigIntegerField(default=0)
+    o_met = models.BigIntegerField(default=0)
+    o_late = models.BigIntegerField(default=0)
+    w_met = models.BigIntegerField(default=0)
+    w_late = models.BigIntegerField(default=0)
+    fr_n = models.BigIntegerField(default=0)  # first responses, and their seconds from opening
+    fr_s = models.FloatField(default=0)
+    r_n = models.BigIntegerField(default=0)  # response breaches, and their seconds from opening
+    r_s = models.FloatField(default=0)
+    s_n = models.BigIntegerField(default=0)  # resolution breaches, and their seconds from opening
+    s_s = models.FloatField(default=0)
+    made = models.BigIntegerField(default=0)  # source_made_sla true
+    verdicts = models.BigIntegerField(default=0)  # source_made_sla known
+    # quality
+    breached = models.BigIntegerField(default=0)
+    under = models.BigIntegerField(default=0)  # breached at its level, not moved up after
+    resolved_once = models.BigIntegerField(default=0)
+    reopened = models.BigIntegerField(default=0)
+    # flow
+    moves = models.BigIntegerField(default=0)  # sum of reassignment_count
+    bounced = models.BigIntegerField(default=0)  # reassignment_count > 1
+    handoffs = models.BigIntegerField(default=0)  # sum of escalation_count
 
     class Meta:
         constraints = [
@@ -51,6 +78,32 @@ class CaseRollup(models.Model):
 
     def __str__(self):
         return f"{self.grain} {self.day}: {self.n} cases"
+
+
+class ResolvedRollup(models.Model):
+    """Cases by the local day (week, month) of their resolution (a reopened case counts again
+    when resolved anew) x where they are now x category x priority x source: the backlog
+    over time is opened minus resolved."""
+
+    grain = models.CharField(max_length=1, choices=GRAINS)
+    day = models.DateField()
+    level_id = models.IntegerField()
+    team_id = models.IntegerField()
+    category_id = models.IntegerField()
+    priority = models.SmallIntegerField()
+    source = models.CharField(max_length=16)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "level_id", "team_id", "category_id", "priority", "source"],
+                name="resolvedrollup_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.grain} {self.day}: {self.n} resolved"
 
 
 class CaseDurationRollup(models.Model):
@@ -100,6 +153,8 @@ class HandoffRollup(models.Model):
     raised_s = models.FloatField(default=0)
     decided_s = models.FloatField(default=0)
     wait_s = models.FloatField(default=0)
+    response_breached = models.BigIntegerField(default=0)  # handoffs that recorded an OLA breach
+    work_breached = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

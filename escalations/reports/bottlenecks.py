@@ -12,16 +12,15 @@ from django.db.models import Case as DjCase
 from escalations.models import OPEN_STATUSES, EscalationKind, EscalationStatus, Team
 from escalations.reports.base import Chart, Column, Scope, Table, count_cases, hours, pct, period_key, report
 from escalations.reports.sql import Bucket, Figures, Seconds
+from escalations.rollups import read as rollups
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 AGES = (1, 3, 7)  # days
 OPEN, BEFORE, IN_RANGE = 0, 1, 2  # where a case's resolution falls against the range
 
 
-def _backlog_over_time(scope: Scope) -> Table:
-    """Backlog at each period's end = open when the range starts + opened since - resolved since,
-    from one pass grouped by (opening period, resolution period); a resolved case carries its
-    ``resolved_at`` (a reopened one is open again until resolved anew)."""
+def _backlog_groups(scope: Scope) -> tuple[int, Counter, Counter]:
+    """One pass over the cases grouped by (opening period, resolution period)."""
     start, end = scope.f.start, scope.f.end
     opened = DjCase(When(opened_at__lt=start, then=Value(None)), default=scope.trunc("opened_at"))
     state = DjCase(
@@ -48,6 +47,18 @@ def _backlog_over_time(scope: Scope) -> Table:
             opened_in[period_key(g["op"])] += g["n"]
         if g["state"] == IN_RANGE:
             resolved_in[period_key(g["rp"])] += g["n"]
+    return start_open, opened_in, resolved_in
+
+
+def _backlog_over_time(scope: Scope) -> Table:
+    """Backlog at each period's end = open when the range starts + opened since - resolved since,
+    from one pass grouped by (opening period, resolution period); a resolved case carries its
+    ``resolved_at`` (a reopened one is open again until resolved anew). From the rollups
+    (opened and resolved per day) when they can answer the filters."""
+    if rollups.usable(scope):
+        start_open, opened_in, resolved_in = rollups.backlog(scope)
+    else:
+        start_open, opened_in, resolved_in = _backlog_groups(scope)
     rows, backlog = [], start_open
     for day in scope.periods():
         backlog += opened_in[day] - resolved_in[day]

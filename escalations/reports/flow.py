@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from escalations.models import Escalation, EscalationStatus
 from escalations.reports.base import Chart, Column, Scope, Table, count_cases, pct, period_key, report
+from escalations.rollups import read as rollups
 
 MOST = 4  # bounce counts from here on are shown together ("4+")
 
@@ -83,13 +84,16 @@ def _entry_table(scope: Scope) -> Table:
 def _ping_pong(scope: Scope) -> list[Table]:
     """Reassignments (team changes within a level) and handoffs to another team, per team
     and over time."""
-    by_team = (
-        scope.cases()
-        .values("team_id")
-        .annotate(
-            cases=count_cases(), moves=Sum("reassignment_count"), bounced=count_cases(Q(reassignment_count__gt=1))
+    if rollups.usable(scope):
+        by_team = rollups.flow_teams(scope)
+    else:
+        by_team = (
+            scope.cases()
+            .values("team_id")
+            .annotate(
+                cases=count_cases(), moves=Sum("reassignment_count"), bounced=count_cases(Q(reassignment_count__gt=1))
+            )
         )
-    )
     handed = (
         scope.handoffs_of_cases()
         .exclude(from_team_id=None)
@@ -101,7 +105,7 @@ def _ping_pong(scope: Scope) -> list[Table]:
     )
     away = {g["from_team_id"]: g["away"] for g in handed}
     rows, names = [], scope.team_names([g["team_id"] for g in by_team] + list(away))
-    for g in sorted(by_team, key=lambda g: -(g["moves"] or 0)):
+    for g in sorted(by_team, key=lambda g: (-(g["moves"] or 0), names.get(g["team_id"], "(no team)"))):
         moves = g["moves"] or 0
         rows.append(
             [
@@ -131,13 +135,16 @@ def _ping_pong(scope: Scope) -> list[Table]:
         "(UCI: the log's own reassignment_count; BPIC: a change of support team within a line). "
         "Handed away: decided handoffs that left this team for a team at another level.",
     )
-    over_time = (
-        scope.cases()
-        .annotate(period=scope.trunc("opened_at"))
-        .values("period")
-        .annotate(cases=count_cases(), moves=Sum("reassignment_count"), handoffs=Sum("escalation_count"))
-    )
-    by_period = {period_key(g["period"]): g for g in over_time}
+    if rollups.usable(scope):
+        by_period = rollups.flow_periods(scope)
+    else:
+        over_time = (
+            scope.cases()
+            .annotate(period=scope.trunc("opened_at"))
+            .values("period")
+            .annotate(cases=count_cases(), moves=Sum("reassignment_count"), handoffs=Sum("escalation_count"))
+        )
+        by_period = {period_key(g["period"]): g for g in over_time}
     series = []
     for day in scope.periods():
         g = by_period.get(day) or {"cases": 0, "moves": 0, "handoffs": 0}
@@ -163,9 +170,15 @@ def _ping_pong(scope: Scope) -> list[Table]:
 
 def _source_verdict(scope: Scope) -> list[Table]:
     """An imported log's own SLA verdict (UCI ``made_sla``) per team and per period."""
-    judged = scope.cases().filter(source_made_sla__isnull=False)
-    made = Count("pk", filter=Q(source_made_sla=True))
-    by_team = list(judged.values("team_id").annotate(n=count_cases(), made=made))
+    if rollups.usable(scope):
+        by_team = [{**g, "n": g["verdicts"]} for g in rollups.flow_teams(scope) if g["verdicts"]]
+        per = {p: (g["verdicts"], g["made"]) for p, g in rollups.flow_periods(scope).items() if g["verdicts"]}
+    else:
+        judged = scope.cases().filter(source_made_sla__isnull=False)
+        made = Count("pk", filter=Q(source_made_sla=True))
+        by_team = list(judged.values("team_id").annotate(n=count_cases(), made=made))
+        groups = judged.annotate(period=scope.trunc("opened_at")).values("period").annotate(n=count_cases(), made=made)
+        per = {period_key(g["period"]): (g["n"], g["made"]) for g in groups}
     names = scope.team_names([g["team_id"] for g in by_team])
     teams = Table(
         "verdict_by_team",
@@ -178,12 +191,10 @@ def _source_verdict(scope: Scope) -> list[Table]:
         ],
         [
             [names.get(g["team_id"], "(no team)"), g["n"], g["made"], pct(g["made"], g["n"])]
-            for g in sorted(by_team, key=lambda g: -g["n"])
+            for g in sorted(by_team, key=lambda g: (-g["n"], names.get(g["team_id"], "(no team)")))
         ],
         note="Only cases whose log carries its own verdict (UCI made_sla); live cases have none.",
     )
-    groups = judged.annotate(period=scope.trunc("opened_at")).values("period").annotate(n=count_cases(), made=made)
-    per = {period_key(g["period"]): (g["n"], g["made"]) for g in groups}
     trend = Table(
         "verdict_over_time",
         "Source's own SLA verdict over time",

@@ -12,6 +12,7 @@ from django.db.models import Count, F, Q
 from escalations.models import EscalationKind, EscalationStatus
 from escalations.models.sources import IMPORTED_REASON
 from escalations.reports.base import Chart, Column, Scope, Table, pct, report
+from escalations.rollups import read as rollups
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 MAX_AGENTS = 100
@@ -92,14 +93,17 @@ def _over_escalation(scope: Scope) -> list[Table]:
     return [by_team, by_agent]
 
 
-def _under_escalation_and_reopens(scope: Scope) -> list[Table]:
+def _case_groups(scope: Scope, top) -> list[dict]:
+    """Per (level, team): cases, breached, breached and left at a level below ``top``,
+    resolved at least once, reopened; from the rollups when they can answer the filters."""
+    if rollups.usable(scope):
+        return rollups.quality_groups(scope, top)
     # An OLA response breach is always at the level holding the case (moving resets it);
     # an SLA resolution breach was left there when the case entered its level before it.
     under = Q(ola_response_breached_at__isnull=False) | Q(
         resolution_breached_at__isnull=False, level_entered_at__lte=F("resolution_breached_at")
     )
-    top = scope.ladder()[-1].pk if scope.levels else None
-    groups = (
+    return list(
         scope.cases()
         .values("level_id", "team_id")
         .annotate(
@@ -112,6 +116,11 @@ def _under_escalation_and_reopens(scope: Scope) -> list[Table]:
             reopened=Count("pk", filter=Q(reopen_count__gt=0)),
         )
     )
+
+
+def _under_escalation_and_reopens(scope: Scope) -> list[Table]:
+    top = scope.ladder()[-1].pk if scope.levels else None
+    groups = _case_groups(scope, top)
     names = scope.team_names({g["team_id"] for g in groups})
     per_level = defaultdict(Counter)
     team_rows = []

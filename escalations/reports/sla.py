@@ -19,8 +19,20 @@ from datetime import timedelta
 from django.db.models import Count, F, Q, Sum
 
 from escalations.models import OPEN_STATUSES
-from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, period_key, report, with_clock_note
+from escalations.reports.base import (
+    Chart,
+    Column,
+    Scope,
+    Table,
+    count_cases,
+    hours,
+    pct,
+    period_key,
+    report,
+    with_clock_note,
+)
 from escalations.reports.sql import Seconds
+from escalations.rollups import read as rollups
 
 RISK_HOURS = (1, 4, 24)
 
@@ -37,8 +49,52 @@ def _clock(scope: Scope, stop: str, due: str, breached: str) -> tuple[Q, Q]:
     return met, late
 
 
+def _running(scope: Scope) -> list[dict]:
+    """What depends on the moment of the report, per (period, level, priority): clocks still
+    running past their due time and open cases about to breach. Only open cases have them,
+    so this reads the open cases' clocks (their own index), not every case."""
+    late = {}
+    for k, stop, due, breached in (
+        ("r", "first_response_at", "response_due_at", "response_breached_at"),
+        ("s", "resolved_at", "resolution_due_at", "resolution_breached_at"),
+        ("o", "responded_at", "ola_response_due_at", "ola_response_breached_at"),
+        ("w", "resolved_at", "ola_work_due_at", "ola_work_breached_at"),
+    ):
+        q = Q(
+            **{f"{stop}__isnull": True, f"{breached}__isnull": True, f"{due}__lt": scope.now, "paused_at__isnull": True}
+        )
+        late[f"{k}_late"] = count_cases(q)  # opened_at, not pk: the clocks' index has no id
+    running = Q(resolution_breached_at__isnull=True, resolution_due_at__gt=scope.now)
+    return list(
+        scope.cases()
+        .filter(status__in=OPEN_STATUSES)
+        .annotate(period=scope.trunc("opened_at"))
+        .values("period", "level_id", "priority")
+        .annotate(
+            **late,
+            **{
+                f"risk_{h}h": count_cases(running & Q(resolution_due_at__lte=scope.now + timedelta(hours=h)))
+                for h in RISK_HOURS
+            },
+        )
+    )
+
+
 def _groups(scope: Scope) -> list[dict]:
-    """One pass over the cases: every figure of the report, per (period, level, priority)."""
+    """Every figure of the report, per (period, level, priority): from the rollups (what the
+    cases' columns decide) and the open cases (what depends on now), or in one pass over the
+    cases when the rollups cannot answer the filters."""
+    if rollups.usable(scope):
+        groups = {(g["period"], g["level_id"], g["priority"]): g for g in rollups.sla_groups(scope)}
+        risks = {f"risk_{h}h": 0 for h in RISK_HOURS}
+        for g in groups.values():
+            g.update(risks)
+        for r in _running(scope):
+            g = groups[(period_key(r["period"]), r["level_id"], r["priority"])]
+            for k, v in r.items():
+                if k not in ("period", "level_id", "priority"):
+                    g[k] += v
+        return list(groups.values())
     r_met, r_late = _clock(scope, "first_response_at", "response_due_at", "response_breached_at")
     s_met, s_late = _clock(scope, "resolved_at", "resolution_due_at", "resolution_breached_at")
     o_met, o_late = _clock(scope, "responded_at", "ola_response_due_at", "ola_response_breached_at")
@@ -230,16 +286,19 @@ def _ola_by_level(scope: Scope, groups: list[dict]) -> Table:
     """Each level's OLA over every visit: visits ended by a handoff raised in the range (its
     ``response_breached`` / ``work_breached``), and the visits of the levels holding the cases
     opened in the range (from the pass above)."""
-    left = {
-        g["from_level_id"]: g
-        for g in scope.escalations()
-        .values("from_level_id")
-        .annotate(
-            n=Count("pk"),
-            breached=Count("pk", filter=Q(response_breached=True)),
-            work_breached=Count("pk", filter=Q(work_breached=True)),
+    if rollups.handoffs_usable(scope):
+        left_groups = rollups.handoffs_left(scope)
+    else:
+        left_groups = (
+            scope.escalations()
+            .values("from_level_id")
+            .annotate(
+                n=Count("pk"),
+                breached=Count("pk", filter=Q(response_breached=True)),
+                work_breached=Count("pk", filter=Q(work_breached=True)),
+            )
         )
-    }
+    left = {g["from_level_id"]: g for g in left_groups}
     final: dict = defaultdict(Counter)
     for g in groups:
         for k in ("o_met", "o_late", "w_met", "w_late"):

@@ -12,7 +12,8 @@ from decimal import Decimal
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
-from escalations.models import CaseDurationRollup, CaseRollup, HandoffRollup
+from escalations.core.bounds import EARLIEST
+from escalations.models import CaseDurationRollup, CaseRollup, HandoffRollup, ResolvedRollup
 from escalations.reports.base import SOURCES
 from escalations.rollups import build
 
@@ -78,6 +79,7 @@ def bucket_start(day: date, bucket: str) -> date:
 
 
 def case_q(scope) -> Q:
+    """The case filters on the case-keyed rollups (``caserollup``, ``resolvedrollup``)."""
     q = Q()
     if scope.level is not None:
         q &= Q(level_id=scope.level.pk)
@@ -252,3 +254,133 @@ def handoff_figures(scope) -> list[dict]:
         .annotate(x_n=_sum("n"), raised=Sum("raised_s"), decided=Sum("decided_s"), wait=Sum("wait_s"))
     )
     return [{**r, "n": r.pop("x_n")} for r in rows if r["x_n"]]
+
+
+# -- sla -------------------------------------------------------------------------------------
+
+SLA_FIGURES = (
+    ("cases", "n"),
+    *((k, k) for k in ("r_met", "r_late", "s_met", "s_late", "o_met", "o_late", "w_met", "w_late")),
+    *((k, k) for k in ("fr_n", "made", "verdicts", "r_n", "s_n")),
+    ("fr_sum", "fr_s"),
+    ("r_sum", "r_s"),
+    ("s_sum", "s_s"),
+)
+
+
+def sla_groups(scope) -> list[dict]:
+    """``sla``: per (period, level, priority) every figure a case's columns decide alone
+    (the report adds the clocks still running past due, read from the open cases)."""
+    bucket = scope.f.bucket
+    pieces = cover(scope.f.date_from, scope.f.date_to, SERIES_GRAINS[bucket])
+    rows = (
+        CaseRollup.objects.filter(range_q(pieces))
+        .filter(case_q(scope))
+        .order_by()
+        .values("grain", "day", "level_id", "priority")
+        .annotate(**{f"x_{out}": Sum(col) for out, col in SLA_FIGURES})
+    )
+    out: dict = {}
+    for r in rows:
+        if not r["x_cases"]:
+            continue
+        key = (bucket_start(r["day"], bucket), r["level_id"], r["priority"])
+        g = out.setdefault(key, {"period": key[0], "level_id": key[1], "priority": key[2]})
+        for name, _col in SLA_FIGURES:
+            g[name] = g.get(name, 0) + r[f"x_{name}"]
+    return list(out.values())
+
+
+def handoffs_left(scope) -> list[dict]:
+    """``sla``: handoffs raised in the range per level left: how many, and how many recorded
+    an OLA response or work breach."""
+    pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
+    qs = HandoffRollup.objects.filter(range_q(pieces), basis="r")
+    if scope.level is not None:
+        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
+    if scope.team is not None:
+        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    rows = (
+        qs.order_by()
+        .values("from_level_id")
+        .annotate(n=_sum("n"), breached=_sum("response_breached"), work_breached=_sum("work_breached"))
+    )
+    return [r for r in rows if r["n"]]
+
+
+# -- quality and flow ------------------------------------------------------------------------
+
+
+def quality_groups(scope, top) -> list[dict]:
+    """``quality``: per (level, team) cases, breached, breached and left at a level below
+    ``top``, resolved at least once, reopened."""
+    rows = (
+        cases(scope)
+        .order_by()
+        .values("level_id", "team_id")
+        .annotate(
+            cases=_sum("n"),
+            breached=_sum("breached"),
+            under=_sum("under", ~Q(level_id=top)),
+            resolved=_sum("resolved_once"),
+            reopened=_sum("reopened"),
+        )
+    )
+    return [{**r, "team_id": r["team_id"] or None} for r in rows if r["cases"]]
+
+
+def flow_teams(scope) -> list[dict]:
+    """``flow``: per team holding the cases: cases, reassignments, cases reassigned twice or
+    more, and the source's verdicts (how many, how many made)."""
+    rows = (
+        cases(scope)
+        .order_by()
+        .values("team_id")
+        .annotate(
+            cases=_sum("n"), moves=_sum("moves"), bounced=_sum("bounced"), verdicts=_sum("verdicts"), made=_sum("made")
+        )
+    )
+    return [{**r, "team_id": r["team_id"] or None} for r in rows if r["cases"]]
+
+
+def flow_periods(scope) -> dict:
+    """``flow``: per period: cases opened, reassignments, handoffs, verdicts, made."""
+    bucket = scope.f.bucket
+    pieces = cover(scope.f.date_from, scope.f.date_to, SERIES_GRAINS[bucket])
+    rows = (
+        CaseRollup.objects.filter(range_q(pieces))
+        .filter(case_q(scope))
+        .order_by()
+        .values("grain", "day")
+        .annotate(
+            cases=_sum("n"),
+            moves=_sum("moves"),
+            handoffs=_sum("handoffs"),
+            verdicts=_sum("verdicts"),
+            made=_sum("made"),
+        )
+    )
+    out: dict = defaultdict(Counter)
+    for r in rows:
+        out[bucket_start(r["day"], bucket)].update({k: v for k, v in r.items() if k not in ("grain", "day")})
+    return out
+
+
+# -- bottlenecks -----------------------------------------------------------------------------
+
+
+def backlog(scope) -> tuple[int, Counter, Counter]:
+    """``bottlenecks``: cases open when the range starts (opened before it, less those
+    resolved before it: a case is resolved after it was opened), and per period the cases
+    opened and resolved."""
+    before = cover(EARLIEST, scope.f.date_from - ONE_DAY, TOTAL_GRAINS)
+    bucket = scope.f.bucket
+    pieces = cover(scope.f.date_from, scope.f.date_to, SERIES_GRAINS[bucket])
+    start_open = 0
+    opened_in, resolved_in = Counter(), Counter()
+    for model, sign, per in ((CaseRollup, 1, opened_in), (ResolvedRollup, -1, resolved_in)):
+        base = model.objects.filter(case_q(scope)).order_by()
+        start_open += sign * base.filter(range_q(before)).aggregate(n=_sum("n"))["n"]
+        for r in base.filter(range_q(pieces)).values("grain", "day").annotate(x_n=_sum("n")):
+            per[bucket_start(r["day"], bucket)] += r["x_n"]
+    return start_open, opened_in, resolved_in

@@ -22,6 +22,8 @@ from escalations.reports.sql import bucket_sql
 # week and day rows for its edges: a two-year range reads 24 months and a few weeks and
 # days, not 730 days; a weekly series reads weeks (weeks do not nest in months).
 CASE_KEYS = ("grain", "day", "level_id", "highest_level_id", "team_id", "category_id", "priority", "source")
+# Resolutions by the day they happened (the backlog: opened minus resolved).
+RESOLVED_KEYS = ("grain", "day", "level_id", "team_id", "category_id", "priority", "source")
 # Durations keep one filter dimension at a time ("slice": "" none, or team, category,
 # priority, source with its value): a histogram crossed with every dimension would have
 # about a row per case; one slice at a time has a few thousand rows per month and level.
@@ -40,9 +42,57 @@ HANDOFF_KEYS = (
     "to_team_id",
     "bucket",
 )
-CASE_SUMS = ("n", "escalated", "resolved", "resolved_direct", "open_n", "open_opened_s")
+# Each case figure: (condition, value added); ``n`` counts every case. The SLA clocks count
+# what a case's columns alone decide (met, or breached / stopped late); a clock still running
+# past its due time depends on the moment of the report and is read from the open cases.
+SECONDS = "date_part('epoch', {} - opened_at)"
+CASE_FIGURES = {
+    "escalated": ("escalation_count > 0", "1"),
+    "resolved": ("resolved_at IS NOT NULL", "1"),
+    "resolved_direct": ("resolved_at IS NOT NULL AND escalation_count = 0", "1"),
+    "open_n": ("resolved_at IS NULL", "1"),
+    "open_opened_s": ("resolved_at IS NULL", "date_part('epoch', opened_at)::numeric"),
+    # sla: per clock (stop, due, breached) met and breached-or-late; time to breach.
+    **{
+        f"{k}_{verdict}": (cond.format(stop=stop, due=due, br=br), "1")
+        for k, stop, due, br in (
+            ("r", "first_response_at", "response_due_at", "response_breached_at"),
+            ("s", "resolved_at", "resolution_due_at", "resolution_breached_at"),
+            ("o", "responded_at", "ola_response_due_at", "ola_response_breached_at"),
+            ("w", "resolved_at", "ola_work_due_at", "ola_work_breached_at"),
+        )
+        for verdict, cond in (
+            ("met", "{stop} IS NOT NULL AND {br} IS NULL AND {stop} <= {due}"),
+            ("late", "{br} IS NOT NULL OR {stop} > {due}"),
+        )
+    },
+    "fr_n": ("first_response_at IS NOT NULL", "1"),
+    "fr_s": ("first_response_at IS NOT NULL", SECONDS.format("first_response_at")),
+    "r_n": ("response_breached_at IS NOT NULL", "1"),
+    "r_s": ("response_breached_at IS NOT NULL", SECONDS.format("response_breached_at")),
+    "s_n": ("resolution_breached_at IS NOT NULL", "1"),
+    "s_s": ("resolution_breached_at IS NOT NULL", SECONDS.format("resolution_breached_at")),
+    "made": ("source_made_sla", "1"),
+    "verdicts": ("source_made_sla IS NOT NULL", "1"),
+    # quality: breached at the level holding the case, and not moved up after (the reader
+    # leaves out the top level); resolved at least once; reopened.
+    "breached": ("ola_response_breached_at IS NOT NULL OR resolution_breached_at IS NOT NULL", "1"),
+    "under": (
+        "ola_response_breached_at IS NOT NULL OR "
+        "(resolution_breached_at IS NOT NULL AND level_entered_at <= resolution_breached_at)",
+        "1",
+    ),
+    "resolved_once": ("resolved_at IS NOT NULL OR reopen_count > 0", "1"),
+    "reopened": ("reopen_count > 0", "1"),
+    # flow: reassignments, cases reassigned twice or more, handoffs counted on the case.
+    "moves": ("TRUE", "reassignment_count"),
+    "bounced": ("reassignment_count > 1", "1"),
+    "handoffs": ("TRUE", "escalation_count"),
+}
+CASE_SUMS = ("n", *CASE_FIGURES)
+CASE_FLOATS = ("fr_s", "r_s", "s_s")
 DURATION_SUMS = ("n", "s")
-HANDOFF_SUMS = ("n", "raised_s", "decided_s", "wait_s")
+HANDOFF_SUMS = ("n", "raised_s", "decided_s", "wait_s", "response_breached", "work_breached")
 SLICES = {
     "": "''",
     "team": "COALESCE(team_id, 0)::text",
@@ -53,7 +103,8 @@ SLICES = {
 
 # table -> (keys, sums, float sums compared with a tolerance)
 TABLES = {
-    "escalations_caserollup": (CASE_KEYS, CASE_SUMS, ()),
+    "escalations_caserollup": (CASE_KEYS, CASE_SUMS, CASE_FLOATS),
+    "escalations_resolvedrollup": (RESOLVED_KEYS, ("n",), ()),
     "escalations_casedurationrollup": (DURATION_KEYS, DURATION_SUMS, ("s",)),
     "escalations_handoffrollup": (HANDOFF_KEYS, HANDOFF_SUMS, ("raised_s", "decided_s", "wait_s")),
 }
@@ -75,13 +126,21 @@ def _signed(cond: str, value: str = "1") -> str:
 
 def case_select(rows: str, tz: str) -> str:
     """Grouped contributions of ``rows`` (a relation of case columns plus ``sg``, +1/-1)."""
+    figures = ", ".join(_signed(f"({cond})", value) for cond, value in CASE_FIGURES.values())
     return " UNION ALL ".join(
         f"""
 SELECT '{g}', {_day("opened_at", tz, g)}, level_id, highest_level_id, COALESCE(team_id, 0), category_id,
-       priority, source, SUM(sg), {_signed("escalation_count > 0")}, {_signed("resolved_at IS NOT NULL")},
-       {_signed("resolved_at IS NOT NULL AND escalation_count = 0")}, {_signed("resolved_at IS NULL")},
-       {_signed("resolved_at IS NULL", "date_part('epoch', opened_at)::numeric")}
+       priority, source, SUM(sg), {figures}
 FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+        for g in GRAINS
+    )
+
+
+def resolved_select(rows: str, tz: str) -> str:
+    return " UNION ALL ".join(
+        f"""
+SELECT '{g}', {_day("resolved_at", tz, g)}, level_id, COALESCE(team_id, 0), category_id, priority, source, SUM(sg)
+FROM d WHERE resolved_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"""
         for g in GRAINS
     )
 
@@ -105,7 +164,8 @@ def handoff_select(rows: str, tz: str) -> str:
     wait = "date_part('epoch', decided_at - created_at)"
     sums = (
         f"SUM(sg), SUM(sg * date_part('epoch', created_at - case_opened_at)), "
-        f"SUM(sg * COALESCE(date_part('epoch', decided_at - case_opened_at), 0)), SUM(sg * COALESCE({wait}, 0))"
+        f"SUM(sg * COALESCE(date_part('epoch', decided_at - case_opened_at), 0)), SUM(sg * COALESCE({wait}, 0)), "
+        f"{_signed('response_breached')}, {_signed('work_breached')}"
     )
     ends = "kind, status, from_level_id, to_level_id, COALESCE(from_team_id, 0), COALESCE(to_team_id, 0)"
     parts = []
@@ -122,18 +182,21 @@ def handoff_select(rows: str, tz: str) -> str:
 
 SELECTS = {
     "escalations_caserollup": case_select,
+    "escalations_resolvedrollup": resolved_select,
     "escalations_casedurationrollup": duration_select,
     "escalations_handoffrollup": handoff_select,
 }
 # The columns of each fact the rollups read (a case row is ~1.8 kB, these ~80 bytes).
 COLUMNS = {
     "escalations_case": "opened_at, level_id, highest_level_id, team_id, category_id, priority, source, "
-    "escalation_count, resolved_at, first_response_at",
+    "escalation_count, resolved_at, first_response_at, responded_at, response_due_at, response_breached_at, "
+    "resolution_due_at, resolution_breached_at, ola_response_due_at, ola_response_breached_at, ola_work_due_at, "
+    "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count",
     "escalations_escalation": "created_at, case_opened_at, decided_at, kind, status, from_level_id, to_level_id, "
-    "from_team_id, to_team_id",
+    "from_team_id, to_team_id, response_breached, work_breached",
 }
 FACTS = {
-    "escalations_case": ("escalations_caserollup", "escalations_casedurationrollup"),
+    "escalations_case": ("escalations_caserollup", "escalations_resolvedrollup", "escalations_casedurationrollup"),
     "escalations_escalation": ("escalations_handoffrollup",),
 }
 
