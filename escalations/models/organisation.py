@@ -20,6 +20,12 @@ class LevelQuerySet(models.QuerySet):
         alias = self._db or "default"  # not self.db: asking the router costs more than the lookup
         return cached(("ladder", alias), lambda: tuple(self.order_by("rank")))
 
+
+def _ladder() -> tuple[Level, ...]:
+    """``Level.objects.ladder()`` on the default database without building a queryset per
+    call (the sweep asks once per escalated case)."""
+    return cached(("ladder", "default"), lambda: tuple(Level.objects.order_by("rank")))
+
     def above(self, level: Level) -> LevelQuerySet:
         return self.filter(rank__gt=level.rank).order_by("rank")
 
@@ -52,10 +58,10 @@ class Level(OneLineFieldsMixin, models.Model):
         return self.code
 
     def next_level(self) -> Level | None:
-        return next((lv for lv in Level.objects.ladder() if lv.rank > self.rank), None)
+        return next((lv for lv in _ladder() if lv.rank > self.rank), None)
 
     def previous_level(self) -> Level | None:
-        return next((lv for lv in reversed(Level.objects.ladder()) if lv.rank < self.rank), None)
+        return next((lv for lv in reversed(_ladder()) if lv.rank < self.rank), None)
 
 
 class Category(OneLineFieldsMixin, models.Model):
