@@ -1,16 +1,21 @@
-"""The sweep's fast path: claim and load a batch of due cases in one statement.
+"""The sweep's fast path: claim and load a batch of due cases in one statement, then
+evaluate it as plain rows.
 
 ``claim`` locks up to ``n`` due cases (``FOR UPDATE SKIP LOCKED``, so concurrent
 sweepers split the due set) and reads them in the same statement as plain tuples over a
 binary cursor. Each distinct policy snapshot is parsed once per batch (``snapshot``: the
 one place the sweep reads a snapshot, so where it comes from can change), and the cases
-share the parsed dict, their level and team objects. The batch then goes through the
-same rules, conditions, calendars and effects as the general path
-(``automation.apply_loaded``), which writes it with one statement per table.
+share the parsed dict, their level and team objects.
 
-Only loading differs from the general path (``automation.apply_rules``, which loads the
-claimed ids through the ORM); ``tests/test_sweep_fast.py`` runs both on the same cases
-and compares every row written.
+``rows_as_cases`` makes each tuple a ``CaseRow`` (a slotted object with the model's
+attribute names, no model instance); ``PlainEffects`` builds handoffs, notices and
+firings as plain rows too and moves a case with ``plain_transition`` (the model's own
+transition body and django-fsm's declared source states and conditions, without its
+machinery). Everything else is the general path's: ``automation.apply_loaded`` runs the
+same rules, conditions, calendars, routing, notices and effects, and ``automation.write``
+writes the batch with one statement per table. Every rule kind goes through it; nothing
+falls back. ``tests/test_sweep_fast.py`` runs both paths on the same cases and compares
+every row written.
 """
 
 from __future__ import annotations
