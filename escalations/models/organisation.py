@@ -20,17 +20,17 @@ class LevelQuerySet(models.QuerySet):
         alias = self._db or "default"  # not self.db: asking the router costs more than the lookup
         return cached(("ladder", alias), lambda: tuple(self.order_by("rank")))
 
-
-def _ladder() -> tuple[Level, ...]:
-    """``Level.objects.ladder()`` on the default database without building a queryset per
-    call (the sweep asks once per escalated case)."""
-    return cached(("ladder", "default"), lambda: tuple(Level.objects.order_by("rank")))
-
     def above(self, level: Level) -> LevelQuerySet:
         return self.filter(rank__gt=level.rank).order_by("rank")
 
     def below(self, level: Level) -> LevelQuerySet:
         return self.filter(rank__lt=level.rank).order_by("-rank")
+
+
+def _ladder() -> tuple[Level, ...]:
+    """``Level.objects.ladder()`` on the default database without building a queryset per
+    call (the sweep asks once per escalated case)."""
+    return cached(("ladder", "default"), lambda: tuple(Level.objects.order_by("rank")))
 
 
 class Level(OneLineFieldsMixin, models.Model):
