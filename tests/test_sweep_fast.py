@@ -346,3 +346,35 @@ def test_the_fast_path_builds_no_model_instance_per_case(agent, settings):
         pre_init.disconnect(count)
     assert result.escalations and result.notifications
     assert built == []
+
+
+def test_both_paths_tell_watchers_managers_and_requesters_alike(agent, settings):
+    """The recipient kinds the rule-kind test leaves out (watchers, team manager, requester,
+    and the fallback when a kind finds nobody) write the same outbox rows on both paths."""
+    TriggerRule.objects.update(is_active=False)
+    rule(
+        "tell everyone",
+        R.Condition.SLA_PERCENT,
+        {"target": "response", "percent": 50},
+        R.Action.NOTIFY,
+        recipients=["watchers", "team_manager", "requester"],
+        order=1,
+    )
+    rule("nobody to tell", R.Condition.PRIORITY, {"at_most": 4}, R.Action.NOTIFY, recipients=["assignee"], order=2)
+    manager = staff("Manager", "sweep-manager", email="boss@example.com")
+    team = TeamFactory(name="Watched", manager=manager)
+    team.members.add(agent)
+    cases = [open_case(agent, impact=1, urgency=1, team=team, title=f"watched {i}") for i in range(3)]
+    watcher = staff("Agent", "sweep-watcher", email="watcher@example.com")
+    cases[0].watchers.add(watcher, agent)
+    ids = [c.pk for c in cases]
+    later = min(c.opened_at for c in cases) + timedelta(minutes=20)
+    out = {}
+    for fast in (False, True):
+        sid = transaction.savepoint()
+        result = sweep_with(settings, fast, later)
+        out[fast] = (result.actions, result.notifications, written(ids))
+        transaction.savepoint_rollback(sid)
+    assert out[True] == out[False]
+    recipients = {r["recipient"] for r in out[True][2]["outbox"]}
+    assert {"watcher@example.com", "boss@example.com", "rita@example.com"} <= recipients
