@@ -271,3 +271,110 @@ def test_the_scheduled_sweep_starts_the_configured_sweepers(agent, settings):
     done = tasks.sweep()  # the test settings run queued tasks at once (Q_CLUSTER sync)
     assert done["examined"] == 0
     assert Task.objects.filter(func="escalations.automation.tasks.sweep_more", success=True).count() == 2
+
+
+def test_claimed_rows_load_as_plain_rows_like_the_orm(agent):
+    from escalations.workflow import sweep_fast
+
+    case = open_case(agent, impact=1, urgency=1, team=TeamFactory(name="Plain"))
+    Case.objects.filter(pk=case.pk).update(
+        pauses=[["2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00"]], risk_reasons=["a", 1.5]
+    )
+    rows = sweep_fast.claim(datetime(2100, 1, 1, tzinfo=UTC), 10)
+    (loaded,) = [c for c in sweep_fast.rows_as_cases(rows) if c.pk == case.pk]
+    orm = Case.objects.select_related("level", "team", "category", "assignee", "highest_level").get(pk=case.pk)
+    assert not isinstance(loaded, Case)
+    for f in Case._meta.concrete_fields:
+        assert getattr(loaded, f.attname) == getattr(orm, f.attname), f.attname
+    for name in ("level", "highest_level", "team", "category", "assignee"):
+        assert getattr(loaded, name) == getattr(orm, name), name
+    for name in ("status", "impact", "customer_tier"):
+        display = f"get_{name}_display"
+        assert getattr(loaded, display)() == getattr(orm, display)(), name
+
+
+def test_the_plain_transition_checks_and_moves_like_the_models(agent):
+    """``sweep_fast.plain_transition`` against ``workflow.base.run``: the same refusal in
+    the same words, and the same case after the move."""
+    from escalations.workflow import sweep_fast
+    from escalations.workflow.actors import system_actor
+    from escalations.workflow.base import InvalidAction, run
+
+    case = open_case(agent, impact=1, urgency=1, team=TeamFactory(name="Moves"))
+    l2 = Level.objects.get(code="L2")
+    at = timezone.now()
+
+    def both():
+        rows = sweep_fast.claim(datetime(2100, 1, 1, tzinfo=UTC), 10)
+        (row,) = [c for c in sweep_fast.rows_as_cases(rows) if c.pk == case.pk]
+        return Case.objects.get(pk=case.pk), row
+
+    Case.objects.filter(pk=case.pk).update(status="resolved")
+    messages = []
+    for obj, move in zip(both(), (run, sweep_fast.plain_transition)):
+        with pytest.raises(InvalidAction) as refused:
+            move(obj, "escalate", system_actor(), l2, None, at)
+        messages.append(refused.value.message)
+    Case.objects.filter(pk=case.pk).update(status="in_progress")
+    orm, row = both()
+    run(orm, "escalate", system_actor(), l2, None, at)
+    sweep_fast.plain_transition(row, "escalate", system_actor(), l2, None, at)
+    assert messages[0] == messages[1] and "resolved" in messages[0]
+    for f in Case._meta.concrete_fields:
+        if f.attname != "updated_at":
+            assert getattr(row, f.attname) == getattr(orm, f.attname), f.attname
+    assert row.status == "escalated" and row.level == l2 and row.escalation_count == 1
+
+
+def test_the_fast_path_builds_no_model_instance_per_case(agent, settings):
+    """Cases, handoffs and notices are plain rows on the fast path (Django's ``pre_init``
+    signal counts the model instances built while it sweeps)."""
+    from django.db.models.signals import pre_init
+
+    every_kind_of_rule()
+    cases = case_mix(agent)
+    built = []
+
+    def count(sender, **kwargs):
+        if sender in (Case, Escalation, Notification, RuleFiring):
+            built.append(sender.__name__)
+
+    pre_init.connect(count)
+    try:
+        result = sweep_with(settings, True, min(c.opened_at for c in cases) + timedelta(minutes=20))
+    finally:
+        pre_init.disconnect(count)
+    assert result.escalations and result.notifications
+    assert built == []
+
+
+def test_both_paths_tell_watchers_managers_and_requesters_alike(agent, settings):
+    """The recipient kinds the rule-kind test leaves out (watchers, team manager, requester,
+    and the fallback when a kind finds nobody) write the same outbox rows on both paths."""
+    TriggerRule.objects.update(is_active=False)
+    rule(
+        "tell everyone",
+        R.Condition.SLA_PERCENT,
+        {"target": "response", "percent": 50},
+        R.Action.NOTIFY,
+        recipients=["watchers", "team_manager", "requester"],
+        order=1,
+    )
+    rule("nobody to tell", R.Condition.PRIORITY, {"at_most": 4}, R.Action.NOTIFY, recipients=["assignee"], order=2)
+    manager = staff("Manager", "sweep-manager", email="boss@example.com")
+    team = TeamFactory(name="Watched", manager=manager)
+    team.members.add(agent)
+    cases = [open_case(agent, impact=1, urgency=1, team=team, title=f"watched {i}") for i in range(3)]
+    watcher = staff("Agent", "sweep-watcher", email="watcher@example.com")
+    cases[0].watchers.add(watcher, agent)
+    ids = [c.pk for c in cases]
+    later = min(c.opened_at for c in cases) + timedelta(minutes=20)
+    out = {}
+    for fast in (False, True):
+        sid = transaction.savepoint()
+        result = sweep_with(settings, fast, later)
+        out[fast] = (result.actions, result.notifications, written(ids))
+        transaction.savepoint_rollback(sid)
+    assert out[True] == out[False]
+    recipients = {r["recipient"] for r in out[True][2]["outbox"]}
+    assert {"watcher@example.com", "boss@example.com", "rita@example.com"} <= recipients

@@ -250,11 +250,12 @@ class PreparedHistory:
     rows: list = dc_field(default_factory=list)  # the ORM's rows (databases other than PostgreSQL)
 
 
-def prepare_history(objs: list[Model], history_type: str, when: datetime) -> PreparedHistory:
-    """Build the history rows of ``objs`` and hash their content, column by column."""
+def prepare_history(objs: list[Model], history_type: str, when: datetime, model=None) -> PreparedHistory:
+    """Build the history rows of ``objs`` and hash their content, column by column.
+    ``model``: the objects' model when they are plain rows with its attribute names."""
     if not objs:
         return PreparedHistory()
-    model = type(objs[0])
+    model = model or type(objs[0])
     connection = connection_for(model)
     history = model.history.model
     if connection.vendor != "postgresql":

@@ -65,10 +65,12 @@ _PLAIN = {
 }
 
 
-def bulk_update_rows(objs: list[Model], fields: list[str]) -> int:
+def bulk_update_rows(objs: list[Model], fields: list[str], model=None) -> int:
+    """Write ``fields`` of ``objs`` (instances of ``model``, or plain objects with its
+    attribute names: the sweep's fast path) in one statement."""
     if not objs:
         return 0
-    model = type(objs[0])
+    model = model or type(objs[0])
     connection = connection_for(model)
     if connection.vendor != "postgresql":
         return model.objects.bulk_update(objs, fields, batch_size=500)
@@ -97,12 +99,13 @@ def insert_arrays(
     return _execute(connection, sql, arrays, fetch=bool(returning))
 
 
-def bulk_insert(objs: list[Model], skip_conflicts: bool = False) -> None:
+def bulk_insert(objs: list[Model], skip_conflicts: bool = False, model=None) -> None:
     """Insert new rows and set their primary keys, in order. ``skip_conflicts``: rows that
-    would break a unique constraint are left out (and keep no primary key)."""
+    would break a unique constraint are left out (and keep no primary key). ``model``: the
+    objects' model when they are plain rows with its attribute names (PostgreSQL only)."""
     if not objs:
         return
-    model = type(objs[0])
+    model = model or type(objs[0])
     connection = connection_for(model)
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs, batch_size=500, ignore_conflicts=skip_conflicts)
@@ -116,4 +119,5 @@ def bulk_insert(objs: list[Model], skip_conflicts: bool = False) -> None:
     rows = insert_arrays(connection, meta.db_table, fields, arrays, meta.pk.column)
     for obj, (pk,) in zip(objs, rows):
         obj.pk = pk
-        obj._state.adding = False
+        if isinstance(obj, Model):
+            obj._state.adding = False

@@ -27,6 +27,12 @@ class LevelQuerySet(models.QuerySet):
         return self.filter(rank__lt=level.rank).order_by("-rank")
 
 
+def _ladder() -> tuple[Level, ...]:
+    """``Level.objects.ladder()`` on the default database without building a queryset per
+    call (the sweep asks once per escalated case)."""
+    return cached(("ladder", "default"), lambda: tuple(Level.objects.order_by("rank")))
+
+
 class Level(OneLineFieldsMixin, models.Model):
     """A tier of the ladder. Rank orders the tiers; L1 is the lowest."""
 
@@ -52,10 +58,10 @@ class Level(OneLineFieldsMixin, models.Model):
         return self.code
 
     def next_level(self) -> Level | None:
-        return next((lv for lv in Level.objects.ladder() if lv.rank > self.rank), None)
+        return next((lv for lv in _ladder() if lv.rank > self.rank), None)
 
     def previous_level(self) -> Level | None:
-        return next((lv for lv in reversed(Level.objects.ladder()) if lv.rank < self.rank), None)
+        return next((lv for lv in reversed(_ladder()) if lv.rank < self.rank), None)
 
 
 class Category(OneLineFieldsMixin, models.Model):

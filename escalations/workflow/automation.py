@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 from django.db.models import F
 
@@ -35,7 +36,7 @@ from escalations.models import (
 from escalations.selectors import paths
 from escalations.workflow import approvals, notices, waits
 from escalations.workflow.actors import system_actor
-from escalations.workflow.base import WorkflowError
+from escalations.workflow.base import WorkflowError, run
 from escalations.workflow.ladder import Handoff, escalation_notice, plan_escalation
 
 Rule = TriggerRule
@@ -87,6 +88,17 @@ class Effects:
     sla_why: dict = field(default_factory=dict)  # case id -> why its SLA moved (a priority rule)
     batch: set[int] = field(default_factory=set)  # the ids of the batch's cases
     articles: dict | None = None  # case id -> titles of its knowledge articles, read once per batch
+    # What the effects build their rows with and how a case moves: the ORM's models and the
+    # checked transition here; plain-row classes and the plain transition on the fast path
+    # (``sweep_fast.PlainEffects``), so both paths run the same effects.
+    make_handoff: ClassVar[Callable] = Escalation
+    make_notice: ClassVar[Callable] = Notification
+    make_firing: ClassVar[Callable] = RuleFiring
+    transition: ClassVar[Callable] = staticmethod(run)
+
+    def moved_cases(self) -> list[Case]:
+        """The cases the batch moved, as ``approvals.reroute_pending`` takes them."""
+        return [esc.case for esc in self.escalations]
 
     def article_titles(self, case: Case) -> str:
         """The titles of the case's knowledge articles (the handoff's "knowledge consulted"):
@@ -107,7 +119,7 @@ class Effects:
 
     def send(self, case: Case, message: notices.Message, recipients: list[str], key: str) -> None:
         self.told.extend(r for r in recipients if r not in self.told)
-        self.notifications.extend(notices.build(case, message, recipients, key, now=self.now))
+        self.notifications.extend(notices.build(case, message, recipients, key, now=self.now, make=self.make_notice))
 
     def resolve(self, case: Case, kinds, moved: Escalation | None = None) -> tuple[list[str], str]:
         """The rule's recipients; when they are nobody, ``notices.fallback`` at the case's level
@@ -162,6 +174,8 @@ def _escalate(case: Case, rule: Rule, reason: str, fx: Effects, to_level: Level 
             justification=f"Rule '{rule.name}': {reason}" if to_level else "",
             rule=rule,
             steps=fx.steps_cache[case.path_id],
+            make=fx.make_handoff,
+            transition=fx.transition,
         )
     except WorkflowError as exc:
         return f"could not escalate: {exc.message}"
@@ -231,7 +245,7 @@ def fire(case: Case, active: list[Rule], firings: dict[int, RuleFiring], fx: Eff
         firing = decision.firing
         said = f"{reason}; {outcome}"  # the firing says what it did and who was told, "nobody" included
         if firing is None:
-            firing = RuleFiring(
+            firing = fx.make_firing(
                 case=case, rule=rule, level_id=level_id, fired_at=fx.now, reason=said, recipients=list(fx.told)
             )
             fx.new_firings.append(firing)
@@ -274,19 +288,19 @@ def apply_rules(ids: list[int], now: datetime, active: list[Rule]) -> BatchResul
     return apply_loaded(_load(ids), now, active)
 
 
-def apply_loaded(cases: list[Case], now: datetime, active: list[Rule]) -> BatchResult:
+def apply_loaded(cases: list[Case], now: datetime, active: list[Rule], fx: Effects | None = None) -> BatchResult:
     """Run the claimed cases through the rules at ``now`` and write the results in bulk:
     cases, one history row per changed case (by the system, with what fired as the
     reason), handoffs with their history, firings and outbox rows. The caller holds the
-    row locks and the transaction."""
+    row locks and the transaction. ``fx``: the fast path's ``Effects`` (plain rows)."""
     with routing.one_batch():  # nothing is written before ``write``: one route per question
-        return _apply(cases, now, active)
+        return _apply(cases, now, active, fx or Effects(now=now))
 
 
-def _apply(cases: list[Case], now: datetime, active: list[Rule]) -> BatchResult:
+def _apply(cases: list[Case], now: datetime, active: list[Rule], fx: Effects) -> BatchResult:
     out = BatchResult()
     firings = rules.firings_at_level(cases)
-    fx = Effects(now=now, batch={c.pk for c in cases})
+    fx.batch = {c.pk for c in cases}
     actor = system_actor()
     changed: list[Case] = []
     for case in cases:
@@ -318,25 +332,26 @@ def write(cases: list[Case], changed: list[Case], fx: Effects, actor, now: datet
     """One statement per table: the cases, the handoffs, the firings, the outbox; then the
     two history tables. Their rows are built and hashed first, so each chain's head is
     locked only for its final insert, at the end of the batch (held to commit). Pending
-    approval requests of moved cases are re-routed last (rare; their own chain)."""
-    bulk_update_rows(cases, CASE_FIELDS)
-    bulk_insert(fx.escalations)
+    approval requests of moved cases are re-routed last (rare; their own chain). The rows
+    may be models or the fast path's plain rows (the models are named)."""
+    bulk_update_rows(cases, CASE_FIELDS, model=Case)
+    bulk_insert(fx.escalations, model=Escalation)
     for esc in fx.escalations:
         esc._history_user, esc._history_action = actor, RULE
         esc._change_reason = f"Handoff {esc.from_level.code} -> {esc.to_level.code} by {esc.reason}"
-    bulk_insert(fx.new_firings)
-    bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason", "recipients"])
+    bulk_insert(fx.new_firings, model=RuleFiring)
+    bulk_update_rows(fx.repeat_firings, ["fired_at", "times", "reason", "recipients"], model=RuleFiring)
     if fx.notifications:
-        bulk_insert(fx.notifications, skip_conflicts=True)
+        bulk_insert(fx.notifications, skip_conflicts=True, model=Notification)
         notices.request_delivery()
-    case_rows = prepare_history(changed, "~", now)
-    handoff_rows = prepare_history(fx.escalations, "+", now)
+    case_rows = prepare_history(changed, "~", now, model=Case)
+    handoff_rows = prepare_history(fx.escalations, "+", now, model=Escalation)
     # The chain heads, in the order the single-case actions lock them (case, handoff, then
     # approval requests), so a sweep and an escalation by hand may queue but never deadlock.
     write_history(case_rows)
     write_history(handoff_rows)
     if fx.escalations:  # requests left below the level a case moved to go up with it
-        approvals.reroute_pending([esc.case for esc in fx.escalations], actor, now)
+        approvals.reroute_pending(fx.moved_cases(), actor, now)
 
 
 def record_rule_problems(skipped: dict[int, str], now: datetime) -> int:

@@ -78,19 +78,23 @@ def plan_escalation(
     justification: str = "",
     rule: TriggerRule | None = None,
     steps=None,
+    make=Escalation,
+    transition=run,
 ) -> Escalation:
     """Move the case up in memory and return the (unsaved) handoff record.
 
-    ``steps`` lets a caller handling many cases pass the path's steps it already has."""
+    ``steps`` lets a caller handling many cases pass the path's steps it already has;
+    ``make`` and ``transition`` let the sweep's fast path build a plain row and move a
+    plain case (``sweep_fast``) through the same steps."""
     handoff.validate()
     level, team, kind = _target(case, to_level, justification, steps)
     from_level, from_team, from_assignee = case.level, case.team, case.assignee
     clock.mark_breaches(case, now)
     breached = case.ola_response_breached_at is not None  # the OLA of the level it leaves
     work_breached = case.ola_work_breached_at is not None
-    run(case, "escalate", actor, level, team, now)
+    transition(case, "escalate", actor, level, team, now)
     routing.apply(case, level, now, escalation=True)  # routing hook: the receiving team and a suggested person
-    return Escalation(
+    return make(
         case=case,
         kind=kind,
         from_level=from_level,

@@ -6,12 +6,13 @@ rows are sent after commit by ``automation.outbox``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from escalations.core import config_cache
@@ -112,9 +113,20 @@ def escalation_recipients(case: Case, esc: Escalation, cache: dict | None = None
     return fallback(case, esc.to_level, cache)
 
 
+_URL_MARK = 918273645546372819  # stands for the case id in a reversed case link
+
+
+@functools.lru_cache(maxsize=16)
+def _case_path(prefix: str, urlconf) -> str:
+    return reverse("case-detail", args=[_URL_MARK], urlconf=urlconf)
+
+
 def case_url(case: Case) -> str:
-    """The absolute link to the case page that every staff notice carries (``SITE_URL``)."""
-    return f"{settings.SITE_URL.rstrip('/')}{reverse('case-detail', args=[case.pk])}"
+    """The absolute link to the case page that every staff notice carries (``SITE_URL``).
+    The route is reversed once per script prefix and URL configuration (the sweep links
+    thousands of cases a batch)."""
+    path = _case_path(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return f"{settings.SITE_URL.rstrip('/')}{path.replace(str(_URL_MARK), str(case.pk))}"
 
 
 def handoff_text(esc: Escalation) -> str:
@@ -135,15 +147,17 @@ def build(
     key: str,
     now: datetime | None = None,
     not_before: datetime | None = None,
+    make=Notification,
 ) -> list[Notification]:
-    """Unsaved outbox rows; a non-urgent notice waits for the case calendar's working hours."""
+    """Unsaved outbox rows (built by ``make``: the model, or the sweep's plain rows); a
+    non-urgent notice waits for the case calendar's working hours."""
     now = now or timezone.now()
     if not_before is None and not message.urgent and case is not None and case.policy_snapshot:
         cal = clock.calendar_of(case)
         not_before = now if cal.is_working(now) else cal.next_opening(now)
     requester = case.requester_email.lower() if case is not None and case.requester_email else None
     rows = [
-        Notification(
+        make(
             case=case,
             event=message.event,
             recipient=r,
@@ -160,7 +174,7 @@ def build(
     ]
     if urgent_for_webhooks(case, message):
         rows += [
-            Notification(
+            make(
                 case=case,
                 event=message.event,
                 recipient=hook.name[:254],
