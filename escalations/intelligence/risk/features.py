@@ -67,21 +67,36 @@ class Row:
     org: str = ""  # the requester's organisation: the e-mail domain ("" for imported cases)
     capacity: int = 0  # the intake team's capacity
     load: dict = field(default_factory=dict)  # the desk at opening, filled by ``desk_at_opening``
+    resolved_at: datetime | None = None  # the (last) resolution: the breach outcome is known from then
 
     def label(self, target: str) -> bool:
         return self.breach if target == "breach" else self.escalation
 
+    def done_at(self) -> datetime | None:
+        """When the SLA outcome was settled: the resolution (the resolution clock stops
+        there), else the closing. A case is often closed days after it was resolved (BPIC
+        2013: resolved in under an hour, closed five days later), so the closing is not it."""
+        return min((t for t in (self.resolved_at, self.closed_at) if t is not None), default=None)
+
     def label_at(self, target: str, cut: datetime) -> bool | None:
-        """The label as it was known at ``cut`` (censoring): a case closed by then has its
-        final label; one still open then counts as a breach if its deadline had already
-        passed (as escalated if it had already moved up), and is left out (None) otherwise:
-        its outcome was not known yet."""
+        """The label as it was known at ``cut`` (censoring): a case resolved (or closed) by
+        then has its final label; one still unresolved then counts as a breach if its
+        deadline had already passed (as escalated if it had already moved up), and is left out
+        (None) otherwise: its outcome was not known yet."""
         if self.closed_at is not None and self.closed_at <= cut:
             return self.label(target)
+        done = self.done_at()
         if target == "breach":
-            passed = (self.breached_at and self.breached_at <= cut) or (self.due_at and self.due_at <= cut)
-            return True if passed else None
-        return True if self.escalated_at and self.escalated_at <= cut else None
+            if self.breached_at and self.breached_at <= cut:
+                return True
+            if done is not None and done <= cut:
+                return self.breach
+            return True if self.due_at and self.due_at <= cut else None
+        if self.escalated_at and self.escalated_at <= cut:
+            return True
+        if done is not None and done <= cut:  # resolved, not closed yet: a later move up was not known
+            return self.escalation and self.escalated_at is None
+        return None
 
     def key(self, kind: str) -> str:
         return {"category": self.category, "requester": self.requester, "team": self.team}[kind]
@@ -133,6 +148,7 @@ def load_rows(qs: QuerySet) -> list[Row]:
             "id",
             "opened_at",
             "closed_at",
+            "resolved_at",
             "requester_name",
             "requester_email",
             "escalation_count",
@@ -204,6 +220,7 @@ def load_rows(qs: QuerySet) -> list[Row]:
                 escalated_at=escalated.get(c["id"]),
                 org=org_key(c["requester_email"]),
                 capacity=capacities.get(at["team_id"], 0),
+                resolved_at=c["resolved_at"],
             )
         )
     rows.sort(key=lambda r: (r.opened_at, r.id))
@@ -221,7 +238,7 @@ def _breach_known_at(h: Row) -> datetime | None:
     the closing."""
     if h.breached_at is not None:
         return h.breached_at
-    return h.closed_at if h.breach else None
+    return h.done_at() if h.breach else None
 
 
 def desk_at_opening(rows: list[Row], history: list[Row]) -> None:
@@ -245,7 +262,7 @@ def desk_at_opening(rows: list[Row], history: list[Row]) -> None:
                 if not key[1]:
                     continue
                 if kind == 0:
-                    heapq.heappush(open_by.setdefault(key, []), h.closed_at or FAR)
+                    heapq.heappush(open_by.setdefault(key, []), h.done_at() or FAR)  # open until resolved
                 elif key[0] != "team":
                     breaches_by.setdefault(key, []).append(at)
             ev += 1
@@ -327,12 +344,12 @@ def past_rates(rows: list[Row], history: list[Row], target: str) -> None:
     """Set ``row.past[kind] = (hits, n)`` for each row: the ``target`` labels of the
     ``history`` cases with the same category / requester / team that were closed strictly
     before the row was opened; ``row.past["all"]`` counts every such case."""
-    closings = sorted((h for h in history if h.closed_at is not None), key=lambda h: (h.closed_at, h.id))
+    closings = sorted((h for h in history if h.done_at() is not None), key=lambda h: (h.done_at(), h.id))
     counts: dict[tuple[str, str], list[int]] = {}
     overall = [0, 0]
     i = 0
     for row in sorted(rows, key=lambda r: (r.opened_at, r.id)):
-        while i < len(closings) and closings[i].closed_at < row.opened_at:
+        while i < len(closings) and closings[i].done_at() < row.opened_at:
             h = closings[i]
             hit = int(h.label(target))
             overall[0] += hit
