@@ -6,8 +6,9 @@ Leakage is the trap here, so the rules are explicit:
   event on the case row. Counts accumulated later (reassignments, reopens, escalations,
   the highest level) and every resolution or closing time are labels, never features.
 - "Past rate" features (how often this category / requester / team breached or escalated)
-  count only cases CLOSED strictly before this case was OPENED, through a time-ordered
-  running aggregate. A case's label is known at its closing, not before.
+  count only cases RESOLVED (or closed) strictly before this case was OPENED, through a
+  time-ordered running aggregate. A case's label is known at its resolution, not before
+  (the resolution clock stops there; the closing may come days later).
 - Category one-hot columns and the scaling come from the training rows only.
 
 Labels:
@@ -235,7 +236,7 @@ BREACH_WINDOW = timedelta(days=90)
 
 def _breach_known_at(h: Row) -> datetime | None:
     """When a breach became known: its moment on our clock, else (a source system's verdict)
-    the closing."""
+    the resolution."""
     if h.breached_at is not None:
         return h.breached_at
     return h.done_at() if h.breach else None
@@ -243,8 +244,8 @@ def _breach_known_at(h: Row) -> datetime | None:
 
 def desk_at_opening(rows: list[Row], history: list[Row]) -> None:
     """Set ``row.load``, from the ``history`` cases only as they stood when the row was
-    opened: per requester and organisation, the cases open then (opened before, not closed
-    by then) and the breaches that became known in the 90 days before; the intake team's
+    opened: per requester and organisation, the cases open then (opened before, not resolved
+    by then: a resolved case awaiting its closing is not open work, as on the live desk) and the breaches that became known in the 90 days before; the intake team's
     open cases then against its capacity. One time-ordered pass with heaps of closings."""
     events = sorted(
         [(h.opened_at, 0, i) for i, h in enumerate(history)]
@@ -342,8 +343,8 @@ def hours_to_end_of_day(opened_at: datetime) -> float:
 
 def past_rates(rows: list[Row], history: list[Row], target: str) -> None:
     """Set ``row.past[kind] = (hits, n)`` for each row: the ``target`` labels of the
-    ``history`` cases with the same category / requester / team that were closed strictly
-    before the row was opened; ``row.past["all"]`` counts every such case."""
+    ``history`` cases with the same category / requester / team that were resolved (or
+    closed) strictly before the row was opened; ``row.past["all"]`` counts every such case."""
     closings = sorted((h for h in history if h.done_at() is not None), key=lambda h: (h.done_at(), h.id))
     counts: dict[tuple[str, str], list[int]] = {}
     overall = [0, 0]
