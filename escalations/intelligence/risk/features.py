@@ -27,10 +27,13 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
+from escalations.intelligence.text import features as text_features
+from escalations.intelligence.text.train import text_of
 from escalations.models import OPEN_STATUSES, Case, CaseStatus, Category, Escalation, EscalationKind, Level, Team
 from escalations.models.choices import Complexity, CustomerTier, Impact, Priority, Urgency
 
 TARGETS = ("breach", "escalation")
+TEXT_NAMES = ["text:priority", "text:level"]  # the text classifier's columns (``text_columns``)
 TOP_CATEGORIES = 12
 SMOOTHING = 10.0  # pseudo-cases of the overall past rate mixed into each group's rate
 RATE_KINDS = ("category", "requester", "team")
@@ -69,6 +72,9 @@ class Row:
     capacity: int = 0  # the intake team's capacity
     load: dict = field(default_factory=dict)  # the desk at opening, filled by ``desk_at_opening``
     resolved_at: datetime | None = None  # the (last) resolution: the breach outcome is known from then
+    text: str = ""  # title and description, as the text classifier reads them
+    text_labels: dict = field(default_factory=dict)  # the text heads' labels: priority, level id (final)
+    text_columns: dict = field(default_factory=dict)  # "text:priority" etc., filled by ``text_columns``
 
     def label(self, target: str) -> bool:
         return self.breach if target == "breach" else self.escalation
@@ -166,6 +172,9 @@ def load_rows(qs: QuerySet) -> list[Row]:
             "category_id",
             "team_id",
             "level_id",
+            "title",
+            "description",
+            "source",
         )
     )
     intake = {}
@@ -222,6 +231,8 @@ def load_rows(qs: QuerySet) -> list[Row]:
                 org=org_key(c["requester_email"]),
                 capacity=capacities.get(at["team_id"], 0),
                 resolved_at=c["resolved_at"],
+                text=text_of(c["title"], c["description"], c["source"])[: text_features.MAX_CHARS],
+                text_labels={"priority": c["priority"], "level": c["level_id"]},
             )
         )
     rows.sort(key=lambda r: (r.opened_at, r.id))
@@ -415,6 +426,7 @@ def make_spec(train_rows: list[Row]) -> dict:
         + [f"past_rate:{k}" for k in RATE_KINDS]
         + [f"desk:{k}" for k in DESK_COLUMNS]
         + ["hours_to_end_of_day"]
+        + (TEXT_NAMES if any(r.text_columns for r in train_rows) else [])
     )
     return {"names": names, "categories": top}
 
@@ -438,6 +450,7 @@ def vector(row: Row, spec: dict) -> list[float]:
     values["hours_to_end_of_day"] = hours_to_end_of_day(row.opened_at)
     for k in DESK_COLUMNS:
         values[f"desk:{k}"] = float(row.load.get(k, 0))
+    values.update(row.text_columns)
     for kind in RATE_KINDS:
         values[f"past_rate:{kind}"] = smoothed(*row.past.get(kind, (0, 0)), row.past.get("all", (0, 0)))
     return [values[n] if n in values else (1.0 if n in on else 0.0) for n in spec["names"]]
@@ -484,7 +497,7 @@ def describe(name: str, row: Row, target: str) -> str | None:
             "org_breaches_90d": f"{v} breach(es) for {row.org} in the last 90 days",
             "team_load": f"team {row.team_name or '?'} at {round(100 * v)} % of its capacity",
         }[value]
-    if name == "hours_to_end_of_day":
+    if name == "hours_to_end_of_day" or kind == "text":
         return None  # a column, not a reason in words
     if name == "out_of_hours":
         return "opened out of working hours"

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from escalations.intelligence.risk import boosted, calibration
+from escalations.intelligence.risk import boosted, calibration, text_columns
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
@@ -276,6 +276,7 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
     y_test = split.test_labels
     # Only censored labels are biased (and only with RISK_PRIOR_SHIFT=1 is this used).
     prior = known_rate(split.train, split.labels, split.cutoff) if split.censored else None
+    text_columns.attach(split.train, split.test, split.cutoff)  # out of fold for training
     fitted, figures = fit_both(split.train, split.labels, (split.test, y_test), prior=prior, cut=split.cutoff)
     p = fitted.proba(matrix(split.test, fitted.spec))
     metrics = evaluate(y_test, p)
@@ -290,12 +291,14 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
         calibration_prior=None if prior is None or not PRIOR_SHIFT else round(prior, 4),
         calibration_method=fitted.calibration.get("method"),
         calibration_cases=fitted.calibration.get("n", 0),
+        text_columns=any(n.startswith("text:") for n in fitted.spec["names"]),
     )
 
     now = timezone.now()
     known = [(r, r.label_at(target, now)) for r in rows]
     known = [(r, y) for r, y in known if y is not None]
     final_rows, final_y = [r for r, _ in known], [int(y) for _, y in known]
+    text = text_columns.attach(final_rows, [], now)
     final, _ = fit_both(
         final_rows,
         final_y,
@@ -312,6 +315,8 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
         calibration=final.calibration,
         served=final.served,
     )
+    if text is not None and "text:level" in final.spec["names"]:
+        params["text"] = text
     if final.served == "boosted":
         params["boosted"] = boosted.export(final.boost)
     result = TrainResult(
