@@ -6,8 +6,9 @@ Leakage is the trap here, so the rules are explicit:
   event on the case row. Counts accumulated later (reassignments, reopens, escalations,
   the highest level) and every resolution or closing time are labels, never features.
 - "Past rate" features (how often this category / requester / team breached or escalated)
-  count only cases CLOSED strictly before this case was OPENED, through a time-ordered
-  running aggregate. A case's label is known at its closing, not before.
+  count only cases RESOLVED (or closed) strictly before this case was OPENED, through a
+  time-ordered running aggregate. A case's label is known at its resolution, not before
+  (the resolution clock stops there; the closing may come days later).
 - Category one-hot columns and the scaling come from the training rows only.
 
 Labels:
@@ -26,10 +27,13 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
+from escalations.intelligence.text import features as text_features
+from escalations.intelligence.text.train import text_of
 from escalations.models import OPEN_STATUSES, Case, CaseStatus, Category, Escalation, EscalationKind, Level, Team
 from escalations.models.choices import Complexity, CustomerTier, Impact, Priority, Urgency
 
 TARGETS = ("breach", "escalation")
+TEXT_NAMES = ["text:priority", "text:level"]  # the text classifier's columns (``text_columns``)
 TOP_CATEGORIES = 12
 SMOOTHING = 10.0  # pseudo-cases of the overall past rate mixed into each group's rate
 RATE_KINDS = ("category", "requester", "team")
@@ -67,21 +71,39 @@ class Row:
     org: str = ""  # the requester's organisation: the e-mail domain ("" for imported cases)
     capacity: int = 0  # the intake team's capacity
     load: dict = field(default_factory=dict)  # the desk at opening, filled by ``desk_at_opening``
+    resolved_at: datetime | None = None  # the (last) resolution: the breach outcome is known from then
+    text: str = ""  # title and description, as the text classifier reads them
+    text_labels: dict = field(default_factory=dict)  # the text heads' labels: priority, level id (final)
+    text_columns: dict = field(default_factory=dict)  # "text:priority" etc., filled by ``text_columns``
 
     def label(self, target: str) -> bool:
         return self.breach if target == "breach" else self.escalation
 
+    def done_at(self) -> datetime | None:
+        """When the SLA outcome was settled: the resolution (the resolution clock stops
+        there), else the closing. A case is often closed days after it was resolved (BPIC
+        2013: resolved in under an hour, closed five days later), so the closing is not it."""
+        return min((t for t in (self.resolved_at, self.closed_at) if t is not None), default=None)
+
     def label_at(self, target: str, cut: datetime) -> bool | None:
-        """The label as it was known at ``cut`` (censoring): a case closed by then has its
-        final label; one still open then counts as a breach if its deadline had already
-        passed (as escalated if it had already moved up), and is left out (None) otherwise:
-        its outcome was not known yet."""
+        """The label as it was known at ``cut`` (censoring): a case resolved (or closed) by
+        then has its final label; one still unresolved then counts as a breach if its
+        deadline had already passed (as escalated if it had already moved up), and is left out
+        (None) otherwise: its outcome was not known yet."""
         if self.closed_at is not None and self.closed_at <= cut:
             return self.label(target)
+        done = self.done_at()
         if target == "breach":
-            passed = (self.breached_at and self.breached_at <= cut) or (self.due_at and self.due_at <= cut)
-            return True if passed else None
-        return True if self.escalated_at and self.escalated_at <= cut else None
+            if self.breached_at and self.breached_at <= cut:
+                return True
+            if done is not None and done <= cut:
+                return self.breach
+            return True if self.due_at and self.due_at <= cut else None
+        if self.escalated_at and self.escalated_at <= cut:
+            return True
+        if done is not None and done <= cut:  # resolved, not closed yet: a later move up was not known
+            return self.escalation and self.escalated_at is None
+        return None
 
     def key(self, kind: str) -> str:
         return {"category": self.category, "requester": self.requester, "team": self.team}[kind]
@@ -133,6 +155,7 @@ def load_rows(qs: QuerySet) -> list[Row]:
             "id",
             "opened_at",
             "closed_at",
+            "resolved_at",
             "requester_name",
             "requester_email",
             "escalation_count",
@@ -149,6 +172,9 @@ def load_rows(qs: QuerySet) -> list[Row]:
             "category_id",
             "team_id",
             "level_id",
+            "title",
+            "description",
+            "source",
         )
     )
     intake = {}
@@ -204,6 +230,9 @@ def load_rows(qs: QuerySet) -> list[Row]:
                 escalated_at=escalated.get(c["id"]),
                 org=org_key(c["requester_email"]),
                 capacity=capacities.get(at["team_id"], 0),
+                resolved_at=c["resolved_at"],
+                text=text_of(c["title"], c["description"], c["source"])[: text_features.MAX_CHARS],
+                text_labels={"priority": c["priority"], "level": c["level_id"]},
             )
         )
     rows.sort(key=lambda r: (r.opened_at, r.id))
@@ -218,16 +247,16 @@ BREACH_WINDOW = timedelta(days=90)
 
 def _breach_known_at(h: Row) -> datetime | None:
     """When a breach became known: its moment on our clock, else (a source system's verdict)
-    the closing."""
+    the resolution."""
     if h.breached_at is not None:
         return h.breached_at
-    return h.closed_at if h.breach else None
+    return h.done_at() if h.breach else None
 
 
 def desk_at_opening(rows: list[Row], history: list[Row]) -> None:
     """Set ``row.load``, from the ``history`` cases only as they stood when the row was
-    opened: per requester and organisation, the cases open then (opened before, not closed
-    by then) and the breaches that became known in the 90 days before; the intake team's
+    opened: per requester and organisation, the cases open then (opened before, not resolved
+    by then: a resolved case awaiting its closing is not open work, as on the live desk) and the breaches that became known in the 90 days before; the intake team's
     open cases then against its capacity. One time-ordered pass with heaps of closings."""
     events = sorted(
         [(h.opened_at, 0, i) for i, h in enumerate(history)]
@@ -245,7 +274,7 @@ def desk_at_opening(rows: list[Row], history: list[Row]) -> None:
                 if not key[1]:
                     continue
                 if kind == 0:
-                    heapq.heappush(open_by.setdefault(key, []), h.closed_at or FAR)
+                    heapq.heappush(open_by.setdefault(key, []), h.done_at() or FAR)  # open until resolved
                 elif key[0] != "team":
                     breaches_by.setdefault(key, []).append(at)
             ev += 1
@@ -325,14 +354,14 @@ def hours_to_end_of_day(opened_at: datetime) -> float:
 
 def past_rates(rows: list[Row], history: list[Row], target: str) -> None:
     """Set ``row.past[kind] = (hits, n)`` for each row: the ``target`` labels of the
-    ``history`` cases with the same category / requester / team that were closed strictly
-    before the row was opened; ``row.past["all"]`` counts every such case."""
-    closings = sorted((h for h in history if h.closed_at is not None), key=lambda h: (h.closed_at, h.id))
+    ``history`` cases with the same category / requester / team that were resolved (or
+    closed) strictly before the row was opened; ``row.past["all"]`` counts every such case."""
+    closings = sorted((h for h in history if h.done_at() is not None), key=lambda h: (h.done_at(), h.id))
     counts: dict[tuple[str, str], list[int]] = {}
     overall = [0, 0]
     i = 0
     for row in sorted(rows, key=lambda r: (r.opened_at, r.id)):
-        while i < len(closings) and closings[i].closed_at < row.opened_at:
+        while i < len(closings) and closings[i].done_at() < row.opened_at:
             h = closings[i]
             hit = int(h.label(target))
             overall[0] += hit
@@ -397,6 +426,7 @@ def make_spec(train_rows: list[Row]) -> dict:
         + [f"past_rate:{k}" for k in RATE_KINDS]
         + [f"desk:{k}" for k in DESK_COLUMNS]
         + ["hours_to_end_of_day"]
+        + (TEXT_NAMES if any(r.text_columns for r in train_rows) else [])
     )
     return {"names": names, "categories": top}
 
@@ -420,6 +450,7 @@ def vector(row: Row, spec: dict) -> list[float]:
     values["hours_to_end_of_day"] = hours_to_end_of_day(row.opened_at)
     for k in DESK_COLUMNS:
         values[f"desk:{k}"] = float(row.load.get(k, 0))
+    values.update(row.text_columns)
     for kind in RATE_KINDS:
         values[f"past_rate:{kind}"] = smoothed(*row.past.get(kind, (0, 0)), row.past.get("all", (0, 0)))
     return [values[n] if n in values else (1.0 if n in on else 0.0) for n in spec["names"]]
@@ -466,7 +497,7 @@ def describe(name: str, row: Row, target: str) -> str | None:
             "org_breaches_90d": f"{v} breach(es) for {row.org} in the last 90 days",
             "team_load": f"team {row.team_name or '?'} at {round(100 * v)} % of its capacity",
         }[value]
-    if name == "hours_to_end_of_day":
+    if name == "hours_to_end_of_day" or kind == "text":
         return None  # a column, not a reason in words
     if name == "out_of_hours":
         return "opened out of working hours"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from escalations.core.bulk import bulk_update_rows
 from escalations.domain import rules
-from escalations.intelligence.risk import boosted, calibration
+from escalations.intelligence.risk import boosted, calibration, text_columns
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
@@ -68,6 +68,8 @@ def reasons(params: dict, row: Row, x: list[float], target: str, limit: int = TO
 def score_row(model: RiskModel, row: Row) -> tuple[float, list[str]]:
     params = model.parameters
     rates_from_tables(row, params["rates"])
+    if params.get("text"):  # the stored text heads read the case's title and description
+        row.text_columns = text_columns.serve(params["text"], row.text)
     x = vector(row, params)
     return probability(params, x), reasons(params, row, x, model.target)
 

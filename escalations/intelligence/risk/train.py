@@ -6,10 +6,13 @@ AS KNOWN AT THAT CUT (censoring, ``Row.label_at``): closed by then, its final la
 open, a breach if its deadline had already passed (escalated if it had already moved up),
 and left out otherwise. So slow cases are trained on too, not only the quickly closed ones.
 
-Two models are fitted on the older 80 % of the training period: the explainable logistic
+Two models are fitted on the older part of the training period: the explainable logistic
 regression and the off-the-shelf baseline (``boosted``: HistGradientBoosting). The one with
-the better hold-out AUC serves; its probabilities are calibrated (Platt) on the newer 20 %
-of the training period. The stored model repeats the recipe on every case as known now.
+the better hold-out AUC serves; its probabilities are calibrated (Platt or isotonic, chosen
+on the slice, ``calibration.fit``) on the newest 20 % of the training cases opened at least
+the maturity gap before the cut (``older_newer``): the newest cases' outcomes were not known
+yet at the cut except for the quickly resolved ones, so a slice of them says "no breach"
+far too often. The stored model repeats the recipe on every case as known now.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from escalations.intelligence.risk import boosted, calibration
+from escalations.intelligence.risk import boosted, calibration, text_columns
 from escalations.intelligence.risk.features import (
     TARGETS,
     Row,
@@ -37,12 +40,14 @@ from escalations.intelligence.risk.features import (
 from escalations.models import RiskModel
 
 TEST_FRACTION = 0.2
-CALIBRATION_FRACTION = 0.2  # the newest part of the training period calibrates
+CALIBRATION_FRACTION = 0.2  # the newest (mature) part of the training period calibrates
+MATURITY_QUANTILE = 0.9  # the maturity gap: this quantile of the resolution targets
+CALIBRATION_METHOD = os.environ.get("RISK_CALIBRATION", "auto")  # auto, platt or isotonic (to compare)
 MIN_CALIBRATION = 50  # fewer training cases: no calibration slice (identity)
 MIN_ROWS = 20
 RELIABILITY_BINS = 5
 C = 0.1  # inverse regularization strength; 1.0 overfitted rare categories on the BPIC log
-PRIOR_SHIFT = os.environ.get("RISK_PRIOR_SHIFT", "1") != "0"  # off: Platt alone (to compare)
+PRIOR_SHIFT = os.environ.get("RISK_PRIOR_SHIFT", "0") == "1"  # on: the earlier prior-shift correction (to compare)
 CLIP = 3.0  # standardized values are clipped to +-CLIP, in fitting and in scoring
 
 
@@ -86,16 +91,33 @@ def time_split(
             continue
         train.append(r)
         labels.append(int(known))
-        censored += r.closed_at is None or r.closed_at > cutoff
+        censored += r.done_at() is None or r.done_at() > cutoff
     return Split(train, test, cutoff, len(head) - len(train), labels, censored, test_labels)
 
 
-def older_newer(rows: list[Row], labels: list[int]) -> tuple[list, list, list, list]:
-    """The training period split by opening: the older 80 % to fit, the newer 20 % to
-    calibrate (none when too few cases to spare)."""
-    n_cal = int(len(rows) * CALIBRATION_FRACTION) if len(rows) >= MIN_CALIBRATION else 0
-    cut = len(rows) - n_cal
-    return rows[:cut], labels[:cut], rows[cut:], labels[cut:]
+def maturity_gap(rows: list[Row]) -> timedelta:
+    """How long outcomes take to be known: the 90th percentile of the rows' resolution
+    targets (deadline minus opening); zero when they have no deadlines."""
+    spans = sorted(r.due_at - r.opened_at for r in rows if r.due_at is not None and r.due_at > r.opened_at)
+    return spans[min(len(spans) - 1, int(len(spans) * MATURITY_QUANTILE))] if spans else timedelta(0)
+
+
+def older_newer(rows: list[Row], labels: list[int], cut: datetime | None = None) -> tuple[list, list, list, list]:
+    """The training period (rows in opening order, labelled as known at ``cut``) split by
+    opening: the newest 20 % of the cases opened at least the maturity gap before ``cut``
+    calibrate, the older ones fit. The cases opened within the gap are in neither: at the cut
+    only the quickly resolved ones among them had a known outcome. No calibration slice when
+    too few cases to spare; no gap when it would leave too few."""
+    if len(rows) < MIN_CALIBRATION:
+        return rows, labels, [], []
+    n = len(rows)
+    if cut is not None:
+        edge = cut - maturity_gap(rows)
+        mature = sum(1 for r in rows if r.opened_at < edge)
+        n = mature if mature >= MIN_CALIBRATION else n
+    n_cal = int(n * CALIBRATION_FRACTION)
+    start = n - n_cal
+    return rows[:start], labels[:start], rows[start:n], labels[start:n]
 
 
 def scaled(scaler, X):
@@ -198,10 +220,12 @@ def fit_both(
     test: tuple | None = None,
     served: str = "logistic",
     prior: float | None = None,
+    cut: datetime | None = None,
 ) -> tuple[Fitted, dict]:
-    """Fit both models on the older part of ``rows``; with ``test`` (rows, labels) choose the
-    served one by hold-out AUC (else keep ``served`` chosen before); calibrate on the newer part."""
-    fit_rows, fit_y, cal_rows, cal_y = older_newer(rows, labels)
+    """Fit both models on the older part of ``rows`` (labelled as known at ``cut``); with
+    ``test`` (rows, labels) choose the served one by hold-out AUC (else keep ``served`` chosen
+    before); calibrate on the newer, mature part."""
+    fit_rows, fit_y, cal_rows, cal_y = older_newer(rows, labels, cut)
     spec = make_spec(rows)
     X = matrix(fit_rows, spec)
     logistic, params = fit(X, fit_y, spec["names"])
@@ -220,15 +244,16 @@ def fit_both(
         }
     if cal_rows:
         raw = fitted.raw(matrix(cal_rows, spec))
-        fitted.calibration = calibration.fit_platt(raw, cal_y)
-        if prior is not None and PRIOR_SHIFT:
+        fitted.calibration = calibration.fit(raw, cal_y, CALIBRATION_METHOD)
+        fitted.calibration["n"] = len(cal_y)
+        if prior is not None and PRIOR_SHIFT and fitted.calibration["method"] == "platt":
             fitted.calibration = calibration.shift_to_prior(fitted.calibration, raw, prior)
     return fitted, figures
 
 
 def known_rate(rows: list[Row], labels: list[int], cut: datetime) -> float | None:
-    """The positive rate among the cases closed by ``cut`` (outcome fully known, not censored)."""
-    done = [y for r, y in zip(rows, labels) if r.closed_at is not None and r.closed_at <= cut]
+    """The positive rate among the cases resolved by ``cut`` (outcome fully known, not censored)."""
+    done = [y for r, y in zip(rows, labels) if r.done_at() is not None and r.done_at() <= cut]
     return sum(done) / len(done) if len(done) >= MIN_CALIBRATION else None
 
 
@@ -249,9 +274,10 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
     if len(set(split.labels)) < 2:
         raise NotTrainable("every training case has the same outcome")
     y_test = split.test_labels
-    # Only censored labels are biased: without them Platt alone is the honest recipe.
+    # Only censored labels are biased (and only with RISK_PRIOR_SHIFT=1 is this used).
     prior = known_rate(split.train, split.labels, split.cutoff) if split.censored else None
-    fitted, figures = fit_both(split.train, split.labels, (split.test, y_test), prior=prior)
+    text_columns.attach(split.train, split.test, split.cutoff)  # out of fold for training
+    fitted, figures = fit_both(split.train, split.labels, (split.test, y_test), prior=prior, cut=split.cutoff)
     p = fitted.proba(matrix(split.test, fitted.spec))
     metrics = evaluate(y_test, p)
     metrics.update(
@@ -262,28 +288,35 @@ def train(target: str = "breach", source: str = "all", save: bool = True, rows: 
         dropped_from_train=split.dropped,
         censored_in_train=split.censored,
         train_positive_rate=round(sum(split.labels) / len(split.labels), 4),
-        calibration_prior=None if prior is None else round(prior, 4),
+        calibration_prior=None if prior is None or not PRIOR_SHIFT else round(prior, 4),
+        calibration_method=fitted.calibration.get("method"),
+        calibration_cases=fitted.calibration.get("n", 0),
+        text_columns=any(n.startswith("text:") for n in fitted.spec["names"]),
     )
 
     now = timezone.now()
     known = [(r, r.label_at(target, now)) for r in rows]
     known = [(r, y) for r, y in known if y is not None]
     final_rows, final_y = [r for r, _ in known], [int(y) for _, y in known]
+    text = text_columns.attach(final_rows, [], now)
     final, _ = fit_both(
         final_rows,
         final_y,
         served=fitted.served,
-        prior=known_rate(final_rows, final_y, now) if any(r.closed_at is None for r in final_rows) else None,
+        prior=known_rate(final_rows, final_y, now) if any(r.done_at() is None for r in final_rows) else None,
+        cut=now,
     )
     params = dict(final.params)
     params.update(
         categories=final.spec["categories"],
-        rates=rate_tables(closed, target),
+        rates=rate_tables([r for r in rows if r.done_at() is not None], target),
         source=source,
         fit_rows=len(known),
         calibration=final.calibration,
         served=final.served,
     )
+    if text is not None and "text:level" in final.spec["names"]:
+        params["text"] = text
     if final.served == "boosted":
         params["boosted"] = boosted.export(final.boost)
     result = TrainResult(

@@ -59,6 +59,7 @@ class Command(BaseCommand):
                     "baseline_brier": last.metrics["baseline_brier"],
                     "ece": last.metrics["ece"],
                     "served": last.metrics["served"],
+                    "calibration": last.metrics["calibration_method"],
                     "precision_at_10": last.metrics["precision_at_10"],
                     "n_train": last.n_train,
                     "n_test": last.n_test,
@@ -79,7 +80,10 @@ class Command(BaseCommand):
         w(f"  ROC AUC             {m['auc'] if m['auc'] is None else format(m['auc'], '8.3f'):>8}")
         w(f"  precision, top 10 % {m['precision_at_10']:>8.3f}  (base rate {m['base_rate']:.3f})")
         w(f"  Brier score         {m['brier']:>8.4f}  (mean predicted {m['mean_predicted']:.3f})")
-        w(f"  calibration error   {m['ece']:>8.4f}  (ECE, 10 bins; {m['ece_uncalibrated']} before Platt scaling)")
+        w(
+            f"  calibration error   {m['ece']:>8.4f}  (ECE, 10 bins; {m['ece_uncalibrated']} before calibration: "
+            f"{m['calibration_method'] or 'none'} on {m['calibration_cases']} cases)"
+        )
         w(
             f"  baseline (boosted)  AUC {m['baseline_auc']}, Brier {m['baseline_brier']}; logistic AUC {m['logistic_auc']}"
         )
