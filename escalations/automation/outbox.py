@@ -1,5 +1,7 @@
-"""Sending the outbox: due rows are claimed with SKIP LOCKED, sent through Django's
-e-mail backend, and marked sent in the same transaction; failures retry with backoff."""
+"""Sending the outbox: each due row is claimed with SKIP LOCKED, sent through Django's
+e-mail backend (or POSTed to its webhook) and marked sent in its own transaction, so a
+worker killed mid-flush can have at most the one notice in flight delivered again (with
+the same Message-ID); failures retry with backoff."""
 
 from __future__ import annotations
 
@@ -25,22 +27,21 @@ log = logging.getLogger(__name__)
 
 
 def flush(now: datetime | None = None, limit: int = 200) -> int:
-    """Send pending rows that are due. Safe with several workers: rows are claimed
-    with SKIP LOCKED and marked sent in the same transaction as the send."""
+    """Send pending rows that are due. Safe with several workers: each row is claimed with
+    SKIP LOCKED and marked sent in the transaction that sent it, one row per transaction,
+    so what a crash undoes is never more than the one send in flight."""
     now = now or timezone.now()
-    sent = 0
+    sent, after = 0, 0
     while True:
-        with transaction.atomic():
-            batch = list(
-                Notification.objects.sendable(now)
-                .select_for_update(skip_locked=True)
-                .order_by("not_before", "pk")[:limit]
-            )
-            if not batch:
-                return sent
-            for row in batch:
-                sent += _deliver(row, now)
-        if len(batch) < limit:
+        due = Notification.objects.sendable(now).filter(pk__gt=after).order_by("pk")
+        due = list(due.values_list("pk", flat=True)[:limit])
+        for pk in due:
+            after = pk
+            with transaction.atomic():
+                row = Notification.objects.sendable(now).select_for_update(skip_locked=True).filter(pk=pk).first()
+                if row is not None:  # None: another worker holds it, or sent it since
+                    sent += _deliver(row, now)
+        if len(due) < limit:
             return sent
 
 

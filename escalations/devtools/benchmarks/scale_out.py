@@ -15,7 +15,8 @@ PostgreSQL. Afterwards it drains the queue and checks:
 * every step the load saw succeed is in the database exactly once (history rows by the
   load's users per case, one note per token), and a step whose answer was lost at most once;
 * every notice marked sent was delivered exactly once (the e-mail backend writes files,
-  counted here) and none is left pending.
+  counted here), bar the one send in flight in each worker a fault cut short, and none
+  is left pending.
 """
 
 from __future__ import annotations
@@ -275,19 +276,23 @@ def ledger_checks(ledger: dict, users: list[str], since) -> list[invariants.Find
     ]
 
 
-def outbox_checks(maildir: Path, since) -> list[invariants.Finding]:
+def outbox_checks(maildir: Path, since, in_flight: int = 0) -> list[invariants.Finding]:
+    """Every notice marked sent was delivered, and exactly once but for the sends in flight
+    when a fault struck: a worker killed (or cut off from PostgreSQL) after the mail server
+    took a message and before its row's commit sends that one again, with the same
+    Message-ID. ``in_flight`` bounds those: one per worker each fault could cut short."""
     sent = Notification.objects.filter(status=NotificationStatus.SENT, sent_at__gte=since)
     expected = set(sent.values_list("pk", flat=True))
     delivered = delivered_messages(maildir)
-    doubled = sum(1 for n in delivered.values() if n > 1)
+    doubled = sum(n - 1 for n in delivered.values() if n > 1)
     missing = len(expected - set(delivered))
     left = Notification.objects.filter(status=NotificationStatus.PENDING, urgent=True).count()
     return [
         invariants.Finding(
-            "every notice sent was delivered exactly once",
-            doubled == 0 and missing == 0,
-            f"{len(expected):,} sent, {sum(delivered.values()):,} delivered, {doubled} doubled, "
-            f"{missing} missing, {left} urgent still pending",
+            "every notice sent was delivered exactly once (bar one send in flight per worker a fault struck)",
+            doubled <= in_flight and missing == 0,
+            f"{len(expected):,} sent, {sum(delivered.values()):,} delivered, {doubled} doubled "
+            f"(at most {in_flight} in flight at the faults), {missing} missing, {left} urgent still pending",
         )
     ]
 
@@ -393,7 +398,9 @@ def run(
     connection.close()
     findings = invariants.check()
     findings += ledger_checks(result["ledger"], [u for pair in pairs for u in pair], since)
-    findings += outbox_checks(maildir, since)
+    workers = settings.Q_CLUSTER["workers"]
+    struck = procs.kills * workers + (qclusters * workers if "postgres_restart_s" in faults else 0)
+    findings += outbox_checks(maildir, since, in_flight=struck)
     findings.append(
         invariants.Finding(
             "task queue drained after the run", drained, "empty" if drained else f"{queue_size()} tasks left"
