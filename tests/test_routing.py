@@ -98,7 +98,9 @@ def test_a_full_team_is_passed_over(clock, agent, network, desks):
     assert (r.team, r.user) == (second, b1) and "passed over at capacity: Net desk 1/1" in r.reason
 
 
-def test_team_load_is_counted_up_to_capacity_unless_every_team_is_full(clock, agent, network, desks):
+def test_team_load_is_counted_up_to_capacity_unless_every_team_is_full(
+    clock, agent, network, desks, django_assert_num_queries
+):
     """A team far over capacity is not counted case by case at every intake: its count stops
     at capacity + 1 and the reason says "over"; when every candidate team is full the exact
     counts decide which is least overloaded."""
@@ -110,7 +112,9 @@ def test_team_load_is_counted_up_to_capacity_unless_every_team_is_full(clock, ag
     for _ in range(3):
         open_case(agent, category=network, team=Team.objects.get(pk=skilled.pk))
     open_case(agent, category=network, team=Team.objects.get(pk=second.pk))
-    loads = routing._team_loads([Team.objects.get(pk=skilled.pk), Team.objects.get(pk=second.pk)])
+    teams = [Team.objects.get(pk=skilled.pk), Team.objects.get(pk=second.pk)]
+    with django_assert_num_queries(1):  # every team in one statement, however many
+        loads = routing._team_loads(teams)
     assert loads == {skilled.pk: 2, second.pk: 1}  # cut at capacity + 1
     both = [Team.objects.get(pk=skilled.pk), Team.objects.get(pk=second.pk)]
     assert routing._team_loads(both, exact=True) == {skilled.pk: 3, second.pk: 1}
