@@ -26,6 +26,7 @@ from escalations.reports.base import REGISTRY, Filters
 SOURCE = "bench-reports"
 START = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN_DAYS = 730
+CHUNK = 1_000_000  # benchmark cases per transaction when building
 TEAMS_PER_LEVEL = 4
 CATEGORIES = 20
 AGENTS = 20
@@ -152,15 +153,37 @@ class ReportsBench:
         agents = [User.objects.get_or_create(username=f"bench-agent-{i}")[0].pk for i in range(AGENTS)]
         return {"levels": {c: lv.pk for c, lv in levels.items()}, "teams": teams, "cats": cats, "agents": agents}
 
-    def build(self) -> float:
+    def build(self, chunk: int = CHUNK) -> float:
         """Make sure ``n`` benchmark cases exist, adding the missing ones (never deleting:
-        history rows are append-only, and removing them means resealing the whole chain)."""
+        history rows are append-only, and removing them means resealing the whole chain).
+        Cases are added ``chunk`` at a time, each chunk in its own transaction, spread over
+        the two years as if added at once: one transaction for ten million cases rewrote
+        its plan table eight times without a vacuum and filled the disk."""
         have = self.existing()
         if have >= self.n:
             return 0.0
         started = time.perf_counter()
         first_new_pk = (Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
         org = self._organisation()
+        for first in range(have + 1, self.n + 1, chunk):
+            last = min(first + chunk - 1, self.n)
+            self._build_chunk(first, last, org)
+            if self.n - have > chunk:
+                self.out.write(f"  ... {last:,} of {self.n:,} benchmark cases")
+        creation_history(SOURCE, first_new_pk, "Benchmark case")  # the reports never read it: real size
+        with connection.cursor() as cur:
+            for table in (
+                "escalations_case",
+                "escalations_escalation",
+                "escalations_review",
+                "escalations_historicalcase",
+            ):
+                cur.execute(f"VACUUM ANALYZE {table}")
+        return time.perf_counter() - started
+
+    def _build_chunk(self, first: int, last: int, org: dict) -> None:
+        """Benchmark cases ``first`` to ``last`` (of ``n``) with their handoffs and reviews,
+        in one transaction."""
         ids = org["levels"]
         snapshot = json.dumps(clock.freeze_policy(SlaPolicy.objects.default()))
         team = lambda code, col: (
@@ -174,7 +197,8 @@ class ReportsBench:
         agents = "(ARRAY[" + ",".join(map(str, org["agents"])) + "])"
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute("SET LOCAL work_mem = '256MB'")
-            cur.execute("SELECT setseed(0.42)")
+            # The same numbers as ever for the first chunk; another stream for each later one.
+            cur.execute("SELECT setseed(%s)", [0.42 if first == 1 else ((first // CHUNK) % 997) / 997])
             # One plan row per case: the shape and the durations (seconds) of each step.
             cur.execute(
                 f"""
@@ -189,8 +213,8 @@ class ReportsBench:
                        300 + random() * 10800 AS d_acc, 3600 + random() * 20000 AS d_esc2,
                        300 + random() * 7200 AS d_acc2, 1800 + random() * 86400 AS d_res,
                        random() < 0.03 AS reopened, random() < 0.9 AS closed, random() < 0.10 AS thin_handoff
-                FROM (SELECT i, random() AS r0, random() AS r1 FROM generate_series(%(first)s, %(n)s) AS s(i)) AS g""",
-                {"start": START, "n": self.n, "first": have + 1},
+                FROM (SELECT i, random() AS r0, random() AS r1 FROM generate_series(%(first)s, %(last)s) AS s(i)) AS g""",
+                {"start": START, "n": self.n, "first": first, "last": last},
             )
             cur.execute("ALTER TABLE bench_plan ADD COLUMN pattern int")
             cur.execute(f"UPDATE bench_plan p SET pattern = {_pattern_case()}")
@@ -251,17 +275,7 @@ class ReportsBench:
                 [SOURCE],
             )
             self._escalations(cur, ids, org, agents)
-            self._reviews(cur, have)
-        creation_history(SOURCE, first_new_pk, "Benchmark case")  # the reports never read it: real size
-        with connection.cursor() as cur:
-            for table in (
-                "escalations_case",
-                "escalations_escalation",
-                "escalations_review",
-                "escalations_historicalcase",
-            ):
-                cur.execute(f"VACUUM ANALYZE {table}")
-        return time.perf_counter() - started
+            self._reviews(cur)
 
     def _escalations(self, cur, ids: dict, org: dict, agents: str) -> None:
         team = lambda code, col: (
@@ -294,7 +308,7 @@ class ReportsBench:
                     {"p.d_resp > 1800" if lf == "L1" else "false"}, p.opened + {created} {sec}, p.opened
                 FROM bench_plan p WHERE {where}""")
 
-    def _reviews(self, cur, have: int) -> None:
+    def _reviews(self, cur) -> None:
         causes = "(ARRAY[" + ",".join(f"'{c}'" for c in ROOT_CAUSES) + "])"
         cur.execute(f"""
             INSERT INTO escalations_review (case_id, status, root_cause, went_well, went_badly,
