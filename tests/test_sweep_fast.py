@@ -2,6 +2,7 @@
 sweepers, failed batches, and the chain hashed before its head is locked (PostgreSQL)."""
 
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -149,6 +150,8 @@ def test_fast_and_general_paths_write_the_same_rows(agent, settings):
     l2, l3 = Level.objects.get(code="L2").pk, Level.objects.get(code="L3").pk
     assert (EscalationKind.ESCALATE, l2) in kinds and (EscalationKind.JUMP, l3) in kinds
     assert any(r["times"] >= 2 for r in rows["firings"])  # the repeating warning
+    per_case = Counter(r["case_id"] for r in rows["handoffs"])  # each case counts its handoffs (flow report)
+    assert [r["handoff_count"] for r in rows["cases"]] == [per_case[r["id"]] for r in rows["cases"]]
     assert {r["priority"] for r in rows["cases"] if r["customer_tier"] == "vip"} == {2}
     assert any("KB-0 smoke, KB-1 printer fires" == r["knowledge_consulted"] for r in rows["handoffs"])
     assert all(r["history_user_id"] and r["history_change_reason"] for r in rows["case history"])

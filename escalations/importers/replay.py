@@ -112,6 +112,7 @@ class Replay:
             priority=inc.priority,
             level=level,
             highest_level=level,
+            entry_level=level,
             team=ctx.team(first.team, level),
             created_by_id=ctx.person(first.actor),
             opened_at=opened,
@@ -180,6 +181,7 @@ class Replay:
             self.pending = Handoff(kind, c.level, level, c.team, team, at, reason, breached, self.actor, c.assignee_id)
             self.out.handoffs.append(self.pending)
             c.escalation_count += 1
+            c.handoff_count += 1
             c.assignee = None
             c._enter_level(level, team, at)
             return
@@ -195,6 +197,7 @@ class Replay:
         handoff = Handoff(K.DE_ESCALATE, c.level, level, c.team, team, at, reason, breached, self.actor, c.assignee_id)
         handoff.decide(E.ACCEPTED, at, self.actor)
         self.out.handoffs.append(handoff)
+        c.handoff_count += 1
         c.assignee = None
         c._enter_level(level, team, at)
 

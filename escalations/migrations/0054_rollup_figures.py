@@ -4,16 +4,9 @@ from django.db import migrations, models
 
 
 def build(apps, schema_editor):
-    """Replace the trigger functions (they now add the new figures) and recount the rollups
-    (PostgreSQL only; minutes per million cases)."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    # The one place that says what a fact adds to its rollups; imported here, not at the top,
-    # so the migration loads without the app's code on other databases.
-    from escalations.rollups import build as rollups
-
-    rollups.install()
-    rollups.rebuild()
+    """Nothing here any more, for the reason 0051 gives: the last migration that changes the
+    rollups (now 0057) installs the triggers and recounts. A database migrated before 0057
+    existed was counted here, and 0057 recounts it."""
 
 
 def unbuild(apps, schema_editor):

@@ -42,7 +42,14 @@ from escalations.models.portal import Deflection, SatisfactionSurvey
 from escalations.models.preferences import FilterQueue, SavedQueueFilter
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 from escalations.models.report_cache import ReportCache
-from escalations.models.rollups import CaseDurationRollup, CaseRollup, HandoffRollup, ResolvedRollup, RollupState
+from escalations.models.rollups import (
+    CaseDurationRollup,
+    CaseRollup,
+    EntryRollup,
+    HandoffRollup,
+    ResolvedRollup,
+    RollupState,
+)
 from escalations.models.sources import ImportedSource
 from escalations.models.suggestions import CaseSuggestion, SuggestionDecision, TextModel
 from escalations.models.waits import CaseWait
@@ -54,6 +61,7 @@ __all__ = [
     "TextModel",
     "CaseDurationRollup",
     "CaseRollup",
+    "EntryRollup",
     "HandoffRollup",
     "ResolvedRollup",
     "RollupState",

@@ -134,6 +134,14 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
     reopen_count = models.PositiveIntegerField(default=0)
     escalation_count = models.PositiveIntegerField(default=0)
     highest_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
+    # Where the case entered the ladder and how many handoffs it has had (escalations,
+    # skip-level jumps, de-escalations; a return decides a handoff and adds none): the flow
+    # report's figures, kept on the case so its rollups count them (``rollups.schema``).
+    # Both follow from the history and the handoffs, so the history does not copy them.
+    entry_level = models.ForeignKey(
+        Level, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    handoff_count = models.PositiveIntegerField(default=0, db_default=0)
 
     # The clocks (docs/counting-time.md). The policy in force at intake is frozen here, so
     # editing a policy does not silently rewrite running cases.
@@ -222,6 +230,8 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
             "escalation_risk",
             "risk_reasons",
             "risk_scored_at",
+            "entry_level",
+            "handoff_count",
         ],
         # The history is read by case (``id``), by date and user (the audit log) and by
         # assignee (routing): the other copied keys keep no index (docs/indexes.md).
@@ -381,6 +391,11 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.entry_level_id is None:  # a new case enters the ladder where it is opened
+            self.entry_level_id = self.level_id
+        super().save(*args, **kwargs)
+
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
@@ -507,6 +522,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
         if to_level.rank <= self.level.rank:
             raise ValidationError(f"{to_level} is not above {self.level}; escalation goes up.")
         self.escalation_count += 1
+        self.handoff_count += 1
         self.assignee = None
         self._enter_level(to_level, to_team, at)
 
@@ -545,6 +561,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
     def de_escalate(self, to_level: Level, to_team: Team | None, at: datetime) -> None:
         if to_level.rank >= self.level.rank:
             raise ValidationError(f"{to_level} is not below {self.level}; de-escalation goes down.")
+        self.handoff_count += 1
         self.assignee = None
         self._enter_level(to_level, to_team, at)
 

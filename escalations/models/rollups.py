@@ -80,6 +80,37 @@ class CaseRollup(models.Model):
         return f"{self.grain} {self.day}: {self.n} cases"
 
 
+class EntryRollup(models.Model):
+    """Cases by the local day (week, month) they were opened x the level they entered the
+    ladder at x where they are now (level, team) x category x priority x source, with how
+    many had one, two, three and four or more handoffs (none: ``n`` less the rest)."""
+
+    grain = models.CharField(max_length=1, choices=GRAINS)
+    day = models.DateField()
+    entry_level_id = models.IntegerField()
+    level_id = models.IntegerField()
+    team_id = models.IntegerField()
+    category_id = models.IntegerField()
+    priority = models.SmallIntegerField()
+    source = models.CharField(max_length=16)
+    n = models.BigIntegerField(default=0)
+    h1 = models.BigIntegerField(default=0)
+    h2 = models.BigIntegerField(default=0)
+    h3 = models.BigIntegerField(default=0)
+    h4 = models.BigIntegerField(default=0)  # four or more
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "entry_level_id", "level_id", "team_id", "category_id", "priority", "source"],
+                name="entryrollup_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.grain} {self.day}: {self.n} cases entered at level {self.entry_level_id}"
+
+
 class ResolvedRollup(models.Model):
     """Cases by the local day (week, month) of their resolution (a reopened case counts again
     when resolved anew) x where they are now x category x priority x source: the backlog

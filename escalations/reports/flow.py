@@ -1,62 +1,55 @@
 """Flow: where cases enter the ladder, how often they bounce between levels and teams
 (ping-pong), and an imported log's own SLA verdict by team and over time.
 
-Entry level and bounce counts need one figure per case from its handoffs (the first
-handoff's origin, the number of handoffs); both are computed in the database over a
-subquery of the handoffs (a window for the first, a count for the second) and only the
-grouped result comes back, never a row per case."""
+Entry level and bounce counts are one figure per case from its handoffs (the first
+handoff's origin, the number of handoffs); the case keeps both (``Case.entry_level``,
+``Case.handoff_count``, written with the handoffs), so they are grouped like any other
+case column, and the rollups count them (``EntryRollup``)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Least
 
-from escalations.models import Escalation, EscalationStatus
+from escalations.models import EscalationStatus
 from escalations.reports.base import Chart, Column, Scope, Table, count_cases, pct, period_key, report
 from escalations.rollups import read as rollups
 
 MOST = 4  # bounce counts from here on are shown together ("4+")
 
 
-def _grouped(inner, select: str, where: str = "") -> list[tuple]:
-    """``SELECT {select} FROM (inner) t {where} GROUP BY 1``: an aggregate over a subquery."""
-    sql, params = inner.query.sql_with_params()
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT {select} FROM ({sql}) t {where} GROUP BY 1", params)
-        return cur.fetchall()
+def _entries(scope: Scope) -> tuple[Counter, Counter]:
+    """Cases by the level they entered the ladder at, and by their number of handoffs (0, 1,
+    2, 3, 4 for four or more): both kept on the case (``entry_level``, ``handoff_count``)."""
+    if rollups.usable(scope):
+        return rollups.flow_entries(scope)
+    cases = scope.cases()
+    entries = Counter({g["entry_level_id"]: g["n"] for g in cases.values("entry_level_id").annotate(n=count_cases())})
+    bucket = Least("handoff_count", Value(MOST))
+    handoffs = Counter({g["b"]: g["n"] for g in cases.annotate(b=bucket).values("b").annotate(n=count_cases())})
+    return entries, handoffs
 
 
-def _entry_levels(scope: Scope) -> Counter:
-    """The first level each case was at: the origin of its first handoff, or (never handed
-    off) the level holding it now."""
-    ranked = scope.handoffs_of_cases().values("case_id", "from_level_id", "created_at", "id")
-    sql, params = ranked.query.sql_with_params()
-    first = (
-        "SELECT from_level_id, COUNT(*) FROM (SELECT from_level_id, ROW_NUMBER() OVER "
-        f"(PARTITION BY case_id ORDER BY created_at, id) AS rn FROM ({sql}) h) t WHERE rn = 1 GROUP BY 1"
+def _handed_away(scope: Scope) -> dict:
+    """Per team, decided handoffs of the scope's cases that left it for another team."""
+    if rollups.handoffs_usable(scope, where=True):
+        return rollups.handed_away(scope)
+    handed = (
+        scope.handoffs_of_cases()
+        .exclude(from_team_id=None)
+        .exclude(to_team_id=None)
+        .exclude(to_team_id=F("from_team_id"))
+        .exclude(status=EscalationStatus.PENDING)
+        .values("from_team_id")
+        .annotate(away=Count("pk"))
     )
-    with connection.cursor() as cur:
-        cur.execute(first, params)
-        entries = Counter(dict(cur.fetchall()))
-    handed = Escalation.objects.filter(case=OuterRef("pk"))
-    never = scope.cases().filter(~Exists(handed)).values("level_id").annotate(n=count_cases())
-    for g in never:
-        entries[g["level_id"]] += g["n"]
-    return entries
-
-
-def _bounces(scope: Scope) -> Counter:
-    """Cases by number of handoffs (0, 1, 2, 3, 4+)."""
-    per_case = scope.handoffs_of_cases().values("case_id").annotate(n=Count("pk"))
-    out = Counter(dict(_grouped(per_case, f"CASE WHEN n >= {MOST} THEN {MOST} ELSE n END, COUNT(*)")))
-    out[0] = scope.cases().count() - sum(out.values())
-    return out
+    return {g["from_team_id"]: g["away"] for g in handed}
 
 
 def _entry_table(scope: Scope) -> Table:
-    entries, bounces = _entry_levels(scope), _bounces(scope)
+    entries, bounces = _entries(scope)
     total = sum(entries.values())
     entry = Table(
         "entry_level",
@@ -94,16 +87,7 @@ def _ping_pong(scope: Scope) -> list[Table]:
                 cases=count_cases(), moves=Sum("reassignment_count"), bounced=count_cases(Q(reassignment_count__gt=1))
             )
         )
-    handed = (
-        scope.handoffs_of_cases()
-        .exclude(from_team_id=None)
-        .exclude(to_team_id=None)
-        .exclude(to_team_id=F("from_team_id"))
-        .exclude(status=EscalationStatus.PENDING)
-        .values("from_team_id")
-        .annotate(away=Count("pk"))
-    )
-    away = {g["from_team_id"]: g["away"] for g in handed}
+    away = _handed_away(scope)
     rows, names = [], scope.team_names([g["team_id"] for g in by_team] + list(away))
     for g in sorted(by_team, key=lambda g: (-(g["moves"] or 0), names.get(g["team_id"], "(no team)"))):
         moves = g["moves"] or 0

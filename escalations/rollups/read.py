@@ -13,7 +13,14 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from escalations.core.bounds import EARLIEST
-from escalations.models import CaseDurationRollup, CaseRollup, HandoffRollup, ResolvedRollup
+from escalations.models import (
+    CaseDurationRollup,
+    CaseRollup,
+    EntryRollup,
+    EscalationStatus,
+    HandoffRollup,
+    ResolvedRollup,
+)
 from escalations.reports.base import SOURCES
 from escalations.rollups import build
 
@@ -341,6 +348,40 @@ def flow_teams(scope) -> list[dict]:
         )
     )
     return [{**r, "team_id": r["team_id"] or None} for r in rows if r["cases"]]
+
+
+def flow_entries(scope) -> tuple[Counter, Counter]:
+    """``flow``: cases by the level they entered at, and by their number of handoffs
+    (0, 1, 2, 3, 4 for four or more)."""
+    rows = (
+        EntryRollup.objects.filter(range_q(cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)))
+        .filter(case_q(scope))
+        .order_by()
+        .values("entry_level_id")
+        .annotate(x_n=_sum("n"), **{f"x_h{k}": _sum(f"h{k}") for k in (1, 2, 3, 4)})
+    )
+    entries, handoffs = Counter(), Counter()
+    for r in rows:
+        entries[r["entry_level_id"]] += r["x_n"]
+        handoffs[0] += r["x_n"] - sum(r[f"x_h{k}"] for k in (1, 2, 3, 4))
+        handoffs.update({k: r[f"x_h{k}"] for k in (1, 2, 3, 4)})
+    return +entries, handoffs
+
+
+def handed_away(scope) -> dict:
+    """``flow``: per team, decided handoffs of the scope's cases that left it for another
+    team (by the day the case was opened)."""
+    rows = (
+        HandoffRollup.objects.filter(range_q(cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)), basis="o")
+        .exclude(status=EscalationStatus.PENDING)
+        .exclude(from_team_id=0)
+        .exclude(to_team_id=0)
+        .exclude(from_team_id=F("to_team_id"))
+        .order_by()
+        .values("from_team_id")
+        .annotate(x_n=_sum("n"))
+    )
+    return {r["from_team_id"]: r["x_n"] for r in rows if r["x_n"]}
 
 
 def flow_periods(scope) -> dict:

@@ -22,6 +22,14 @@ from escalations.reports.sql import bucket_sql
 # week and day rows for its edges: a two-year range reads 24 months and a few weeks and
 # days, not 730 days; a weekly series reads weeks (weeks do not nest in months).
 CASE_KEYS = ("grain", "day", "level_id", "highest_level_id", "team_id", "category_id", "priority", "source")
+# Where cases enter the ladder and how many handoffs they have had (the flow report).
+ENTRY_KEYS = ("grain", "day", "entry_level_id", "level_id", "team_id", "category_id", "priority", "source")
+ENTRY_FIGURES = {
+    "h1": "handoff_count = 1",
+    "h2": "handoff_count = 2",
+    "h3": "handoff_count = 3",
+    "h4": "handoff_count >= 4",
+}
 # Resolutions by the day they happened (the backlog: opened minus resolved).
 RESOLVED_KEYS = ("grain", "day", "level_id", "team_id", "category_id", "priority", "source")
 # Durations keep one filter dimension at a time ("slice": "" none, or team, category,
@@ -104,6 +112,7 @@ SLICES = {
 # table -> (keys, sums, float sums compared with a tolerance)
 TABLES = {
     "escalations_caserollup": (CASE_KEYS, CASE_SUMS, CASE_FLOATS),
+    "escalations_entryrollup": (ENTRY_KEYS, ("n", *ENTRY_FIGURES), ()),
     "escalations_resolvedrollup": (RESOLVED_KEYS, ("n",), ()),
     "escalations_casedurationrollup": (DURATION_KEYS, DURATION_SUMS, ("s",)),
     "escalations_handoffrollup": (HANDOFF_KEYS, HANDOFF_SUMS, ("raised_s", "decided_s", "wait_s")),
@@ -130,6 +139,17 @@ def case_select(rows: str, tz: str) -> str:
     return " UNION ALL ".join(
         f"""
 SELECT '{g}', {_day("opened_at", tz, g)}, level_id, highest_level_id, COALESCE(team_id, 0), category_id,
+       priority, source, SUM(sg), {figures}
+FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+        for g in GRAINS
+    )
+
+
+def entry_select(rows: str, tz: str) -> str:
+    figures = ", ".join(_signed(f"({cond})") for cond in ENTRY_FIGURES.values())
+    return " UNION ALL ".join(
+        f"""
+SELECT '{g}', {_day("opened_at", tz, g)}, entry_level_id, level_id, COALESCE(team_id, 0), category_id,
        priority, source, SUM(sg), {figures}
 FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
         for g in GRAINS
@@ -182,6 +202,7 @@ def handoff_select(rows: str, tz: str) -> str:
 
 SELECTS = {
     "escalations_caserollup": case_select,
+    "escalations_entryrollup": entry_select,
     "escalations_resolvedrollup": resolved_select,
     "escalations_casedurationrollup": duration_select,
     "escalations_handoffrollup": handoff_select,
@@ -191,12 +212,18 @@ COLUMNS = {
     "escalations_case": "opened_at, level_id, highest_level_id, team_id, category_id, priority, source, "
     "escalation_count, resolved_at, first_response_at, responded_at, response_due_at, response_breached_at, "
     "resolution_due_at, resolution_breached_at, ola_response_due_at, ola_response_breached_at, ola_work_due_at, "
-    "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count",
+    "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count, entry_level_id, "
+    "handoff_count",
     "escalations_escalation": "created_at, case_opened_at, decided_at, kind, status, from_level_id, to_level_id, "
     "from_team_id, to_team_id, response_breached, work_breached",
 }
 FACTS = {
-    "escalations_case": ("escalations_caserollup", "escalations_resolvedrollup", "escalations_casedurationrollup"),
+    "escalations_case": (
+        "escalations_caserollup",
+        "escalations_entryrollup",
+        "escalations_resolvedrollup",
+        "escalations_casedurationrollup",
+    ),
     "escalations_escalation": ("escalations_handoffrollup",),
 }
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from escalations.audit import verify
 from escalations.models import (
@@ -81,6 +82,22 @@ def check() -> list[Finding]:
         + Case.objects.filter(highest_level__rank__lt=F("level__rank")).count()
     )
     out.append(Finding("case counters consistent (version, highest level)", stale == 0, f"{stale} inconsistent"))
+    counted = Escalation.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk"))
+    first = Escalation.objects.filter(case=OuterRef("pk")).order_by("created_at", "pk").values("from_level")[:1]
+    drift = (
+        Case.objects.annotate(
+            n=Coalesce(Subquery(counted.values("n")), 0), entered=Coalesce(Subquery(first), F("level_id"))
+        )
+        .exclude(handoff_count=F("n"), entry_level_id=F("entered"))
+        .count()
+    )
+    out.append(
+        Finding(
+            "each case's handoff count and entry level agree with its handoffs (the flow report reads them)",
+            drift == 0,
+            f"{drift} differ",
+        )
+    )
     if rollups.active():
         wrong = rollups.check(limit=1)
         detail = f"{wrong[0].table} {wrong[0].key} differs" if wrong else "equal to a recount"

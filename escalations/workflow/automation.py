@@ -51,6 +51,7 @@ CASE_FIELDS = [
     "assignee",
     "priority",
     "escalation_count",
+    "handoff_count",
     "highest_level",
     "level_entered_at",
     "responded_at",

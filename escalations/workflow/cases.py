@@ -103,6 +103,7 @@ def case_open(
             customer_tier=customer_tier,
             level=level,
             highest_level=level,
+            entry_level=level,
             team=team or step_team,
             path=path,
             created_by=actor,

@@ -125,8 +125,8 @@ def build(total: int, out) -> float:
         INSERT INTO escalations_case (
             title, description, requester_name, requester_email, category_id, impact, urgency, priority,
             complexity, customer_tier, status, level_id, team_id, assignee_id, reassignment_count, reopen_count,
-            escalation_count, highest_level_id, policy_snapshot, opened_at, level_entered_at, responded_at,
-            first_response_at, response_due_at, resolution_due_at, paused_at, pauses, next_check_at,
+            escalation_count, highest_level_id, entry_level_id, policy_snapshot, opened_at, level_entered_at,
+            responded_at, first_response_at, response_due_at, resolution_due_at, paused_at, pauses, next_check_at,
             resolved_at, closed_at, resolution_summary, version, updated_at, source, external_id)
         SELECT
             (%(words)s::text[])[1 + i %% 12] || ' ' || (%(troubles)s::text[])[1 + (i / 12) %% 10] || ' (' || i || ')',
@@ -134,7 +134,7 @@ def build(total: int, out) -> float:
             (%(cats)s::bigint[])[1 + i %% 5], 1 + i %% 3, 1 + (i / 3) %% 3,
             CASE 2 + i %% 3 + (i / 3) %% 3 WHEN 2 THEN 1 WHEN 3 THEN 2 WHEN 4 THEN 3 ELSE 4 END,
             'medium', 'standard', st, lvl, tm, CASE WHEN lvl = %(l1)s AND i %% 1999 = 0 THEN %(agent)s END,
-            0, 0, CASE WHEN lvl = %(l1)s THEN 0 ELSE 1 END, lvl, CAST(%(snap)s AS jsonb), opened, opened,
+            0, 0, CASE WHEN lvl = %(l1)s THEN 0 ELSE 1 END, lvl, lvl, CAST(%(snap)s AS jsonb), opened, opened,
             CASE WHEN st <> 'new' THEN opened + interval '10 minutes' END,
             CASE WHEN st <> 'new' THEN opened + interval '10 minutes' END,
             opened + interval '15 minutes', opened + interval '4 hours',

@@ -137,11 +137,11 @@ class Bench:
                 INSERT INTO escalations_case (
                     title, description, requester_name, requester_email, category_id, impact, urgency, priority,
                     complexity, customer_tier, status, level_id, team_id, path_id, reassignment_count, reopen_count,
-                    escalation_count, highest_level_id, policy_snapshot, opened_at, level_entered_at,
+                    escalation_count, highest_level_id, entry_level_id, policy_snapshot, opened_at, level_entered_at,
                     response_due_at, resolution_due_at, pauses, next_check_at, resolution_summary, version,
                     updated_at, source, external_id)
                 SELECT 'Benchmark case', '', 'Bench Requester', 'requester@bench.example', %(cat)s, 1, 1, 1,
-                    'medium', 'standard', 'in_progress', %(l1)s, %(t1)s, %(path)s, 0, 0, 0, %(l1)s, {snap},
+                    'medium', 'standard', 'in_progress', %(l1)s, %(t1)s, %(path)s, 0, 0, 0, %(l1)s, %(l1)s, {snap},
                     CASE WHEN i <= %(m)s THEN %(opened_due)s ELSE %(opened)s END,
                     CASE WHEN i <= %(m)s THEN %(opened_due)s ELSE %(opened)s END,
                     CASE WHEN i <= %(m)s THEN %(due_at)s ELSE %(resp_due)s END,

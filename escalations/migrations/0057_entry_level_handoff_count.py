@@ -1,0 +1,119 @@
+import django.db.models.deletion
+from django.db import migrations, models
+
+# Each case's first handoff (by when it was raised) and its number of handoffs.
+FIRST_AND_COUNT = """
+    SELECT case_id, COUNT(*) AS n, (array_agg(from_level_id ORDER BY created_at, id))[1] AS first_from
+    FROM escalations_escalation GROUP BY case_id"""
+
+
+def backfill(apps, schema_editor):
+    """Where each case entered the ladder (the origin of its first handoff, or the level
+    holding it if it never had one) and how many handoffs it has had. On PostgreSQL the
+    rollup triggers are dropped first (the rebuild below recounts everything anyway)."""
+    with schema_editor.connection.cursor() as cur:
+        if schema_editor.connection.vendor == "postgresql":
+            from escalations.rollups.schema import uninstall_sql  # the app's code: see ``build``
+
+            for stmt in uninstall_sql():
+                cur.execute(stmt)
+            cur.execute("UPDATE escalations_case SET entry_level_id = level_id")
+            cur.execute(
+                f"UPDATE escalations_case c SET entry_level_id = h.first_from, handoff_count = h.n "
+                f"FROM ({FIRST_AND_COUNT}) h WHERE c.id = h.case_id"
+            )
+        else:
+            cur.execute(
+                "UPDATE escalations_case SET "
+                "handoff_count = (SELECT COUNT(*) FROM escalations_escalation e WHERE e.case_id = escalations_case.id), "
+                "entry_level_id = COALESCE((SELECT e.from_level_id FROM escalations_escalation e "
+                "WHERE e.case_id = escalations_case.id ORDER BY e.created_at, e.id LIMIT 1), level_id)"
+            )
+
+
+def build(apps, schema_editor):
+    """The trigger functions (they now count entries and handoffs) and a recount of every
+    rollup (PostgreSQL only; minutes per million cases). This is the last migration that
+    changes the rollups, so it is the one that installs them (see 0051)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    # Imported here, not at the top, so the migration loads without the app's code elsewhere.
+    from escalations.rollups import build as rollups
+
+    rollups.install()
+    rollups.rebuild()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("escalations", "0056_report_cache"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="case",
+            name="entry_level",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="escalations.level",
+            ),
+        ),
+        migrations.AddField(
+            model_name="case",
+            name="handoff_count",
+            field=models.PositiveIntegerField(db_default=0, default=0),
+        ),
+        migrations.CreateModel(
+            name="EntryRollup",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("grain", models.CharField(choices=[("d", "day"), ("w", "week"), ("m", "month")], max_length=1)),
+                ("day", models.DateField()),
+                ("entry_level_id", models.IntegerField()),
+                ("level_id", models.IntegerField()),
+                ("team_id", models.IntegerField()),
+                ("category_id", models.IntegerField()),
+                ("priority", models.SmallIntegerField()),
+                ("source", models.CharField(max_length=16)),
+                ("n", models.BigIntegerField(default=0)),
+                ("h1", models.BigIntegerField(default=0)),
+                ("h2", models.BigIntegerField(default=0)),
+                ("h3", models.BigIntegerField(default=0)),
+                ("h4", models.BigIntegerField(default=0)),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "grain",
+                            "day",
+                            "entry_level_id",
+                            "level_id",
+                            "team_id",
+                            "category_id",
+                            "priority",
+                            "source",
+                        ),
+                        name="entryrollup_key",
+                    )
+                ],
+            },
+        ),
+        migrations.RunPython(backfill, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="case",
+            name="entry_level",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="escalations.level",
+            ),
+        ),
+        migrations.RunPython(build, migrations.RunPython.noop),
+    ]
