@@ -1,6 +1,7 @@
-"""Each case keeps where it entered the ladder and how many handoffs it has had (the flow
-report's figures, and its rollup's): every path that writes handoffs keeps them, the
-invariant check finds them wrong, and migration 0057 fills them in from the handoffs."""
+"""Each case keeps where it entered the ladder, how many handoffs it has had and how often
+it was moved down (the flow and volume reports' figures, and their rollup's): every path
+that writes handoffs keeps them, the invariant check finds them wrong, and migration 0057
+fills them in from the handoffs."""
 
 import importlib
 from datetime import date
@@ -17,7 +18,7 @@ from escalations.selectors import invariants
 from .factories import HANDOFF, fresh, open_case
 
 pytestmark = pytest.mark.django_db
-AGREE = "each case's handoff count and entry level agree with its handoffs (the flow report reads them)"
+AGREE = "each case's handoff count, moves down and entry level agree with its handoffs (reports read them)"
 
 
 def finding(name: str):
@@ -39,7 +40,7 @@ def ladder_walk(agent, specialist) -> Case:
 def test_the_workflow_counts_every_handoff_and_keeps_the_entry_level(agent, specialist):
     case = ladder_walk(agent, specialist)
     assert case.escalations.count() == 3  # a return decides a handoff and adds none
-    assert (case.handoff_count, case.escalation_count) == (3, 2)
+    assert (case.handoff_count, case.escalation_count, case.moved_down_count) == (3, 2, 2)
     assert (case.entry_level.code, case.level.code, case.highest_level.code) == ("L1", "L1", "L2")
     assert finding(AGREE).held
     untouched = open_case(agent, title="Never moved")
@@ -50,6 +51,11 @@ def test_the_workflow_counts_every_handoff_and_keeps_the_entry_level(agent, spec
     tables = {t.key: t for t in REGISTRY["flow"].run(Filters(date_from=today, date_to=today)).tables}
     assert {r[0]: r[1] for r in tables["bounces"].rows} == {"0": 1, "1": 0, "2": 0, "3": 1, "4+": 0}
     assert {r[0]: r[1] for r in tables["entry_level"].rows}["L1"] == 2
+    moved = REGISTRY["volume"].run(Filters(date_from=today, date_to=today)).tables[-1]
+    assert [r[:2] for r in moved.rows[-2:]] == [
+        ["Moved down at least once (returned or de-escalated)", 1],
+        ["Ended below the highest level they reached", 1],
+    ]
 
     # A count that disagrees with the handoffs is found.
     Case.objects.filter(pk=case.pk).update(handoff_count=2)
@@ -75,7 +81,7 @@ def test_an_import_counts_the_logs_handoffs_and_its_first_level(tmp_path):
 
     run_import(FORMATS["bpic2013"], path)
     first = Case.objects.get(external_id="7-1")
-    assert (first.entry_level.code, first.handoff_count, first.escalations.count()) == ("L2", 2, 2)
+    assert (first.entry_level.code, first.handoff_count, first.moved_down_count) == ("L2", 2, 2)
     second = Case.objects.get(external_id="7-2")
     assert (second.entry_level.code, second.handoff_count) == ("L1", 0)
     assert finding(AGREE).held
@@ -91,7 +97,7 @@ def test_migration_0057_fills_both_in_from_the_handoffs_and_recounts_the_rollups
     l3 = Level.objects.get(code="L3")
     # As a database migrated before 0057 would look: no counts, every case entered where it is.
     with connection.cursor() as cur:
-        cur.execute("UPDATE escalations_case SET handoff_count = 0, entry_level_id = %s", [l3.pk])
+        cur.execute("UPDATE escalations_case SET handoff_count = 0, moved_down_count = 0, entry_level_id = %s", [l3.pk])
     assert not finding(AGREE).held
     migration = importlib.import_module("escalations.migrations.0057_entry_level_handoff_count")
 
@@ -103,7 +109,8 @@ def test_migration_0057_fills_both_in_from_the_handoffs_and_recounts_the_rollups
     migration.backfill(None, editor)
     migration.build(None, editor)
     assert finding(AGREE).held
-    assert [(c.handoff_count, c.entry_level.code) for c in (fresh(case), fresh(climbed))] == [(3, "L1"), (1, "L1")]
+    after = [(c.handoff_count, c.moved_down_count, c.entry_level.code) for c in (fresh(case), fresh(climbed))]
+    assert after == [(3, 2, "L1"), (1, 0, "L1")]
     assert build.check() == []
-    assert EntryRollup.objects.filter(grain="d", h3=1).exists()
+    assert EntryRollup.objects.filter(grain="d", h3=1, down=1).exists()
     assert Escalation.objects.filter(case=climbed).count() == 1

@@ -121,6 +121,7 @@ def _vary_the_cases(now) -> None:
                 reassignment_count = id % 4,
                 entry_level_id = CASE WHEN id % 17 = 0 THEN highest_level_id ELSE entry_level_id END,
                 handoff_count = CASE WHEN id % 19 = 0 THEN 3 + id % 3 ELSE handoff_count END,
+                moved_down_count = CASE WHEN id % 23 = 0 THEN 1 ELSE moved_down_count END,
                 reopen_count = CASE WHEN id % 13 = 0 THEN 1 ELSE reopen_count END,
                 paused_at = CASE WHEN resolved_at IS NULL AND id % 5 = 0 THEN opened_at + interval '1 hour' END
             WHERE source = 'bench-reports'"""

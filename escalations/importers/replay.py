@@ -188,6 +188,7 @@ class Replay:
         if self.pending is not None:
             returned, self.pending = self.pending, None
             returned.decide(E.RETURNED, at, self.actor, "Sent back down unworked (imported log)")
+            c.moved_down_count += 1
             if returned.from_level.rank <= level.rank:  # back where it came from (or above)
                 c._enter_level(level, team, at)
                 c.responded_at = at  # as ``return_escalation``: it was worked there already
@@ -198,6 +199,7 @@ class Replay:
         handoff.decide(E.ACCEPTED, at, self.actor)
         self.out.handoffs.append(handoff)
         c.handoff_count += 1
+        c.moved_down_count += 1
         c.assignee = None
         c._enter_level(level, team, at)
 

@@ -1,15 +1,18 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Each case's first handoff (by when it was raised) and its number of handoffs.
+# Each case's first handoff (by when it was raised), its number of handoffs and of moves down.
 FIRST_AND_COUNT = """
-    SELECT case_id, COUNT(*) AS n, (array_agg(from_level_id ORDER BY created_at, id))[1] AS first_from
+    SELECT case_id, COUNT(*) AS n, (array_agg(from_level_id ORDER BY created_at, id))[1] AS first_from,
+        COUNT(*) FILTER (WHERE kind = 'de_escalate' OR status = 'returned') AS down
     FROM escalations_escalation GROUP BY case_id"""
+DOWN = "(kind = 'de_escalate' OR status = 'returned')"
 
 
 def backfill(apps, schema_editor):
     """Where each case entered the ladder (the origin of its first handoff, or the level
-    holding it if it never had one) and how many handoffs it has had. On PostgreSQL the
+    holding it if it never had one), how many handoffs it has had and how often it was
+    moved down (returned or de-escalated). On PostgreSQL the
     rollup triggers are dropped first (the rebuild below recounts everything anyway)."""
     with schema_editor.connection.cursor() as cur:
         if schema_editor.connection.vendor == "postgresql":
@@ -19,13 +22,16 @@ def backfill(apps, schema_editor):
                 cur.execute(stmt)
             cur.execute("UPDATE escalations_case SET entry_level_id = level_id")
             cur.execute(
-                f"UPDATE escalations_case c SET entry_level_id = h.first_from, handoff_count = h.n "
+                f"UPDATE escalations_case c SET entry_level_id = h.first_from, handoff_count = h.n, "
+                f"moved_down_count = h.down "
                 f"FROM ({FIRST_AND_COUNT}) h WHERE c.id = h.case_id"
             )
         else:
             cur.execute(
                 "UPDATE escalations_case SET "
                 "handoff_count = (SELECT COUNT(*) FROM escalations_escalation e WHERE e.case_id = escalations_case.id), "
+                "moved_down_count = (SELECT COUNT(*) FROM escalations_escalation e "
+                f"WHERE e.case_id = escalations_case.id AND {DOWN}), "
                 "entry_level_id = COALESCE((SELECT e.from_level_id FROM escalations_escalation e "
                 "WHERE e.case_id = escalations_case.id ORDER BY e.created_at, e.id LIMIT 1), level_id)"
             )
@@ -67,6 +73,15 @@ class Migration(migrations.Migration):
             name="handoff_count",
             field=models.PositiveIntegerField(db_default=0, default=0),
         ),
+        migrations.AddField(
+            model_name="case",
+            name="moved_down_count",
+            field=models.PositiveIntegerField(
+                db_default=0,
+                default=0,
+                help_text="Returns and de-escalations: the times the case went down a level.",
+            ),
+        ),
         migrations.CreateModel(
             name="EntryRollup",
             fields=[
@@ -84,6 +99,7 @@ class Migration(migrations.Migration):
                 ("h2", models.BigIntegerField(default=0)),
                 ("h3", models.BigIntegerField(default=0)),
                 ("h4", models.BigIntegerField(default=0)),
+                ("down", models.BigIntegerField(default=0)),
             ],
             options={
                 "constraints": [

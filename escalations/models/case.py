@@ -134,14 +134,18 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
     reopen_count = models.PositiveIntegerField(default=0)
     escalation_count = models.PositiveIntegerField(default=0)
     highest_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
-    # Where the case entered the ladder and how many handoffs it has had (escalations,
-    # skip-level jumps, de-escalations; a return decides a handoff and adds none): the flow
-    # report's figures, kept on the case so its rollups count them (``rollups.schema``).
+    # Where the case entered the ladder, how many handoffs it has had (escalations,
+    # skip-level jumps, de-escalations; a return decides a handoff and adds none) and how
+    # often it went down (returns, de-escalations): the flow and volume reports' figures,
+    # kept on the case so the rollups count them (``rollups.schema``).
     # Both follow from the history and the handoffs, so the history does not copy them.
     entry_level = models.ForeignKey(
         Level, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     handoff_count = models.PositiveIntegerField(default=0, db_default=0)
+    moved_down_count = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Returns and de-escalations: the times the case went down a level."
+    )
 
     # The clocks (docs/counting-time.md). The policy in force at intake is frozen here, so
     # editing a policy does not silently rewrite running cases.
@@ -232,6 +236,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
             "risk_scored_at",
             "entry_level",
             "handoff_count",
+            "moved_down_count",
         ],
         # The history is read by case (``id``), by date and user (the audit log) and by
         # assignee (routing): the other copied keys keep no index (docs/indexes.md).
@@ -546,6 +551,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
     )
     def return_escalation(self, to_level: Level, to_team: Team | None, assignee, at: datetime) -> None:
         """Send back to the level it came from (an over-escalation)."""
+        self.moved_down_count += 1
         self._enter_level(to_level, to_team, at)
         self.assignee = assignee
         self.responded_at = at  # it was worked there already; the clock restarts as answered
@@ -562,6 +568,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
         if to_level.rank >= self.level.rank:
             raise ValidationError(f"{to_level} is not below {self.level}; de-escalation goes down.")
         self.handoff_count += 1
+        self.moved_down_count += 1
         self.assignee = None
         self._enter_level(to_level, to_team, at)
 

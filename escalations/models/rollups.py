@@ -83,7 +83,8 @@ class CaseRollup(models.Model):
 class EntryRollup(models.Model):
     """Cases by the local day (week, month) they were opened x the level they entered the
     ladder at x where they are now (level, team) x category x priority x source, with how
-    many had one, two, three and four or more handoffs (none: ``n`` less the rest)."""
+    many had one, two, three and four or more handoffs (none: ``n`` less the rest) and how
+    many were moved down (returned or de-escalated) at least once."""
 
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
@@ -98,6 +99,7 @@ class EntryRollup(models.Model):
     h2 = models.BigIntegerField(default=0)
     h3 = models.BigIntegerField(default=0)
     h4 = models.BigIntegerField(default=0)  # four or more
+    down = models.BigIntegerField(default=0)  # returned or de-escalated at least once
 
     class Meta:
         constraints = [

@@ -89,10 +89,11 @@ def _opened_from_cases(scope: Scope, first) -> dict:
 
 
 def moved_down(scope: Scope) -> int:
-    """Cases of the scope with at least one return or de-escalation, from the handoffs alone
-    (each carries its case's opening moment)."""
-    down = scope.handoffs_of_cases().filter(Q(kind=K.DE_ESCALATE) | Q(status=S.RETURNED))
-    return down.values("case_id").distinct().count()
+    """Cases of the scope with at least one return or de-escalation (each case counts its
+    own, ``Case.moved_down_count``)."""
+    if rollups.usable(scope):
+        return rollups.moved_down(scope)
+    return scope.cases().aggregate(n=count_cases(Q(moved_down_count__gt=0)))["n"]
 
 
 def _handoffs(scope: Scope) -> list[Table]:

@@ -368,6 +368,12 @@ def flow_entries(scope) -> tuple[Counter, Counter]:
     return +entries, handoffs
 
 
+def moved_down(scope) -> int:
+    """``volume``: cases returned or de-escalated at least once."""
+    rows = EntryRollup.objects.filter(range_q(cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)))
+    return rows.filter(case_q(scope)).aggregate(x=_sum("down"))["x"]
+
+
 def handed_away(scope) -> dict:
     """``flow``: per team, decided handoffs of the scope's cases that left it for another
     team (by the day the case was opened)."""

@@ -22,13 +22,15 @@ from escalations.reports.sql import bucket_sql
 # week and day rows for its edges: a two-year range reads 24 months and a few weeks and
 # days, not 730 days; a weekly series reads weeks (weeks do not nest in months).
 CASE_KEYS = ("grain", "day", "level_id", "highest_level_id", "team_id", "category_id", "priority", "source")
-# Where cases enter the ladder and how many handoffs they have had (the flow report).
+# Where cases enter the ladder, how many handoffs they have had (the flow report) and
+# whether they were ever moved down (returned or de-escalated: the volume report).
 ENTRY_KEYS = ("grain", "day", "entry_level_id", "level_id", "team_id", "category_id", "priority", "source")
 ENTRY_FIGURES = {
     "h1": "handoff_count = 1",
     "h2": "handoff_count = 2",
     "h3": "handoff_count = 3",
     "h4": "handoff_count >= 4",
+    "down": "moved_down_count > 0",
 }
 # Resolutions by the day they happened (the backlog: opened minus resolved).
 RESOLVED_KEYS = ("grain", "day", "level_id", "team_id", "category_id", "priority", "source")
@@ -213,7 +215,7 @@ COLUMNS = {
     "escalation_count, resolved_at, first_response_at, responded_at, response_due_at, response_breached_at, "
     "resolution_due_at, resolution_breached_at, ola_response_due_at, ola_response_breached_at, ola_work_due_at, "
     "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count, entry_level_id, "
-    "handoff_count",
+    "handoff_count, moved_down_count",
     "escalations_escalation": "created_at, case_opened_at, decided_at, kind, status, from_level_id, to_level_id, "
     "from_team_id, to_team_id, response_breached, work_breached",
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from escalations.audit import verify
@@ -12,6 +12,7 @@ from escalations.models import (
     Case,
     CaseStatus,
     Escalation,
+    EscalationKind,
     EscalationStatus,
     Notification,
     NotificationStatus,
@@ -82,18 +83,26 @@ def check() -> list[Finding]:
         + Case.objects.filter(highest_level__rank__lt=F("level__rank")).count()
     )
     out.append(Finding("case counters consistent (version, highest level)", stale == 0, f"{stale} inconsistent"))
-    counted = Escalation.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk"))
+    down = Q(kind=EscalationKind.DE_ESCALATE) | Q(status=EscalationStatus.RETURNED)
+    counted = (
+        Escalation.objects.filter(case=OuterRef("pk"))
+        .order_by()
+        .values("case")
+        .annotate(n=Count("pk"), down=Count("pk", filter=down))
+    )
     first = Escalation.objects.filter(case=OuterRef("pk")).order_by("created_at", "pk").values("from_level")[:1]
     drift = (
         Case.objects.annotate(
-            n=Coalesce(Subquery(counted.values("n")), 0), entered=Coalesce(Subquery(first), F("level_id"))
+            n=Coalesce(Subquery(counted.values("n")), 0),
+            down=Coalesce(Subquery(counted.values("down")), 0),
+            entered=Coalesce(Subquery(first), F("level_id")),
         )
-        .exclude(handoff_count=F("n"), entry_level_id=F("entered"))
+        .exclude(handoff_count=F("n"), moved_down_count=F("down"), entry_level_id=F("entered"))
         .count()
     )
     out.append(
         Finding(
-            "each case's handoff count and entry level agree with its handoffs (the flow report reads them)",
+            "each case's handoff count, moves down and entry level agree with its handoffs (reports read them)",
             drift == 0,
             f"{drift} differ",
         )

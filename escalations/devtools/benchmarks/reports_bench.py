@@ -41,16 +41,16 @@ ROOT_CAUSES = [
     "Data quality",
 ]
 
-# pattern: (share, final level, highest level, escalation count, handoff count)
+# pattern: (share, final level, highest level, escalation count, handoff count, moved-down count)
 PATTERNS = {
-    0: (0.60, "L1", "L1", 0, 0),
-    1: (0.18, "L2", "L2", 1, 1),
-    2: (0.05, "L1", "L2", 1, 1),
-    3: (0.05, "L3", "L3", 2, 2),
-    4: (0.03, "L3", "L3", 1, 1),
-    5: (0.04, "L1", "L2", 1, 2),
-    6: (0.03, "L1", "L1", 0, 0),
-    7: (0.02, "L2", "L2", 1, 1),
+    0: (0.60, "L1", "L1", 0, 0, 0),
+    1: (0.18, "L2", "L2", 1, 1, 0),
+    2: (0.05, "L1", "L2", 1, 1, 1),
+    3: (0.05, "L3", "L3", 2, 2, 0),
+    4: (0.03, "L3", "L3", 1, 1, 0),
+    5: (0.04, "L1", "L2", 1, 2, 1),
+    6: (0.03, "L1", "L1", 0, 0, 0),
+    7: (0.02, "L2", "L2", 1, 1, 0),
 }
 
 
@@ -248,7 +248,8 @@ class ReportsBench:
                 INSERT INTO escalations_case (
                     title, description, requester_name, requester_email, category_id, impact, urgency, priority,
                     complexity, customer_tier, status, level_id, team_id, reassignment_count, reopen_count,
-                    escalation_count, handoff_count, highest_level_id, entry_level_id, policy_snapshot, opened_at,
+                    escalation_count, handoff_count, moved_down_count, highest_level_id, entry_level_id, policy_snapshot,
+                    opened_at,
                     level_entered_at, responded_at, first_response_at, response_due_at, resolution_due_at,
                     response_breached_at, resolution_breached_at, pauses, resolved_at, closed_at, resolution_summary,
                     version, updated_at, source, external_id)
@@ -256,7 +257,7 @@ class ReportsBench:
                     LEAST(p.prio, 3), 2, p.prio, 'medium', 'standard',
                     CASE WHEN p.pattern = 6 THEN 'in_progress' WHEN p.pattern = 7 THEN 'escalated'
                          WHEN p.closed THEN 'closed' ELSE 'resolved' END,
-                    p.level_id, p.team_id, 0, p.reopened::int, {_by_pattern(3, ids)}, {_by_pattern(4, ids)},
+                    p.level_id, p.team_id, 0, p.reopened::int, {_by_pattern(3, ids)}, {_by_pattern(4, ids)}, {_by_pattern(5, ids)},
                     {_by_pattern(2, ids)}, {ids["L1"]},
                     CAST(%(snap)s AS jsonb), p.opened, p.opened + p.entered {sec}, p.opened + p.responded {sec},
                     p.opened + p.d_resp {sec}, p.opened + p.resp_due {sec}, p.opened + p.resol_due {sec},
