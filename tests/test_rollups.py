@@ -101,14 +101,14 @@ RANGES = [
 
 
 # The reports that read rollups (the others read only the facts, with or without them).
-READ_ROLLUPS = ("volume", "resolution", "speed", "sla", "quality", "flow", "bottlenecks")
+READ_ROLLUPS = ("volume", "resolution", "speed", "sla", "quality", "flow", "bottlenecks", "satisfaction", "live")
 
 
 def _vary_the_cases(now) -> None:
     """Give the benchmark cases what their shapes lack, through the triggers (a set-based
     update like the sweep's): OLA clocks met, late, breached and still running past due;
     paused clocks; the source's own verdict; reassignments; cases that entered above L1 or
-    had three, four or five handoffs; open cases about to breach
+    had three, four or five handoffs; cases with someone on them; open cases about to breach
     (within 1, 4 and 24 hours of ``now``) and handoffs that recorded an OLA breach."""
     with connection.cursor() as cur:
         cur.execute(
@@ -122,6 +122,7 @@ def _vary_the_cases(now) -> None:
                 entry_level_id = CASE WHEN id % 17 = 0 THEN highest_level_id ELSE entry_level_id END,
                 handoff_count = CASE WHEN id % 19 = 0 THEN 3 + id % 3 ELSE handoff_count END,
                 moved_down_count = CASE WHEN id % 23 = 0 THEN 1 ELSE moved_down_count END,
+                assignee_id = CASE WHEN id % 3 = 0 THEN (SELECT MIN(id) FROM auth_user) END,
                 reopen_count = CASE WHEN id % 13 = 0 THEN 1 ELSE reopen_count END,
                 paused_at = CASE WHEN resolved_at IS NULL AND id % 5 = 0 THEN opened_at + interval '1 hour' END
             WHERE source = 'bench-reports'"""

@@ -26,6 +26,9 @@ def backfill(apps, schema_editor):
                 f"moved_down_count = h.down "
                 f"FROM ({FIRST_AND_COUNT}) h WHERE c.id = h.case_id"
             )
+            # The updates queued the deferred foreign-key checks of every row; run them now,
+            # or the ALTER TABLE below refuses a table with pending trigger events.
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         else:
             cur.execute(
                 "UPDATE escalations_case SET "
@@ -38,7 +41,8 @@ def backfill(apps, schema_editor):
 
 
 def build(apps, schema_editor):
-    """The trigger functions (they now count entries and handoffs) and a recount of every
+    """The trigger functions (they now count entries, handoffs, moves down and the open
+    cases, and split handoffs by raising day into wait buckets) and a recount of every
     rollup (PostgreSQL only; minutes per million cases). This is the last migration that
     changes the rollups, so it is the one that installs them (see 0051)."""
     if schema_editor.connection.vendor != "postgresql":
@@ -118,6 +122,38 @@ class Migration(migrations.Migration):
                     )
                 ],
             },
+        ),
+        migrations.CreateModel(
+            name="OpenRollup",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("level_id", models.IntegerField()),
+                ("team_id", models.IntegerField()),
+                ("category_id", models.IntegerField()),
+                ("priority", models.SmallIntegerField()),
+                ("source", models.CharField(max_length=16)),
+                ("n", models.BigIntegerField(default=0)),
+                ("unassigned", models.BigIntegerField(default=0)),
+                ("breached", models.BigIntegerField(default=0)),
+                ("opened_s", models.DecimalField(decimal_places=6, default=0, max_digits=30)),
+                ("entered_s", models.DecimalField(decimal_places=6, default=0, max_digits=30)),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("level_id", "team_id", "category_id", "priority", "source"), name="openrollup_key"
+                    )
+                ],
+            },
+        ),
+        migrations.AddIndex(
+            model_name="escalation",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["created_at"],
+                include=("kind", "to_level", "to_team", "case"),
+                name="escalation_pending",
+            ),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
         migrations.AlterField(

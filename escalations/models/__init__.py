@@ -47,6 +47,7 @@ from escalations.models.rollups import (
     CaseRollup,
     EntryRollup,
     HandoffRollup,
+    OpenRollup,
     ResolvedRollup,
     RollupState,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "CaseRollup",
     "EntryRollup",
     "HandoffRollup",
+    "OpenRollup",
     "ResolvedRollup",
     "RollupState",
     "CaseAttribute",

@@ -98,6 +98,14 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
                 name="escalation_report_cover",
                 include=["kind", "status", "from_level", "to_level", "created_at", "decided_at"],
             ),
+            # The handoffs nobody has accepted yet (the live desk, the bottlenecks' "pending
+            # now"): a handful of rows among millions, found without reading the rest.
+            models.Index(
+                fields=["created_at"],
+                name="escalation_pending",
+                condition=models.Q(status=EscalationStatus.PENDING),
+                include=["kind", "to_level", "to_team", "case"],
+            ),
         ]
 
     def __str__(self) -> str:

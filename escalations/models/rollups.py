@@ -113,6 +113,34 @@ class EntryRollup(models.Model):
         return f"{self.grain} {self.day}: {self.n} cases entered at level {self.entry_level_id}"
 
 
+class OpenRollup(models.Model):
+    """The cases open now (new, in progress, awaiting the customer, escalated) x where they
+    are (level, team) x category x priority x source: how many, nobody on them, a clock
+    already breached, and the sums of their opening and level-entry moments (epoch seconds:
+    the mean age at a moment is that moment less the mean of these)."""
+
+    level_id = models.IntegerField()
+    team_id = models.IntegerField()
+    category_id = models.IntegerField()
+    priority = models.SmallIntegerField()
+    source = models.CharField(max_length=16)
+    n = models.BigIntegerField(default=0)
+    unassigned = models.BigIntegerField(default=0)
+    breached = models.BigIntegerField(default=0)
+    opened_s = models.DecimalField(max_digits=30, decimal_places=6, default=0)
+    entered_s = models.DecimalField(max_digits=30, decimal_places=6, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level_id", "team_id", "category_id", "priority", "source"], name="openrollup_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.n} open at level {self.level_id}, team {self.team_id}"
+
+
 class ResolvedRollup(models.Model):
     """Cases by the local day (week, month) of their resolution (a reopened case counts again
     when resolved anew) x where they are now x category x priority x source: the backlog

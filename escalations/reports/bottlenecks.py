@@ -134,13 +134,21 @@ def _teams(scope: Scope) -> Table:
     )
 
 
-def _waits(scope: Scope) -> Table:
-    """Per receiving team: the wait from handoff to decision (a histogram, for the median) and
-    what is still waiting; one pass."""
-    wait = Seconds("decided_at", "created_at")
-    pending_q = Q(status=EscalationStatus.PENDING)
+def _wait_groups(scope: Scope) -> tuple[dict, dict]:
+    """Per (receiving team, level): the waits to a decision (histogram ``Figures``) and the
+    handoffs still pending (how many, the oldest's raising). From the rollups with the
+    pending ones through their own index, or in one pass over the handoffs."""
     waits: dict = defaultdict(Figures)
     pending: dict = {}
+    if rollups.handoffs_usable(scope):
+        for g in rollups.waits(scope):
+            waits[(g["to_team_id"], g["to_level_id"])].add(g["bucket"] if g["bucket"] >= 0 else None, g["n"], g["s"])
+        still = scope.escalations().filter(kind__in=UP, status=EscalationStatus.PENDING)
+        for g in still.values("to_team_id", "to_level_id").annotate(n=Count("pk"), oldest=Min("created_at")):
+            pending[(g["to_team_id"], g["to_level_id"])] = {"n": g["n"], "oldest": g["oldest"]}
+        return waits, pending
+    wait = Seconds("decided_at", "created_at")
+    pending_q = Q(status=EscalationStatus.PENDING)
     for g in (
         scope.escalations()
         .filter(kind__in=UP)
@@ -156,6 +164,13 @@ def _waits(scope: Scope) -> Table:
         waits[key].add(g["b"], g["n"], g["s"])
         if g["pending"]:
             pending[key] = {"n": g["pending"], "oldest": g["oldest"]}
+    return waits, pending
+
+
+def _waits(scope: Scope) -> Table:
+    """Per receiving team: the wait from handoff to decision (a histogram, for the median) and
+    what is still waiting; one pass."""
+    waits, pending = _wait_groups(scope)
     names = scope.team_names({key[0] for key in [*waits, *pending]})
     rows = []
     for key in {*waits, *pending}:

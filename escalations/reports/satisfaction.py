@@ -15,6 +15,7 @@ from django.db.models import Avg, Count, Q
 
 from escalations.models import Category, Deflection, SatisfactionSurvey
 from escalations.reports.base import Chart, Column, Scope, Table, count_cases, pct, period_key, report
+from escalations.rollups import read as rollups
 
 SATISFIED = Q(score__gte=4)
 UNHAPPY = Q(score__lte=2)
@@ -163,7 +164,11 @@ def _deflection(scope: Scope, cats: dict) -> Table:
     if scope.category is not None:
         qs = qs.filter(category=scope.category)
     solved = {g["category"]: g["n"] for g in qs.values("category").annotate(n=Count("pk")).order_by()}
-    opened = {g["category"]: g["n"] for g in scope.cases().values("category").annotate(n=count_cases()).order_by()}
+    if rollups.usable(scope):
+        opened = rollups.opened_per_category(scope)
+    else:
+        cases = scope.cases().values("category").annotate(n=count_cases()).order_by()
+        opened = {g["category"]: g["n"] for g in cases}
     rows = []
     for cat in sorted(set(solved) | set(opened), key=lambda c: cats.get(c, "") or ""):
         d, o = solved.get(cat, 0), opened.get(cat, 0)

@@ -17,8 +17,10 @@ from escalations.models import (
     CaseDurationRollup,
     CaseRollup,
     EntryRollup,
+    EscalationKind,
     EscalationStatus,
     HandoffRollup,
+    OpenRollup,
     ResolvedRollup,
 )
 from escalations.reports.base import SOURCES
@@ -350,6 +352,12 @@ def flow_teams(scope) -> list[dict]:
     return [{**r, "team_id": r["team_id"] or None} for r in rows if r["cases"]]
 
 
+def opened_per_category(scope) -> dict:
+    """``satisfaction`` (deflection): cases opened per category."""
+    rows = cases(scope).order_by().values("category_id").annotate(x_n=_sum("n"))
+    return {r["category_id"]: r["x_n"] for r in rows if r["x_n"]}
+
+
 def flow_entries(scope) -> tuple[Counter, Counter]:
     """``flow``: cases by the level they entered at, and by their number of handoffs
     (0, 1, 2, 3, 4 for four or more)."""
@@ -413,7 +421,44 @@ def flow_periods(scope) -> dict:
     return out
 
 
-# -- bottlenecks -----------------------------------------------------------------------------
+# -- bottlenecks and the live desk ----------------------------------------------------------
+
+
+def open_now(scope) -> list[dict]:
+    """``live``: the cases open now per level and team: how many, nobody on them, a clock
+    already breached."""
+    rows = (
+        OpenRollup.objects.filter(case_q(scope))
+        .order_by()
+        .values("level_id", "team_id")
+        .annotate(n=_sum("n"), unassigned=_sum("unassigned"), breached=_sum("breached"))
+    )
+    return [{**r, "team_id": r["team_id"] or None} for r in rows if r["n"]]
+
+
+def waits(scope) -> list[dict]:
+    """``bottlenecks``: escalations and skip-level jumps raised in the range per receiving
+    team and level x wait bucket (-1: not decided yet): how many, and their summed waits."""
+    pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
+    qs = HandoffRollup.objects.filter(
+        range_q(pieces), basis="r", kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP)
+    )
+    if scope.level is not None:
+        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
+    if scope.team is not None:
+        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    rows = qs.order_by().values("to_team_id", "to_level_id", "bucket").annotate(x_n=_sum("n"), x_s=Sum("wait_s"))
+    return [
+        {
+            "to_team_id": r["to_team_id"] or None,
+            "to_level_id": r["to_level_id"],
+            "bucket": r["bucket"],
+            "n": r["x_n"],
+            "s": r["x_s"],
+        }
+        for r in rows
+        if r["x_n"]
+    ]
 
 
 def backlog(scope) -> tuple[int, Counter, Counter]:

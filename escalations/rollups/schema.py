@@ -15,6 +15,7 @@ zero per key and writes nothing.
 
 from __future__ import annotations
 
+from escalations.models.choices import OPEN_STATUSES
 from escalations.reports.sql import bucket_sql
 
 # Every rollup row has a grain: "d" a local day, "w" a week, "m" a month (``day`` its
@@ -32,6 +33,17 @@ ENTRY_FIGURES = {
     "h4": "handoff_count >= 4",
     "down": "moved_down_count > 0",
 }
+# The cases open now (no day: what the live desk and the backlog per team read), by where
+# they are: how many, nobody on them, a clock already breached, and the sums of their
+# opening and level-entry moments (mean ages).
+OPEN_KEYS = ("level_id", "team_id", "category_id", "priority", "source")
+OPEN_CASE = f"status IN ({', '.join(repr(str(s)) for s in OPEN_STATUSES)})"
+OPEN_FIGURES = {
+    "unassigned": ("assignee_id IS NULL", "1"),
+    "breached": ("resolution_breached_at IS NOT NULL OR response_breached_at IS NOT NULL", "1"),
+    "opened_s": ("TRUE", "date_part('epoch', opened_at)::numeric"),
+    "entered_s": ("TRUE", "date_part('epoch', level_entered_at)::numeric"),
+}
 # Resolutions by the day they happened (the backlog: opened minus resolved).
 RESOLVED_KEYS = ("grain", "day", "level_id", "team_id", "category_id", "priority", "source")
 # Durations keep one filter dimension at a time ("slice": "" none, or team, category,
@@ -39,7 +51,7 @@ RESOLVED_KEYS = ("grain", "day", "level_id", "team_id", "category_id", "priority
 # about a row per case; one slice at a time has a few thousand rows per month and level.
 DURATION_KEYS = ("grain", "day", "level_id", "slice", "value", "measure", "bucket")
 # Handoffs by the day they were raised (basis "r") and by the day their case was opened
-# (basis "o", with the wait to the decision as histogram buckets; -1 not decided).
+# (basis "o"), each with the wait to the decision as histogram buckets (-1 not decided).
 HANDOFF_KEYS = (
     "basis",
     "grain",
@@ -115,6 +127,7 @@ SLICES = {
 TABLES = {
     "escalations_caserollup": (CASE_KEYS, CASE_SUMS, CASE_FLOATS),
     "escalations_entryrollup": (ENTRY_KEYS, ("n", *ENTRY_FIGURES), ()),
+    "escalations_openrollup": (OPEN_KEYS, ("n", *OPEN_FIGURES), ()),
     "escalations_resolvedrollup": (RESOLVED_KEYS, ("n",), ()),
     "escalations_casedurationrollup": (DURATION_KEYS, DURATION_SUMS, ("s",)),
     "escalations_handoffrollup": (HANDOFF_KEYS, HANDOFF_SUMS, ("raised_s", "decided_s", "wait_s")),
@@ -158,6 +171,13 @@ FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
     )
 
 
+def open_select(rows: str, tz: str) -> str:
+    figures = ", ".join(_signed(f"({cond})", value) for cond, value in OPEN_FIGURES.values())
+    return f"""
+SELECT level_id, COALESCE(team_id, 0), category_id, priority, source, SUM(sg), {figures}
+FROM d WHERE {OPEN_CASE} GROUP BY 1, 2, 3, 4, 5"""
+
+
 def resolved_select(rows: str, tz: str) -> str:
     return " UNION ALL ".join(
         f"""
@@ -190,21 +210,21 @@ def handoff_select(rows: str, tz: str) -> str:
         f"{_signed('response_breached')}, {_signed('work_breached')}"
     )
     ends = "kind, status, from_level_id, to_level_id, COALESCE(from_team_id, 0), COALESCE(to_team_id, 0)"
+    bucket = f"COALESCE(({bucket_sql(wait, 'postgresql')})::int, -1)"
     parts = []
     for g in GRAINS:
-        parts.append(
-            f"SELECT 'r', '{g}', {_day('created_at', tz, g)}, {ends}, 0, {sums} FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
-        )
-        parts.append(
-            f"SELECT 'o', '{g}', {_day('case_opened_at', tz, g)}, {ends}, "
-            f"COALESCE(({bucket_sql(wait, 'postgresql')})::int, -1), {sums} FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
-        )
+        for basis, moment in (("r", "created_at"), ("o", "case_opened_at")):
+            parts.append(
+                f"SELECT '{basis}', '{g}', {_day(moment, tz, g)}, {ends}, {bucket}, {sums} "
+                "FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+            )
     return " UNION ALL ".join(parts)
 
 
 SELECTS = {
     "escalations_caserollup": case_select,
     "escalations_entryrollup": entry_select,
+    "escalations_openrollup": open_select,
     "escalations_resolvedrollup": resolved_select,
     "escalations_casedurationrollup": duration_select,
     "escalations_handoffrollup": handoff_select,
@@ -215,7 +235,7 @@ COLUMNS = {
     "escalation_count, resolved_at, first_response_at, responded_at, response_due_at, response_breached_at, "
     "resolution_due_at, resolution_breached_at, ola_response_due_at, ola_response_breached_at, ola_work_due_at, "
     "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count, entry_level_id, "
-    "handoff_count, moved_down_count",
+    "handoff_count, moved_down_count, status, assignee_id",
     "escalations_escalation": "created_at, case_opened_at, decided_at, kind, status, from_level_id, to_level_id, "
     "from_team_id, to_team_id, response_breached, work_breached",
 }
@@ -223,6 +243,7 @@ FACTS = {
     "escalations_case": (
         "escalations_caserollup",
         "escalations_entryrollup",
+        "escalations_openrollup",
         "escalations_resolvedrollup",
         "escalations_casedurationrollup",
     ),
