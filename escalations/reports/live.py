@@ -30,7 +30,11 @@ def _open(scope: Scope):
 
 def _load(scope: Scope) -> Table:
     now = scope.now
-    running = Q(paused_at__isnull=True, resolution_breached_at__isnull=True, resolution_due_at__gt=now)
+    # A running resolution clock: not stopped (resolved), paused or breached, due later
+    # (``resolved_at IS NULL`` also lets the due-time index answer it).
+    running = Q(
+        resolved_at__isnull=True, paused_at__isnull=True, resolution_breached_at__isnull=True, resolution_due_at__gt=now
+    )
     soon = {f"soon_{h}": Count("pk", filter=running & Q(resolution_due_at__lte=now + timedelta(hours=h))) for h in SOON}
     if rollups.usable(scope):  # the counts from the open-case rollup, the clocks due soon through their index
         groups = rollups.open_now(scope)
