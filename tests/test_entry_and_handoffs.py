@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from escalations import workflow
-from escalations.models import Case, EntryRollup, Escalation, Level
+from escalations.models import Case, EntryRollup, Escalation, Level, RaiserRollup
 from escalations.reports import REGISTRY, Filters
 from escalations.rollups import build
 from escalations.selectors import invariants
@@ -88,7 +88,7 @@ def test_an_import_counts_the_logs_handoffs_and_its_first_level(tmp_path):
 
 
 @pytest.mark.postgres
-def test_migration_0057_fills_both_in_from_the_handoffs_and_recounts_the_rollups(agent, specialist):
+def test_migrations_0057_and_0058_fill_them_in_from_the_handoffs_and_recount_the_rollups(agent, specialist):
     build.install()
     build.rebuild()
     case = ladder_walk(agent, specialist)
@@ -99,18 +99,27 @@ def test_migration_0057_fills_both_in_from_the_handoffs_and_recounts_the_rollups
     with connection.cursor() as cur:
         cur.execute("UPDATE escalations_case SET handoff_count = 0, moved_down_count = 0, entry_level_id = %s", [l3.pk])
     assert not finding(AGREE).held
-    migration = importlib.import_module("escalations.migrations.0057_entry_level_handoff_count")
+    fill = importlib.import_module("escalations.migrations.0057_entry_level_handoff_count")
+    count = importlib.import_module("escalations.migrations.0058_raiser_rollup")
 
     class Editor:
         pass
 
     editor = Editor()
     editor.connection = connection
-    migration.backfill(None, editor)
-    migration.build(None, editor)
+    fill.backfill(None, editor)
+    assert not build.active()  # switched off until counted again
+    count.build(None, editor)  # all of them
     assert finding(AGREE).held
     after = [(c.handoff_count, c.moved_down_count, c.entry_level.code) for c in (fresh(case), fresh(climbed))]
     assert after == [(3, 2, "L1"), (1, 0, "L1")]
     assert build.check() == []
     assert EntryRollup.objects.filter(grain="d", h3=1, down=1).exists()
     assert Escalation.objects.filter(case=climbed).count() == 1
+
+    # A database 0057 counted as it first shipped: 0058 counts only the new rollup.
+    RaiserRollup.objects.all().delete()
+    entries = EntryRollup.objects.count()
+    count.build(None, editor)
+    assert build.check() == [] and EntryRollup.objects.count() == entries
+    assert RaiserRollup.objects.filter(raised_by_id=agent.pk, kind="escalate").exists()

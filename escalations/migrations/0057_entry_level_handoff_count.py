@@ -12,14 +12,15 @@ DOWN = "(kind = 'de_escalate' OR status = 'returned')"
 def backfill(apps, schema_editor):
     """Where each case entered the ladder (the origin of its first handoff, or the level
     holding it if it never had one), how many handoffs it has had and how often it was
-    moved down (returned or de-escalated). On PostgreSQL the
-    rollup triggers are dropped first (the rebuild below recounts everything anyway)."""
+    moved down (returned or de-escalated). On PostgreSQL the rollup triggers are dropped and
+    the rollups switched off first (0058 installs and recounts them)."""
     with schema_editor.connection.cursor() as cur:
         if schema_editor.connection.vendor == "postgresql":
             from escalations.rollups.schema import uninstall_sql  # the app's code: see ``build``
 
             for stmt in uninstall_sql():
                 cur.execute(stmt)
+            cur.execute("DELETE FROM escalations_rollupstate")  # off until 0058 recounts them
             cur.execute("UPDATE escalations_case SET entry_level_id = level_id")
             cur.execute(
                 f"UPDATE escalations_case c SET entry_level_id = h.first_from, handoff_count = h.n, "
@@ -41,17 +42,9 @@ def backfill(apps, schema_editor):
 
 
 def build(apps, schema_editor):
-    """The trigger functions (they now count entries, handoffs, moves down and the open
-    cases, and split handoffs by raising day into wait buckets) and a recount of every
-    rollup (PostgreSQL only; minutes per million cases). This is the last migration that
-    changes the rollups, so it is the one that installs them (see 0051)."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    # Imported here, not at the top, so the migration loads without the app's code elsewhere.
-    from escalations.rollups import build as rollups
-
-    rollups.install()
-    rollups.rebuild()
+    """Nothing here any more, for the reason 0051 gives: the last migration that changes the
+    rollups (now 0058) installs the triggers and counts. ``backfill`` has switched the
+    rollups off (no ``RollupState`` row), so 0058 recounts all of them."""
 
 
 class Migration(migrations.Migration):

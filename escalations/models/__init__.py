@@ -48,6 +48,7 @@ from escalations.models.rollups import (
     EntryRollup,
     HandoffRollup,
     OpenRollup,
+    RaiserRollup,
     ResolvedRollup,
     RollupState,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "EntryRollup",
     "HandoffRollup",
     "OpenRollup",
+    "RaiserRollup",
     "ResolvedRollup",
     "RollupState",
     "CaseAttribute",

@@ -238,3 +238,43 @@ class HandoffRollup(models.Model):
 
     def __str__(self):
         return f"{self.basis}{self.grain} {self.day} {self.kind}/{self.status}: {self.n}"
+
+
+class RaiserRollup(models.Model):
+    """Handoffs by the local day (week, month) they were raised x kind x both levels and
+    teams x who raised them (0: a rule or nobody): how many, how many were returned, how
+    many were raised in this desk (by a person or a rule, not imported) and how many of
+    those missed information (a blank summary, what was tried, impact or knowledge)."""
+
+    grain = models.CharField(max_length=1, choices=GRAINS)
+    day = models.DateField()
+    kind = models.CharField(max_length=16)
+    from_level_id = models.IntegerField()
+    to_level_id = models.IntegerField()
+    from_team_id = models.IntegerField()
+    to_team_id = models.IntegerField()
+    raised_by_id = models.IntegerField()
+    n = models.BigIntegerField(default=0)
+    returned = models.BigIntegerField(default=0)
+    live = models.BigIntegerField(default=0)
+    thin = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "grain",
+                    "day",
+                    "kind",
+                    "from_level_id",
+                    "to_level_id",
+                    "from_team_id",
+                    "to_team_id",
+                    "raised_by_id",
+                ],
+                name="raiserrollup_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.grain} {self.day} {self.kind} by {self.raised_by_id}: {self.n}"

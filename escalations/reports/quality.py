@@ -19,14 +19,18 @@ MAX_AGENTS = 100
 HANDOFF_FIELDS = ("summary", "steps_tried", "customer_impact", "knowledge_consulted")
 
 
-def _over_escalation(scope: Scope) -> list[Table]:
+def _raisers(scope: Scope) -> list[dict]:
+    """Per (team left, raiser): escalations raised, returned, raised in this desk, and of
+    those missing information; from the rollups when they can answer the filters."""
+    if rollups.handoffs_usable(scope):
+        return rollups.raisers(scope)
     thin = Q()
     for name in HANDOFF_FIELDS:
         thin |= Q(**{name: ""})
     # Raised here = by a person or a rule; an imported handoff names the log's person as its
     # raiser (per-agent figures), but carries no handoff text to judge.
     here = (Q(raised_by__isnull=False) | Q(rule__isnull=False)) & ~Q(reason__startswith=IMPORTED_REASON)
-    groups = (
+    return list(
         scope.escalations()
         .filter(kind__in=UP)
         .values("from_team_id", "raised_by_id")
@@ -37,6 +41,10 @@ def _over_escalation(scope: Scope) -> list[Table]:
             thin=Count("pk", filter=thin & here),
         )
     )
+
+
+def _over_escalation(scope: Scope) -> list[Table]:
+    groups = _raisers(scope)
     teams, agents = defaultdict(Counter), defaultdict(Counter)
     for g in groups:
         for bucket, key in ((teams, g["from_team_id"]), (agents, g["raised_by_id"])):

@@ -21,6 +21,7 @@ from escalations.models import (
     EscalationStatus,
     HandoffRollup,
     OpenRollup,
+    RaiserRollup,
     ResolvedRollup,
 )
 from escalations.reports.base import SOURCES
@@ -318,6 +319,27 @@ def handoffs_left(scope) -> list[dict]:
 
 
 # -- quality and flow ------------------------------------------------------------------------
+
+
+def raisers(scope) -> list[dict]:
+    """``quality``: escalations and skip-level jumps raised in the range per team they left
+    and person who raised them: raised, returned, raised in this desk, missing information."""
+    pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
+    qs = RaiserRollup.objects.filter(range_q(pieces), kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP))
+    if scope.level is not None:
+        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
+    if scope.team is not None:
+        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    rows = (
+        qs.order_by()
+        .values("from_team_id", "raised_by_id")
+        .annotate(raised=_sum("n"), returned=_sum("returned"), live=_sum("live"), thin=_sum("thin"))
+    )
+    return [
+        {**r, "from_team_id": r["from_team_id"] or None, "raised_by_id": r["raised_by_id"] or None}
+        for r in rows
+        if r["raised"]
+    ]
 
 
 def quality_groups(scope, top) -> list[dict]:

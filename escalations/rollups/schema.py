@@ -16,6 +16,7 @@ zero per key and writes nothing.
 from __future__ import annotations
 
 from escalations.models.choices import OPEN_STATUSES
+from escalations.models.sources import IMPORTED_REASON
 from escalations.reports.sql import bucket_sql
 
 # Every rollup row has a grain: "d" a local day, "w" a week, "m" a month (``day`` its
@@ -64,6 +65,13 @@ HANDOFF_KEYS = (
     "to_team_id",
     "bucket",
 )
+# Handoffs by the day raised and who raised them (the quality report's over-escalation).
+RAISER_KEYS = ("grain", "day", "kind", "from_level_id", "to_level_id", "from_team_id", "to_team_id", "raised_by_id")
+RAISER_FIGURES = {
+    "returned": "status = 'returned'",
+    "live": "here",  # raised in this desk: by a person or a rule, not imported
+    "thin": "here AND thin",  # ... and missing information
+}
 # Each case figure: (condition, value added); ``n`` counts every case. The SLA clocks count
 # what a case's columns alone decide (met, or breached / stopped late); a clock still running
 # past its due time depends on the moment of the report and is read from the open cases.
@@ -131,6 +139,7 @@ TABLES = {
     "escalations_resolvedrollup": (RESOLVED_KEYS, ("n",), ()),
     "escalations_casedurationrollup": (DURATION_KEYS, DURATION_SUMS, ("s",)),
     "escalations_handoffrollup": (HANDOFF_KEYS, HANDOFF_SUMS, ("raised_s", "decided_s", "wait_s")),
+    "escalations_raiserrollup": (RAISER_KEYS, ("n", *RAISER_FIGURES), ()),
 }
 GRAINS = ("d", "w", "m")
 GRAIN_UNITS = {"w": "week", "m": "month"}
@@ -221,6 +230,17 @@ def handoff_select(rows: str, tz: str) -> str:
     return " UNION ALL ".join(parts)
 
 
+def raiser_select(rows: str, tz: str) -> str:
+    figures = ", ".join(_signed(f"({cond})") for cond in RAISER_FIGURES.values())
+    ends = "kind, from_level_id, to_level_id, COALESCE(from_team_id, 0), COALESCE(to_team_id, 0)"
+    return " UNION ALL ".join(
+        f"""
+SELECT '{g}', {_day("created_at", tz, g)}, {ends}, COALESCE(raised_by_id, 0), SUM(sg), {figures}
+FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+        for g in GRAINS
+    )
+
+
 SELECTS = {
     "escalations_caserollup": case_select,
     "escalations_entryrollup": entry_select,
@@ -228,6 +248,7 @@ SELECTS = {
     "escalations_resolvedrollup": resolved_select,
     "escalations_casedurationrollup": duration_select,
     "escalations_handoffrollup": handoff_select,
+    "escalations_raiserrollup": raiser_select,
 }
 # The columns of each fact the rollups read (a case row is ~1.8 kB, these ~80 bytes).
 COLUMNS = {
@@ -237,7 +258,10 @@ COLUMNS = {
     "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count, entry_level_id, "
     "handoff_count, moved_down_count, status, assignee_id",
     "escalations_escalation": "created_at, case_opened_at, decided_at, kind, status, from_level_id, to_level_id, "
-    "from_team_id, to_team_id, response_breached, work_breached",
+    "from_team_id, to_team_id, response_breached, work_breached, raised_by_id, "
+    f"((raised_by_id IS NOT NULL OR rule_id IS NOT NULL) AND left(reason, {len(IMPORTED_REASON)}) <> "
+    f"'{IMPORTED_REASON}') AS here, "
+    "(summary = '' OR steps_tried = '' OR customer_impact = '' OR knowledge_consulted = '') AS thin",
 }
 FACTS = {
     "escalations_case": (
@@ -247,7 +271,7 @@ FACTS = {
         "escalations_resolvedrollup",
         "escalations_casedurationrollup",
     ),
-    "escalations_escalation": ("escalations_handoffrollup",),
+    "escalations_escalation": ("escalations_handoffrollup", "escalations_raiserrollup"),
 }
 
 
