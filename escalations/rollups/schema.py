@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from escalations.models.choices import OPEN_STATUSES
 from escalations.models.sources import IMPORTED_REASON
-from escalations.reports.sql import bucket_sql
+
+
+def bucket_sql(seconds: str, vendor: str) -> str:
+    """The reports' histogram bucket of ``seconds`` (``reports.sql.bucket_sql``), imported
+    when used: the reports package reads the rollups, so importing it here first (as a
+    migration does) would import this module again half-built."""
+    from escalations.reports.sql import bucket_sql as reports_bucket
+
+    return reports_bucket(seconds, vendor)
 
 # Every rollup row has a grain: "d" a local day, "w" a week, "m" a month (``day`` its
 # first day). A report over a range reads the month rows of the whole months in it, then
