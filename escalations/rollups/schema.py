@@ -20,9 +20,9 @@ from escalations.models.sources import IMPORTED_REASON
 
 
 def bucket_sql(seconds: str, vendor: str) -> str:
-    """The reports' histogram bucket of ``seconds`` (``reports.sql.bucket_sql``), imported
-    when used: the reports package reads the rollups, so importing it here first (as a
-    migration does) would import this module again half-built."""
+    """The reports' histogram bucket of ``seconds`` (``reports.sql.bucket_sql``)."""
+    # Imported when used: the reports package reads the rollups, so importing it at the top
+    # (first, as a migration does) would import this module again half-built.
     from escalations.reports.sql import bucket_sql as reports_bucket
 
     return reports_bucket(seconds, vendor)
