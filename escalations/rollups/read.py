@@ -151,16 +151,23 @@ def handoffs_usable(scope, where: bool = False) -> bool:
     return not case_filter and usable(scope)
 
 
+def either_end(qs, scope):
+    """Handoff rollup rows whose either end is the scope's level and team (a handoff's level
+    and team filters, as ``Scope.escalations``)."""
+    if scope.level is not None:
+        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
+    if scope.team is not None:
+        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    return qs
+
+
 def handoffs_by_period(scope) -> list[dict]:
     """``volume``: handoffs raised per period x kind x status x both levels (the groups the
     report's escalations query returns)."""
     bucket = scope.f.bucket
     pieces = cover(scope.f.date_from, scope.f.date_to, SERIES_GRAINS[bucket])
     qs = HandoffRollup.objects.filter(range_q(pieces), basis="r")
-    if scope.level is not None:
-        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
-    if scope.team is not None:
-        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    qs = either_end(qs, scope)
     groups: dict = Counter()
     for g in (
         qs.order_by().values("grain", "day", "kind", "status", "from_level_id", "to_level_id").annotate(x_n=_sum("n"))
@@ -306,10 +313,7 @@ def handoffs_left(scope) -> list[dict]:
     an OLA response or work breach."""
     pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
     qs = HandoffRollup.objects.filter(range_q(pieces), basis="r")
-    if scope.level is not None:
-        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
-    if scope.team is not None:
-        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    qs = either_end(qs, scope)
     rows = (
         qs.order_by()
         .values("from_level_id")
@@ -326,10 +330,7 @@ def raisers(scope) -> list[dict]:
     and person who raised them: raised, returned, raised in this desk, missing information."""
     pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
     qs = RaiserRollup.objects.filter(range_q(pieces), kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP))
-    if scope.level is not None:
-        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
-    if scope.team is not None:
-        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    qs = either_end(qs, scope)
     rows = (
         qs.order_by()
         .values("from_team_id", "raised_by_id")
@@ -465,10 +466,7 @@ def waits(scope) -> list[dict]:
     qs = HandoffRollup.objects.filter(
         range_q(pieces), basis="r", kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP)
     )
-    if scope.level is not None:
-        qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
-    if scope.team is not None:
-        qs = qs.filter(Q(from_team_id=scope.team.pk) | Q(to_team_id=scope.team.pk))
+    qs = either_end(qs, scope)
     rows = qs.order_by().values("to_team_id", "to_level_id", "bucket").annotate(x_n=_sum("n"), x_s=Sum("wait_s"))
     return [
         {

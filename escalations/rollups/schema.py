@@ -27,6 +27,7 @@ def bucket_sql(seconds: str, vendor: str) -> str:
 
     return reports_bucket(seconds, vendor)
 
+
 # Every rollup row has a grain: "d" a local day, "w" a week, "m" a month (``day`` its
 # first day). A report over a range reads the month rows of the whole months in it, then
 # week and day rows for its edges: a two-year range reads 24 months and a few weeks and
