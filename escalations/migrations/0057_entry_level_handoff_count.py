@@ -128,8 +128,6 @@ class Migration(migrations.Migration):
                 ("n", models.BigIntegerField(default=0)),
                 ("unassigned", models.BigIntegerField(default=0)),
                 ("breached", models.BigIntegerField(default=0)),
-                ("opened_s", models.DecimalField(decimal_places=6, default=0, max_digits=30)),
-                ("entered_s", models.DecimalField(decimal_places=6, default=0, max_digits=30)),
             ],
             options={
                 "constraints": [

@@ -116,8 +116,7 @@ class EntryRollup(models.Model):
 class OpenRollup(models.Model):
     """The cases open now (new, in progress, awaiting the customer, escalated) x where they
     are (level, team) x category x priority x source: how many, nobody on them, a clock
-    already breached, and the sums of their opening and level-entry moments (epoch seconds:
-    the mean age at a moment is that moment less the mean of these)."""
+    already breached."""
 
     level_id = models.IntegerField()
     team_id = models.IntegerField()
@@ -127,8 +126,6 @@ class OpenRollup(models.Model):
     n = models.BigIntegerField(default=0)
     unassigned = models.BigIntegerField(default=0)
     breached = models.BigIntegerField(default=0)
-    opened_s = models.DecimalField(max_digits=30, decimal_places=6, default=0)
-    entered_s = models.DecimalField(max_digits=30, decimal_places=6, default=0)
 
     class Meta:
         constraints = [

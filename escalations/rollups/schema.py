@@ -43,16 +43,13 @@ ENTRY_FIGURES = {
     "h4": "handoff_count >= 4",
     "down": "moved_down_count > 0",
 }
-# The cases open now (no day: what the live desk and the backlog per team read), by where
-# they are: how many, nobody on them, a clock already breached, and the sums of their
-# opening and level-entry moments (mean ages).
+# The cases open now (no day: what the live desk reads), by where they are: how many,
+# nobody on them, a clock already breached.
 OPEN_KEYS = ("level_id", "team_id", "category_id", "priority", "source")
 OPEN_CASE = f"status IN ({', '.join(repr(str(s)) for s in OPEN_STATUSES)})"
 OPEN_FIGURES = {
     "unassigned": ("assignee_id IS NULL", "1"),
     "breached": ("resolution_breached_at IS NOT NULL OR response_breached_at IS NOT NULL", "1"),
-    "opened_s": ("TRUE", "date_part('epoch', opened_at)::numeric"),
-    "entered_s": ("TRUE", "date_part('epoch', level_entered_at)::numeric"),
 }
 # Resolutions by the day they happened (the backlog: opened minus resolved).
 RESOLVED_KEYS = ("grain", "day", "level_id", "team_id", "category_id", "priority", "source")
