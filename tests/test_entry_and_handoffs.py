@@ -4,13 +4,14 @@ that writes handoffs keeps them, the invariant check finds them wrong, and migra
 fills them in from the handoffs."""
 
 import importlib
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F, Sum
 
 from escalations import workflow
-from escalations.models import Case, EntryRollup, Escalation, Level, RaiserRollup
+from escalations.models import Case, CaseDurationRollup, EntryRollup, Escalation, Level, RaiserRollup
 from escalations.reports import REGISTRY, Filters
 from escalations.rollups import build
 from escalations.selectors import invariants
@@ -88,7 +89,7 @@ def test_an_import_counts_the_logs_handoffs_and_its_first_level(tmp_path):
 
 
 @pytest.mark.postgres
-def test_migrations_0057_and_0058_fill_them_in_from_the_handoffs_and_recount_the_rollups(agent, specialist):
+def test_migrations_0057_0059_and_0061_fill_them_in_and_recount_the_rollups(agent, specialist):
     build.install()
     build.rebuild()
     case = ladder_walk(agent, specialist)
@@ -100,7 +101,8 @@ def test_migrations_0057_and_0058_fill_them_in_from_the_handoffs_and_recount_the
         cur.execute("UPDATE escalations_case SET handoff_count = 0, moved_down_count = 0, entry_level_id = %s", [l3.pk])
     assert not finding(AGREE).held
     fill = importlib.import_module("escalations.migrations.0057_entry_level_handoff_count")
-    count = importlib.import_module("escalations.migrations.0058_raiser_rollup")
+    copies = importlib.import_module("escalations.migrations.0059_handoff_case_copies")
+    count = importlib.import_module("escalations.migrations.0061_duration_rollup_crossed")
 
     class Editor:
         pass
@@ -117,9 +119,28 @@ def test_migrations_0057_and_0058_fill_them_in_from_the_handoffs_and_recount_the
     assert EntryRollup.objects.filter(grain="d", h3=1, down=1).exists()
     assert Escalation.objects.filter(case=climbed).count() == 1
 
-    # A database 0057 counted as it first shipped: 0058 counts only the new rollup.
+    # A database at 0058 (counted, handoffs without copies): 0059 fills the copies in and
+    # empties the two handoff rollups, 0061 counts only the tables left empty.
+    Escalation.objects.filter(case=climbed).update(case_priority=1, case_category_id=0)
     RaiserRollup.objects.all().delete()
     entries = EntryRollup.objects.count()
+    copies.backfill(None, editor)
+    assert build.active() and not RaiserRollup.objects.exists()
     count.build(None, editor)
     assert build.check() == [] and EntryRollup.objects.count() == entries
-    assert RaiserRollup.objects.filter(raised_by_id=agent.pk, kind="escalate").exists()
+    esc = Escalation.objects.get(case=climbed)
+    assert (esc.case_priority, esc.case_category_id) == (climbed.priority, climbed.category_id)
+    assert RaiserRollup.objects.filter(raised_by_id=agent.pk, kind="escalate", whole=True).exists()
+    assert RaiserRollup.objects.filter(whole=False, priority=climbed.priority, category_id=climbed.category_id).exists()
+
+    # 0061 on a counted database: empties the histograms and counts only them, crossed too.
+    Case.objects.update(first_response_at=F("opened_at") + timedelta(minutes=5))  # something to measure
+    durations = CaseDurationRollup.objects.filter(slice="").count()
+    assert durations
+    count.empty(None, editor)
+    assert not CaseDurationRollup.objects.exists()
+    count.build(None, editor)
+    assert build.check() == [] and EntryRollup.objects.count() == entries
+    assert CaseDurationRollup.objects.filter(slice="").count() == durations
+    crossed = CaseDurationRollup.objects.filter(slice="*").aggregate(n=Sum("n"))["n"]
+    assert crossed and crossed == CaseDurationRollup.objects.filter(slice="").aggregate(n=Sum("n"))["n"]

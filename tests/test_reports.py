@@ -152,13 +152,14 @@ def test_speed(desk):
     assert t["time_at_level"] == [["L1", 5, 8.25, 1.65, 78.6], ["L2", 2, 2.25, 1.12, 21.4]]
 
 
-def test_speed_filtered_reads_the_handoffs_through_their_cases(desk):
-    """Date-only, the handoffs are selected by their copy of the case's opening; other filters
-    (where the case is now, its category) go through the case rows and agree."""
+def test_speed_filtered_reads_the_handoffs_through_their_copies(desk):
+    """Date-only, the handoffs are selected by their copy of the case's opening; a category
+    through their copy of the case's; a level matches either end of the handoff, as in every
+    handoff figure, while the case figures take the level holding the case."""
     assert run("speed", category="network") == run("speed")
-    t = run("speed", level="L2")  # B only: an hour at L1, two at L2
+    t = run("speed", level="L2")  # cases: B only, an hour at L1, two at L2
     assert t["response_resolution"] == [["L2", 1, 1, 3.0, 3.0, 1, 3.0, 3.0]]
-    assert t["accept"] == [["L2", 1, 1, 0, 0, 0.5, 0.5]]
+    assert t["accept"] == [["L2", 2, 1, 1, 0, 0.5, 0.5]]  # B's accepted and C's returned escalation
     assert t["time_at_level"] == [["L1", 1, 1.0, 1.0, 33.3], ["L2", 1, 2.0, 2.0, 66.7]]
 
 

@@ -18,6 +18,7 @@ from escalations.reports import REGISTRY, Filters
 from escalations.reports.output import result_json
 from escalations.rollups import build
 from escalations.rollups.read import cover
+from escalations.selectors import invariants
 
 from .factories import HANDOFF, open_case
 
@@ -135,6 +136,12 @@ def _vary_the_cases(now) -> None:
             [now, now],
         )
         cur.execute("UPDATE escalations_escalation SET work_breached = (id % 3 = 0) WHERE id % 2 = 0")
+        # Cases reclassified after their handoffs: the handoffs' copies and slices follow.
+        cur.execute(
+            """UPDATE escalations_case SET priority = 1 + id % 4,
+                category_id = (SELECT MIN(id) FROM escalations_category)
+            WHERE source = 'bench-reports' AND handoff_count > 0 AND id % 29 = 0"""
+        )
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -147,6 +154,7 @@ def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
     build.install()
     build.rebuild()
     _vary_the_cases(bench.now)
+    assert [f.held for f in invariants.check() if "category, priority and source" in f.name] == [True]
     team = Team.objects.filter(cases__source="bench-reports").first()
     category = Category.objects.filter(cases__source="bench-reports").first()
     filter_sets = [
@@ -156,8 +164,10 @@ def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
         {"category": category.code},
         {"priority": 3},
         {"source": "live"},
-        {"category": category.code, "priority": 3},  # two filters: histograms from the cases
+        {"category": category.code, "priority": 3},  # two case filters: the crossed rows
         {"level": "L1", "team": team.name},
+        {"level": "L2", "category": category.code},  # a handoff's ends and a case filter
+        {"team": team.name, "priority": 2, "category": category.code},  # three: crossed too
     ]
     compared = 0
     for date_from, date_to, period in RANGES:
@@ -187,6 +197,10 @@ def test_bench_reports_prints_reports_beside_and_the_write_path_cost():
     figures = json.loads(out.getvalue().splitlines()[-1])
     assert figures["rollups"] is True
     assert set(figures["reports_ms"]) == set(REGISTRY)
+    filtered = figures["filtered_ms"]  # every report under each filter set, and the slowest printed
+    assert {"level L2", "one category", "category + priority", "last 30 days"} <= set(filtered)
+    assert all(set(times) | {"forecast"} == set(REGISTRY) for times in filtered.values())
+    assert "Under filters" in out.getvalue() and "category + priority" in out.getvalue()
     for label in ("with_rollups", "without_rollups"):
         assert figures["write_path"][label]["intake_per_s"] > 0
         assert figures["write_path"][label]["swept"] >= 20

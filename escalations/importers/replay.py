@@ -68,7 +68,7 @@ class Handoff:
     def model(self, case: Case) -> Escalation:
         return Escalation(
             case=case,
-            case_opened_at=case.opened_at,
+            **Escalation.case_copies(case),
             kind=self.kind,
             status=self.status,
             from_level=self.from_level,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 def build(apps, schema_editor):
     """Nothing here any more: the triggers come from ``escalations.rollups.schema`` (the one
     place that says what a fact adds to its rollups), which writes columns added by later
-    migrations, so the last migration that changes the rollups (0058) installs them and
+    migrations, so the last migration that changes the rollups (0061) installs them and
     counts the existing cases and handoffs. A database migrated before then was counted
     here, and that migration recounts it."""
 

@@ -5,8 +5,8 @@ from django.db import migrations, models
 
 def build(apps, schema_editor):
     """Nothing here any more, for the reason 0051 gives: the last migration that changes the
-    rollups (now 0058) installs the triggers and recounts. A database migrated before 0057
-    existed was counted here, and 0058 recounts it."""
+    rollups (now 0061) installs the triggers and recounts. A database migrated before 0057
+    existed was counted here, and 0061 recounts it."""
 
 
 def unbuild(apps, schema_editor):

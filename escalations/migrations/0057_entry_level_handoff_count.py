@@ -13,14 +13,14 @@ def backfill(apps, schema_editor):
     """Where each case entered the ladder (the origin of its first handoff, or the level
     holding it if it never had one), how many handoffs it has had and how often it was
     moved down (returned or de-escalated). On PostgreSQL the rollup triggers are dropped and
-    the rollups switched off first (0058 installs and recounts them)."""
+    the rollups switched off first (0061 installs and recounts them)."""
     with schema_editor.connection.cursor() as cur:
         if schema_editor.connection.vendor == "postgresql":
             from escalations.rollups.schema import uninstall_sql  # the app's code: see ``build``
 
             for stmt in uninstall_sql():
                 cur.execute(stmt)
-            cur.execute("DELETE FROM escalations_rollupstate")  # off until 0058 recounts them
+            cur.execute("DELETE FROM escalations_rollupstate")  # off until 0061 recounts them
             cur.execute("UPDATE escalations_case SET entry_level_id = level_id")
             cur.execute(
                 f"UPDATE escalations_case c SET entry_level_id = h.first_from, handoff_count = h.n, "
@@ -43,8 +43,8 @@ def backfill(apps, schema_editor):
 
 def build(apps, schema_editor):
     """Nothing here any more, for the reason 0051 gives: the last migration that changes the
-    rollups (now 0058) installs the triggers and counts. ``backfill`` has switched the
-    rollups off (no ``RollupState`` row), so 0058 recounts all of them."""
+    rollups (now 0061) installs the triggers and counts. ``backfill`` has switched the
+    rollups off (no ``RollupState`` row), so 0061 recounts all of them."""
 
 
 class Migration(migrations.Migration):

@@ -4,25 +4,9 @@ from django.db import migrations, models
 
 
 def build(apps, schema_editor):
-    """Install the trigger functions (they now also count handoffs per raiser) and count:
-    every rollup if they are off (a fresh database, or one 0057 switched off), else only the
-    new one (a database counted by 0057 as it first shipped). PostgreSQL only; minutes per
-    million cases for a full recount."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    # Imported here, not at the top, so the migration loads without the app's code elsewhere;
-    # this is the last migration that changes the rollups, so it is the one that installs them.
-    from escalations.rollups import build as rollups
-    from escalations.rollups.schema import all_rows, upsert
-
-    rollups.install()
-    with schema_editor.connection.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM escalations_rollupstate")
-        if cur.fetchone()[0] == 0:
-            rollups.rebuild()
-        else:
-            cur.execute("LOCK TABLE escalations_escalation IN SHARE MODE")
-            cur.execute(upsert("escalations_raiserrollup", all_rows("escalations_escalation"), rollups.STATE_TZ))
+    """Nothing here any more, for the reason 0051 gives: the last migration that changes the
+    rollups (now 0061) installs the triggers and counts. 0057 has switched the rollups off,
+    so 0061 counts all of them."""
 
 
 class Migration(migrations.Migration):

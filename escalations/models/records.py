@@ -72,10 +72,18 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     # million cases. Every writer sets it; on PostgreSQL a trigger fills it for raw inserts
     # that leave it out (migration 0014). Not history: it is the case's fact, not the handoff's.
     case_opened_at = models.DateTimeField(editable=False)
+    # Copies of the case's category, priority and source, which the handoff rollups are keyed
+    # by so a report filtered on them reads no handoff. Every writer sets them at insert (a
+    # PostgreSQL trigger fills raw inserts that leave them out), and when a case's category or
+    # priority changes, a trigger on the case rewrites its handoffs' copies in the same
+    # statement (migration 0059); ``check_invariants`` compares them with the cases.
+    case_category_id = models.IntegerField(editable=False)
+    case_priority = models.PositiveSmallIntegerField(editable=False)
+    case_source = models.CharField(max_length=16, editable=False, blank=True)
 
     # Read by handoff (``id``), by case, by date and user: no index on the other keys.
     history = audited_history(
-        excluded_fields=["case_opened_at"],
+        excluded_fields=["case_opened_at", "case_category_id", "case_priority", "case_source"],
         no_db_index=[
             "decided_by",
             "from_assignee",
@@ -110,6 +118,16 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_level} -> {self.to_level} ({self.get_status_display()})"
+
+    @staticmethod
+    def case_copies(case: Case) -> dict:
+        """The case's facts a new handoff carries (``case_opened_at`` and the copies above)."""
+        return {
+            "case_opened_at": case.opened_at,
+            "case_category_id": case.category_id,
+            "case_priority": case.priority,
+            "case_source": case.source,
+        }
 
     @property
     def handoff_complete(self) -> bool:
@@ -193,11 +211,26 @@ class Review(ConcurrentTransitionMixin, models.Model):
     prevention_actions = text_field(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Where the case stood when the review was written (a reviewed case is closed, or a
+    # resolved major incident): the reviews report filters on these without reading a case
+    # row per review. Set by ``workflow.case_review`` (migration 0060 filled in the older ones).
+    case_level_id = models.IntegerField(editable=False)
+    case_team_id = models.IntegerField(null=True, editable=False)
+    case_category_id = models.IntegerField(editable=False)
+    case_priority = models.PositiveSmallIntegerField(editable=False)
+    case_source = models.CharField(max_length=16, blank=True, editable=False)
 
-    history = audited_history()
+    # The copies are the case's facts, recorded in the case's own history.
+    history = audited_history(
+        excluded_fields=["case_level_id", "case_team_id", "case_category_id", "case_priority", "case_source"]
+    )
 
     def __str__(self) -> str:
         return f"Review of case {self.case_id}"
+
+    def copy_case(self, case: Case) -> None:
+        self.case_level_id, self.case_team_id = case.level_id, case.team_id
+        self.case_category_id, self.case_priority, self.case_source = case.category_id, case.priority, case.source
 
     @transition(field=status, source=ReviewStatus.DRAFT, target=ReviewStatus.COMPLETED)
     def complete(self, at) -> None:

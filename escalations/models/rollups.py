@@ -167,13 +167,19 @@ class ResolvedRollup(models.Model):
 class CaseDurationRollup(models.Model):
     """Histogram buckets (``reports.sql.bucket_sql``) of each case's time from opening to
     first response (measure 1) and to resolution (measure 2) per level, once for all cases
-    (``slice`` "") and once per value of each filter (team, category, priority, source)."""
+    (``slice`` "") and once per value of each filter (team, category, priority, source), and
+    once more under all four (``slice`` "*"), which two or more filters at once read."""
 
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     level_id = models.IntegerField()
     slice = models.CharField(max_length=16)
     value = models.CharField(max_length=32)
+    # Slice "*": every filter at once (two or more set); 0 and "" in the other slices.
+    team_id = models.IntegerField()
+    category_id = models.IntegerField()
+    priority = models.SmallIntegerField()
+    source = models.CharField(max_length=16)
     measure = models.SmallIntegerField()
     bucket = models.IntegerField()
     n = models.BigIntegerField(default=0)
@@ -182,7 +188,19 @@ class CaseDurationRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "day", "level_id", "slice", "value", "measure", "bucket"],
+                fields=[
+                    "grain",
+                    "day",
+                    "level_id",
+                    "slice",
+                    "value",
+                    "team_id",
+                    "category_id",
+                    "priority",
+                    "source",
+                    "measure",
+                    "bucket",
+                ],
                 name="casedurationrollup_key",
             )
         ]
@@ -195,11 +213,19 @@ class HandoffRollup(models.Model):
     """Handoffs by the local day (month) raised (basis "r") and, again, by the day their
     case was opened (basis "o") x kind x status x both ends, with the sums of their raising
     and decision from the case's opening (seconds); basis "o" rows split the wait to the
-    decision into histogram buckets (``bucket`` -1: not decided; basis "r": 0)."""
+    decision into histogram buckets (``bucket`` -1: not decided; basis "r": 0). Each handoff
+    counts for all cases and again under its case's category, priority and source, so any of
+    those filters, alone or together, reads rollup rows."""
 
     basis = models.CharField(max_length=1)  # r: day raised, o: day the case was opened
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
+    # Each handoff counts twice: once for all cases (``whole``; category, priority and source
+    # 0, 0, "") and once under its case's category, priority and source (the copies it carries).
+    whole = models.BooleanField()
+    category_id = models.IntegerField()
+    priority = models.SmallIntegerField()
+    source = models.CharField(max_length=16)
     kind = models.CharField(max_length=16)
     status = models.CharField(max_length=16)
     from_level_id = models.IntegerField()
@@ -221,6 +247,10 @@ class HandoffRollup(models.Model):
                     "basis",
                     "grain",
                     "day",
+                    "whole",
+                    "category_id",
+                    "priority",
+                    "source",
                     "kind",
                     "status",
                     "from_level_id",
@@ -241,10 +271,17 @@ class RaiserRollup(models.Model):
     """Handoffs by the local day (week, month) they were raised x kind x both levels and
     teams x who raised them (0: a rule or nobody): how many, how many were returned, how
     many were raised in this desk (by a person or a rule, not imported) and how many of
-    those missed information (a blank summary, what was tried, impact or knowledge)."""
+    those missed information (a blank summary, what was tried, impact or knowledge). Counted
+    for all cases and under the case's filters, as ``HandoffRollup``."""
 
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
+    # Each handoff counts twice: once for all cases (``whole``; category, priority and source
+    # 0, 0, "") and once under its case's category, priority and source (the copies it carries).
+    whole = models.BooleanField()
+    category_id = models.IntegerField()
+    priority = models.SmallIntegerField()
+    source = models.CharField(max_length=16)
     kind = models.CharField(max_length=16)
     from_level_id = models.IntegerField()
     to_level_id = models.IntegerField()
@@ -262,6 +299,10 @@ class RaiserRollup(models.Model):
                 fields=[
                     "grain",
                     "day",
+                    "whole",
+                    "category_id",
+                    "priority",
+                    "source",
                     "kind",
                     "from_level_id",
                     "to_level_id",

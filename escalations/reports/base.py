@@ -278,25 +278,52 @@ class Scope:
         Level and team are where the case is now (or was when it was resolved)."""
         return Case.objects.filter(self.case_filter("", date_field, where=True)).order_by()
 
+    def handoff_case_filter(self) -> Q:
+        """The case filters on handoffs: category, priority and source through the copies each
+        handoff carries (no case row is read), attributes through the case."""
+        q = Q()
+        if self.category is not None:
+            q &= Q(case_category_id=self.category.pk)
+        if self.f.priority is not None:
+            q &= Q(case_priority=self.f.priority)
+        if self.f.source is not None:
+            q &= Q(case_source=SOURCES[self.f.source])
+        if self.attr is not None:
+            q &= self.attribute_filter("case__")
+        return q
+
+    def handoff_filter(self) -> Q:
+        """The filters on handoffs: the case filters, and the level and team at either end."""
+        q = self.handoff_case_filter()
+        if self.level is not None:
+            q &= Q(from_level=self.level) | Q(to_level=self.level)
+        if self.team is not None:
+            q &= Q(from_team=self.team) | Q(to_team=self.team)
+        return q
+
     def handoffs_of_cases(self) -> QuerySet:
-        """Every handoff (whenever raised) of the cases ``cases()`` selects. The range is read
-        from each handoff's copy of its case's opening moment: with no other filter no case
-        row is read (``escalation_report_cover`` holds what the speed report needs)."""
+        """Every handoff (whenever raised) of the cases opened in the range, read from each
+        handoff's copy of its case's opening moment (``escalation_report_cover`` holds what
+        the speed report needs)."""
         qs = Escalation.objects.filter(case_opened_at__gte=self.f.start, case_opened_at__lt=self.f.end).order_by()
-        case_q = self.case_filter("case__", where=True)
-        return qs.filter(case_q) if case_q else qs
+        return qs.filter(self.handoff_filter())
+
+    def handoffs_of_held_cases(self) -> QuerySet:
+        """Every handoff of the cases ``cases()`` selects: with a level or team filter, the
+        cases held there now (read through the case rows), for figures per case."""
+        qs = Escalation.objects.filter(
+            self.handoff_case_filter(), case_opened_at__gte=self.f.start, case_opened_at__lt=self.f.end
+        )
+        if self.level is not None:
+            qs = qs.filter(case__level=self.level)
+        if self.team is not None:
+            qs = qs.filter(case__team=self.team)
+        return qs.order_by()
 
     def escalations(self) -> QuerySet:
-        """Handoffs raised in the range; level and team match either end of the handoff."""
+        """Handoffs raised in the range."""
         qs = Escalation.objects.filter(created_at__gte=self.f.start, created_at__lt=self.f.end).order_by()
-        case_q = self.case_filter("case__")
-        if case_q:
-            qs = qs.filter(case_q)
-        if self.level is not None:
-            qs = qs.filter(Q(from_level=self.level) | Q(to_level=self.level))
-        if self.team is not None:
-            qs = qs.filter(Q(from_team=self.team) | Q(to_team=self.team))
-        return qs
+        return qs.filter(self.handoff_filter())
 
     def trunc(self, field_name: str):
         return PERIODS[self.f.bucket](field_name)

@@ -140,11 +140,12 @@ def _wait_groups(scope: Scope) -> tuple[dict, dict]:
     pending ones through their own index, or in one pass over the handoffs."""
     waits: dict = defaultdict(Figures)
     pending: dict = {}
-    if rollups.handoffs_usable(scope):
+    if rollups.usable(scope):
         for g in rollups.waits(scope):
             waits[(g["to_team_id"], g["to_level_id"])].add(g["bucket"] if g["bucket"] >= 0 else None, g["n"], g["s"])
         still = scope.escalations().filter(kind__in=UP, status=EscalationStatus.PENDING)
-        for g in still.values("to_team_id", "to_level_id").annotate(n=Count("pk"), oldest=Min("created_at")):
+        # Counted by a column ``escalation_pending`` holds, so the index alone can answer.
+        for g in still.values("to_team_id", "to_level_id").annotate(n=Count("created_at"), oldest=Min("created_at")):
             pending[(g["to_team_id"], g["to_level_id"])] = {"n": g["n"], "oldest": g["oldest"]}
         return waits, pending
     wait = Seconds("decided_at", "created_at")

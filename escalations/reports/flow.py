@@ -33,8 +33,8 @@ def _entries(scope: Scope) -> tuple[Counter, Counter]:
 
 
 def _handed_away(scope: Scope) -> dict:
-    """Per team, decided handoffs of the scope's cases that left it for another team."""
-    if rollups.handoffs_usable(scope, where=True):
+    """Per team, decided handoffs of the cases opened in the range that left it for another team."""
+    if rollups.usable(scope):
         return rollups.handed_away(scope)
     handed = (
         scope.handoffs_of_cases()
@@ -117,7 +117,8 @@ def _ping_pong(scope: Scope) -> list[Table]:
         note="A reassignment gives a case to another person or team at the same level; the count "
         "restarts when the case enters a level, so live figures are at the level holding the case "
         "(UCI: the log's own reassignment_count; BPIC: a change of support team within a line). "
-        "Handed away: decided handoffs that left this team for a team at another level.",
+        "Handed away: decided handoffs of the cases opened in the range that left this team for a "
+        "team at another level (with a level or team filter, those to or from it).",
     )
     if rollups.usable(scope):
         by_period = rollups.flow_periods(scope)

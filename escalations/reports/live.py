@@ -99,7 +99,7 @@ def _load(scope: Scope) -> Table:
 def _unaccepted(scope: Scope) -> Table:
     now = scope.now
     pending = Escalation.objects.filter(
-        scope.case_filter("case__"),
+        scope.handoff_case_filter(),
         status=EscalationStatus.PENDING,
         kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP),
     ).order_by()
@@ -107,8 +107,11 @@ def _unaccepted(scope: Scope) -> Table:
         pending = pending.filter(to_level=scope.level)
     if scope.team is not None:
         pending = pending.filter(to_team=scope.team)
+    # Counted by a column ``escalation_pending`` holds, so the index alone can answer.
     groups = pending.values("to_level_id", "to_team_id").annotate(
-        n=Count("pk"), oldest=Min("created_at"), over_1h=Count("pk", filter=Q(created_at__lt=now - timedelta(hours=1)))
+        n=Count("created_at"),
+        oldest=Min("created_at"),
+        over_1h=Count("created_at", filter=Q(created_at__lt=now - timedelta(hours=1))),
     )
     names = scope.team_names([g["to_team_id"] for g in groups])
     rows = [

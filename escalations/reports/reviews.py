@@ -6,17 +6,25 @@ from django.db.models import Count, Q
 from django.db.models.functions import Lower, Trim
 
 from escalations.models import Case, Review, ReviewStatus
-from escalations.reports.base import Chart, Column, Scope, Table, pct, period_key, report
+from escalations.reports.base import SOURCES, Chart, Column, Scope, Table, pct, period_key, report
 
 LATEST = 100
 
 
 def _reviews(scope: Scope):
-    """Completed reviews written in the range, of cases matching the filters."""
+    """Completed reviews written in the range, of cases matching the filters where the case
+    stood when reviewed (the copies each review keeps: no case row is read)."""
     qs = Review.objects.filter(
         status=ReviewStatus.COMPLETED, completed_at__gte=scope.f.start, completed_at__lt=scope.f.end
     ).order_by()
-    q = scope.case_filter("case__", where=True)
+    copies = {
+        "case_level_id": scope.level,
+        "case_team_id": scope.team,
+        "case_category_id": scope.category,
+        "case_priority": scope.f.priority,
+        "case_source": None if scope.f.source is None else SOURCES[scope.f.source],
+    }
+    q = Q(**{k: getattr(v, "pk", v) for k, v in copies.items() if v is not None}) & scope.attribute_filter("case__")
     return qs.filter(q) if q else qs
 
 
@@ -56,7 +64,8 @@ def reviews(scope: Scope) -> list[Table]:
         ],
         cause_rows,
         Chart("bar", "root_cause", ["warranted", "not_warranted", "unknown"], stacked=True),
-        note="Root causes as written, compared without case or surrounding spaces.",
+        note="Root causes as written, compared without case or surrounding spaces. The level, team and "
+        "case filters match where the case stood when it was reviewed.",
     )
     latest = list(
         qs.order_by("-completed_at", "-pk").values_list(

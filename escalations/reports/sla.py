@@ -286,7 +286,7 @@ def _ola_by_level(scope: Scope, groups: list[dict]) -> Table:
     """Each level's OLA over every visit: visits ended by a handoff raised in the range (its
     ``response_breached`` / ``work_breached``), and the visits of the levels holding the cases
     opened in the range (from the pass above)."""
-    if rollups.handoffs_usable(scope):
+    if rollups.usable(scope):
         left_groups = rollups.handoffs_left(scope)
     else:
         left_groups = (

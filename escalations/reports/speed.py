@@ -30,7 +30,7 @@ UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 
 
 def _case_figures(scope: Scope) -> dict:
-    if rollups.usable(scope) and rollups.duration_slice(scope) is not None:
+    if rollups.usable(scope):
         return _case_figures_rolled(scope)
     return _case_figures_from_cases(scope)
 
@@ -92,8 +92,8 @@ def _case_figures_from_cases(scope: Scope) -> dict:
 
 
 def _handoff_figures(scope: Scope) -> dict:
-    if not rollups.handoffs_usable(scope, where=True):
-        return _handoff_figures_from_handoffs(scope)
+    if not rollups.usable(scope):
+        return _handoff_figures_from_handoffs(scope.handoffs_of_cases())
     out: dict = defaultdict(lambda: {"n": 0, "raised": 0.0, "decided": 0.0, "wait": Figures()})
     for r in rollups.handoff_figures(scope):
         f = out[(r["kind"], r["status"], r["from_level_id"], r["to_level_id"])]
@@ -105,13 +105,13 @@ def _handoff_figures(scope: Scope) -> dict:
     return out
 
 
-def _handoff_figures_from_handoffs(scope: Scope) -> dict:
-    """The handoffs of the same cases, by kind, outcome and ends: how many, when raised and
-    decided (from the case's opening, which each handoff carries), and the wait to
-    acceptance as a histogram. One pass."""
+def _handoff_figures_from_handoffs(handoffs) -> dict:
+    """``handoffs`` by kind, outcome and ends: how many, when raised and decided (from the
+    case's opening, which each handoff carries), and the wait to acceptance as a histogram.
+    One pass."""
     out: dict = defaultdict(lambda: {"n": 0, "raised": 0.0, "decided": 0.0, "wait": Figures()})
     (groups,) = histograms(
-        scope.handoffs_of_cases(),
+        handoffs,
         ["kind", "status", "from_level_id", "to_level_id"],
         [Seconds("decided_at", "created_at")],
         [Seconds("created_at", "case_opened_at"), Seconds("decided_at", "case_opened_at")],
@@ -205,7 +205,8 @@ def _accept_speed(scope: Scope, handoffs: dict) -> Table:
         ],
         rows,
         Chart("bar", "level", ["accept_mean_h", "accept_median_h"]),
-        note="Escalations of the cases opened in the range; hours from the handoff to its acceptance.",
+        note="Escalations of the cases opened in the range (with a level or team filter, those "
+        "to or from it, like every handoff figure); hours from the handoff to its acceptance.",
     )
 
 
@@ -255,4 +256,10 @@ def _time_at_levels(scope: Scope, cases: dict, handoffs: dict) -> Table:
 )
 def speed(scope: Scope) -> list[Table]:
     cases, handoffs = _case_figures(scope), _handoff_figures(scope)
-    return [_case_speed(scope, cases), _accept_speed(scope, handoffs), _time_at_levels(scope, cases, handoffs)]
+    # Time at each level adds each case's handoffs to its own figures, so under a level or
+    # team filter (where the case is now) it takes the handoffs of those cases, from the facts:
+    # no rollup follows a handoff's case from level to level.
+    held = handoffs
+    if scope.level is not None or scope.team is not None:
+        held = _handoff_figures_from_handoffs(scope.handoffs_of_held_cases())
+    return [_case_speed(scope, cases), _accept_speed(scope, handoffs), _time_at_levels(scope, cases, held)]

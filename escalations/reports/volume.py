@@ -97,7 +97,7 @@ def moved_down(scope: Scope) -> int:
 
 
 def _handoffs(scope: Scope) -> list[Table]:
-    if rollups.handoffs_usable(scope):
+    if rollups.usable(scope):
         groups = rollups.handoffs_by_period(scope)
     else:
         groups = (

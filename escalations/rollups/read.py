@@ -142,18 +142,19 @@ def opened_by_period(scope, first_level_id) -> dict:
     return out
 
 
-def handoffs_usable(scope, where: bool = False) -> bool:
-    """Handoff rollups have no case columns: a case filter (with ``where``, the case's own
-    level and team too) sends handoffs to the facts."""
-    case_filter = scope.category is not None or scope.f.priority is not None or scope.f.source is not None
-    if where:
-        case_filter = case_filter or scope.level is not None or scope.team is not None
-    return not case_filter and usable(scope)
-
-
-def either_end(qs, scope):
-    """Handoff rollup rows whose either end is the scope's level and team (a handoff's level
-    and team filters, as ``Scope.escalations``)."""
+def handoff_rows(model, scope, pieces, **kw):
+    """Rollup rows of ``model`` in ``pieces`` for the scope's case filters whose either end is
+    the scope's level and team (a handoff's level and team filters, as ``Scope.escalations``).
+    With no case filter the rows counting all cases, else those of the cases' own category,
+    priority and source that match."""
+    case = {}
+    if scope.category is not None:
+        case["category_id"] = scope.category.pk
+    if scope.f.priority is not None:
+        case["priority"] = scope.f.priority
+    if scope.f.source is not None:
+        case["source"] = SOURCES[scope.f.source]
+    qs = model.objects.filter(range_q(pieces), whole=not case, **case, **kw)
     if scope.level is not None:
         qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
     if scope.team is not None:
@@ -166,8 +167,7 @@ def handoffs_by_period(scope) -> list[dict]:
     report's escalations query returns)."""
     bucket = scope.f.bucket
     pieces = cover(scope.f.date_from, scope.f.date_to, SERIES_GRAINS[bucket])
-    qs = HandoffRollup.objects.filter(range_q(pieces), basis="r")
-    qs = either_end(qs, scope)
+    qs = handoff_rows(HandoffRollup, scope, pieces, basis="r")
     groups: dict = Counter()
     for g in (
         qs.order_by().values("grain", "day", "kind", "status", "from_level_id", "to_level_id").annotate(x_n=_sum("n"))
@@ -209,7 +209,7 @@ def resolution_groups(scope) -> list[dict]:
 
 def duration_slice(scope) -> tuple[str, str] | None:
     """The one filter the histograms are sliced by ("" for none); None when two or more
-    filters are set (the histograms then come from the cases)."""
+    filters are set (the histograms then come from the rows crossed with every filter)."""
     dims = []
     if scope.team is not None:
         dims.append(("team", str(scope.team.pk)))
@@ -248,8 +248,15 @@ def case_levels(scope) -> dict:
 def duration_histograms(scope, pieces) -> list[dict]:
     """Histogram rows ``{"level_id", "measure", "b", "n", "s"}`` of the whole weeks and
     months in ``pieces``."""
-    sl, value = duration_slice(scope)
-    qs = CaseDurationRollup.objects.filter(range_q(pieces), slice=sl, value=value)
+    one = duration_slice(scope)
+    if one is None:
+        crossed = {"team_id": scope.team, "category_id": scope.category, "priority": scope.f.priority}
+        crossed = {k: getattr(v, "pk", v) for k, v in crossed.items() if v is not None}
+        if scope.f.source is not None:
+            crossed["source"] = SOURCES[scope.f.source]
+        qs = CaseDurationRollup.objects.filter(range_q(pieces), slice="*", **crossed)
+    else:
+        qs = CaseDurationRollup.objects.filter(range_q(pieces), slice=one[0], value=one[1])
     if scope.level is not None:
         qs = qs.filter(level_id=scope.level.pk)
     rows = qs.order_by().values("level_id", "measure", "bucket").annotate(x_n=_sum("n"), x_s=Sum("s"))
@@ -265,7 +272,7 @@ def handoff_figures(scope) -> list[dict]:
     levels x wait bucket: how many, and the sums of raising, decision and wait (seconds)."""
     pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
     rows = (
-        HandoffRollup.objects.filter(range_q(pieces), basis="o")
+        handoff_rows(HandoffRollup, scope, pieces, basis="o")
         .order_by()
         .values("kind", "status", "from_level_id", "to_level_id", "bucket")
         .annotate(x_n=_sum("n"), raised=Sum("raised_s"), decided=Sum("decided_s"), wait=Sum("wait_s"))
@@ -312,10 +319,9 @@ def handoffs_left(scope) -> list[dict]:
     """``sla``: handoffs raised in the range per level left: how many, and how many recorded
     an OLA response or work breach."""
     pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
-    qs = HandoffRollup.objects.filter(range_q(pieces), basis="r")
-    qs = either_end(qs, scope)
     rows = (
-        qs.order_by()
+        handoff_rows(HandoffRollup, scope, pieces, basis="r")
+        .order_by()
         .values("from_level_id")
         .annotate(n=_sum("n"), breached=_sum("response_breached"), work_breached=_sum("work_breached"))
     )
@@ -329,10 +335,9 @@ def raisers(scope) -> list[dict]:
     """``quality``: escalations and skip-level jumps raised in the range per team they left
     and person who raised them: raised, returned, raised in this desk, missing information."""
     pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
-    qs = RaiserRollup.objects.filter(range_q(pieces), kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP))
-    qs = either_end(qs, scope)
     rows = (
-        qs.order_by()
+        handoff_rows(RaiserRollup, scope, pieces, kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP))
+        .order_by()
         .values("from_team_id", "raised_by_id")
         .annotate(raised=_sum("n"), returned=_sum("returned"), live=_sum("live"), thin=_sum("thin"))
     )
@@ -406,10 +411,11 @@ def moved_down(scope) -> int:
 
 
 def handed_away(scope) -> dict:
-    """``flow``: per team, decided handoffs of the scope's cases that left it for another
-    team (by the day the case was opened)."""
+    """``flow``: per team, decided handoffs of the cases opened in the range that left it for
+    another team."""
+    pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
     rows = (
-        HandoffRollup.objects.filter(range_q(cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)), basis="o")
+        handoff_rows(HandoffRollup, scope, pieces, basis="o")
         .exclude(status=EscalationStatus.PENDING)
         .exclude(from_team_id=0)
         .exclude(to_team_id=0)
@@ -463,10 +469,7 @@ def waits(scope) -> list[dict]:
     """``bottlenecks``: escalations and skip-level jumps raised in the range per receiving
     team and level x wait bucket (-1: not decided yet): how many, and their summed waits."""
     pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
-    qs = HandoffRollup.objects.filter(
-        range_q(pieces), basis="r", kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP)
-    )
-    qs = either_end(qs, scope)
+    qs = handoff_rows(HandoffRollup, scope, pieces, basis="r", kind__in=(EscalationKind.ESCALATE, EscalationKind.JUMP))
     rows = qs.order_by().values("to_team_id", "to_level_id", "bucket").annotate(x_n=_sum("n"), x_s=Sum("wait_s"))
     return [
         {

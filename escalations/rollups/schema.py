@@ -54,15 +54,34 @@ OPEN_FIGURES = {
 # Resolutions by the day they happened (the backlog: opened minus resolved).
 RESOLVED_KEYS = ("grain", "day", "level_id", "team_id", "category_id", "priority", "source")
 # Durations keep one filter dimension at a time ("slice": "" none, or team, category,
-# priority, source with its value): a histogram crossed with every dimension would have
-# about a row per case; one slice at a time has a few thousand rows per month and level.
-DURATION_KEYS = ("grain", "day", "level_id", "slice", "value", "measure", "bucket")
+# priority, source with its value): a few thousand rows per month and level each. Two or
+# more filters at once read the rows crossed with every dimension (slice "*", with the
+# team, category, priority and source columns set; 0 and "" in the other rows): about a row
+# per case and week, read only for such a combination (migration 0061).
+DURATION_KEYS = (
+    "grain",
+    "day",
+    "level_id",
+    "slice",
+    "value",
+    "team_id",
+    "category_id",
+    "priority",
+    "source",
+    "measure",
+    "bucket",
+)
+# A handoff counts twice: for all cases ("whole") and under its case's category, priority and
+# source (the copies it carries), so a report reads handoffs under any of those filters, alone
+# or together, from rollup rows; the team and level filters match a handoff's own ends.
+CASE_FILTERS = ("whole", "category_id", "priority", "source")
 # Handoffs by the day they were raised (basis "r") and by the day their case was opened
 # (basis "o"), each with the wait to the decision as histogram buckets (-1 not decided).
 HANDOFF_KEYS = (
     "basis",
     "grain",
     "day",
+    *CASE_FILTERS,
     "kind",
     "status",
     "from_level_id",
@@ -72,7 +91,17 @@ HANDOFF_KEYS = (
     "bucket",
 )
 # Handoffs by the day raised and who raised them (the quality report's over-escalation).
-RAISER_KEYS = ("grain", "day", "kind", "from_level_id", "to_level_id", "from_team_id", "to_team_id", "raised_by_id")
+RAISER_KEYS = (
+    "grain",
+    "day",
+    *CASE_FILTERS,
+    "kind",
+    "from_level_id",
+    "to_level_id",
+    "from_team_id",
+    "to_team_id",
+    "raised_by_id",
+)
 RAISER_FIGURES = {
     "returned": "status = 'returned'",
     "live": "here",  # raised in this desk: by a person or a rule, not imported
@@ -136,6 +165,13 @@ SLICES = {
     "priority": "priority::text",
     "source": "source",
 }
+# Whole, then the case's own: columns ``w.whole, w.category_id, w.priority, w.source``.
+TWICE = (
+    "CROSS JOIN LATERAL (VALUES (true, 0, 0, ''), (false, case_category_id, case_priority, case_source)) "
+    "AS w(whole, category_id, priority, source)"
+)
+WHO = "w.whole, w.category_id, w.priority, w.source"
+
 
 # table -> (keys, sums, float sums compared with a tolerance)
 TABLES = {
@@ -203,16 +239,17 @@ FROM d WHERE resolved_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"""
 
 
 def duration_select(rows: str, tz: str) -> str:
-    slices = ", ".join(f"('{k}', {v})" for k, v in SLICES.items())
+    slices = ", ".join(f"('{k}', {v}, 0, 0, 0, '')" for k, v in SLICES.items())
+    crossed = "('*', '', COALESCE(d.team_id, 0), d.category_id, d.priority, d.source)"
     return " UNION ALL ".join(
         f"""
-SELECT '{g}', {_day("opened_at", tz, g)}, level_id, sl.slice, sl.value, m.measure,
-       ({bucket_sql("m.sec", "postgresql")})::int, SUM(sg), SUM(sg * m.sec)
+SELECT '{g}', {_day("d.opened_at", tz, g)}, d.level_id, sl.slice, sl.value, sl.team_id, sl.category_id,
+       sl.priority, sl.source, m.measure, ({bucket_sql("m.sec", "postgresql")})::int, SUM(sg), SUM(sg * m.sec)
 FROM d CROSS JOIN LATERAL (VALUES
     (1, date_part('epoch', d.first_response_at - d.opened_at)),
     (2, date_part('epoch', d.resolved_at - d.opened_at))) AS m(measure, sec)
-CROSS JOIN LATERAL (VALUES {slices}) AS sl(slice, value)
-WHERE m.sec IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"""
+CROSS JOIN LATERAL (VALUES {slices}, {crossed}) AS sl(slice, value, team_id, category_id, priority, source)
+WHERE m.sec IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"""
         for g in DURATION_GRAINS
     )
 
@@ -230,8 +267,8 @@ def handoff_select(rows: str, tz: str) -> str:
     for g in GRAINS:
         for basis, moment in (("r", "created_at"), ("o", "case_opened_at")):
             parts.append(
-                f"SELECT '{basis}', '{g}', {_day(moment, tz, g)}, {ends}, {bucket}, {sums} "
-                "FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+                f"SELECT '{basis}', '{g}', {_day(moment, tz, g)}, {WHO}, {ends}, {bucket}, {sums} "
+                f"FROM d {TWICE} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"
             )
     return " UNION ALL ".join(parts)
 
@@ -241,8 +278,8 @@ def raiser_select(rows: str, tz: str) -> str:
     ends = "kind, from_level_id, to_level_id, COALESCE(from_team_id, 0), COALESCE(to_team_id, 0)"
     return " UNION ALL ".join(
         f"""
-SELECT '{g}', {_day("created_at", tz, g)}, {ends}, COALESCE(raised_by_id, 0), SUM(sg), {figures}
-FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+SELECT '{g}', {_day("created_at", tz, g)}, {WHO}, {ends}, COALESCE(raised_by_id, 0), SUM(sg), {figures}
+FROM d {TWICE} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"""
         for g in GRAINS
     )
 
@@ -264,7 +301,8 @@ COLUMNS = {
     "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count, entry_level_id, "
     "handoff_count, moved_down_count, status, assignee_id",
     "escalations_escalation": "created_at, case_opened_at, decided_at, kind, status, from_level_id, to_level_id, "
-    "from_team_id, to_team_id, response_breached, work_breached, raised_by_id, "
+    "from_team_id, to_team_id, response_breached, work_breached, raised_by_id, case_category_id, case_priority, "
+    "case_source, "
     f"((raised_by_id IS NOT NULL OR rule_id IS NOT NULL) AND left(reason, {len(IMPORTED_REASON)}) <> "
     f"'{IMPORTED_REASON}') AS here, "
     "(summary = '' OR steps_tried = '' OR customer_impact = '' OR knowledge_consulted = '') AS thin",

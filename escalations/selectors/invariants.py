@@ -74,9 +74,18 @@ def check() -> list[Finding]:
             f"{sent_twice} duplicate keys, {unsent_sent} sent without a time",
         )
     )
-    astray = Escalation.objects.exclude(case_opened_at=F("case__opened_at")).count()
+    astray = (
+        Escalation.objects.exclude(case_opened_at=F("case__opened_at"))
+        | Escalation.objects.exclude(case_category_id=F("case__category_id"))
+        | Escalation.objects.exclude(case_priority=F("case__priority"))
+        | Escalation.objects.exclude(case_source=F("case__source"))
+    ).count()
     out.append(
-        Finding("every handoff carries its case's opening moment (reports read it)", astray == 0, f"{astray} differ")
+        Finding(
+            "every handoff carries its case's opening moment, category, priority and source (reports read them)",
+            astray == 0,
+            f"{astray} differ",
+        )
     )
     stale = (
         Case.objects.filter(version__lt=1).count()

@@ -113,7 +113,7 @@ def plan_escalation(
         response_breached=breached,
         work_breached=work_breached,
         created_at=now,
-        case_opened_at=case.opened_at,
+        **Escalation.case_copies(case),
     )
 
 
@@ -263,7 +263,7 @@ def case_de_escalate(
             created_at=now,
             response_breached=breached,
             work_breached=work_breached,
-            case_opened_at=case.opened_at,
+            **Escalation.case_copies(case),
         )
         save_case(case, actor, f"De-escalated {from_level.code} -> {target[0].code}: {reason}", now)
         save(esc, actor, f"De-escalation {from_level.code} -> {target[0].code}")

@@ -46,6 +46,7 @@ def case_review(
         review.reviewer = actor
         review.root_cause, review.went_well, review.went_badly = root_cause, went_well, went_badly
         review.escalation_warranted, review.prevention_actions = escalation_warranted, prevention_actions
+        review.copy_case(case)
         if complete:
             review.complete(timezone.now())
         save(review, actor, "Review completed" if complete else "Review drafted")

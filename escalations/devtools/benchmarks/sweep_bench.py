@@ -274,6 +274,7 @@ class Bench:
                     steps_tried="-",
                     customer_impact="-",
                     created_at=self.now,
+                    **Escalation.case_copies(case),
                 )
                 case.escalate(self.l2, self.t2, self.now)
                 clock.recompute_due(case)

@@ -118,7 +118,14 @@ def statement() -> str:
     esc_cols = _cols(Escalation)
     esc_hist_cols = _cols(hesc_model, skip={"history_id", "prev_hash", "row_hash"})
     case_set = ", ".join(f"{c} = t.{c}" for c in CASE_CHANGES)
-    esc_select = ", ".join({"case_id": "u.id", "case_opened_at": "u.opened_at"}.get(c, f"te.{c}") for c in esc_cols)
+    from_case = {
+        "case_id": "u.id",
+        "case_opened_at": "u.opened_at",
+        "case_category_id": "u.category_id",
+        "case_priority": "u.priority",
+        "case_source": "u.source",
+    }
+    esc_select = ", ".join(from_case.get(c, f"te.{c}") for c in esc_cols)
     firing_cols = _cols(RuleFiring)
     firing_select = ", ".join("u.id" if c == "case_id" else f"tf.{c}" for c in firing_cols)
     note_cols = _cols(Notification)

@@ -33,6 +33,13 @@ class Command(BaseCommand):
         parser.add_argument("--intake", type=int, default=300, help="Cases opened per write-path pass (0: skip).")
         parser.add_argument("--sweep-open", type=int, default=20_000, help="Open cases of the sweep passes.")
         parser.add_argument("--sweep-due", type=int, default=5_000, help="Due cases each sweep pass escalates.")
+        parser.add_argument(
+            "--filtered-repeats",
+            type=int,
+            default=1,
+            help="Timed runs per report under each filter set (level, team, category, priority, source, "
+            "the last 30 days, pairs); 0 skips the filtered timing.",
+        )
         parser.add_argument("--timing-only", action="store_true", help=argparse_hidden())
         parser.add_argument(
             "--clean",
@@ -45,7 +52,7 @@ class Command(BaseCommand):
             raise CommandError("bench_reports measures PostgreSQL; set DATABASE_URL to a postgres:// URL.")
         bench = ReportsBench(o["cases"], self.stdout)
         if o["timing_only"]:
-            self.stdout.write(json.dumps(self._timing(bench, o["repeats"])))
+            self.stdout.write(json.dumps(self._timing(bench, o["repeats"], o["filtered_repeats"])))
             return
         self.stdout.write(f"Ensuring {o['cases']:,} benchmark cases ...")
         build_s = bench.build()
@@ -55,7 +62,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  note: index {name} is missing (is the database migrated?); the figures below are without it"
             )
-        mine = self._timing(bench, o["repeats"])
+        mine = self._timing(bench, o["repeats"], o["filtered_repeats"])
         self.stdout.write("  " + ", ".join(f"{k} {v:,}" for k, v in mine["sizes"].items()))
         beside = self._beside(o) if o["beside"] else None
         self._print(o, mine, beside)
@@ -83,6 +90,7 @@ class Command(BaseCommand):
                     "load_avg": mine["load_avg"],
                     "rollups": mine["rollups"],
                     "reports_ms": {k: v["ms"] for k, v in mine["figures"].items()},
+                    "filtered_ms": mine["filtered"],
                     "beside": None
                     if beside is None
                     else {
@@ -90,6 +98,7 @@ class Command(BaseCommand):
                         "load_avg": beside.get("load_avg"),
                         "rollups": beside.get("rollups"),
                         "reports_ms": {k: v["ms"] for k, v in beside.get("figures", {}).items()},
+                        "filtered_ms": beside.get("filtered"),
                         "error": beside.get("error"),
                     },
                     "write_path": writes,
@@ -97,12 +106,13 @@ class Command(BaseCommand):
             )
         )
 
-    def _timing(self, bench: ReportsBench, repeats: int) -> dict:
+    def _timing(self, bench: ReportsBench, repeats: int, filtered_repeats: int) -> dict:
         load_before = os.getloadavg()[0]
         figures = bench.time_reports(repeats)
         return {
             "sizes": bench.sizes(),
             "figures": figures,
+            "filtered": bench.time_filtered(filtered_repeats) if filtered_repeats else None,
             "rollups": rollups.active(),
             "load_avg": round(max(load_before, os.getloadavg()[0]), 2),
         }
@@ -112,7 +122,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Timing the reports on the --beside database ({o['beside_cases']:,} cases) ...")
         env = {**os.environ, "DATABASE_URL": o["beside"]}
         cmd = [sys.executable, sys.argv[0], "bench_reports", "--timing-only", "--cases", str(o["beside_cases"])]
-        cmd += ["--repeats", str(o["repeats"])]
+        cmd += ["--repeats", str(o["repeats"]), "--filtered-repeats", str(o["filtered_repeats"])]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
@@ -137,6 +147,24 @@ class Command(BaseCommand):
             if beside:
                 b = other.get(name)
                 line += f"{b['ms']:>16.1f}{b['max_ms']:>10.1f}" if b else f"{'-':>16}{'-':>10}"
+            self.stdout.write(line)
+        if mine["filtered"]:
+            self._print_filtered(o, mine["filtered"], (beside or {}).get("filtered"))
+
+    def _print_filtered(self, o, mine: dict, beside: dict | None) -> None:
+        """Per filter set, the slowest report and its time, here and beside."""
+        self.stdout.write("Under filters (whole range unless said; the slowest report of each set):")
+        head = f"{'filters':<22}{o['cases']:>12,} ms  {'slowest':<14}"
+        if beside:
+            head += f"{o['beside_cases']:>14,} ms  slowest"
+        self.stdout.write(head)
+        for label, times in mine.items():
+            name = max(times, key=times.get)
+            line = f"{label:<22}{times[name]:>15.1f}  {name:<14}"
+            if beside and beside.get(label):
+                other = beside[label]
+                slow = max(other, key=other.get)
+                line += f"{other[slow]:>17.1f}  {slow}"
             self.stdout.write(line)
 
 
