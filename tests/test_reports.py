@@ -155,12 +155,19 @@ def test_speed(desk):
 def test_speed_filtered_reads_the_handoffs_through_their_copies(desk):
     """Date-only, the handoffs are selected by their copy of the case's opening; a category
     through their copy of the case's; a level matches either end of the handoff, as in every
-    handoff figure, while the case figures take the level holding the case."""
+    handoff figure, while the case figures take the level holding the case. Time at a level
+    under a level filter is that level's visits, the same as its row unfiltered; under a team
+    filter, every level the cases the team holds passed through."""
     assert run("speed", category="network") == run("speed")
-    t = run("speed", level="L2")  # cases: B only, an hour at L1, two at L2
+    t = run("speed", level="L2")  # cases: B only
     assert t["response_resolution"] == [["L2", 1, 1, 3.0, 3.0, 1, 3.0, 3.0]]
     assert t["accept"] == [["L2", 2, 1, 1, 0, 0.5, 0.5]]  # B's accepted and C's returned escalation
-    assert t["time_at_level"] == [["L1", 1, 1.0, 1.0, 33.3], ["L2", 1, 2.0, 2.0, 66.7]]
+    # L2's visits: B 2 h (resolved there), C 15 min (returned); the row of every level, at 100 %.
+    assert t["time_at_level"] == [["L2", 2, 2.25, 1.12, 100.0]]
+    assert run("speed")["time_at_level"][1][:4] == t["time_at_level"][0][:4]
+    t = run("speed", team="Frontline")  # A, C, D held at L1 by Frontline now (B went to L2)
+    # A 1 h, C 2 h + 15 min after its return and 15 min at L2, D 4 h: C's L2 visit counts.
+    assert t["time_at_level"] == [["L1", 4, 7.25, 1.81, 96.7], ["L2", 1, 0.25, 0.25, 3.3]]
 
 
 def test_quality(desk):

@@ -223,10 +223,14 @@ def _time_at_levels(scope: Scope, cases: dict, handoffs: dict) -> Table:
             total[to_id] += f["decided"]
             total[from_id] -= f["decided"]
             exits[to_id] += f["n"]
-    grand = sum(total.values())
+    # Under a level filter alone, the level's own row: its visits begin and end at the
+    # handoffs to and from it (the ones the filter selects) and at its cases' resolutions;
+    # the other levels' rows would miss their handoffs elsewhere.
+    ladder = [lv for lv in scope.ladder() if _level_only(scope) is None or lv.pk == scope.level.pk]
+    grand = sum(total[lv.pk] for lv in ladder)
     rows = [
         [lv.code, exits[lv.pk], hours(total[lv.pk]), hours(total[lv.pk] / exits[lv.pk]), pct(total[lv.pk], grand)]
-        for lv in scope.ladder()
+        for lv in ladder
         if exits[lv.pk]
     ]
     return Table(
@@ -243,7 +247,8 @@ def _time_at_levels(scope: Scope, cases: dict, handoffs: dict) -> Table:
         Chart("bar", "level", ["mean_h"]),
         note="From opening to resolution, wall-clock time; a case still open is measured to the end of "
         "the range (not past today, nor past the end of an imported log's data). A visit starts when "
-        "the case arrives at the level (opening, escalation, return, de-escalation).",
+        "the case arrives at the level (opening, escalation, return, de-escalation). Under a level "
+        "filter, that level's visits; under a team filter, every level the team's cases passed.",
     )
 
 
@@ -256,10 +261,15 @@ def _time_at_levels(scope: Scope, cases: dict, handoffs: dict) -> Table:
 )
 def speed(scope: Scope) -> list[Table]:
     cases, handoffs = _case_figures(scope), _handoff_figures(scope)
-    # Time at each level adds each case's handoffs to its own figures, so under a level or
-    # team filter (where the case is now) it takes the handoffs of those cases, from the facts:
-    # no rollup follows a handoff's case from level to level.
+    # Time at each level adds each case's handoffs to its own figures. Under a level filter
+    # alone the handoffs to or from the level are its visits' ends. Under a team filter it
+    # takes every handoff of the cases the team holds, from the facts: a team also changes
+    # by reassignment, which no handoff records, so its visits cannot be told from handoffs.
     held = handoffs
-    if scope.level is not None or scope.team is not None:
+    if scope.team is not None:
         held = _handoff_figures_from_handoffs(scope.handoffs_of_held_cases())
     return [_case_speed(scope, cases), _accept_speed(scope, handoffs), _time_at_levels(scope, cases, held)]
+
+
+def _level_only(scope: Scope):
+    return scope.level if scope.level is not None and scope.team is None else None
