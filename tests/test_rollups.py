@@ -108,7 +108,7 @@ READ_ROLLUPS = ("volume", "resolution", "speed", "sla", "quality", "flow", "bott
 def _vary_the_cases(now) -> None:
     """Give the benchmark cases what their shapes lack, through the triggers (a set-based
     update like the sweep's): OLA clocks met, late, breached and still running past due;
-    paused clocks; the source's own verdict; reassignments; cases that entered above L1 or
+    paused clocks; the source's own verdict; reassignments; live cases beside the others; cases that entered above L1 or
     had three, four or five handoffs; cases with someone on them; open cases about to breach
     (within 1, 4 and 24 hours of ``now``) and handoffs that recorded an OLA breach."""
     with connection.cursor() as cur:
@@ -142,6 +142,8 @@ def _vary_the_cases(now) -> None:
                 category_id = (SELECT MIN(id) FROM escalations_category)
             WHERE source = 'bench-reports' AND handoff_count > 0 AND id % 29 = 0"""
         )
+        # A fifth of the cases live ones, so the desk has two sources to tell apart.
+        cur.execute("UPDATE escalations_case SET source = '' WHERE source = 'bench-reports' AND id % 5 = 1")
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -163,7 +165,8 @@ def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
         {"team": team.name},
         {"category": category.code},
         {"priority": 3},
-        {"source": "live"},
+        {"source": "live"},  # the rows for all cases of a source
+        {"level": "L2", "source": "live"},
         {"category": category.code, "priority": 3},  # two case filters: the crossed rows
         {"level": "L1", "team": team.name},
         {"level": "L2", "category": category.code},  # a handoff's ends and a case filter

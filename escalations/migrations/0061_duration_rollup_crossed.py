@@ -3,10 +3,9 @@ filters at once (slice "*", with team, category, priority and source columns), s
 report's medians under two or more filters (a team and a priority, say) read rollup rows
 instead of every case of the range (issue 15: "whatever the range and filters").
 
-This is now the last migration that changes the rollups, so it installs the trigger
-functions and counts: every rollup on a fresh database (no ``RollupState`` row), else the
-tables left empty (the histograms emptied here, and the two handoff rollups 0059 emptied on a
-database that was at 0058). PostgreSQL only; the rest of the rollups are left as they are.
+It installs the trigger functions and counts what is empty (``rollups.build.install_and_fill``):
+every rollup on a fresh database, else the histograms emptied here and the two handoff
+rollups 0059 emptied on a database that was at 0058. 0063 does the same after it.
 """
 
 from django.db import migrations, models
@@ -27,25 +26,12 @@ def empty(apps, schema_editor):
 
 
 def build(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     # Imported here, not at the top (see ``empty``); the last migration that changes the
-    # rollups is the one that installs and counts them.
+    # rollups (0063 since) is the one that installs and counts them.
     from escalations.rollups import build as rollups
-    from escalations.rollups.schema import FACTS, all_rows, upsert
 
-    rollups.install()
-    with schema_editor.connection.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM escalations_rollupstate")
-        if cur.fetchone()[0] == 0:
-            rollups.rebuild()
-            return
-        for fact, tables in FACTS.items():
-            cur.execute(f"LOCK TABLE {fact} IN SHARE MODE")
-            for table in tables:
-                cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
-                if not cur.fetchone()[0]:
-                    cur.execute(upsert(table, all_rows(fact), rollups.STATE_TZ))
+    if schema_editor.connection.vendor == "postgresql":
+        rollups.install_and_fill()
 
 
 class Migration(migrations.Migration):

@@ -164,6 +164,9 @@ class ResolvedRollup(models.Model):
         return f"{self.grain} {self.day}: {self.n} resolved"
 
 
+CROSSED = ("category_id", "team_id", "priority", "source")
+
+
 class CaseDurationRollup(models.Model):
     """Histogram buckets (``reports.sql.bucket_sql``) of each case's time from opening to
     first response (measure 1) and to resolution (measure 2) per level, once for all cases
@@ -212,7 +215,18 @@ class CaseDurationRollup(models.Model):
                 include=["level_id", "measure", "bucket", "n", "s"],
                 condition=~models.Q(slice="*"),
                 name="casedurationrollup_slices",
-            )
+            ),
+            # Two or more filters read the rows crossed with every filter through the index led
+            # by one of them: the category, else the team, else the priority.
+            *(
+                models.Index(
+                    fields=[lead, "grain", "day"],
+                    include=["level_id", *(d for d in CROSSED if d != lead), "measure", "bucket", "n", "s"],
+                    condition=models.Q(slice="*"),
+                    name=f"casedurationrollup_by_{lead.removesuffix('_id')}",
+                )
+                for lead in CROSSED[:3]
+            ),
         ]
 
     def __str__(self):
@@ -230,8 +244,9 @@ class HandoffRollup(models.Model):
     basis = models.CharField(max_length=1)  # r: day raised, o: day the case was opened
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
-    # Each handoff counts twice: once for all cases (``whole``; category, priority and source
-    # 0, 0, "") and once under its case's category, priority and source (the copies it carries).
+    # Each handoff counts twice: once for all cases of its source (``whole``; category and
+    # priority 0) and once under its case's category, priority and source (the copies it
+    # carries). A source filter alone reads the first rows, any other case filter the second.
     whole = models.BooleanField()
     category_id = models.IntegerField()
     priority = models.SmallIntegerField()
@@ -285,6 +300,7 @@ class HandoffRollup(models.Model):
                     "from_team_id",
                     "to_team_id",
                     "bucket",
+                    "source",
                     "n",
                     "raised_s",
                     "decided_s",
@@ -310,8 +326,9 @@ class RaiserRollup(models.Model):
 
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
-    # Each handoff counts twice: once for all cases (``whole``; category, priority and source
-    # 0, 0, "") and once under its case's category, priority and source (the copies it carries).
+    # Each handoff counts twice: once for all cases of its source (``whole``; category and
+    # priority 0) and once under its case's category, priority and source (the copies it
+    # carries). A source filter alone reads the first rows, any other case filter the second.
     whole = models.BooleanField()
     category_id = models.IntegerField()
     priority = models.SmallIntegerField()
@@ -357,6 +374,7 @@ class RaiserRollup(models.Model):
                     "from_team_id",
                     "to_team_id",
                     "raised_by_id",
+                    "source",
                     "n",
                     "returned",
                     "live",

@@ -41,6 +41,26 @@ def rebuild() -> None:
                 cur.execute(upsert(table, all_rows(fact), STATE_TZ))
 
 
+def install_and_fill() -> None:
+    """What the last migration that changes the rollups runs: install the triggers, then
+    count every rollup on a database that never had them (no ``RollupState`` row), else
+    only the tables left empty (the ones that migration emptied)."""
+    if not supported():
+        return
+    install()
+    with connection.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM escalations_rollupstate")
+        if cur.fetchone()[0] == 0:
+            rebuild()
+            return
+        for fact, tables in FACTS.items():
+            cur.execute(f"LOCK TABLE {fact} IN SHARE MODE")
+            for table in tables:
+                cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+                if not cur.fetchone()[0]:
+                    cur.execute(upsert(table, all_rows(fact), STATE_TZ))
+
+
 def active() -> bool:
     """Whether the reports may read the rollups: PostgreSQL, built, and in the current
     time zone (a changed ``TIME_ZONE`` needs ``rebuild_rollups``)."""

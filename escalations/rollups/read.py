@@ -145,8 +145,8 @@ def opened_by_period(scope, first_level_id) -> dict:
 def handoff_rows(model, scope, pieces, **kw):
     """Rollup rows of ``model`` in ``pieces`` for the scope's case filters whose either end is
     the scope's level and team (a handoff's level and team filters, as ``Scope.escalations``).
-    With no case filter the rows counting all cases, else those of the cases' own category,
-    priority and source that match."""
+    With no category or priority filter the rows counting all cases (of the source filtered,
+    if any), else those of the cases' own category, priority and source that match."""
     case = {}
     if scope.category is not None:
         case["category_id"] = scope.category.pk
@@ -154,7 +154,8 @@ def handoff_rows(model, scope, pieces, **kw):
         case["priority"] = scope.f.priority
     if scope.f.source is not None:
         case["source"] = SOURCES[scope.f.source]
-    qs = model.objects.filter(range_q(pieces), whole=not case, **case, **kw)
+    whole = scope.category is None and scope.f.priority is None
+    qs = model.objects.filter(range_q(pieces), whole=whole, **case, **kw)
     if scope.level is not None:
         qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
     if scope.team is not None:

@@ -71,9 +71,10 @@ DURATION_KEYS = (
     "measure",
     "bucket",
 )
-# A handoff counts twice: for all cases ("whole") and under its case's category, priority and
-# source (the copies it carries), so a report reads handoffs under any of those filters, alone
-# or together, from rollup rows; the team and level filters match a handoff's own ends.
+# A handoff counts twice: for all cases of its case's source ("whole", which a source filter
+# alone also reads) and under its case's category, priority and source (the copies it
+# carries), so a report reads handoffs under any of those filters, alone or together, from
+# rollup rows; the team and level filters match a handoff's own ends.
 CASE_FILTERS = ("whole", "category_id", "priority", "source")
 # Handoffs by the day they were raised (basis "r") and by the day their case was opened
 # (basis "o"), each with the wait to the decision as histogram buckets (-1 not decided).
@@ -165,9 +166,9 @@ SLICES = {
     "priority": "priority::text",
     "source": "source",
 }
-# Whole, then the case's own: columns ``w.whole, w.category_id, w.priority, w.source``.
+# Whole (by source), then the case's own: columns ``w.whole, w.category_id, w.priority, w.source``.
 TWICE = (
-    "CROSS JOIN LATERAL (VALUES (true, 0, 0, ''), (false, case_category_id, case_priority, case_source)) "
+    "CROSS JOIN LATERAL (VALUES (true, 0, 0, case_source), (false, case_category_id, case_priority, case_source)) "
     "AS w(whole, category_id, priority, source)"
 )
 WHO = "w.whole, w.category_id, w.priority, w.source"
