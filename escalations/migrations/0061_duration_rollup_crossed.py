@@ -10,24 +10,17 @@ rollups 0059 emptied on a database that was at 0058. 0063 does the same after it
 
 from django.db import migrations, models
 
-DURATIONS = "escalations_casedurationrollup"
-
 
 def empty(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     # Imported here, not at the top, so the migration loads without the app's code elsewhere.
-    from escalations.rollups.schema import uninstall_sql
+    from escalations.rollups import build as rollups
 
-    with schema_editor.connection.cursor() as cur:
-        for stmt in uninstall_sql():
-            cur.execute(stmt)
-        cur.execute(f"TRUNCATE {DURATIONS}")
+    if schema_editor.connection.vendor == "postgresql":
+        rollups.uninstall_and_empty("escalations_casedurationrollup")
 
 
 def build(apps, schema_editor):
-    # Imported here, not at the top (see ``empty``); the last migration that changes the
-    # rollups (0063 since) is the one that installs and counts them.
+    # Imported here, not at the top (see ``empty``).
     from escalations.rollups import build as rollups
 
     if schema_editor.connection.vendor == "postgresql":

@@ -12,19 +12,13 @@ counts what is empty (``rollups.build.install_and_fill``). PostgreSQL only.
 
 from django.db import migrations, models
 
-HANDOFFS = "escalations_handoffrollup, escalations_raiserrollup"
-
 
 def empty(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     # Imported here, not at the top, so the migration loads without the app's code elsewhere.
-    from escalations.rollups.schema import uninstall_sql
+    from escalations.rollups import build as rollups
 
-    with schema_editor.connection.cursor() as cur:
-        for stmt in uninstall_sql():
-            cur.execute(stmt)
-        cur.execute(f"TRUNCATE {HANDOFFS}")
+    if schema_editor.connection.vendor == "postgresql":
+        rollups.uninstall_and_empty("escalations_handoffrollup", "escalations_raiserrollup")
 
 
 def build(apps, schema_editor):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from escalations.rollups.schema import FACTS, TABLES, all_rows, contributions, install_sql, upsert
+from escalations.rollups.schema import FACTS, TABLES, all_rows, contributions, install_sql, uninstall_sql, upsert
 
 STATE_TZ = "(SELECT time_zone FROM escalations_rollupstate LIMIT 1)"
 
@@ -39,6 +39,17 @@ def rebuild() -> None:
         for fact, tables in FACTS.items():
             for table in tables:
                 cur.execute(upsert(table, all_rows(fact), STATE_TZ))
+
+
+def uninstall_and_empty(*tables: str) -> None:
+    """What a migration that changes some rollups runs first: drop the triggers (so its own
+    writes count nothing) and empty ``tables``; ``install_and_fill`` counts them again."""
+    if not supported():
+        return
+    with connection.cursor() as cur:
+        for stmt in uninstall_sql():
+            cur.execute(stmt)
+        cur.execute(f"TRUNCATE {', '.join(tables)}")
 
 
 def install_and_fill() -> None:
