@@ -114,12 +114,16 @@ def test_each_query_a_dropped_index_served_uses_a_remaining_one():
 
 def test_the_cases_a_team_holds_are_read_index_only_for_their_handoffs():
     """The speed report's time at each level under a team filter joins the cases the team
-    holds to their handoffs (``Scope.handoffs_of_held_cases``, migration 0064): the team's
-    index carries the ids and levels, so that side of the join reads no case row. (Which
-    join the planner picks depends on the tables' sizes; at 1M cases it hashes the team's
-    cases read this way.)"""
+    holds that have a handoff to their handoffs (``Scope.handoffs_of_held_cases``, 0064 and
+    0065): the team's index carries the ids, levels and handoff counts, and a case's handoffs
+    are read by case with what the report reads of them, so neither side of the join reads a
+    row. (Which join the planner picks depends on the tables' sizes: at 1M and 10M cases a
+    nested loop over the team's cases with handoffs.)"""
     level = Level.objects.get(code="L1")
     team = Team.objects.create(name="Held team", level=level)
     for held in (Case.objects.filter(team=team), Case.objects.filter(team=team, level=level)):
-        plan = _plan(held.order_by().values("id", "level_id"))
+        plan = _plan(held.filter(handoff_count__gt=0).order_by().values("id", "level_id"))
         assert "Index Only Scan using case_team_status" in plan, plan
+    columns = ("kind", "status", "from_level_id", "to_level_id", "created_at", "decided_at", "case_opened_at")
+    plan = _plan(Escalation.objects.filter(case_id=1).order_by().values(*columns))
+    assert "Index Only Scan using escalation_case_status" in plan, plan

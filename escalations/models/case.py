@@ -266,9 +266,10 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
                 condition=models.Q(next_check_at__isnull=False),
             ),
             models.Index(fields=["level", "status"], name="case_level_status"),
-            # A team's cases; with the ids and levels, the speed report's time at each level
-            # under a team filter joins the cases the team holds to their handoffs index-only.
-            models.Index(fields=["team", "status"], include=["id", "level"], name="case_team_status"),
+            # A team's cases; with the ids, levels and handoff counts, the speed report's time
+            # at each level under a team filter joins the cases the team holds that have a
+            # handoff to their handoffs index-only.
+            models.Index(fields=["team", "status"], include=["id", "level", "handoff_count"], name="case_team_status"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
             # The major incidents head every queue: a handful of rows, found without a scan.
             models.Index(fields=["major_declared_at", "id"], name="case_major_open", condition=models.Q(is_major=True)),
