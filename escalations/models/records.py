@@ -99,12 +99,22 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [
-            # A case's handoffs; with what the speed report reads of each, the handoffs of the
-            # cases a team holds are read index-only, case by case.
+            # A case's handoffs; with what the speed report reads of each (and the case filter's
+            # copies), the handoffs of the cases a team holds are read index-only, case by case.
             models.Index(
                 fields=["case", "status"],
                 name="escalation_case_status",
-                include=["kind", "from_level", "to_level", "created_at", "decided_at", "case_opened_at"],
+                include=[
+                    "kind",
+                    "from_level",
+                    "to_level",
+                    "created_at",
+                    "decided_at",
+                    "case_opened_at",
+                    "case_category_id",
+                    "case_priority",
+                    "case_source",
+                ],
             ),
             # Reports read these columns only (index-only scans instead of the rows with their texts).
             models.Index(

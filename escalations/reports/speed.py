@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from escalations.models import EscalationKind, EscalationStatus
 from escalations.reports.base import Chart, Column, Scope, Table, hours, pct, report
-from escalations.reports.sql import Figures, Seconds, histograms
+from escalations.reports.sql import Figures, Seconds, histograms, joined_row_by_row
 from escalations.rollups import read as rollups
 
 UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
@@ -267,7 +267,8 @@ def speed(scope: Scope) -> list[Table]:
     # by reassignment, which no handoff records, so its visits cannot be told from handoffs.
     held = handoffs
     if scope.team is not None:
-        held = _handoff_figures_from_handoffs(scope.handoffs_of_held_cases())
+        with joined_row_by_row():  # the team's cases with a handoff, each probed for them
+            held = _handoff_figures_from_handoffs(scope.handoffs_of_held_cases())
     return [_case_speed(scope, cases), _accept_speed(scope, handoffs), _time_at_levels(scope, cases, held)]
 
 
