@@ -309,8 +309,9 @@ class Scope:
         return qs.filter(self.handoff_filter())
 
     def handoffs_of_held_cases(self) -> QuerySet:
-        """Every handoff of the cases ``cases()`` selects: with a level or team filter, the
-        cases held there now (read through the case rows), for figures per case. Only the
+        """Every handoff of the cases ``cases()`` selects: under a team filter (and a level
+        with it), the cases held there now (read through the case rows), for ``speed``'s
+        time at each level, which adds each case's handoffs to its own figures. Only the
         cases with a handoff are joined (``handoff_count``, kept with the handoffs): the
         team's index carries the count and the case's handoffs are read by case through
         theirs, both index-only, instead of every handoff of the range."""
