@@ -233,6 +233,25 @@ class CaseDurationRollup(models.Model):
         return f"{self.grain} {self.day} measure {self.measure} bucket {self.bucket}: {self.n}"
 
 
+# What a handoff rollup row carries beside its day and case filters: every report reads these.
+HANDOFF_FIGURES = (
+    "kind",
+    "status",
+    "from_level_id",
+    "to_level_id",
+    "from_team_id",
+    "to_team_id",
+    "bucket",
+    "source",
+    "n",
+    "raised_s",
+    "decided_s",
+    "wait_s",
+    "response_breached",
+    "work_breached",
+)
+
+
 class HandoffRollup(models.Model):
     """Handoffs by the local day (month) raised (basis "r") and, again, by the day their
     case was opened (basis "o") x kind x status x both ends, with the sums of their raising
@@ -292,29 +311,41 @@ class HandoffRollup(models.Model):
         indexes = [
             models.Index(
                 fields=["basis", "grain", "day"],
-                include=[
-                    "kind",
-                    "status",
-                    "from_level_id",
-                    "to_level_id",
-                    "from_team_id",
-                    "to_team_id",
-                    "bucket",
-                    "source",
-                    "n",
-                    "raised_s",
-                    "decided_s",
-                    "wait_s",
-                    "response_breached",
-                    "work_breached",
-                ],
+                include=list(HANDOFF_FIGURES),
                 condition=models.Q(whole=True),
                 name="handoffrollup_whole",
-            )
+            ),
+            # The rows under each case's filters, read through the index led by the filter: a
+            # category filter (with or without a priority) by the category, a priority filter
+            # by the priority. The key leads with the day, so it would read every filter's rows.
+            *(
+                models.Index(
+                    fields=[lead, "basis", "grain", "day"],
+                    include=[other, *HANDOFF_FIGURES],
+                    condition=models.Q(whole=False),
+                    name=f"handoffrollup_by_{lead.removesuffix('_id')}",
+                )
+                for lead, other in (("category_id", "priority"), ("priority", "category_id"))
+            ),
         ]
 
     def __str__(self):
         return f"{self.basis}{self.grain} {self.day} {self.kind}/{self.status}: {self.n}"
+
+
+RAISER_FIGURES = (
+    "kind",
+    "from_level_id",
+    "to_level_id",
+    "from_team_id",
+    "to_team_id",
+    "raised_by_id",
+    "source",
+    "n",
+    "returned",
+    "live",
+    "thin",
+)
 
 
 class RaiserRollup(models.Model):
@@ -367,22 +398,19 @@ class RaiserRollup(models.Model):
         indexes = [  # as ``HandoffRollup``'s
             models.Index(
                 fields=["grain", "day"],
-                include=[
-                    "kind",
-                    "from_level_id",
-                    "to_level_id",
-                    "from_team_id",
-                    "to_team_id",
-                    "raised_by_id",
-                    "source",
-                    "n",
-                    "returned",
-                    "live",
-                    "thin",
-                ],
+                include=list(RAISER_FIGURES),
                 condition=models.Q(whole=True),
                 name="raiserrollup_whole",
-            )
+            ),
+            *(
+                models.Index(
+                    fields=[lead, "grain", "day"],
+                    include=[other, *RAISER_FIGURES],
+                    condition=models.Q(whole=False),
+                    name=f"raiserrollup_by_{lead.removesuffix('_id')}",
+                )
+                for lead, other in (("category_id", "priority"), ("priority", "category_id"))
+            ),
         ]
 
     def __str__(self):
