@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from escalations import workflow
 from escalations.management.commands.report import Command as ReportCommand
+from escalations.models import Case
 from escalations.reports import REGISTRY, FilterError, Filters
 
 from .factories import HANDOFF, CategoryFactory, TeamFactory, open_case
@@ -287,3 +288,40 @@ def test_admin_pages_refuse_an_agent(agent, client):
 def test_admin_pages_need_a_login(client, db):
     response = client.get("/admin/reports/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_backlog_per_team_at_a_past_moment_is_every_case_open_then_whatever_its_lifetime(agent):
+    """The bottlenecks report's backlog per team at the end of a past range: the cases opened
+    before that moment and not resolved before it, found per lifetime class (``case_lifetime``).
+    Cases on every side of each boundary: opened at the moment, resolved at it or a second
+    before, a lifetime exactly on a class bound, never resolved, open for ten years."""
+    team = TeamFactory(name="Past desk")
+    category = CategoryFactory(code="past")
+    date_to = date(2025, 6, 2)
+    moment = timezone.make_aware(datetime.combine(date_to + timedelta(days=1), datetime.min.time()))
+    hour, s = timedelta(hours=1), timedelta(seconds=1)
+    spans = {  # (opened, resolved or None) -> open at the moment?
+        (moment - hour, None): True,
+        (moment - 400 * 24 * hour, None): True,
+        (moment, None): False,  # opened at the moment, not before it
+        (moment - hour, moment): True,  # resolved at the moment: still open until then
+        (moment - hour, moment - s): False,
+        (moment - 2 * hour, moment): True,  # exactly on a class bound (2 h)
+        (moment - 2 * hour + s, moment - s): False,
+        (moment - 4 * hour + s, moment + 3 * hour): True,
+        (moment - 30 * 24 * hour, moment + 24 * hour): True,
+        (moment - 3650 * 24 * hour, moment + hour): True,  # ten years: the last class, no bound
+        (moment - 3650 * 24 * hour, moment - hour): False,
+        (moment + hour, moment + 2 * hour): False,
+    }
+    for n, (opened, resolved) in enumerate(spans):
+        case = open_case(agent, category=category, team=team, title=f"Span {n}")
+        Case.objects.filter(pk=case.pk).update(opened_at=opened, resolved_at=resolved, level_entered_at=opened)
+    expected = [o for (o, _r), is_open in spans.items() if is_open]
+    f = Filters(date_from=date_to - timedelta(days=30), date_to=date_to, category="past", now=moment + 48 * hour)
+    (row,) = next(t for t in REGISTRY["bottlenecks"].run(f).tables if t.key == "teams").rows
+    age_h = sum((moment - o).total_seconds() for o in expected) / len(expected) / 3600
+    assert row[:4] == ["Past desk", "L1", team.capacity, len(expected)]
+    assert row[5] == pytest.approx(age_h, abs=0.01)  # mean age
+    assert row[7] == pytest.approx((moment - min(expected)).total_seconds() / 3600, abs=0.01)  # oldest
+    assert row[8:] == [sum(moment - o > timedelta(days=d) for o in expected) for d in (1, 3, 7)]

@@ -201,7 +201,14 @@ def test_bench_reports_prints_reports_beside_and_the_write_path_cost():
     assert figures["rollups"] is True
     assert set(figures["reports_ms"]) == set(REGISTRY)
     filtered = figures["filtered_ms"]  # every report under each filter set, and the slowest printed
-    assert {"level L2", "one category", "own source", "category + priority", "last 30 days"} <= set(filtered)
+    assert {
+        "level L2",
+        "one category",
+        "own source",
+        "category + priority",
+        "last 30 days",
+        "ended 60 days ago",
+    } <= set(filtered)
     assert all(set(times) | {"forecast"} == set(REGISTRY) for times in filtered.values())
     assert "Under filters" in out.getvalue() and "category + priority" in out.getvalue()
     for label in ("with_rollups", "without_rollups"):

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from django.db.models import Avg, Count, Min, Q, Sum, Value, When
 from django.db.models import Case as DjCase
+from django.db.models import Count, Min, Q, Sum, Value, When
 
 from escalations.models import OPEN_STATUSES, EscalationKind, EscalationStatus, Team
+from escalations.models.lifetime import BOUNDS, NOT_RESOLVED, LifetimeClass
 from escalations.reports.base import Chart, Column, Scope, Table, count_cases, hours, pct, period_key, report
 from escalations.reports.sql import Bucket, Figures, Seconds
 from escalations.rollups import read as rollups
@@ -78,22 +79,61 @@ def _backlog_over_time(scope: Scope) -> Table:
     )
 
 
+def _open_at(scope: Scope, moment) -> list:
+    """The cases open at ``moment`` as querysets that together hold each of them once: now,
+    the open statuses (their index finds them); at a past moment, those opened before it
+    and not resolved before it, one queryset per lifetime class (``models.lifetime``: each
+    reads a short range of the ``case_lifetime`` index instead of every case before it)."""
+    cases = scope.cases(None)
+    if moment >= scope.now:
+        return [cases.filter(status__in=OPEN_STATUSES)]
+    by_class = cases.alias(lifetime=LifetimeClass()).filter(opened_at__lt=moment)
+    parts = [by_class.filter(lifetime=NOT_RESOLVED)]
+    for k in range(len(BOUNDS) + 1):
+        part = by_class.filter(lifetime=k, resolved_at__gte=moment)
+        if k < len(BOUNDS):  # open less than BOUNDS[k]: opened after moment - BOUNDS[k]
+            # (a second more: SQLite's seconds are floats, so a lifetime on a bound may
+            # fall in the class below; the resolution test above keeps the count exact)
+            part = part.filter(opened_at__gte=moment - timedelta(seconds=BOUNDS[k] + 1))
+        parts.append(part)
+    return parts
+
+
+def _team_groups(scope: Scope, moment) -> list[dict]:
+    """Per team holding them, the cases open at ``moment``: how many, their summed ages and
+    times at their level (seconds), the oldest opening, and how many are older than each of
+    ``AGES`` days. One statement (the parts' groups in a UNION ALL), summed here."""
+    at = Value(moment)
+    parts = [
+        qs.values("team_id").annotate(
+            backlog=Count("pk"),
+            age=Sum(Seconds(at, "opened_at")),
+            oldest=Min("opened_at"),
+            at_level=Sum(Seconds(at, "level_entered_at")),
+            at_level_n=Count("level_entered_at"),
+            **{f"age_{d}d": Count("pk", filter=Q(opened_at__lt=moment - timedelta(days=d))) for d in AGES},
+        )
+        for qs in _open_at(scope, moment)
+    ]
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    out: dict = {}
+    for r in rows:
+        g = out.get(r["team_id"])
+        if g is None:
+            out[r["team_id"]] = dict(r)
+            continue
+        for k in ("backlog", "age", "at_level", "at_level_n", *(f"age_{d}d" for d in AGES)):
+            g[k] = (g[k] or 0) + (r[k] or 0)
+        g["oldest"] = min(g["oldest"], r["oldest"])
+    for g in out.values():
+        g["age"] = g["age"] / g["backlog"] if g["age"] is not None else None
+        g["at_level"] = g["at_level"] / g["at_level_n"] if g["at_level_n"] else None
+    return list(out.values())
+
+
 def _teams(scope: Scope) -> Table:
     moment = min(scope.f.end, scope.now)
-    if moment >= scope.now:  # open now: the status says so, and its index finds them
-        open_cases = scope.cases(None).filter(status__in=OPEN_STATUSES)
-    else:
-        open_cases = scope.cases(None).filter(
-            Q(opened_at__lt=moment) & (Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
-        )
-    at = Value(moment)
-    groups = open_cases.values("team_id").annotate(
-        backlog=Count("pk"),
-        age=Avg(Seconds(at, "opened_at")),
-        oldest=Min("opened_at"),
-        at_level=Avg(Seconds(at, "level_entered_at")),
-        **{f"age_{d}d": Count("pk", filter=Q(opened_at__lt=moment - timedelta(days=d))) for d in AGES},
-    )
+    groups = _team_groups(scope, moment)
     teams = Team.objects.in_bulk([g["team_id"] for g in groups if g["team_id"]])
     rows = []
     for g in groups:

@@ -95,6 +95,7 @@ REPORT_INDEXES = {
     "case_report_cover": "escalations_case",
     "case_report_narrow": "escalations_case",
     "case_open_cover": "escalations_case",
+    "case_lifetime": "escalations_case",
     "escalation_report_cover": "escalations_escalation",
 }
 
@@ -349,6 +350,11 @@ class ReportsBench:
         team, category = "Bench L1 team A", "bench-0"
         return {
             "last 30 days": {"date_from": (START + timedelta(days=SPAN_DAYS - 29)).date()},
+            # Days and weeks at both edges, and the backlog at a past moment (not "now").
+            "ended 60 days ago": {
+                "date_from": (START + timedelta(days=3)).date(),
+                "date_to": (START + timedelta(days=SPAN_DAYS - 61)).date(),
+            },
             "level L2": {"level": "L2"},
             "one team": {"team": team},
             "one category": {"category": category},
@@ -364,8 +370,8 @@ class ReportsBench:
         out = {}
         with own_source():
             for label, extra in self.filter_sets().items():
-                extra = {"date_from": START.date(), **extra}
-                f = Filters(date_to=(START + timedelta(days=SPAN_DAYS)).date(), now=self.now, **extra)
+                extra = {"date_from": START.date(), "date_to": (START + timedelta(days=SPAN_DAYS)).date(), **extra}
+                f = Filters(now=self.now, **extra)
                 out[label] = {name: fig["ms"] for name, fig in self.time_reports(repeats, f).items()}
         return out
 

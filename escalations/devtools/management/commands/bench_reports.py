@@ -38,7 +38,7 @@ class Command(BaseCommand):
             type=int,
             default=1,
             help="Timed runs per report under each filter set (level, team, category, priority, source, "
-            "the last 30 days, pairs); 0 skips the filtered timing.",
+            "the last 30 days, a range ended 60 days ago, pairs); 0 skips the filtered timing.",
         )
         parser.add_argument("--timing-only", action="store_true", help=argparse_hidden())
         parser.add_argument(
