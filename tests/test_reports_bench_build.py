@@ -7,8 +7,15 @@ from datetime import timedelta
 import pytest
 from django.db.models import Max, Min
 
-from escalations.devtools.benchmarks.reports_bench import SOURCE, SPAN_DAYS, START, ReportsBench
-from escalations.models import Case, Escalation
+from escalations.devtools.benchmarks.reports_bench import (
+    ATTRIBUTE,
+    ATTRIBUTE_VALUES,
+    SOURCE,
+    SPAN_DAYS,
+    START,
+    ReportsBench,
+)
+from escalations.models import Case, CaseAttribute, Escalation
 
 pytestmark = pytest.mark.postgres
 
@@ -35,6 +42,12 @@ def test_cases_are_built_a_chunk_at_a_time_over_the_whole_range():
         ids = [f"r{i}" for i in range(1 + 1000 * chunk, min(1001 + 1000 * chunk, 2501))]
         assert handed.filter(case__external_id__in=ids).values("case").distinct().count() > len(ids) / 4
     assert Case.history.filter(id__in=cases.values("pk")).count() == 2500
+    # Every case has the imported attribute the attribute filter sets read, spread over its values.
+    countries = CaseAttribute.objects.filter(key=ATTRIBUTE, case__source=SOURCE)
+    assert countries.count() == 2500
+    assert countries.values("value").distinct().count() == ATTRIBUTE_VALUES
     # A larger N adds only the missing cases.
     assert ReportsBench(2600, io.StringIO()).build(chunk=1000) > 0
     assert cases.count() == 2600 and cases.values("external_id").distinct().count() == 2600
+    assert countries.count() == 2600
+    assert ReportsBench(2600, io.StringIO()).ensure_attributes() == 0  # none added twice

@@ -208,6 +208,8 @@ def test_bench_reports_prints_reports_beside_and_the_write_path_cost():
         "category + priority",
         "last 30 days",
         "ended 60 days ago",
+        "attribute",
+        "by attribute",
     } <= set(filtered)
     assert all(set(times) | {"forecast"} == set(REGISTRY) for times in filtered.values())
     assert "Under filters" in out.getvalue() and "category + priority" in out.getvalue()

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from escalations.audit import maintenance
 from escalations.devtools.benchmarks.seeding import creation_history
 from escalations.domain import clock
-from escalations.models import Case, Category, Level, SlaPolicy, Team
+from escalations.models import Case, CaseAttribute, Category, Level, SlaPolicy, Team
 from escalations.reports.base import REGISTRY, SOURCES, FilterError, Filters
 
 SOURCE = "bench-reports"
@@ -34,6 +34,9 @@ CHUNK = 1_000_000  # benchmark cases per transaction when building
 TEAMS_PER_LEVEL = 4
 CATEGORIES = 20
 AGENTS = 20
+# An imported log's attribute on every benchmark case, for the attribute filter and breakdown
+# sets: a country out of 25 (BPIC 2013 has 23 countries), by case id.
+ATTRIBUTE, ATTRIBUTE_VALUES = "country", 25
 ROOT_CAUSES = [
     "Configuration error",
     "Known bug",
@@ -178,6 +181,7 @@ class ReportsBench:
                 self.out.write(f"  ... {last:,} of {self.n:,} benchmark cases")
         if history:  # the reports never read it: real size
             creation_history(SOURCE, first_new_pk, "Benchmark case")
+        self.ensure_attributes()
         with connection.cursor() as cur:
             for table in (
                 "escalations_case",
@@ -187,6 +191,23 @@ class ReportsBench:
             ):
                 cur.execute(f"VACUUM ANALYZE {table}")
         return time.perf_counter() - started
+
+    def ensure_attributes(self) -> int:
+        """Give each benchmark case without one its ``ATTRIBUTE`` (one of ``ATTRIBUTE_VALUES``
+        by case id), as an importer keeps a log's fields; databases built before the
+        benchmark had attributes get theirs here. Returns the rows added."""
+        with connection.cursor() as cur:
+            cur.execute(
+                f"""INSERT INTO {CaseAttribute._meta.db_table} (case_id, key, value)
+                SELECT c.id, %s, 'C' || lpad((c.id %% %s)::text, 2, '0') FROM escalations_case c
+                WHERE c.source = %s AND NOT EXISTS (
+                    SELECT 1 FROM {CaseAttribute._meta.db_table} a WHERE a.case_id = c.id AND a.key = %s)""",
+                [ATTRIBUTE, ATTRIBUTE_VALUES, SOURCE, ATTRIBUTE],
+            )
+            added = cur.rowcount
+            if added:
+                cur.execute(f"VACUUM ANALYZE {CaseAttribute._meta.db_table}")
+        return added
 
     def _build_chunk(self, first: int, last: int, org: dict) -> None:
         """Benchmark cases ``first`` to ``last`` (of ``n``) with their handoffs and reviews,
@@ -345,8 +366,9 @@ class ReportsBench:
 
     # -- timing ----------------------------------------------------------------------------
     def filter_sets(self) -> dict[str, dict]:
-        """The filtered timings: the last 30 days, each filter alone, and pairs of them (a
-        level or team with a case filter, two case filters), over the whole range."""
+        """The filtered timings: the last 30 days, a range ended 60 days ago, each filter
+        alone, pairs of them (a level or team with a case filter, two case filters), an
+        imported attribute as a filter and as a breakdown, over the whole range."""
         team, category = "Bench L1 team A", "bench-0"
         return {
             "last 30 days": {"date_from": (START + timedelta(days=SPAN_DAYS - 29)).date()},
@@ -363,6 +385,10 @@ class ReportsBench:
             "level + category": {"level": "L2", "category": category},
             "team + priority": {"team": team, "priority": 2},
             "category + priority": {"category": category, "priority": 2},
+            # An imported attribute: no rollup has it, so these read the facts.
+            "attribute": {"attr": f"{ATTRIBUTE}:C07"},
+            "attribute + priority": {"attr": f"{ATTRIBUTE}:C07", "priority": 2},
+            "by attribute": {"by": f"attr:{ATTRIBUTE}"},
         }
 
     def time_filtered(self, repeats: int = 1) -> dict[str, dict[str, float]]:
