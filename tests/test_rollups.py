@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from escalations import workflow
 from escalations.devtools.benchmarks.reports_bench import ReportsBench
@@ -187,6 +188,26 @@ def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
                 RollupState.objects.create(time_zone=state[0][0], built_at=state[0][1])
     assert compared == len(RANGES) * len(filter_sets) * len(READ_ROLLUPS)
     assert build.check() == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_breakdown_leaves_the_report_on_its_rollups_and_adds_its_table_from_the_facts():
+    bench = ReportsBench(400, io.StringIO())
+    bench.build()  # every case with a country (the benchmark's imported attribute)
+    build.install()
+    build.rebuild()
+    span = {"date_from": date(2023, 1, 1), "date_to": date(2025, 1, 1), "now": bench.now}
+    for name in READ_ROLLUPS:
+        plain = json.loads(result_json(REGISTRY[name].run(Filters(**span))))
+        with CaptureQueriesContext(connection) as queries:
+            split = json.loads(result_json(REGISTRY[name].run(Filters(**span, by="attr:country"))))
+        assert any("rollup" in q["sql"] for q in queries.captured_queries), name
+        comparison = [t for t in split["tables"] if t["key"] == "breakdown"]
+        assert [t for t in split["tables"] if t["key"] != "breakdown"] == plain["tables"], name
+        assert split.get("summary") == plain.get("summary"), name
+        assert len(comparison) == 1 and comparison[0]["title"] == "By country", name
+        values = [row["value"] for row in comparison[0]["rows"]]  # the countries of the cases in view
+        assert values and set(values) <= {f"C{k:02}" for k in range(25)}, name
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -28,8 +28,9 @@ from escalations.reports.base import SOURCES
 from escalations.rollups import build
 
 # The filters the rollups have columns for; any other (an attribute filter, ...) sends the
-# report to the facts.
-KNOWN_FILTERS = {"date_from", "date_to", "level", "team", "category", "priority", "source", "period", "now"}
+# report to the facts. A breakdown (``by``) changes none of the report's own tables: its
+# comparison table reads the facts on its own (``reports.breakdown``).
+KNOWN_FILTERS = {"date_from", "date_to", "level", "team", "category", "priority", "source", "period", "now", "by"}
 ONE_DAY = timedelta(days=1)
 SERIES_GRAINS = {"day": ("d",), "week": ("w", "d"), "month": ("m", "d")}
 TOTAL_GRAINS = ("m", "w", "d")
