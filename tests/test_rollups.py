@@ -18,7 +18,7 @@ from escalations.models import Case, CaseRollup, Category, RollupState, Team
 from escalations.reports import REGISTRY, Filters
 from escalations.reports.output import result_json
 from escalations.rollups import build
-from escalations.rollups.read import cover
+from escalations.rollups.read import MAX_LISTED_DAYS, cover, listed
 from escalations.selectors import invariants
 
 from .factories import HANDOFF, open_case
@@ -44,6 +44,39 @@ def test_cover_splits_a_range_into_whole_months_weeks_and_days():
     assert days == list(range(date(2025, 1, 30).toordinal(), date(2025, 4, 9).toordinal() + 1))
     assert cover(date(2025, 1, 30), date(2025, 2, 16), ("w", "d"))[1] == ("w", date(2025, 2, 3), date(2025, 2, 16))
     assert cover(date(2025, 1, 2), date(2025, 1, 3), ("m", "w")) == [("facts", date(2025, 1, 2), date(2025, 1, 3))]
+
+
+@pytest.mark.parametrize(
+    "a, b, grains",
+    [
+        (date(2023, 1, 4), date(2024, 10, 31), ("m", "w", "d")),  # a range that ended in the past
+        (date(2025, 1, 30), date(2025, 4, 9), ("m", "w", "d")),
+        (date(2024, 2, 27), date(2024, 12, 3), ("w", "d")),  # a weekly series, leap day inside
+        (date(2024, 12, 15), date(2026, 2, 2), ("m", "d")),  # a monthly series over a new year
+    ],
+)
+def test_a_range_of_several_pieces_lists_the_exact_grain_and_day_of_every_row_it_reads(a, b, grains):
+    """The list ANDed to the pieces' OR (so an index bounds the read) must keep every row the
+    OR matches: each whole day, Monday or first of a month in its piece, and no other day."""
+    pieces = cover(a, b, grains)
+    assert len([p for p in pieces if p[0] != "facts"]) > 1
+    listed_grains, listed_days = listed(pieces)
+    assert listed_grains == sorted({g for g, _a, _z in pieces if g != "facts"})
+    expected = set()
+    for grain, start, end in pieces:
+        for n in range(start.toordinal(), end.toordinal() + 1):
+            day = date.fromordinal(n)
+            if grain == "d" or (grain == "w" and day.weekday() == 0) or (grain == "m" and day.day == 1):
+                expected.add(day)
+    assert listed_days == sorted(expected)
+
+
+def test_one_piece_or_a_very_long_range_lists_nothing():
+    assert listed(cover(date(2025, 2, 1), date(2025, 3, 31), ("m", "w", "d"))) is None  # whole months
+    assert listed(cover(date(2020, 1, 2), date(2025, 3, 31), ("d",))) is None  # one piece of days
+    long = cover(date(1990, 1, 2), date(2025, 3, 31), ("w", "d"))  # the weeks before a range
+    assert len(long) > 1 and listed(long) is None  # past MAX_LISTED_DAYS: the OR alone
+    assert MAX_LISTED_DAYS >= 800  # two years of weeks and edge days, or decades of months
 
 
 def test_every_workflow_write_keeps_the_rollups_equal_to_a_recount(rolled, agent, specialist, senior):

@@ -73,11 +73,52 @@ def cover(a: date, b: date, grains: tuple[str, ...]) -> list[tuple[str, date, da
     return [*cover(a, start - ONE_DAY, grains[1:]), (grains[0], start, end), *cover(end + ONE_DAY, b, grains[1:])]
 
 
+# At most this many exact days are listed beside a range's pieces (see ``range_q``).
+MAX_LISTED_DAYS = 1000
+
+
+# From a row's ``day`` to the next row's of the same grain.
+NEXT_UNIT = {
+    "d": lambda day: day + ONE_DAY,
+    "w": lambda day: day + 7 * ONE_DAY,
+    "m": lambda day: (day + 32 * ONE_DAY).replace(day=1),
+}
+
+
+def _unit_days(grain: str, start: date, end: date) -> list[date]:
+    """The ``day`` of every ``grain`` row in ``[start, end]``: each day, each Monday or each
+    first of a month (``cover`` aligns a piece's ends to its units)."""
+    days, day = [], start
+    while day <= end:
+        days.append(day)
+        day = NEXT_UNIT[grain](day)
+    return days
+
+
+def listed(pieces) -> tuple[list[str], list[date]] | None:
+    """The grains and the exact days of the rollup rows of two or more pieces (None for one
+    piece, or past ``MAX_LISTED_DAYS``)."""
+    grains, days = set(), set()
+    parts = [(g, a, z) for g, a, z in pieces if g != "facts"]
+    for grain, start, end in parts:
+        grains.add(grain)
+        days.update(_unit_days(grain, start, end))
+        if len(days) > MAX_LISTED_DAYS:
+            return None
+    return (sorted(grains), sorted(days)) if len(parts) > 1 else None
+
+
 def range_q(pieces) -> Q:
+    """The rollup rows of the pieces. Two or more pieces are an OR, which no index can bound:
+    PostgreSQL would read every row of the table's other index conditions and filter (a range
+    with day edges, 0.23 s of a 0.4 s report at 1M). So the pieces' grains and exact days are
+    listed beside them: each rollup index has (grain, day) side by side and probes each pair."""
     q = Q(pk__in=[])
     for grain, start, end in pieces:
         if grain != "facts":
             q |= Q(grain=grain, day__gte=start, day__lte=end)
+    if (both := listed(pieces)) is not None:
+        q &= Q(grain__in=both[0], day__in=both[1])
     return q
 
 
