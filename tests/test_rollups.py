@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from escalations import workflow
 from escalations.devtools.benchmarks.reports_bench import ReportsBench
-from escalations.models import Case, CaseRollup, Category, RollupState, Team
+from escalations.models import AttributeRollup, Case, CaseAttribute, CaseRollup, Category, RollupState, Team
 from escalations.reports import REGISTRY, Filters
 from escalations.reports.output import result_json
 from escalations.rollups import build
@@ -184,7 +184,7 @@ def _vary_the_cases(now) -> None:
 def test_reports_return_the_same_tables_from_the_rollups_as_from_the_facts():
     reports = Path(build.__file__).parents[1] / "reports"
     readers = {p.stem for p in reports.glob("*.py") if "escalations.rollups" in p.read_text()}
-    assert readers == set(READ_ROLLUPS), "a report reads rollups: compare it here too"
+    assert readers - {"breakdown"} == set(READ_ROLLUPS), "a report reads rollups: compare it here too"
     bench = ReportsBench(3000, io.StringIO())
     bench.build()
     build.install()
@@ -241,6 +241,63 @@ def test_a_breakdown_leaves_the_report_on_its_rollups_and_adds_its_table_from_th
         assert len(comparison) == 1 and comparison[0]["title"] == "By country", name
         values = [row["value"] for row in comparison[0]["rows"]]  # the countries of the cases in view
         assert values and set(values) <= {f"C{k:02}" for k in range(25)}, name
+
+
+def _breakdown(name: str, f: Filters) -> list:
+    return [t for t in json.loads(result_json(REGISTRY[name].run(f)))["tables"] if t["key"] == "breakdown"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_breakdown_by_an_attribute_reads_the_attribute_rollup_and_equals_the_facts():
+    """Every report's comparison table by an attribute, from the attribute rollup, equals the
+    one from the cases, over ranges with day and week edges, with a level filter, and with
+    cases that lost their attribute ("(none)"), had it changed, or have a second attribute;
+    the triggers on the attributes keep the rollup equal to a recount."""
+    bench = ReportsBench(600, io.StringIO())
+    bench.build()  # every case with a country
+    build.install()
+    build.rebuild()
+    _vary_the_cases(bench.now)
+    ids = list(Case.objects.filter(source__in=["bench-reports", ""]).values_list("id", flat=True))
+    CaseAttribute.objects.filter(key="country", case_id__in=[i for i in ids if i % 7 == 0]).delete()
+    CaseAttribute.objects.filter(key="country", case_id__in=[i for i in ids if i % 11 == 0]).update(value="C99")
+    CaseAttribute.objects.bulk_create([CaseAttribute(case_id=i, key="product", value=f"P{i % 3}") for i in ids[::2]])
+    Case.objects.filter(pk__in=ids[:5]).delete()  # the attributes go first, then the case
+    assert build.check() == []
+    assert AttributeRollup.objects.filter(key="country", value="C99").exists()
+    assert AttributeRollup.objects.filter(key="product").exists()
+    compared = 0
+    for date_from, date_to, period in RANGES:
+        for extra in ({}, {"level": "L2"}):
+            f = Filters(date_from=date_from, date_to=date_to, period=period, now=bench.now, by="attr:country", **extra)
+            rolled = {}
+            for name, report in REGISTRY.items():
+                if report.population == "open":
+                    continue
+                with CaptureQueriesContext(connection) as queries:
+                    rolled[name] = _breakdown(name, f)
+                sql = [q["sql"] for q in queries.captured_queries]
+                assert any("escalations_attributerollup" in q for q in sql), name
+                assert not any('JOIN "escalations_caseattribute"' in q for q in sql), name  # no join to the cases
+            state = list(RollupState.objects.values_list("time_zone", "built_at"))
+            RollupState.objects.all().delete()
+            try:
+                for name, tables in rolled.items():
+                    assert _breakdown(name, f) == tables, (name, f)
+                    compared += 1
+            finally:
+                RollupState.objects.create(time_zone=state[0][0], built_at=state[0][1])
+    assert compared >= len(RANGES) * 2 * 10
+    # "(none)" and the changed value are there over the whole range
+    whole = Filters(date_from=date(2023, 1, 1), date_to=date(2025, 1, 1), now=bench.now, by="attr:country")
+    values = {row["value"] for row in _breakdown("volume", whole)[0]["rows"]}
+    assert {"(none)", "C99"} <= values
+    # A filter the attribute rollup lacks: the comparison table reads the cases.
+    with CaptureQueriesContext(connection) as queries:
+        _breakdown(
+            "volume", Filters(date_from=date(2023, 1, 1), date_to=date(2025, 1, 1), priority=2, by="attr:country")
+        )
+    assert any('JOIN "escalations_caseattribute"' in q["sql"] for q in queries.captured_queries)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

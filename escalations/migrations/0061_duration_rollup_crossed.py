@@ -3,9 +3,8 @@ filters at once (slice "*", with team, category, priority and source columns), s
 report's medians under two or more filters (a team and a priority, say) read rollup rows
 instead of every case of the range (issue 15: "whatever the range and filters").
 
-It installs the trigger functions and counts what is empty (``rollups.build.install_and_fill``):
-every rollup on a fresh database, else the histograms emptied here and the two handoff
-rollups 0059 emptied on a database that was at 0058. 0063 does the same after it.
+It installed the trigger functions and counted what was empty; 0068 does that now (see
+``build`` below).
 """
 
 from django.db import migrations, models
@@ -20,11 +19,9 @@ def empty(apps, schema_editor):
 
 
 def build(apps, schema_editor):
-    # Imported here, not at the top (see ``empty``).
-    from escalations.rollups import build as rollups
-
-    if schema_editor.connection.vendor == "postgresql":
-        rollups.install_and_fill()
+    """Nothing here any more: 0068, now the last migration that changes the rollups, installs
+    the triggers and counts what is empty (counting here would read the attribute rollup,
+    which does not exist yet on a fresh database)."""
 
 
 class Migration(migrations.Migration):

@@ -6,8 +6,8 @@
 * The histogram rows crossed with every filter (slice "*", 0061), which two or more filters
   read, get covering indexes led by the category, the team and the priority.
 
-This is now the last migration that changes the rollups: it installs the triggers and
-counts what is empty (``rollups.build.install_and_fill``). PostgreSQL only.
+It was the last migration that changed the rollups and counted what was empty; 0068 is now
+(see ``build`` below). PostgreSQL only.
 """
 
 from django.db import migrations, models
@@ -22,11 +22,9 @@ def empty(apps, schema_editor):
 
 
 def build(apps, schema_editor):
-    # Imported here, not at the top (see ``empty``).
-    from escalations.rollups import build as rollups
-
-    if schema_editor.connection.vendor == "postgresql":
-        rollups.install_and_fill()
+    """Nothing here any more: 0068, now the last migration that changes the rollups, installs
+    the triggers and counts what is empty (counting here would read the attribute rollup,
+    which does not exist yet on a fresh database)."""
 
 
 class Migration(migrations.Migration):

@@ -43,6 +43,7 @@ from escalations.models.preferences import FilterQueue, SavedQueueFilter
 from escalations.models.records import ApprovalRequest, Escalation, KnowledgeArticle, Note, Review
 from escalations.models.report_cache import ReportCache
 from escalations.models.rollups import (
+    AttributeRollup,
     CaseDurationRollup,
     CaseRollup,
     EntryRollup,
@@ -61,6 +62,7 @@ __all__ = [
     "CaseSuggestion",
     "SuggestionDecision",
     "TextModel",
+    "AttributeRollup",
     "CaseDurationRollup",
     "CaseRollup",
     "EntryRollup",

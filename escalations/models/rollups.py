@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from escalations.models.attributes import KEY_MAX, VALUE_MAX
+
 GRAINS = [("d", "day"), ("w", "week"), ("m", "month")]
 
 
@@ -56,6 +58,8 @@ class CaseRollup(models.Model):
     r_s = models.FloatField(default=0)
     s_n = models.BigIntegerField(default=0)  # resolution breaches, and their seconds from opening
     s_s = models.FloatField(default=0)
+    resolve_s = models.FloatField(default=0)  # seconds from opening to resolution, resolved cases
+    open_now = models.BigIntegerField(default=0)  # status open (a breakdown's "Open")
     made = models.BigIntegerField(default=0)  # source_made_sla true
     verdicts = models.BigIntegerField(default=0)  # source_made_sla known
     # quality
@@ -415,3 +419,45 @@ class RaiserRollup(models.Model):
 
     def __str__(self):
         return f"{self.grain} {self.day} {self.kind} by {self.raised_by_id}: {self.n}"
+
+
+class AttributeRollup(models.Model):
+    """Cases by an imported attribute's value (``CaseAttribute``: key and value) x the local
+    day (week, month) they were opened x where they are now (level) x the highest level
+    reached: the figures a breakdown by an attribute compares (``reports.breakdown``), so
+    ``by=attr:country`` reads a few rows per value and month instead of every case of the
+    range. Kept by the triggers on the cases and on their attributes."""
+
+    key = models.CharField(max_length=KEY_MAX)
+    value = models.CharField(max_length=VALUE_MAX)
+    grain = models.CharField(max_length=1, choices=GRAINS)
+    day = models.DateField()
+    level_id = models.IntegerField()
+    highest_level_id = models.IntegerField()
+    n = models.BigIntegerField(default=0)
+    escalated = models.BigIntegerField(default=0)  # escalation_count > 0
+    resolved = models.BigIntegerField(default=0)
+    reopened = models.BigIntegerField(default=0)
+    handoffs = models.BigIntegerField(default=0)  # sum of escalation_count
+    moves = models.BigIntegerField(default=0)  # sum of reassignment_count
+    r_met = models.BigIntegerField(default=0)  # the response and resolution clocks, as ``CaseRollup``
+    r_late = models.BigIntegerField(default=0)
+    s_met = models.BigIntegerField(default=0)
+    s_late = models.BigIntegerField(default=0)
+    fr_n = models.BigIntegerField(default=0)
+    fr_s = models.FloatField(default=0)
+    resolve_s = models.FloatField(default=0)  # seconds from opening to resolution, resolved cases
+    made = models.BigIntegerField(default=0)
+    verdicts = models.BigIntegerField(default=0)
+    open_now = models.BigIntegerField(default=0)  # status open
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "grain", "day", "value", "level_id", "highest_level_id"],
+                name="attributerollup_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.key}={self.value} {self.grain} {self.day}: {self.n} cases"

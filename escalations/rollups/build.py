@@ -8,7 +8,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from escalations.rollups.schema import FACTS, TABLES, all_rows, contributions, install_sql, uninstall_sql, upsert
+from escalations.rollups.schema import (
+    FACTS,
+    TABLES,
+    TRIGGERS,
+    all_rows,
+    contributions,
+    install_sql,
+    uninstall_sql,
+    upsert,
+)
 
 STATE_TZ = "(SELECT time_zone FROM escalations_rollupstate LIMIT 1)"
 
@@ -30,7 +39,7 @@ def rebuild() -> None:
     if not supported():
         return
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"LOCK TABLE {', '.join(FACTS)} IN SHARE MODE")
+        cur.execute(f"LOCK TABLE {', '.join(TRIGGERS)} IN SHARE MODE")
         cur.execute(f"TRUNCATE {', '.join(TABLES)}, escalations_rollupstate")
         cur.execute(
             "INSERT INTO escalations_rollupstate (time_zone, built_at) VALUES (%s, %s)",
@@ -38,7 +47,7 @@ def rebuild() -> None:
         )
         for fact, tables in FACTS.items():
             for table in tables:
-                cur.execute(upsert(table, all_rows(fact), STATE_TZ))
+                cur.execute(upsert(table, all_rows(fact, table), STATE_TZ))
 
 
 def uninstall_and_empty(*tables: str) -> None:
@@ -64,12 +73,12 @@ def install_and_fill() -> None:
         if cur.fetchone()[0] == 0:
             rebuild()
             return
+        cur.execute(f"LOCK TABLE {', '.join(TRIGGERS)} IN SHARE MODE")
         for fact, tables in FACTS.items():
-            cur.execute(f"LOCK TABLE {fact} IN SHARE MODE")
             for table in tables:
                 cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
                 if not cur.fetchone()[0]:
-                    cur.execute(upsert(table, all_rows(fact), STATE_TZ))
+                    cur.execute(upsert(table, all_rows(fact, table), STATE_TZ))
 
 
 def active() -> bool:
@@ -104,7 +113,7 @@ def check(limit: int = 20) -> list[Mismatch]:
         for fact, tables in FACTS.items():
             for table in tables:
                 keys, sums, floats = TABLES[table]
-                recount = contributions(table, all_rows(fact), STATE_TZ)
+                recount = contributions(table, all_rows(fact, table), STATE_TZ)
                 stored = f"SELECT * FROM {table} WHERE {' OR '.join(f'{s} <> 0' for s in sums)}"
                 same_key = " AND ".join(f"a.{k} = b.{k}" for k in keys)
                 differ = " OR ".join(

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 
 from escalations.core.bounds import EARLIEST
 from escalations.models import (
+    AttributeRollup,
     CaseDurationRollup,
     CaseRollup,
     EntryRollup,
@@ -542,3 +543,73 @@ def backlog(scope) -> tuple[int, Counter, Counter]:
         for r in base.filter(range_q(pieces)).values("grain", "day").annotate(x_n=_sum("n")):
             per[bucket_start(r["day"], bucket)] += r["x_n"]
     return start_open, opened_in, resolved_in
+
+
+# -- a breakdown by an attribute -------------------------------------------------------------
+
+# What the compared measures (``reports.breakdown.MEASURES``) add up, as the columns of both
+# the attribute and the case rollups; the means are sums over counts, taken at the end.
+BREAKDOWN_SUMS = {
+    **{k: k for k in ("n", "escalated", "resolved", "reopened", "made", "verdicts", "fr_n", "fr_s", "resolve_s")},
+    "esc_sum": "handoffs",
+    "reassign_sum": "moves",
+    "Response_met": "r_met",
+    "Response_late": "r_late",
+    "Resolution_met": "s_met",
+    "Resolution_late": "s_late",
+    "open": "open_now",
+}
+# The measures of cases opened in the range that these sums answer (not "breached": a clock
+# past due at the report's moment, which the live desk reads from the open cases).
+BREAKDOWN_MEASURES = {
+    "cases",
+    "open",
+    "escalated",
+    "above_first",
+    "resolved",
+    "first_level",
+    "reopened",
+    "escalations_per_case",
+    "reassignments_per_case",
+    "response_met",
+    "resolution_met",
+    "made_sla",
+    "hours_to_first_response",
+    "hours_to_resolve",
+}
+
+
+def attribute_breakdown(scope, key: str, measures) -> list[dict] | None:
+    """The breakdown's groups for the cases opened in the range, per value of the attribute
+    ``key`` (``"key"``: the value, None for the cases without it), with every aggregate the
+    measures read; None when the rollups cannot answer (a filter they lack, a measure of the
+    open cases). The "(none)" group is all cases less those with a value: a case has at most
+    one value per key."""
+    if not usable(scope) or set(measures) - BREAKDOWN_MEASURES:
+        return None
+    if any(x is not None for x in (scope.team, scope.category, scope.f.priority, scope.f.source)):
+        return None  # the attribute rollup has the level only
+    ladder = scope.ladder()
+    first = ladder[0].pk if ladder else None
+    sums = {  # named x_...: an annotation may not take a column's name
+        **{f"x_{out}": Sum(col) for out, col in BREAKDOWN_SUMS.items()},
+        "x_above_first": Sum("n", filter=~Q(highest_level_id=first)),
+        "x_first_level": Sum("resolved", filter=Q(level_id=first, highest_level_id=first)),
+    }
+    names = [k.removeprefix("x_") for k in sums]
+    pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
+    by_value = AttributeRollup.objects.filter(range_q(pieces), key=key)
+    if scope.level is not None:
+        by_value = by_value.filter(level_id=scope.level.pk)
+    groups = [
+        {"key": row["value"], **{k: row[f"x_{k}"] or 0 for k in names}}
+        for row in by_value.order_by().values("value").annotate(**sums)
+    ]
+    total = cases(scope).order_by().aggregate(**sums)
+    none = {k: (total[f"x_{k}"] or 0) - sum(g[k] for g in groups) for k in names}
+    if none["n"] > 0:
+        groups.append({"key": None, **none})
+    for g in groups:
+        g["first_avg"] = g.pop("fr_s") / g["fr_n"] if g["fr_n"] else None
+        g["resolve_avg"] = g.pop("resolve_s") / g["resolved"] if g["resolved"] else None
+    return [g for g in groups if g["n"] > 0]

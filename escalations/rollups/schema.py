@@ -91,6 +91,27 @@ HANDOFF_KEYS = (
     "to_team_id",
     "bucket",
 )
+# Cases per value of an imported attribute (a case with three attributes counts under each):
+# the figures a breakdown by an attribute compares, by the day opened, the level the case is
+# at now and the highest it reached (``models.rollups.AttributeRollup``).
+ATTRIBUTE_KEYS = ("key", "grain", "day", "value", "level_id", "highest_level_id")
+ATTRIBUTE_FIGURES = (
+    "escalated",
+    "resolved",
+    "reopened",
+    "handoffs",
+    "moves",
+    "r_met",
+    "r_late",
+    "s_met",
+    "s_late",
+    "fr_n",
+    "fr_s",
+    "resolve_s",
+    "made",
+    "verdicts",
+    "open_now",
+)
 # Handoffs by the day raised and who raised them (the quality report's over-escalation).
 RAISER_KEYS = (
     "grain",
@@ -138,6 +159,8 @@ CASE_FIGURES = {
     "r_s": ("response_breached_at IS NOT NULL", SECONDS.format("response_breached_at")),
     "s_n": ("resolution_breached_at IS NOT NULL", "1"),
     "s_s": ("resolution_breached_at IS NOT NULL", SECONDS.format("resolution_breached_at")),
+    "resolve_s": ("resolved_at IS NOT NULL", SECONDS.format("resolved_at")),  # a breakdown's mean
+    "open_now": (OPEN_CASE, "1"),  # a breakdown's "Open" (status, not resolved_at)
     "made": ("source_made_sla", "1"),
     "verdicts": ("source_made_sla IS NOT NULL", "1"),
     # quality: breached at the level holding the case, and not moved up after (the reader
@@ -156,7 +179,7 @@ CASE_FIGURES = {
     "handoffs": ("TRUE", "escalation_count"),
 }
 CASE_SUMS = ("n", *CASE_FIGURES)
-CASE_FLOATS = ("fr_s", "r_s", "s_s")
+CASE_FLOATS = ("fr_s", "r_s", "s_s", "resolve_s")
 DURATION_SUMS = ("n", "s")
 HANDOFF_SUMS = ("n", "raised_s", "decided_s", "wait_s", "response_breached", "work_breached")
 SLICES = {
@@ -183,6 +206,7 @@ TABLES = {
     "escalations_casedurationrollup": (DURATION_KEYS, DURATION_SUMS, ("s",)),
     "escalations_handoffrollup": (HANDOFF_KEYS, HANDOFF_SUMS, ("raised_s", "decided_s", "wait_s")),
     "escalations_raiserrollup": (RAISER_KEYS, ("n", *RAISER_FIGURES), ()),
+    "escalations_attributerollup": (ATTRIBUTE_KEYS, ("n", *ATTRIBUTE_FIGURES), ("fr_s", "resolve_s")),
 }
 GRAINS = ("d", "w", "m")
 GRAIN_UNITS = {"w": "week", "m": "month"}
@@ -285,6 +309,17 @@ FROM d {TWICE} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"""
     )
 
 
+def attribute_select(rows: str, tz: str) -> str:
+    """``d`` has the attribute's key and value beside the case columns (``fact_rows``)."""
+    figures = ", ".join(_signed(f"({CASE_FIGURES[f][0]})", CASE_FIGURES[f][1]) for f in ATTRIBUTE_FIGURES)
+    return " UNION ALL ".join(
+        f"""
+SELECT attr_key, '{g}', {_day("opened_at", tz, g)}, attr_value, level_id, highest_level_id, SUM(sg), {figures}
+FROM d GROUP BY 1, 2, 3, 4, 5, 6"""
+        for g in GRAINS
+    )
+
+
 SELECTS = {
     "escalations_caserollup": case_select,
     "escalations_entryrollup": entry_select,
@@ -293,10 +328,11 @@ SELECTS = {
     "escalations_casedurationrollup": duration_select,
     "escalations_handoffrollup": handoff_select,
     "escalations_raiserrollup": raiser_select,
+    "escalations_attributerollup": attribute_select,
 }
 # The columns of each fact the rollups read (a case row is ~1.8 kB, these ~80 bytes).
 COLUMNS = {
-    "escalations_case": "opened_at, level_id, highest_level_id, team_id, category_id, priority, source, "
+    "escalations_case": "id, opened_at, level_id, highest_level_id, team_id, category_id, priority, source, "
     "escalation_count, resolved_at, first_response_at, responded_at, response_due_at, response_breached_at, "
     "resolution_due_at, resolution_breached_at, ola_response_due_at, ola_response_breached_at, ola_work_due_at, "
     "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count, entry_level_id, "
@@ -308,6 +344,8 @@ COLUMNS = {
     f"'{IMPORTED_REASON}') AS here, "
     "(summary = '' OR steps_tried = '' OR customer_impact = '' OR knowledge_consulted = '') AS thin",
 }
+ATTRIBUTES = "escalations_attributerollup"
+# The rebuild and the recount read each rollup from one fact table ...
 FACTS = {
     "escalations_case": (
         "escalations_caserollup",
@@ -315,9 +353,38 @@ FACTS = {
         "escalations_openrollup",
         "escalations_resolvedrollup",
         "escalations_casedurationrollup",
+        ATTRIBUTES,  # joined to the cases' attributes (``fact_rows``)
     ),
     "escalations_escalation": ("escalations_handoffrollup", "escalations_raiserrollup"),
 }
+# ... and the triggers keep them from every table whose writes move a figure: an attribute
+# added to, changed on or taken from a case moves that case between the attribute's rows.
+TRIGGERS = {**FACTS, "escalations_caseattribute": (ATTRIBUTES,)}
+
+
+def fact_rows(fact: str, table: str, sources: tuple[tuple[int, str], ...] = ((1, ""),)) -> str:
+    """The columns ``table`` reads from ``fact``'s rows in each ``(sign, relation)`` (the
+    table itself, or a trigger's transition table), with ``sg`` the sign. The attribute
+    rollup reads each case once per attribute: the case's rows joined to its attributes, or
+    an attribute's rows joined to its case."""
+    parts = []
+    for sg, relation in sources:
+        relation = relation or fact
+        if fact == "escalations_caseattribute":
+            case = ", ".join(f"c.{col}" for col in COLUMNS["escalations_case"].split(", "))
+            parts.append(
+                f"SELECT {sg} AS sg, {case}, x.key AS attr_key, x.value AS attr_value "
+                f"FROM {relation} AS x JOIN escalations_case c ON c.id = x.case_id"
+            )
+        else:
+            parts.append(f"SELECT {sg} AS sg, {COLUMNS[fact]} FROM {relation}")
+    rows = " UNION ALL ".join(parts)
+    if fact == "escalations_case" and table == ATTRIBUTES:
+        rows = (
+            f"SELECT f.*, a.key AS attr_key, a.value AS attr_value FROM ({rows}) AS f "
+            "JOIN escalations_caseattribute a ON a.case_id = f.id"
+        )
+    return rows
 
 
 def upsert(table: str, rows: str, tz: str) -> str:
@@ -342,19 +409,17 @@ def contributions(table: str, rows: str, tz: str) -> str:
     )
 
 
+# Per statement kind: the transition tables a trigger names, and their rows' signs.
 OPS = {
-    "insert": ("REFERENCING NEW TABLE AS new_rows", "SELECT 1 AS sg, {cols} FROM new_rows"),
-    "update": (
-        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        "SELECT 1 AS sg, {cols} FROM new_rows UNION ALL SELECT -1 AS sg, {cols} FROM old_rows",
-    ),
-    "delete": ("REFERENCING OLD TABLE AS old_rows", "SELECT -1 AS sg, {cols} FROM old_rows"),
+    "insert": ("REFERENCING NEW TABLE AS new_rows", ((1, "new_rows"),)),
+    "update": ("REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows", ((1, "new_rows"), (-1, "old_rows"))),
+    "delete": ("REFERENCING OLD TABLE AS old_rows", ((-1, "old_rows"),)),
 }
 
 
-def all_rows(fact: str) -> str:
-    """Every row of ``fact``, counted once (the rebuild and the recount)."""
-    return f"SELECT 1 AS sg, {COLUMNS[fact]} FROM {fact}"
+def all_rows(fact: str, table: str) -> str:
+    """Every row of ``fact``, counted once for ``table`` (the rebuild and the recount)."""
+    return fact_rows(fact, table)
 
 
 def install_sql() -> list[str]:
@@ -362,10 +427,10 @@ def install_sql() -> list[str]:
     transition tables only on single-event triggers). With no ``RollupState`` row the
     functions return at once (rollups off)."""
     out = []
-    for fact, tables in FACTS.items():
-        for op, (referencing, rows) in OPS.items():
+    for fact, tables in TRIGGERS.items():
+        for op, (referencing, sources) in OPS.items():
             fn = f"{fact}_rollup_{op}"
-            body = ";\n  ".join(upsert(t, rows.format(cols=COLUMNS[fact]), "tz") for t in tables)
+            body = ";\n  ".join(upsert(t, fact_rows(fact, t, sources), "tz") for t in tables)
             out.append(
                 f"""CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE tz text;
@@ -386,7 +451,7 @@ END $fn$"""
 
 def uninstall_sql() -> list[str]:
     out = []
-    for fact in FACTS:
+    for fact in TRIGGERS:
         for op in OPS:
             fn = f"{fact}_rollup_{op}"
             out += [f"DROP TRIGGER IF EXISTS {fn} ON {fact}", f"DROP FUNCTION IF EXISTS {fn}()"]

@@ -17,12 +17,12 @@ from escalations.automation.sweep import run_sweep
 from escalations.devtools.benchmarks import pages_bench
 from escalations.devtools.benchmarks.sweep_bench import Bench, with_bench_rule
 from escalations.rollups import build
-from escalations.rollups.schema import FACTS, OPS, TABLES
+from escalations.rollups.schema import OPS, TABLES, TRIGGERS
 
 
 def set_triggers(enabled: bool) -> None:
     with connection.cursor() as cur:
-        for fact in FACTS:
+        for fact in TRIGGERS:
             for op in OPS:
                 cur.execute(f"ALTER TABLE {fact} {'ENABLE' if enabled else 'DISABLE'} TRIGGER {fact}_rollup_{op}")
 
