@@ -67,6 +67,7 @@ NOT_IN_ADMIN = {
     "handoffrollup",
     "openrollup",
     "raiserrollup",
+    "attributerollup",
     "resolvedrollup",
     "rollupstate",
     "caseattribute",
