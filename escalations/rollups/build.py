@@ -12,8 +12,8 @@ from escalations.rollups.schema import (
     FACTS,
     TABLES,
     TRIGGERS,
-    all_rows,
     contributions,
+    fact_rows,
     install_sql,
     uninstall_sql,
     upsert,
@@ -47,7 +47,7 @@ def rebuild() -> None:
         )
         for fact, tables in FACTS.items():
             for table in tables:
-                cur.execute(upsert(table, all_rows(fact, table), STATE_TZ))
+                cur.execute(upsert(table, fact_rows(fact, table), STATE_TZ))
 
 
 def uninstall_and_empty(*tables: str) -> None:
@@ -78,7 +78,7 @@ def install_and_fill() -> None:
             for table in tables:
                 cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
                 if not cur.fetchone()[0]:
-                    cur.execute(upsert(table, all_rows(fact, table), STATE_TZ))
+                    cur.execute(upsert(table, fact_rows(fact, table), STATE_TZ))
 
 
 def active() -> bool:
@@ -113,7 +113,7 @@ def check(limit: int = 20) -> list[Mismatch]:
         for fact, tables in FACTS.items():
             for table in tables:
                 keys, sums, floats = TABLES[table]
-                recount = contributions(table, all_rows(fact, table), STATE_TZ)
+                recount = contributions(table, fact_rows(fact, table), STATE_TZ)
                 stored = f"SELECT * FROM {table} WHERE {' OR '.join(f'{s} <> 0' for s in sums)}"
                 same_key = " AND ".join(f"a.{k} = b.{k}" for k in keys)
                 differ = " OR ".join(

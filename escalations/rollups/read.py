@@ -610,6 +610,7 @@ def attribute_breakdown(scope, key: str, measures) -> list[dict] | None:
     if none["n"] > 0:
         groups.append({"key": None, **none})
     for g in groups:
-        g["first_avg"] = g.pop("fr_s") / g["fr_n"] if g["fr_n"] else None
-        g["resolve_avg"] = g.pop("resolve_s") / g["resolved"] if g["resolved"] else None
+        fr_s, resolve_s = g.pop("fr_s"), g.pop("resolve_s")
+        g["first_avg"] = fr_s / g["fr_n"] if g["fr_n"] else None
+        g["resolve_avg"] = resolve_s / g["resolved"] if g["resolved"] else None
     return [g for g in groups if g["n"] > 0]

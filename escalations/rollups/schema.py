@@ -417,11 +417,6 @@ OPS = {
 }
 
 
-def all_rows(fact: str, table: str) -> str:
-    """Every row of ``fact``, counted once for ``table`` (the rebuild and the recount)."""
-    return fact_rows(fact, table)
-
-
 def install_sql() -> list[str]:
     """Functions and triggers: one per fact table and statement kind (PostgreSQL allows
     transition tables only on single-event triggers). With no ``RollupState`` row the
