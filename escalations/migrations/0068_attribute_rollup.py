@@ -5,8 +5,8 @@ resolution (``resolve_s``) and the cases open now (``open_now``, by status), whi
 breakdown's "(none)" row needs (the cases without the attribute: all cases less those with
 it); it is emptied and counted again.
 
-This is now the last migration that changes the rollups: it installs the trigger functions
-(now on the cases' attributes too) and counts what is empty (``rollups.build.install_and_fill``):
+This was the last migration that changed the rollups until 0069, which now installs the trigger
+functions and counts what is empty (``rollups.build.install_and_fill``):
 every rollup on a fresh database, else the two tables emptied here and whatever an earlier
 migration emptied (0061 and 0063 no longer count: their count would read every rollup the
 code knows, and the attribute rollup does not exist yet at that point on a fresh database).
@@ -25,11 +25,9 @@ def empty(apps, schema_editor):
 
 
 def build(apps, schema_editor):
-    # Imported here, not at the top (see ``empty``).
-    from escalations.rollups import build as rollups
-
-    if schema_editor.connection.vendor == "postgresql":
-        rollups.install_and_fill()
+    """Nothing here any more: 0069, now the last migration that changes the rollups, installs
+    the triggers (on the attributes for the case-keyed and handoff rollups too) and counts
+    what is empty, this table included."""
 
 
 class Migration(migrations.Migration):

@@ -28,6 +28,10 @@ class CaseRollup(models.Model):
     """Cases by the local day (and month) they were opened x where they are now (level,
     team) x the highest level reached x category x priority x source."""
 
+    # Counted once for all cases (key and value "") and again under each imported attribute
+    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
+    attr_key = models.CharField(max_length=KEY_MAX, default="")
+    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     level_id = models.IntegerField()
@@ -75,7 +79,18 @@ class CaseRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "day", "level_id", "highest_level_id", "team_id", "category_id", "priority", "source"],
+                fields=[
+                    "attr_key",
+                    "attr_value",
+                    "grain",
+                    "day",
+                    "level_id",
+                    "highest_level_id",
+                    "team_id",
+                    "category_id",
+                    "priority",
+                    "source",
+                ],
                 name="caserollup_key",
             )
         ]
@@ -90,6 +105,10 @@ class EntryRollup(models.Model):
     many had one, two, three and four or more handoffs (none: ``n`` less the rest) and how
     many were moved down (returned or de-escalated) at least once."""
 
+    # Counted once for all cases (key and value "") and again under each imported attribute
+    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
+    attr_key = models.CharField(max_length=KEY_MAX, default="")
+    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     entry_level_id = models.IntegerField()
@@ -108,7 +127,18 @@ class EntryRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "day", "entry_level_id", "level_id", "team_id", "category_id", "priority", "source"],
+                fields=[
+                    "attr_key",
+                    "attr_value",
+                    "grain",
+                    "day",
+                    "entry_level_id",
+                    "level_id",
+                    "team_id",
+                    "category_id",
+                    "priority",
+                    "source",
+                ],
                 name="entryrollup_key",
             )
         ]
@@ -122,6 +152,10 @@ class OpenRollup(models.Model):
     are (level, team) x category x priority x source: how many, nobody on them, a clock
     already breached."""
 
+    # Counted once for all cases (key and value "") and again under each imported attribute
+    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
+    attr_key = models.CharField(max_length=KEY_MAX, default="")
+    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     level_id = models.IntegerField()
     team_id = models.IntegerField()
     category_id = models.IntegerField()
@@ -134,7 +168,8 @@ class OpenRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["level_id", "team_id", "category_id", "priority", "source"], name="openrollup_key"
+                fields=["attr_key", "attr_value", "level_id", "team_id", "category_id", "priority", "source"],
+                name="openrollup_key",
             )
         ]
 
@@ -147,6 +182,10 @@ class ResolvedRollup(models.Model):
     when resolved anew) x where they are now x category x priority x source: the backlog
     over time is opened minus resolved."""
 
+    # Counted once for all cases (key and value "") and again under each imported attribute
+    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
+    attr_key = models.CharField(max_length=KEY_MAX, default="")
+    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     level_id = models.IntegerField()
@@ -159,7 +198,17 @@ class ResolvedRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "day", "level_id", "team_id", "category_id", "priority", "source"],
+                fields=[
+                    "attr_key",
+                    "attr_value",
+                    "grain",
+                    "day",
+                    "level_id",
+                    "team_id",
+                    "category_id",
+                    "priority",
+                    "source",
+                ],
                 name="resolvedrollup_key",
             )
         ]
@@ -262,14 +311,20 @@ class HandoffRollup(models.Model):
     and decision from the case's opening (seconds); basis "o" rows split the wait to the
     decision into histogram buckets (``bucket`` -1: not decided; basis "r": 0). Each handoff
     counts for all cases and again under its case's category, priority and source, so any of
-    those filters, alone or together, reads rollup rows."""
+    those filters, alone or together, reads rollup rows; and once more under each imported
+    attribute of its case (with the case's own category, priority and source)."""
 
+    # Counted once for all cases (key and value "") and again under each imported attribute
+    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
+    attr_key = models.CharField(max_length=KEY_MAX, default="")
+    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     basis = models.CharField(max_length=1)  # r: day raised, o: day the case was opened
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     # Each handoff counts twice: once for all cases of its source (``whole``; category and
     # priority 0) and once under its case's category, priority and source (the copies it
     # carries). A source filter alone reads the first rows, any other case filter the second.
+    # An attribute's copies (``attr_key`` set) are of the second kind.
     whole = models.BooleanField()
     category_id = models.IntegerField()
     priority = models.SmallIntegerField()
@@ -292,6 +347,8 @@ class HandoffRollup(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=[
+                    "attr_key",
+                    "attr_value",
                     "basis",
                     "grain",
                     "day",
@@ -326,7 +383,7 @@ class HandoffRollup(models.Model):
                 models.Index(
                     fields=[lead, "basis", "grain", "day"],
                     include=[other, *HANDOFF_FIGURES],
-                    condition=models.Q(whole=False),
+                    condition=models.Q(whole=False, attr_key=""),
                     name=f"handoffrollup_by_{lead.removesuffix('_id')}",
                 )
                 for lead, other in (("category_id", "priority"), ("priority", "category_id"))
@@ -426,7 +483,10 @@ class AttributeRollup(models.Model):
     day (week, month) they were opened x where they are now (level) x the highest level
     reached: the figures a breakdown by an attribute compares (``reports.breakdown``), so
     ``by=attr:country`` reads a few rows per value and month instead of every case of the
-    range. Kept by the triggers on the cases and on their attributes."""
+    range. The case rollup's rows under each attribute hold the same figures crossed with
+    team, category, priority and source too (some 25 times as many rows to add up for a
+    whole range): a breakdown with one of those filters reads them instead. Kept by the
+    triggers on the cases and on their attributes."""
 
     key = models.CharField(max_length=KEY_MAX)
     value = models.CharField(max_length=VALUE_MAX)

@@ -6,9 +6,10 @@ Each report names the measures it compares (``@report(..., compare=(...))``); ev
 is a grouped aggregate over the report's cases (opened in the range, or for the live desk
 the open ones), so a breakdown costs one pass like the report's own tables. An attribute
 joins its one key's rows to the cases (``CaseAttribute``, one row per case and key); a case
-without that attribute shows as "(none)". Where the rollups can answer (PostgreSQL, no filter
-but the range and the level), a breakdown by an attribute reads the attribute rollup instead:
-a few rows per value and month rather than every case of the range.
+without that attribute shows as "(none)". Where the rollups can answer (PostgreSQL, no
+attribute filter besides), a breakdown by an attribute reads the attribute rollup instead (the
+case rollup's rows under that attribute with a team, category, priority or source filter): a
+few rows per value and month rather than every case of the range.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 
 
 def _case_figures(scope: Scope) -> dict:
-    if rollups.usable(scope):
+    if rollups.usable(scope, attributes=False):
         return _case_figures_rolled(scope)
     return _case_figures_from_cases(scope)
 

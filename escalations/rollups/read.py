@@ -28,17 +28,35 @@ from escalations.models import (
 from escalations.reports.base import SOURCES
 from escalations.rollups import build
 
-# The filters the rollups have columns for; any other (an attribute filter, ...) sends the
-# report to the facts. A breakdown (``by``) changes none of the report's own tables: its
-# comparison table reads the facts on its own (``reports.breakdown``).
-KNOWN_FILTERS = {"date_from", "date_to", "level", "team", "category", "priority", "source", "period", "now", "by"}
+# The filters the rollups have columns for; any other sends the report to the facts. An
+# attribute filter is read from the rows each attributed rollup keeps per attribute of the
+# case (``schema.ATTR``); the duration and raiser rollups have none. A breakdown (``by``)
+# changes none of the report's own tables: its comparison table is read on its own
+# (``reports.breakdown``).
+KNOWN_FILTERS = {
+    "date_from",
+    "date_to",
+    "level",
+    "team",
+    "category",
+    "priority",
+    "source",
+    "attr",
+    "period",
+    "now",
+    "by",
+}
 ONE_DAY = timedelta(days=1)
 SERIES_GRAINS = {"day": ("d",), "week": ("w", "d"), "month": ("m", "d")}
 TOTAL_GRAINS = ("m", "w", "d")
 
 
-def usable(scope) -> bool:
-    """The rollups are built (PostgreSQL, this time zone) and hold every filter set."""
+def usable(scope, attributes: bool = True) -> bool:
+    """The rollups are built (PostgreSQL, this time zone) and hold every filter set; with
+    ``attributes`` False, for a reader of a rollup without attribute rows (no attribute
+    filter then)."""
+    if scope.attr is not None and not attributes:
+        return False
     for f in dataclasses.fields(scope.f):
         if f.name not in KNOWN_FILTERS and getattr(scope.f, f.name) not in (None, "", (), [], {}):
             return False
@@ -132,7 +150,14 @@ def bucket_start(day: date, bucket: str) -> date:
 
 
 def case_q(scope) -> Q:
-    """The case filters on the case-keyed rollups (``caserollup``, ``resolvedrollup``)."""
+    """The case filters on the case-keyed rollups (``caserollup``, ``resolvedrollup``, ...):
+    the rows of the attribute filtered by, else those for all cases, and the other filters."""
+    key, value = scope.attr or ("", "")
+    return Q(attr_key=key, attr_value=value) & where_q(scope)
+
+
+def where_q(scope) -> Q:
+    """Where the cases are (level, team) and what they are (category, priority, source)."""
     q = Q()
     if scope.level is not None:
         q &= Q(level_id=scope.level.pk)
@@ -188,8 +213,9 @@ def opened_by_period(scope, first_level_id) -> dict:
 def handoff_rows(model, scope, pieces, **kw):
     """Rollup rows of ``model`` in ``pieces`` for the scope's case filters whose either end is
     the scope's level and team (a handoff's level and team filters, as ``Scope.escalations``).
-    With no category or priority filter the rows counting all cases (of the source filtered,
-    if any), else those of the cases' own category, priority and source that match."""
+    With no category, priority or attribute filter the rows counting all cases (of the source
+    filtered, if any), else those of the cases' own category, priority and source that match
+    (an attribute filter: the copies under that attribute; ``RaiserRollup`` has none)."""
     case = {}
     if scope.category is not None:
         case["category_id"] = scope.category.pk
@@ -197,7 +223,11 @@ def handoff_rows(model, scope, pieces, **kw):
         case["priority"] = scope.f.priority
     if scope.f.source is not None:
         case["source"] = SOURCES[scope.f.source]
-    whole = scope.category is None and scope.f.priority is None
+    whole = scope.category is None and scope.f.priority is None and scope.attr is None
+    if model is HandoffRollup and scope.attr is not None:  # the case's own copies under it
+        case["attr_key"], case["attr_value"] = scope.attr
+    elif model is HandoffRollup:  # (key "": value "", the partial indexes' condition)
+        case["attr_key"] = ""
     qs = model.objects.filter(range_q(pieces), whole=whole, **case, **kw)
     if scope.level is not None:
         qs = qs.filter(Q(from_level_id=scope.level.pk) | Q(to_level_id=scope.level.pk))
@@ -582,13 +612,11 @@ BREAKDOWN_MEASURES = {
 def attribute_breakdown(scope, key: str, measures) -> list[dict] | None:
     """The breakdown's groups for the cases opened in the range, per value of the attribute
     ``key`` (``"key"``: the value, None for the cases without it), with every aggregate the
-    measures read; None when the rollups cannot answer (a filter they lack, a measure of the
-    open cases). The "(none)" group is all cases less those with a value: a case has at most
-    one value per key."""
-    if not usable(scope) or set(measures) - BREAKDOWN_MEASURES:
+    measures read; None when the rollups cannot answer (a filter they lack, an attribute
+    filter too, a measure of the open cases). The "(none)" group is all cases less those
+    with a value: a case has at most one value per key."""
+    if not usable(scope) or scope.attr is not None or set(measures) - BREAKDOWN_MEASURES:
         return None
-    if any(x is not None for x in (scope.team, scope.category, scope.f.priority, scope.f.source)):
-        return None  # the attribute rollup has the level only
     ladder = scope.ladder()
     first = ladder[0].pk if ladder else None
     sums = {  # named x_...: an annotation may not take a column's name
@@ -598,12 +626,17 @@ def attribute_breakdown(scope, key: str, measures) -> list[dict] | None:
     }
     names = [k.removeprefix("x_") for k in sums]
     pieces = cover(scope.f.date_from, scope.f.date_to, TOTAL_GRAINS)
-    by_value = AttributeRollup.objects.filter(range_q(pieces), key=key)
-    if scope.level is not None:
-        by_value = by_value.filter(level_id=scope.level.pk)
+    if any(x is not None for x in (scope.team, scope.category, scope.f.priority, scope.f.source)):
+        value = "attr_value"  # the case rollup's rows under the key, which have those columns
+        by_value = CaseRollup.objects.filter(range_q(pieces), where_q(scope), attr_key=key)
+    else:  # a level at most: the attribute rollup's, some 25 times fewer rows
+        value = "value"
+        by_value = AttributeRollup.objects.filter(range_q(pieces), key=key)
+        if scope.level is not None:
+            by_value = by_value.filter(level_id=scope.level.pk)
     groups = [
-        {"key": row["value"], **{k: row[f"x_{k}"] or 0 for k in names}}
-        for row in by_value.order_by().values("value").annotate(**sums)
+        {"key": row[value], **{k: row[f"x_{k}"] or 0 for k in names}}
+        for row in by_value.order_by().values(value).annotate(**sums)
     ]
     total = cases(scope).order_by().aggregate(**sums)
     none = {k: (total[f"x_{k}"] or 0) - sum(g[k] for g in groups) for k in names}

@@ -28,14 +28,21 @@ def bucket_sql(seconds: str, vendor: str) -> str:
     return reports_bucket(seconds, vendor)
 
 
+# The case-keyed rollups and the handoff rollup count each fact once for all cases (key and
+# value "") and again under each imported attribute of its case (``CaseAttribute``), so an
+# attribute filter reads the rows of its key and value instead of every case of the range
+# (so does a breakdown by an attribute with a team, category, priority or source filter;
+# without, it reads the slimmer attribute rollup below). They lead every key, so a report
+# without an attribute reads the rows for all cases through the same index as before.
+ATTR = ("attr_key", "attr_value")
 # Every rollup row has a grain: "d" a local day, "w" a week, "m" a month (``day`` its
 # first day). A report over a range reads the month rows of the whole months in it, then
 # week and day rows for its edges: a two-year range reads 24 months and a few weeks and
 # days, not 730 days; a weekly series reads weeks (weeks do not nest in months).
-CASE_KEYS = ("grain", "day", "level_id", "highest_level_id", "team_id", "category_id", "priority", "source")
+CASE_KEYS = (*ATTR, "grain", "day", "level_id", "highest_level_id", "team_id", "category_id", "priority", "source")
 # Where cases enter the ladder, how many handoffs they have had (the flow report) and
 # whether they were ever moved down (returned or de-escalated: the volume report).
-ENTRY_KEYS = ("grain", "day", "entry_level_id", "level_id", "team_id", "category_id", "priority", "source")
+ENTRY_KEYS = (*ATTR, "grain", "day", "entry_level_id", "level_id", "team_id", "category_id", "priority", "source")
 ENTRY_FIGURES = {
     "h1": "handoff_count = 1",
     "h2": "handoff_count = 2",
@@ -45,14 +52,14 @@ ENTRY_FIGURES = {
 }
 # The cases open now (no day: what the live desk reads), by where they are: how many,
 # nobody on them, a clock already breached.
-OPEN_KEYS = ("level_id", "team_id", "category_id", "priority", "source")
+OPEN_KEYS = (*ATTR, "level_id", "team_id", "category_id", "priority", "source")
 OPEN_CASE = f"status IN ({', '.join(repr(str(s)) for s in OPEN_STATUSES)})"
 OPEN_FIGURES = {
     "unassigned": ("assignee_id IS NULL", "1"),
     "breached": ("resolution_breached_at IS NOT NULL OR response_breached_at IS NOT NULL", "1"),
 }
 # Resolutions by the day they happened (the backlog: opened minus resolved).
-RESOLVED_KEYS = ("grain", "day", "level_id", "team_id", "category_id", "priority", "source")
+RESOLVED_KEYS = (*ATTR, "grain", "day", "level_id", "team_id", "category_id", "priority", "source")
 # Durations keep one filter dimension at a time ("slice": "" none, or team, category,
 # priority, source with its value): a few thousand rows per month and level each. Two or
 # more filters at once read the rows crossed with every dimension (slice "*", with the
@@ -79,6 +86,7 @@ CASE_FILTERS = ("whole", "category_id", "priority", "source")
 # Handoffs by the day they were raised (basis "r") and by the day their case was opened
 # (basis "o"), each with the wait to the decision as histogram buckets (-1 not decided).
 HANDOFF_KEYS = (
+    *ATTR,
     "basis",
     "grain",
     "day",
@@ -229,9 +237,9 @@ def case_select(rows: str, tz: str) -> str:
     figures = ", ".join(_signed(f"({cond})", value) for cond, value in CASE_FIGURES.values())
     return " UNION ALL ".join(
         f"""
-SELECT '{g}', {_day("opened_at", tz, g)}, level_id, highest_level_id, COALESCE(team_id, 0), category_id,
-       priority, source, SUM(sg), {figures}
-FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+SELECT attr_key, attr_value, '{g}', {_day("opened_at", tz, g)}, level_id, highest_level_id, COALESCE(team_id, 0),
+       category_id, priority, source, SUM(sg), {figures}
+FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"""
         for g in GRAINS
     )
 
@@ -240,9 +248,9 @@ def entry_select(rows: str, tz: str) -> str:
     figures = ", ".join(_signed(f"({cond})") for cond in ENTRY_FIGURES.values())
     return " UNION ALL ".join(
         f"""
-SELECT '{g}', {_day("opened_at", tz, g)}, entry_level_id, level_id, COALESCE(team_id, 0), category_id,
-       priority, source, SUM(sg), {figures}
-FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
+SELECT attr_key, attr_value, '{g}', {_day("opened_at", tz, g)}, entry_level_id, level_id, COALESCE(team_id, 0),
+       category_id, priority, source, SUM(sg), {figures}
+FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"""
         for g in GRAINS
     )
 
@@ -250,15 +258,16 @@ FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""
 def open_select(rows: str, tz: str) -> str:
     figures = ", ".join(_signed(f"({cond})", value) for cond, value in OPEN_FIGURES.values())
     return f"""
-SELECT level_id, COALESCE(team_id, 0), category_id, priority, source, SUM(sg), {figures}
-FROM d WHERE {OPEN_CASE} GROUP BY 1, 2, 3, 4, 5"""
+SELECT attr_key, attr_value, level_id, COALESCE(team_id, 0), category_id, priority, source, SUM(sg), {figures}
+FROM d WHERE {OPEN_CASE} GROUP BY 1, 2, 3, 4, 5, 6, 7"""
 
 
 def resolved_select(rows: str, tz: str) -> str:
     return " UNION ALL ".join(
         f"""
-SELECT '{g}', {_day("resolved_at", tz, g)}, level_id, COALESCE(team_id, 0), category_id, priority, source, SUM(sg)
-FROM d WHERE resolved_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7"""
+SELECT attr_key, attr_value, '{g}', {_day("resolved_at", tz, g)}, level_id, COALESCE(team_id, 0), category_id,
+       priority, source, SUM(sg)
+FROM d WHERE resolved_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"""
         for g in GRAINS
     )
 
@@ -292,8 +301,9 @@ def handoff_select(rows: str, tz: str) -> str:
     for g in GRAINS:
         for basis, moment in (("r", "created_at"), ("o", "case_opened_at")):
             parts.append(
-                f"SELECT '{basis}', '{g}', {_day(moment, tz, g)}, {WHO}, {ends}, {bucket}, {sums} "
-                f"FROM d {TWICE} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"
+                f"SELECT attr_key, attr_value, '{basis}', '{g}', {_day(moment, tz, g)}, {WHO}, {ends}, {bucket}, "
+                f"{sums} FROM d {TWICE} WHERE NOT (w.whole AND attr_key <> '') "  # an attribute's: the case's own
+                f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16"
             )
     return " UNION ALL ".join(parts)
 
@@ -332,7 +342,7 @@ SELECTS = {
 }
 # The columns of each fact the rollups read (a case row is ~1.8 kB, these ~80 bytes).
 COLUMNS = {
-    "escalations_case": "id, opened_at, level_id, highest_level_id, team_id, category_id, priority, source, "
+    "escalations_case": "opened_at, level_id, highest_level_id, team_id, category_id, priority, source, "
     "escalation_count, resolved_at, first_response_at, responded_at, response_due_at, response_breached_at, "
     "resolution_due_at, resolution_breached_at, ola_response_due_at, ola_response_breached_at, ola_work_due_at, "
     "ola_work_breached_at, source_made_sla, level_entered_at, reopen_count, reassignment_count, entry_level_id, "
@@ -353,38 +363,50 @@ FACTS = {
         "escalations_openrollup",
         "escalations_resolvedrollup",
         "escalations_casedurationrollup",
-        ATTRIBUTES,  # joined to the cases' attributes (``fact_rows``)
+        ATTRIBUTES,  # the cases under each attribute only (``fact_rows``)
     ),
     "escalations_escalation": ("escalations_handoffrollup", "escalations_raiserrollup"),
 }
+# ... each of these once more per attribute of the case (``fact_rows``) ...
+ATTRIBUTED = {
+    "escalations_caserollup": "escalations_case",
+    "escalations_entryrollup": "escalations_case",
+    "escalations_openrollup": "escalations_case",
+    "escalations_resolvedrollup": "escalations_case",
+    "escalations_handoffrollup": "escalations_escalation",
+    ATTRIBUTES: "escalations_case",  # (and not for all cases)
+}
 # ... and the triggers keep them from every table whose writes move a figure: an attribute
-# added to, changed on or taken from a case moves that case between the attribute's rows.
-TRIGGERS = {**FACTS, "escalations_caseattribute": (ATTRIBUTES,)}
+# added to, changed on or taken from a case moves that case (and its handoffs) between the
+# attribute's rows.
+TRIGGERS = {**FACTS, "escalations_caseattribute": tuple(ATTRIBUTED)}
+# A fact's rows by case: the case's id, or the handoff's case.
+CASE_ID = {"escalations_case": "id", "escalations_escalation": "case_id"}
 
 
 def fact_rows(fact: str, table: str, sources: tuple[tuple[int, str], ...] = ((1, ""),)) -> str:
     """The columns ``table`` reads from ``fact``'s rows in each ``(sign, relation)`` (the
-    table itself, or a trigger's transition table), with ``sg`` the sign. The attribute
-    rollup reads each case once per attribute: the case's rows joined to its attributes, or
-    an attribute's rows joined to its case."""
-    parts = []
-    for sg, relation in sources:
-        relation = relation or fact
-        if fact == "escalations_caseattribute":
-            case = ", ".join(f"c.{col}" for col in COLUMNS["escalations_case"].split(", "))
-            parts.append(
-                f"SELECT {sg} AS sg, {case}, x.key AS attr_key, x.value AS attr_value "
-                f"FROM {relation} AS x JOIN escalations_case c ON c.id = x.case_id"
-            )
-        else:
-            parts.append(f"SELECT {sg} AS sg, {COLUMNS[fact]} FROM {relation}")
-    rows = " UNION ALL ".join(parts)
-    if fact == "escalations_case" and table == ATTRIBUTES:
-        rows = (
-            f"SELECT f.*, a.key AS attr_key, a.value AS attr_value FROM ({rows}) AS f "
-            "JOIN escalations_caseattribute a ON a.case_id = f.id"
+    table itself, or a trigger's transition table), with ``sg`` the sign. An attributed
+    table reads each row once for all cases (``attr_key`` "") and once per attribute of its
+    case; a change to the attributes reads their rows joined to the case or its handoffs."""
+    if fact == "escalations_caseattribute":
+        base = ATTRIBUTED[table]
+        facts = f"(SELECT {CASE_ID[base]} AS case_key, {COLUMNS[base]} FROM {base})"
+        return " UNION ALL ".join(
+            f"SELECT {sg} AS sg, f.*, x.key AS attr_key, x.value AS attr_value "
+            f"FROM {relation} AS x JOIN {facts} AS f ON f.case_key = x.case_id"
+            for sg, relation in sources
         )
-    return rows
+    rows = " UNION ALL ".join(
+        f"SELECT {sg} AS sg, {CASE_ID[fact]} AS case_key, {COLUMNS[fact]} FROM {relation or fact}"
+        for sg, relation in sources
+    )
+    if table not in ATTRIBUTED:
+        return rows
+    attributed = "SELECT f.*, a.key AS attr_key, a.value AS attr_value FROM f JOIN escalations_caseattribute a ON a.case_id = f.case_key"
+    if table == ATTRIBUTES:
+        return f"WITH f AS ({rows}) {attributed}"
+    return f"WITH f AS MATERIALIZED ({rows}) SELECT f.*, '' AS attr_key, '' AS attr_value FROM f UNION ALL {attributed}"
 
 
 def upsert(table: str, rows: str, tz: str) -> str:

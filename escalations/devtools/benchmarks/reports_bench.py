@@ -385,7 +385,7 @@ class ReportsBench:
             "level + category": {"level": "L2", "category": category},
             "team + priority": {"team": team, "priority": 2},
             "category + priority": {"category": category, "priority": 2},
-            # An imported attribute: no rollup has it, so these read the facts.
+            # An imported attribute: the rollups' rows under it (a breakdown: the attribute rollup).
             "attribute": {"attr": f"{ATTRIBUTE}:C07"},
             "attribute + priority": {"attr": f"{ATTRIBUTE}:C07", "priority": 2},
             "by attribute": {"by": f"attr:{ATTRIBUTE}"},
