@@ -4,7 +4,11 @@ its case (``attr_key``, ``attr_value``; "" for all cases, which lead every key),
 filtered by an attribute (``attr=country:C07``) reads the rows of that attribute instead of
 every case of the range, and so does a breakdown by an attribute with a team, category,
 priority or source filter (the case rollup's rows under its key; without those filters it
-reads the attribute rollup of 0068, which is kept: some 25 times fewer rows to add up).
+reads the attribute rollup of 0068, which is kept: some 25 times fewer rows to add up). The
+open rollup gains the resolution clocks recorded as breached (``s_breached``), and the cases
+an index of the resolution clocks running unmarked (``case_resolution_unmarked``), so the live
+desk's breakdown by an attribute reads the open rollup's rows under the key and only the few
+open cases past due that the sweep has not marked yet.
 
 The five tables are emptied and counted again; this is now the last migration that changes
 the rollups: it installs the trigger functions (on the attributes for all five) and counts
@@ -112,6 +116,11 @@ class Migration(migrations.Migration):
             model_name="openrollup",
             name="attr_value",
             field=models.CharField(default="", max_length=200),
+        ),
+        migrations.AddField(
+            model_name="openrollup",
+            name="s_breached",
+            field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
             model_name="resolvedrollup",
@@ -255,6 +264,14 @@ class Migration(migrations.Migration):
                     "source",
                 ),
                 name="resolvedrollup_key",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("resolution_breached_at__isnull", True), ("resolved_at__isnull", True)),
+                fields=["resolution_due_at"],
+                name="case_resolution_unmarked",
             ),
         ),
         migrations.RunPython(build, migrations.RunPython.noop),

@@ -150,7 +150,7 @@ class EntryRollup(models.Model):
 class OpenRollup(models.Model):
     """The cases open now (new, in progress, awaiting the customer, escalated) x where they
     are (level, team) x category x priority x source: how many, nobody on them, a clock
-    already breached."""
+    already breached, the resolution clock already breached."""
 
     # Counted once for all cases (key and value "") and again under each imported attribute
     # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
@@ -164,6 +164,9 @@ class OpenRollup(models.Model):
     n = models.BigIntegerField(default=0)
     unassigned = models.BigIntegerField(default=0)
     breached = models.BigIntegerField(default=0)
+    # The resolution clock alone recorded as breached: the live desk's breakdown adds the open
+    # cases past due that the sweep has not marked yet, read at the report's moment (0069).
+    s_breached = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -9,7 +9,9 @@ joins its one key's rows to the cases (``CaseAttribute``, one row per case and k
 without that attribute shows as "(none)". Where the rollups can answer (PostgreSQL, no
 attribute filter besides), a breakdown by an attribute reads the attribute rollup instead (the
 case rollup's rows under that attribute with a team, category, priority or source filter): a
-few rows per value and month rather than every case of the range.
+few rows per value and month rather than every case of the range. The live desk's breakdown
+of the open cases by an attribute reads the open rollup's rows under it, and from the cases
+only those past due and not marked breached yet.
 """
 
 from __future__ import annotations
@@ -188,6 +190,18 @@ def grouped(scope: Scope, qs: QuerySet, measures: list[Measure]) -> tuple[list[d
     return groups, _labels(scope, dimension, [g["key"] for g in groups])
 
 
+def _with_unmarked(groups: list[dict], qs: QuerySet, scope: Scope, key: str) -> list[dict]:
+    """The open rollup's groups with, added to their breached count, the open cases ``qs``
+    whose resolution clock is past due at the report's moment but not marked breached yet
+    (the sweep marks them within its interval: few, through ``case_resolution_unmarked``)."""
+    late = qs.filter(resolved_at__isnull=True, resolution_breached_at__isnull=True, resolution_due_at__lt=scope.now)
+    late = late.annotate(_by=FilteredRelation("attributes", condition=Q(attributes__key=key)))
+    counts = {r["_by__value"]: r["c"] for r in late.values("_by__value").annotate(c=count_cases())}
+    for g in groups:
+        g["breached"] += counts.get(g["key"], 0)
+    return [g for g in groups if g["n"] > 0]
+
+
 def comparison(scope: Scope, compare: tuple[str, ...], population: str = "opened") -> Table:
     """The comparison table for the scope's breakdown (``Filters.by``)."""
     measures = [MEASURES[name] for name in compare or DEFAULT]
@@ -201,6 +215,10 @@ def comparison(scope: Scope, compare: tuple[str, ...], population: str = "opened
     rolled = None
     if dimension == "attr" and population != "open":
         rolled = rollups.attribute_breakdown(scope, key, compare or DEFAULT)
+    elif dimension == "attr":
+        rolled = rollups.open_attribute_breakdown(scope, key, compare or DEFAULT)
+        if rolled is not None:
+            rolled = _with_unmarked(rolled, qs, scope, key)
     if rolled is not None:
         groups, label = rolled, _labels(scope, dimension, ())
     else:

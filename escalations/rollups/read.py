@@ -647,3 +647,27 @@ def attribute_breakdown(scope, key: str, measures) -> list[dict] | None:
         g["first_avg"] = fr_s / g["fr_n"] if g["fr_n"] else None
         g["resolve_avg"] = resolve_s / g["resolved"] if g["resolved"] else None
     return [g for g in groups if g["n"] > 0]
+
+
+def open_attribute_breakdown(scope, key: str, measures) -> list[dict] | None:
+    """The live desk's breakdown of the cases open now per value of the attribute ``key``:
+    how many (``n``, ``open``) and how many with the resolution clock recorded as breached
+    (``breached``; ``reports.breakdown`` adds the open cases past due at the report's moment
+    that the sweep has not marked yet); None when the rollups cannot answer. "(none)" as in
+    ``attribute_breakdown``; groups without cases are left in."""
+    if not usable(scope) or scope.attr is not None or set(measures) - {"open", "breached"}:
+        return None
+    sums = {"x_n": _sum("n"), "x_breached": _sum("s_breached")}
+    rows = OpenRollup.objects.filter(where_q(scope), attr_key=key).order_by().values("attr_value").annotate(**sums)
+    groups = [{"key": r["attr_value"], "n": r["x_n"], "breached": r["x_breached"]} for r in rows]
+    total = OpenRollup.objects.filter(where_q(scope), attr_key="").aggregate(**sums)
+    groups.append(
+        {
+            "key": None,
+            "n": total["x_n"] - sum(g["n"] for g in groups),
+            "breached": total["x_breached"] - sum(g["breached"] for g in groups),
+        }
+    )
+    for g in groups:
+        g["open"] = g["n"]
+    return groups

@@ -51,12 +51,13 @@ ENTRY_FIGURES = {
     "down": "moved_down_count > 0",
 }
 # The cases open now (no day: what the live desk reads), by where they are: how many,
-# nobody on them, a clock already breached.
+# nobody on them, a clock already breached, the resolution clock already breached.
 OPEN_KEYS = (*ATTR, "level_id", "team_id", "category_id", "priority", "source")
 OPEN_CASE = f"status IN ({', '.join(repr(str(s)) for s in OPEN_STATUSES)})"
 OPEN_FIGURES = {
     "unassigned": ("assignee_id IS NULL", "1"),
     "breached": ("resolution_breached_at IS NOT NULL OR response_breached_at IS NOT NULL", "1"),
+    "s_breached": ("resolution_breached_at IS NOT NULL", "1"),
 }
 # Resolutions by the day they happened (the backlog: opened minus resolved).
 RESOLVED_KEYS = (*ATTR, "grain", "day", "level_id", "team_id", "category_id", "priority", "source")

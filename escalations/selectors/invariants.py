@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 
 from escalations.audit import verify
 from escalations.models import (
+    OPEN_STATUSES,
     Case,
     CaseStatus,
     Escalation,
@@ -92,6 +93,9 @@ def check() -> list[Finding]:
         + Case.objects.filter(highest_level__rank__lt=F("level__rank")).count()
     )
     out.append(Finding("case counters consistent (version, highest level)", stale == 0, f"{stale} inconsistent"))
+    # The live desk's breakdown counts an open case's resolution clock as running (``reports.breakdown``).
+    resolved_open = Case.objects.filter(status__in=OPEN_STATUSES, resolved_at__isnull=False).count()
+    out.append(Finding("no open case has a resolution time", resolved_open == 0, f"{resolved_open} open and resolved"))
     down = Q(kind=EscalationKind.DE_ESCALATE) | Q(status=EscalationStatus.RETURNED)
     counted = (
         Escalation.objects.filter(case=OuterRef("pk"))
