@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from escalations import workflow
 from escalations.automation.sweep import run_sweep
-from escalations.models import Escalation, RuleFiring, TriggerRule
+from escalations.models import Case, Escalation, RuleFiring, TriggerRule
 from escalations.selectors.invariants import check
 
 from .factories import HANDOFF, open_case
@@ -35,3 +35,12 @@ def test_a_doubled_rule_escalation_is_caught(agent):
     assert TriggerRule.objects.filter(pk=esc.rule_id).exists() and RuleFiring.objects.filter(case=case).exists()
     with pytest.raises(SystemExit):
         call_command("check_invariants")
+
+
+def test_an_open_case_with_a_resolution_time_is_caught(agent):
+    """The live desk's breakdown counts an open case's resolution clock as running."""
+    case = open_case(agent)
+    assert all(f.held for f in check())
+    Case.objects.filter(pk=case.pk).update(resolved_at=timezone.now())  # a raw write, past the workflow
+    failed = {f.name: f.detail for f in check() if not f.held}
+    assert failed == {"no open case has a resolution time": "1 open and resolved"}
