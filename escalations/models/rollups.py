@@ -24,14 +24,22 @@ class RollupState(models.Model):
         return f"rollups in {self.time_zone}, built {self.built_at:%Y-%m-%d %H:%M}"
 
 
-class CaseRollup(models.Model):
+class Attributed(models.Model):
+    """A rollup that counts each fact once for all cases (``attr_key`` and ``attr_value`` "")
+    and again under each imported attribute of its case (``CaseAttribute``), which an
+    attribute filter or breakdown reads (migration 0069; ``rollups.schema.ATTR``)."""
+
+    attr_key = models.CharField(max_length=KEY_MAX, default="")
+    attr_value = models.CharField(max_length=VALUE_MAX, default="")
+
+    class Meta:
+        abstract = True
+
+
+class CaseRollup(Attributed):
     """Cases by the local day (and month) they were opened x where they are now (level,
     team) x the highest level reached x category x priority x source."""
 
-    # Counted once for all cases (key and value "") and again under each imported attribute
-    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
-    attr_key = models.CharField(max_length=KEY_MAX, default="")
-    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     level_id = models.IntegerField()
@@ -99,16 +107,12 @@ class CaseRollup(models.Model):
         return f"{self.grain} {self.day}: {self.n} cases"
 
 
-class EntryRollup(models.Model):
+class EntryRollup(Attributed):
     """Cases by the local day (week, month) they were opened x the level they entered the
     ladder at x where they are now (level, team) x category x priority x source, with how
     many had one, two, three and four or more handoffs (none: ``n`` less the rest) and how
     many were moved down (returned or de-escalated) at least once."""
 
-    # Counted once for all cases (key and value "") and again under each imported attribute
-    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
-    attr_key = models.CharField(max_length=KEY_MAX, default="")
-    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     entry_level_id = models.IntegerField()
@@ -147,15 +151,11 @@ class EntryRollup(models.Model):
         return f"{self.grain} {self.day}: {self.n} cases entered at level {self.entry_level_id}"
 
 
-class OpenRollup(models.Model):
+class OpenRollup(Attributed):
     """The cases open now (new, in progress, awaiting the customer, escalated) x where they
     are (level, team) x category x priority x source: how many, nobody on them, a clock
     already breached, the resolution clock already breached."""
 
-    # Counted once for all cases (key and value "") and again under each imported attribute
-    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
-    attr_key = models.CharField(max_length=KEY_MAX, default="")
-    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     level_id = models.IntegerField()
     team_id = models.IntegerField()
     category_id = models.IntegerField()
@@ -180,15 +180,11 @@ class OpenRollup(models.Model):
         return f"{self.n} open at level {self.level_id}, team {self.team_id}"
 
 
-class ResolvedRollup(models.Model):
+class ResolvedRollup(Attributed):
     """Cases by the local day (week, month) of their resolution (a reopened case counts again
     when resolved anew) x where they are now x category x priority x source: the backlog
     over time is opened minus resolved."""
 
-    # Counted once for all cases (key and value "") and again under each imported attribute
-    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
-    attr_key = models.CharField(max_length=KEY_MAX, default="")
-    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     level_id = models.IntegerField()
@@ -308,7 +304,7 @@ HANDOFF_FIGURES = (
 )
 
 
-class HandoffRollup(models.Model):
+class HandoffRollup(Attributed):
     """Handoffs by the local day (month) raised (basis "r") and, again, by the day their
     case was opened (basis "o") x kind x status x both ends, with the sums of their raising
     and decision from the case's opening (seconds); basis "o" rows split the wait to the
@@ -317,10 +313,6 @@ class HandoffRollup(models.Model):
     those filters, alone or together, reads rollup rows; and once more under each imported
     attribute of its case (with the case's own category, priority and source)."""
 
-    # Counted once for all cases (key and value "") and again under each imported attribute
-    # of the case (``CaseAttribute``), which an attribute filter or breakdown reads.
-    attr_key = models.CharField(max_length=KEY_MAX, default="")
-    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     basis = models.CharField(max_length=1)  # r: day raised, o: day the case was opened
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
