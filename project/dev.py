@@ -16,12 +16,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+# Process groups (POSIX): the run command stops its children and all they started.
+GROUPS = hasattr(os, "killpg")
 
 
 def sh(*args: str, **kwargs) -> None:
@@ -62,9 +65,12 @@ def run() -> int:
         print(
             f"\nServing on http://127.0.0.1:{port}/ with the task cluster beside it. Ctrl-C stops both.\n", flush=True
         )
+        # Each in a session of its own, so stopping reaches what it started too (the task
+        # cluster's workers, the autoreloader's server), as Ctrl-C in a terminal would.
+        own = {"start_new_session": GROUPS}
         procs = [
-            subprocess.Popen([str(PY), "manage.py", "qcluster"], cwd=ROOT, env=env),
-            subprocess.Popen([str(PY), "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env),
+            subprocess.Popen([str(PY), "manage.py", "qcluster"], cwd=ROOT, env=env, **own),
+            subprocess.Popen([str(PY), "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env, **own),
         ]
         while all(p.poll() is None for p in procs):
             try:
@@ -75,14 +81,39 @@ def run() -> int:
         pass
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
+            _signal(p, signal.SIGINT)
         for p in procs:
             try:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                p.kill()
+                pass
+        _reap(procs)
     return 0
+
+
+def _signal(p: subprocess.Popen, signum: int) -> None:
+    """``signum`` to ``p`` and, where processes have groups, to everything it started."""
+    try:
+        if GROUPS:
+            os.killpg(p.pid, signum)
+        elif p.poll() is None:
+            p.send_signal(signum)
+    except ProcessLookupError:
+        pass
+
+
+def _reap(procs: list[subprocess.Popen], seconds: float = 5.0) -> None:
+    """Wait for what the children started to end too; kill whatever is left after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    for p in procs:
+        while GROUPS and time.monotonic() < deadline:
+            try:
+                os.killpg(p.pid, 0)  # anyone left in its group?
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        _signal(p, signal.SIGKILL if GROUPS else signal.SIGTERM)
+        p.wait()
 
 
 def test(args: list[str]) -> int:
