@@ -72,6 +72,7 @@ NOT_IN_ADMIN = {
     "rollupstate",
     "caseattribute",
     "reportcache",
+    "casesearch",  # a copy of the case text the database keeps (models/search.py)
 }
 SUPERUSER_ONLY = {
     "apitoken",

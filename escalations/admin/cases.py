@@ -167,7 +167,8 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
     list_display_links = ["id", "title"]
     list_filter = ["status", "level", "priority", "team", "category"]
     list_select_related = ["level", "team__level", "assignee"]
-    search_fields = ["title", "=requester_email", "=external_id"]
+    # The title and address are read from the side table where their indexes are.
+    search_fields = ["search_text__title", "=search_text__requester_email", "=external_id"]
     search_help_text = "A case number (42 or #42), words of the title, or the requester's exact e-mail."
     show_full_result_count = False
     case_lookup = "pk"

@@ -53,6 +53,7 @@ from escalations.models.rollups import (
     ResolvedRollup,
     RollupState,
 )
+from escalations.models.search import CaseSearch
 from escalations.models.sources import ImportedSource
 from escalations.models.suggestions import CaseSuggestion, SuggestionDecision, TextModel
 from escalations.models.waits import CaseWait
@@ -91,6 +92,7 @@ __all__ = [
     "FilterQueue",
     "SavedQueueFilter",
     "SatisfactionSurvey",
+    "CaseSearch",
     "Attachment",
     "InboundMessage",
     "InboundOutcome",

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -259,9 +258,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
             ("view_audit", "Can read the audit trail"),
         ]
         indexes = [
-            # The requester portal finds a requester's cases by address, without case
-            # (``requester_email__iexact`` is ``UPPER(...) = UPPER(...)`` on PostgreSQL).
-            models.Index(Upper("requester_email"), name="case_requester_email_upper"),
+            # The search text's indexes are on ``CaseSearch`` (``models/search.py``).
             models.Index(
                 fields=["next_check_at"],
                 name="case_next_check_due",

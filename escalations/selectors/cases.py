@@ -158,9 +158,12 @@ def _search(qs: QuerySet[Case], q: str) -> QuerySet[Case]:
     number = re.fullmatch(r"#?\s*(\d{1,18})", q)
     if number:
         return qs.filter(pk=int(number.group(1)))
+    # The text is read from its side table (``models/search.py``), where the trigram indexes are.
     for word in q.split()[:6]:
         qs = qs.filter(
-            Q(title__icontains=word) | Q(requester_name__icontains=word) | Q(requester_email__icontains=word)
+            Q(search_text__title__icontains=word)
+            | Q(search_text__requester_name__icontains=word)
+            | Q(search_text__requester_email__icontains=word)
         )
     return qs
 

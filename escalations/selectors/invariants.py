@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from escalations.audit import verify
+from escalations.core import search_text
 from escalations.models import (
     OPEN_STATUSES,
     Case,
@@ -118,6 +120,16 @@ def check() -> list[Finding]:
             "each case's handoff count, moves down and entry level agree with its handoffs (reports read them)",
             drift == 0,
             f"{drift} differ",
+        )
+    )
+    with connection.cursor() as cur:
+        cur.execute(search_text.mismatched_sql())
+        astray_text = cur.fetchone()[0]
+    out.append(
+        Finding(
+            "every case's search text equals its side row (the search box and the portal read it)",
+            astray_text == 0,
+            f"{astray_text} differ",
         )
     )
     if rollups.active():

@@ -84,7 +84,7 @@ def next_update(case: Case) -> NextUpdate:
 def requester_cases(email: str) -> list[Case]:
     """Open first, then the newest; a requester has tens of cases, not thousands."""
     cases = list(
-        Case.objects.filter(requester_email__iexact=_address(email))
+        Case.objects.filter(search_text__requester_email__iexact=_address(email))  # indexed there
         .select_related("level", "assignee__staff_profile")
         .order_by("-opened_at", "-pk")[:200]
     )
