@@ -65,8 +65,10 @@ class RuleFiring(models.Model):
     unless it repeats, and the unique constraint makes a double firing impossible."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="rule_firings")
-    rule = models.ForeignKey(TriggerRule, on_delete=models.CASCADE, related_name="firings")
-    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="+")
+    # No database constraint on the rule and level (migration 0071, as on the handoff): the
+    # ORM cascades a deleted rule or level to its firings.
+    rule = models.ForeignKey(TriggerRule, on_delete=models.CASCADE, related_name="firings", db_constraint=False)
+    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     fired_at = models.DateTimeField()
     times = models.PositiveIntegerField(default=1)
     reason = text_field(blank=True)

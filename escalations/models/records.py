@@ -33,11 +33,23 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations", db_index=False)
     kind = models.CharField(max_length=16, choices=EscalationKind.choices)
     status = FSMField(default=EscalationStatus.PENDING, choices=EscalationStatus.choices, protected=True)
-    from_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
-    to_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
-    from_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    to_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    from_assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The references to configuration and people carry no database constraint (migration
+    # 0071): each one is checked at commit, about 5 us apiece, eight per handoff on the
+    # sweep's hot path (issue 18). What they protected still holds: the ORM applies each
+    # ``on_delete`` (a level in use cannot be deleted, a deleted team or rule leaves the
+    # handoff without one), and the case's own level and team keep their constraints, so a
+    # handoff's receiving level and team exist when it is written (tests/test_lean_keys.py).
+    from_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    to_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    from_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    to_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    from_assignee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     raised_by = models.ForeignKey(
         User,
         null=True,
@@ -45,9 +57,15 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="Blank when a trigger rule escalated.",
+        db_constraint=False,
     )
     rule = models.ForeignKey(
-        "escalations.TriggerRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "escalations.TriggerRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     reason = text_field(blank=True)
     # The handoff.
@@ -63,7 +81,9 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
         default=False, db_default=False, help_text="The OLA work target at the level it left had been breached."
     )
     # The outcome.
-    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     return_reason = text_field(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
