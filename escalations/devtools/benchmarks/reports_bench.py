@@ -192,19 +192,27 @@ class ReportsBench:
                 cur.execute(f"VACUUM ANALYZE {table}")
         return time.perf_counter() - started
 
-    def ensure_attributes(self) -> int:
+    def ensure_attributes(self, chunk: int = CHUNK) -> int:
         """Give each benchmark case without one its ``ATTRIBUTE`` (one of ``ATTRIBUTE_VALUES``
         by case id), as an importer keeps a log's fields; databases built before the
-        benchmark had attributes get theirs here. Returns the rows added."""
+        benchmark had attributes get theirs here. Returns the rows added.
+
+        ``chunk`` case ids per statement, each committed on its own (outside a transaction): the
+        attribute triggers join each statement's rows to their cases, and one statement for
+        nine million cases spilled that join to temporary files until the disk was full."""
+        added = 0
         with connection.cursor() as cur:
-            cur.execute(
-                f"""INSERT INTO {CaseAttribute._meta.db_table} (case_id, key, value)
-                SELECT c.id, %s, 'C' || lpad((c.id %% %s)::text, 2, '0') FROM escalations_case c
-                WHERE c.source = %s AND NOT EXISTS (
-                    SELECT 1 FROM {CaseAttribute._meta.db_table} a WHERE a.case_id = c.id AND a.key = %s)""",
-                [ATTRIBUTE, ATTRIBUTE_VALUES, SOURCE, ATTRIBUTE],
-            )
-            added = cur.rowcount
+            cur.execute("SELECT min(id), max(id) FROM escalations_case WHERE source = %s", [SOURCE])
+            low, high = cur.fetchone()
+            for first in range(low or 1, (high or 0) + 1, chunk):
+                cur.execute(
+                    f"""INSERT INTO {CaseAttribute._meta.db_table} (case_id, key, value)
+                    SELECT c.id, %s, 'C' || lpad((c.id %% %s)::text, 2, '0') FROM escalations_case c
+                    WHERE c.source = %s AND c.id BETWEEN %s AND %s AND NOT EXISTS (
+                        SELECT 1 FROM {CaseAttribute._meta.db_table} a WHERE a.case_id = c.id AND a.key = %s)""",
+                    [ATTRIBUTE, ATTRIBUTE_VALUES, SOURCE, first, first + chunk - 1, ATTRIBUTE],
+                )
+                added += cur.rowcount
             if added:
                 cur.execute(f"VACUUM ANALYZE {CaseAttribute._meta.db_table}")
         return added
