@@ -16,11 +16,11 @@ CASE = "escalations_case"
 SEARCH = "escalations_casesearch"
 _COLS = ", ".join(SEARCHED)
 _CHANGED = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in SEARCHED)
+_SETS = ", ".join(f"{c} = NEW.{c}" for c in SEARCHED)
 _NAMES = ("case_search_insert", "case_search_update", "case_search_delete")
 
 
 def _postgresql() -> list[str]:
-    sets = ", ".join(f"{c} = NEW.{c}" for c in SEARCHED)
     return [
         f"""CREATE OR REPLACE FUNCTION case_search_insert() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -29,7 +29,7 @@ def _postgresql() -> list[str]:
         END $$""",
         f"""CREATE OR REPLACE FUNCTION case_search_update() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            UPDATE {SEARCH} SET {sets} WHERE case_id = NEW.id;
+            UPDATE {SEARCH} SET {_SETS} WHERE case_id = NEW.id;
             RETURN NULL;
         END $$""",
         f"""CREATE OR REPLACE FUNCTION case_search_delete() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -47,13 +47,12 @@ def _postgresql() -> list[str]:
 
 
 def _sqlite() -> list[str]:
-    sets = ", ".join(f"{c} = NEW.{c}" for c in SEARCHED)
     news = ", ".join(f"NEW.{c}" for c in SEARCHED)
     return [
         f"CREATE TRIGGER case_search_insert AFTER INSERT ON {CASE} BEGIN "
         f"INSERT INTO {SEARCH} (case_id, {_COLS}) VALUES (NEW.id, {news}); END",
         f"CREATE TRIGGER case_search_update AFTER UPDATE OF {_COLS} ON {CASE} WHEN {_CHANGED} BEGIN "
-        f"UPDATE {SEARCH} SET {sets} WHERE case_id = NEW.id; END",
+        f"UPDATE {SEARCH} SET {_SETS} WHERE case_id = NEW.id; END",
         f"CREATE TRIGGER case_search_delete AFTER DELETE ON {CASE} BEGIN "
         f"DELETE FROM {SEARCH} WHERE case_id = OLD.id; END",
     ]
