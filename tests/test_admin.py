@@ -73,6 +73,7 @@ NOT_IN_ADMIN = {
     "caseattribute",
     "reportcache",
     "casesearch",  # a copy of the case text the database keeps (models/search.py)
+    "policysnapshot",  # the frozen terms, shown on each case ("Frozen policy")
 }
 SUPERUSER_ONLY = {
     "apitoken",

@@ -16,7 +16,7 @@ from escalations import workflow
 from escalations.automation.sweep import run_sweep
 from escalations.domain import clock as clocks
 from escalations.domain import rules
-from escalations.models import Case, Note, TriggerRule
+from escalations.models import Case, Note, PolicySnapshot, TriggerRule
 from escalations.models.policy import condition_problem
 from escalations.reports import REGISTRY, Filters
 from escalations.workflow.base import InvalidAction
@@ -266,7 +266,7 @@ def _old_style(case, **fields):
     snapshot = dict(case.policy_snapshot)
     snapshot.pop("sla_level", None)
     Case.objects.filter(pk=case.pk).update(
-        policy_snapshot=snapshot,
+        policy=PolicySnapshot.objects.keep(snapshot),
         sla_started_at=None,
         ola_response_due_at=None,
         ola_work_due_at=None,

@@ -280,5 +280,5 @@ class Replay:
         self.tick(c.resolved_at or self.inc.events[-1].at)
         c.next_check_at = None  # history: the sweep never looks at it
         values = {name: getattr(c, name) for name in FIELDS}
-        self.out.case = Case(**values, status=self.status)
+        self.out.case = Case(**values, status=self.status, policy_snapshot=c.policy_snapshot)  # its terms stored too
         return self.out

@@ -13,7 +13,7 @@ from escalations.core.bulk import bulk_insert
 from escalations.importers import sources
 from escalations.importers.common import Context, Incident, LogFormatError, LogReader, Summary
 from escalations.importers.replay import Replay, Replayed
-from escalations.models import Case, CaseAttribute, Escalation
+from escalations.models import Case, CaseAttribute, Escalation, snapshots
 
 BATCH = 500
 CaseHistory = Case.history.model
@@ -130,6 +130,7 @@ def _import_batch(ctx: Context, batch: list[Incident]) -> list[str]:
 
 def write(replayed: list[Replayed], ctx: Context) -> None:
     cases = [r.case for r in replayed]
+    snapshots.keep_pending(cases)  # the frozen terms' rows before the cases that point at them
     bulk_insert(cases)
     handoffs, esc_history = [], []
     for r in replayed:

@@ -54,6 +54,7 @@ from escalations.models.rollups import (
     RollupState,
 )
 from escalations.models.search import CaseSearch
+from escalations.models.snapshots import PolicySnapshot
 from escalations.models.sources import ImportedSource
 from escalations.models.suggestions import CaseSuggestion, SuggestionDecision, TextModel
 from escalations.models.waits import CaseWait
@@ -93,6 +94,7 @@ __all__ = [
     "SavedQueueFilter",
     "SatisfactionSurvey",
     "CaseSearch",
+    "PolicySnapshot",
     "Attachment",
     "InboundMessage",
     "InboundOutcome",

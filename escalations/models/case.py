@@ -15,6 +15,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from escalations.audit.records import audited_history
 from escalations.core.text import OneLineFieldsMixin
 from escalations.domain import authority
+from escalations.models import snapshots
 from escalations.models.choices import (
     OPEN_STATUSES,
     CaseStatus,
@@ -29,6 +30,7 @@ from escalations.models.lifetime import LifetimeClass
 from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Level, Team
 from escalations.models.policy import EscalationPath
+from escalations.models.snapshots import PolicySnapshot
 
 S = CaseStatus
 
@@ -148,9 +150,20 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
         default=0, db_default=0, help_text="Returns and de-escalations: the times the case went down a level."
     )
 
-    # The clocks (docs/counting-time.md). The policy in force at intake is frozen here, so
-    # editing a policy does not silently rewrite running cases.
-    policy_snapshot = models.JSONField(default=dict)
+    # The clocks (docs/counting-time.md). The policy in force at intake is frozen, so
+    # editing a policy does not silently rewrite running cases; the frozen terms are shared
+    # by every case that froze the same ones (``models.snapshots``): ``policy_snapshot``
+    # reads and assigns them.
+    policy = models.ForeignKey(
+        PolicySnapshot,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name="frozen SLA policy",
+    )
+    policy_snapshot = property(snapshots.terms_of, snapshots.set_terms)
     opened_at = models.DateTimeField(default=timezone.now)
     level_entered_at = models.DateTimeField(default=timezone.now)
     # The SLA, the customer's commitment: set at intake from policy x priority; only a
@@ -225,12 +238,12 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
 
     objects = CaseQuerySet.as_manager()
     # ``next_check_at`` is the scheduler's bookmark, not a fact about the case; the frozen
-    # policy is written once at intake (its name is in the "Opened" row's reason).
+    # policy is set once at intake (its name is in the "Opened" row's reason).
     history = audited_history(
         excluded_fields=[
             "updated_at",
             "next_check_at",
-            "policy_snapshot",
+            "policy",
             "breach_risk",
             "escalation_risk",
             "risk_reasons",
@@ -417,6 +430,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.entry_level_id is None:  # a new case enters the ladder where it is opened
             self.entry_level_id = self.level_id
+        snapshots.keep_pending([self], kwargs.get("using"))  # the frozen terms' row first
         super().save(*args, **kwargs)
 
     @property

@@ -3,9 +3,10 @@ evaluate it as plain rows.
 
 ``claim`` locks up to ``n`` due cases (``FOR UPDATE SKIP LOCKED``, so concurrent
 sweepers split the due set) and reads them in the same statement as plain tuples over a
-binary cursor. Each distinct policy snapshot is parsed once per batch (``snapshot``: the
-one place the sweep reads a snapshot, so where it comes from can change), and the cases
-share the parsed dict, their level and team objects.
+binary cursor. A case row holds only the key of its frozen SLA terms (``policy_id``);
+each distinct one is read once per process (``PolicySnapshot.objects.bodies``, one query
+per batch for keys not seen yet), and the cases share the terms, their level and team
+objects.
 
 ``rows_as_cases`` makes each tuple a ``CaseRow`` (a slotted object with the model's
 attribute names, no model instance); ``PlainEffects`` builds handoffs, notices and
@@ -40,6 +41,7 @@ from escalations.models import (
     Escalation,
     Level,
     Notification,
+    PolicySnapshot,
     RuleFiring,
     Team,
 )
@@ -56,14 +58,6 @@ def _fields():
     if _FIELDS is None:
         _FIELDS = list(Case._meta.concrete_fields)
     return _FIELDS
-
-
-def snapshot(text: str, parsed: dict[str, dict]) -> dict:
-    """The policy snapshot stored as ``text``, parsed once per batch (``parsed``)."""
-    value = parsed.get(text)
-    if value is None:
-        value = parsed[text] = json.loads(text)
-    return value
 
 
 def claim(now: datetime, n: int) -> list[tuple]:
@@ -85,20 +79,19 @@ def claim(now: datetime, n: int) -> list[tuple]:
 
 
 def cases_from_rows(rows: list[tuple], connection_alias: str = "default") -> list[Case]:
-    """Case objects for the claimed rows, sharing parsed snapshots, levels, teams,
-    categories and assignees (one query each per batch)."""
+    """Case objects for the claimed rows, sharing frozen terms, levels, teams, categories
+    and assignees (one query each per batch)."""
     fields = _fields()
     names = [f.attname for f in fields]
     json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
-    snap_at = names.index("policy_snapshot")
-    parsed: dict[str, dict] = {}
     cases = []
     for t in rows:
         values = list(t)
         for i in json_at:
             if values[i] is not None:
-                values[i] = snapshot(values[i], parsed) if i == snap_at else json.loads(values[i])
+                values[i] = json.loads(values[i])
         cases.append(Case.from_db(connection_alias, names, values))
+    PolicySnapshot.objects.bodies({c.policy_id for c in cases})  # read once, then from the process's cache
     levels = {lv.pk: lv for lv in Level.objects.ladder()}
     teams = Team.objects.in_bulk({c.team_id for c in cases if c.team_id is not None})
     categories = Category.objects.in_bulk({c.category_id for c in cases if c.category_id is not None})
@@ -169,7 +162,7 @@ def _plain_class(model, name: str, fks: tuple, extra: tuple = ()):
 _CASE_FKS = ("level", "highest_level", "team", "assignee", "category")
 
 
-class CaseRow(_plain_class(Case, "_CaseBase", _CASE_FKS)):
+class CaseRow(_plain_class(Case, "_CaseBase", _CASE_FKS, ("policy_snapshot",))):
     """A claimed case: its columns as read, the shared level, team, assignee and category
     objects, and the methods the rules, clocks, notices and handoff texts call."""
 
@@ -282,15 +275,14 @@ def _setup() -> None:
 
 
 def rows_as_cases(rows: list[tuple]) -> list[CaseRow]:
-    """Plain cases for the claimed rows, sharing parsed snapshots, levels, teams,
-    categories and assignees (one query each per batch)."""
+    """Plain cases for the claimed rows, sharing frozen terms, levels, teams, categories
+    and assignees (one query each per batch)."""
     _setup()
     fields = _fields()
     names = [f.attname for f in fields]
     json_at = {i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"}
-    snap_at = names.index("policy_snapshot")
-    parsed: dict[str, dict] = {}
-    at = {n: names.index(n + "_id") for n in _CASE_FKS}
+    at = {n: names.index(n + "_id") for n in (*_CASE_FKS, "policy")}
+    terms = PolicySnapshot.objects.bodies({t[at["policy"]] for t in rows})
     levels = {lv.pk: lv for lv in Level.objects.ladder()}
     teams = Team.objects.in_bulk({t[at["team"]] for t in rows if t[at["team"]] is not None})
     categories = Category.objects.in_bulk({t[at["category"]] for t in rows if t[at["category"]] is not None})
@@ -302,8 +294,9 @@ def rows_as_cases(rows: list[tuple]) -> list[CaseRow]:
         row = CaseRow.__new__(CaseRow)
         for i, (name, value) in enumerate(zip(names, t)):
             if i in json_at and value is not None:
-                value = snapshot(value, parsed) if i == snap_at else json.loads(value)
+                value = json.loads(value)
             setter(row, name, value)
+        setter(row, "policy_snapshot", terms.get(t[at["policy"]], {}))
         for fk, objs in shared.items():
             key = t[at[fk]]
             setter(row, fk + "_obj", None if key is None else objs.get(key))

@@ -27,7 +27,7 @@ from django.utils import timezone
 from escalations import workflow
 from escalations.devtools.benchmarks.seeding import creation_history
 from escalations.domain import clock
-from escalations.models import Case, Category, Level, SlaPolicy, StaffProfile, Team
+from escalations.models import Case, Category, Level, PolicySnapshot, SlaPolicy, StaffProfile, Team
 
 SOURCE = "bench-pages"
 USERNAME = "bench_agent"
@@ -97,7 +97,7 @@ def build(total: int, out, history: bool = True) -> float:
         return 0.0
     levels = {lv.code: lv.pk for lv in Level.objects.all()}
     teams = {t.level.code: t.pk for t in Team.objects.filter(name__startswith="Bench ").select_related("level")}
-    snapshot = json.dumps(clock.freeze_policy(SlaPolicy.objects.default()))
+    snapshot = PolicySnapshot.objects.keep(clock.freeze_policy(SlaPolicy.objects.default()))
     now = timezone.now()
     params = {
         "snap": snapshot,
@@ -126,7 +126,7 @@ def build(total: int, out, history: bool = True) -> float:
         INSERT INTO escalations_case (
             title, description, requester_name, requester_email, category_id, impact, urgency, priority,
             complexity, customer_tier, status, level_id, team_id, assignee_id, reassignment_count, reopen_count,
-            escalation_count, highest_level_id, entry_level_id, policy_snapshot, opened_at, level_entered_at,
+            escalation_count, highest_level_id, entry_level_id, policy_id, opened_at, level_entered_at,
             responded_at, first_response_at, response_due_at, resolution_due_at, paused_at, pauses, next_check_at,
             resolved_at, closed_at, resolution_summary, version, updated_at, source, external_id)
         SELECT
@@ -135,7 +135,7 @@ def build(total: int, out, history: bool = True) -> float:
             (%(cats)s::bigint[])[1 + i %% 5], 1 + i %% 3, 1 + (i / 3) %% 3,
             CASE 2 + i %% 3 + (i / 3) %% 3 WHEN 2 THEN 1 WHEN 3 THEN 2 WHEN 4 THEN 3 ELSE 4 END,
             'medium', 'standard', st, lvl, tm, CASE WHEN lvl = %(l1)s AND i %% 1999 = 0 THEN %(agent)s END,
-            0, 0, CASE WHEN lvl = %(l1)s THEN 0 ELSE 1 END, lvl, lvl, CAST(%(snap)s AS jsonb), opened, opened,
+            0, 0, CASE WHEN lvl = %(l1)s THEN 0 ELSE 1 END, lvl, lvl, %(snap)s, opened, opened,
             CASE WHEN st <> 'new' THEN opened + interval '10 minutes' END,
             CASE WHEN st <> 'new' THEN opened + interval '10 minutes' END,
             opened + interval '15 minutes', opened + interval '4 hours',

@@ -14,7 +14,7 @@ def creation_history(source: str, first_pk: int, reason: str, chunk: int = 20_00
     history, as the invariants expect."""
     last = first_pk - 1
     while True:
-        batch = list(Case.objects.filter(source=source, pk__gt=last).defer("policy_snapshot").order_by("pk")[:chunk])
+        batch = list(Case.objects.filter(source=source, pk__gt=last).order_by("pk")[:chunk])
         if not batch:
             return
         last = batch[-1].pk

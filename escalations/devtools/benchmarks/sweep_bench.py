@@ -15,7 +15,6 @@ the same due cases and leaves no rows behind.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import random
 import statistics
@@ -41,6 +40,7 @@ from escalations.models import (
     Level,
     Notification,
     PathStep,
+    PolicySnapshot,
     RuleFiring,
     SlaPolicy,
     Team,
@@ -115,7 +115,7 @@ class Bench:
         later = self.now + timedelta(days=1)
         is_pg = connection.vendor == "postgresql"
         params = {
-            "snap": json.dumps(snapshot),
+            "snap": PolicySnapshot.objects.keep(snapshot),
             "m": self.m,
             "l1": self.l1.pk,
             "t1": self.t1.pk,
@@ -130,18 +130,17 @@ class Bench:
         }
         if not is_pg:
             params = {k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v) for k, v in params.items()}
-        snap = "CAST(%(snap)s AS jsonb)" if is_pg else "%(snap)s"
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(
                 f"""
                 INSERT INTO escalations_case (
                     title, description, requester_name, requester_email, category_id, impact, urgency, priority,
                     complexity, customer_tier, status, level_id, team_id, path_id, reassignment_count, reopen_count,
-                    escalation_count, highest_level_id, entry_level_id, policy_snapshot, opened_at, level_entered_at,
+                    escalation_count, highest_level_id, entry_level_id, policy_id, opened_at, level_entered_at,
                     response_due_at, resolution_due_at, pauses, next_check_at, resolution_summary, version,
                     updated_at, source, external_id)
                 SELECT 'Benchmark case', '', 'Bench Requester', 'requester@bench.example', %(cat)s, 1, 1, 1,
-                    'medium', 'standard', 'in_progress', %(l1)s, %(t1)s, %(path)s, 0, 0, 0, %(l1)s, %(l1)s, {snap},
+                    'medium', 'standard', 'in_progress', %(l1)s, %(t1)s, %(path)s, 0, 0, 0, %(l1)s, %(l1)s, %(snap)s,
                     CASE WHEN i <= %(m)s THEN %(opened_due)s ELSE %(opened)s END,
                     CASE WHEN i <= %(m)s THEN %(opened_due)s ELSE %(opened)s END,
                     CASE WHEN i <= %(m)s THEN %(due_at)s ELSE %(resp_due)s END,
