@@ -11,6 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from escalations import workflow
 from escalations.automation.sweep import run_sweep
@@ -199,3 +200,11 @@ def test_migration_0072_moves_the_terms_of_existing_cases(agent, vendor):
     _all_keys_stored()
     test_the_case_row_is_narrow_and_holds_no_terms()
     workflow.case_take(case_id=one.pk, actor=agent)  # the cases work on
+
+
+def test_the_admin_case_page_shows_the_frozen_terms(client, manager, agent):
+    case = open_case(agent)
+    client.force_login(manager)
+    page = client.get(reverse("admin:escalations_case_change", args=[case.pk])).content.decode()
+    assert "frozen SLA policy" in page.lower() or "Frozen policy" in page
+    assert "&quot;policy&quot;: &quot;Standard 24x7&quot;" in page and "&quot;sla_level&quot;: &quot;L1&quot;" in page

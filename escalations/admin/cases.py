@@ -7,6 +7,8 @@ function, which checks state, authority and the version the user saw.
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -143,7 +145,7 @@ CASE_FIELDSETS = [
             ]
         },
     ),
-    ("Frozen policy", {"classes": ["collapse"], "fields": ["policy_snapshot"]}),
+    ("Frozen policy", {"classes": ["collapse"], "fields": ["frozen_policy"]}),
 ]
 
 
@@ -189,6 +191,14 @@ class CaseAdmin(CaseRowsMixin, ReadOnlyMixin, HistoryAdmin):
             .get_queryset(request)
             .select_related("level", "team__level", "assignee", "category", "path", "highest_level", "created_by")
         )
+
+    @admin.display(description="frozen SLA policy")
+    def frozen_policy(self, case: Case) -> str:
+        """The terms frozen at intake (``models.snapshots``), as stored."""
+        terms = case.policy_snapshot
+        if not terms:
+            return "—"
+        return format_html("<pre>{}</pre>", json.dumps(terms, indent=2, sort_keys=True, ensure_ascii=False))
 
     @admin.display(description="followers")
     def followers(self, case: Case) -> str:
