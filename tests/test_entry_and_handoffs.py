@@ -89,7 +89,7 @@ def test_an_import_counts_the_logs_handoffs_and_its_first_level(tmp_path):
 
 
 @pytest.mark.postgres
-def test_migrations_0057_0059_0061_and_0069_fill_them_in_and_recount_the_rollups(agent, specialist):
+def test_migrations_0057_0059_0061_and_0073_fill_them_in_and_recount_the_rollups(agent, specialist):
     build.install()
     build.rebuild()
     case = ladder_walk(agent, specialist)
@@ -103,7 +103,7 @@ def test_migrations_0057_0059_0061_and_0069_fill_them_in_and_recount_the_rollups
     fill = importlib.import_module("escalations.migrations.0057_entry_level_handoff_count")
     copies = importlib.import_module("escalations.migrations.0059_handoff_case_copies")
     count = importlib.import_module("escalations.migrations.0061_duration_rollup_crossed")
-    last = importlib.import_module("escalations.migrations.0069_attributes_in_rollups")  # counts now
+    last = importlib.import_module("escalations.migrations.0073_attributes_in_duration_and_raiser_rollups")  # counts now
 
     class Editor:
         pass

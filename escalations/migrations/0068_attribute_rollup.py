@@ -5,7 +5,7 @@ resolution (``resolve_s``) and the cases open now (``open_now``, by status), whi
 breakdown's "(none)" row needs (the cases without the attribute: all cases less those with
 it); it is emptied and counted again.
 
-This was the last migration that changed the rollups until 0069, which now installs the trigger
+This was the last migration that changed the rollups until 0069; 0073 now installs the trigger
 functions and counts what is empty (``rollups.build.install_and_fill``):
 every rollup on a fresh database, else the two tables emptied here and whatever an earlier
 migration emptied (0061 and 0063 no longer count: their count would read every rollup the
@@ -25,7 +25,7 @@ def empty(apps, schema_editor):
 
 
 def build(apps, schema_editor):
-    """Nothing here any more: 0069, now the last migration that changes the rollups, installs
+    """Nothing here any more: 0073, now the last migration that changes the rollups, installs
     the triggers (on the attributes for the case-keyed and handoff rollups too) and counts
     what is empty, this table included."""
 

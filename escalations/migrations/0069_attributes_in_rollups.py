@@ -10,9 +10,9 @@ an index of the resolution clocks running unmarked (``case_resolution_unmarked``
 desk's breakdown by an attribute reads the open rollup's rows under the key and only the few
 open cases past due that the sweep has not marked yet.
 
-The five tables are emptied and counted again; this is now the last migration that changes
-the rollups: it installs the trigger functions (on the attributes for all five) and counts
-what is empty (``rollups.build.install_and_fill``; 0068 no longer counts). PostgreSQL only.
+The five tables are emptied here and counted again by 0073, now the last migration that
+changes the rollups: it installs the trigger functions (on the attributes for all five) and
+counts what is empty (``rollups.build.install_and_fill``). PostgreSQL only.
 """
 
 from django.db import migrations, models
@@ -35,11 +35,8 @@ def empty(apps, schema_editor):
 
 
 def build(apps, schema_editor):
-    # Imported here, not at the top (see ``empty``).
-    from escalations.rollups import build as rollups
-
-    if schema_editor.connection.vendor == "postgresql":
-        rollups.install_and_fill()
+    """Nothing here any more: 0073, now the last migration that changes the rollups,
+    installs the triggers and counts what is empty, these five tables included."""
 
 
 class Migration(migrations.Migration):

@@ -222,14 +222,15 @@ CROSSED = ("category_id", "team_id", "priority", "source")
 class CaseDurationRollup(models.Model):
     """Histogram buckets (``reports.sql.bucket_sql``) of each case's time from opening to
     first response (measure 1) and to resolution (measure 2) per level, once for all cases
-    (``slice`` "") and once per value of each filter (team, category, priority, source), and
-    once more under all four (``slice`` "*"), which two or more filters at once read."""
+    (``slice`` "") and once per value of each filter (team, category, priority, source, and
+    each imported attribute of the case: ``slice`` "attr:<key>"), and once more under the
+    four case filters at once (``slice`` "*"), which two or more filters at once read."""
 
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     level_id = models.IntegerField()
-    slice = models.CharField(max_length=16)
-    value = models.CharField(max_length=32)
+    slice = models.CharField(max_length=5 + KEY_MAX)
+    value = models.CharField(max_length=VALUE_MAX)
     # Slice "*": every filter at once (two or more set); 0 and "" in the other slices.
     team_id = models.IntegerField()
     category_id = models.IntegerField()
@@ -409,8 +410,11 @@ class RaiserRollup(models.Model):
     teams x who raised them (0: a rule or nobody): how many, how many were returned, how
     many were raised in this desk (by a person or a rule, not imported) and how many of
     those missed information (a blank summary, what was tried, impact or knowledge). Counted
-    for all cases and under the case's filters, as ``HandoffRollup``."""
+    for all cases and under the case's filters, and again under each imported attribute of
+    the case, as ``HandoffRollup``."""
 
+    attr_key = models.CharField(max_length=KEY_MAX, default="")
+    attr_value = models.CharField(max_length=VALUE_MAX, default="")
     grain = models.CharField(max_length=1, choices=GRAINS)
     day = models.DateField()
     # Each handoff counts twice: once for all cases of its source (``whole``; category and
@@ -435,6 +439,8 @@ class RaiserRollup(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=[
+                    "attr_key",
+                    "attr_value",
                     "grain",
                     "day",
                     "whole",
@@ -462,7 +468,7 @@ class RaiserRollup(models.Model):
                 models.Index(
                     fields=[lead, "grain", "day"],
                     include=[other, *RAISER_FIGURES],
-                    condition=models.Q(whole=False),
+                    condition=models.Q(whole=False, attr_key=""),
                     name=f"raiserrollup_by_{lead.removesuffix('_id')}",
                 )
                 for lead, other in (("category_id", "priority"), ("priority", "category_id"))

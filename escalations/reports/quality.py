@@ -22,7 +22,7 @@ HANDOFF_FIELDS = ("summary", "steps_tried", "customer_impact", "knowledge_consul
 def _raisers(scope: Scope) -> list[dict]:
     """Per (team left, raiser): escalations raised, returned, raised in this desk, and of
     those missing information; from the rollups when they can answer the filters."""
-    if rollups.usable(scope, attributes=False):
+    if rollups.usable(scope):
         return rollups.raisers(scope)
     thin = Q()
     for name in HANDOFF_FIELDS:

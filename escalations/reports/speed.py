@@ -30,7 +30,7 @@ UP = (EscalationKind.ESCALATE, EscalationKind.JUMP)
 
 
 def _case_figures(scope: Scope) -> dict:
-    if rollups.usable(scope, attributes=False):
+    if rollups.durations_usable(scope):
         return _case_figures_rolled(scope)
     return _case_figures_from_cases(scope)
 

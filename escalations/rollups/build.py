@@ -61,24 +61,30 @@ def uninstall_and_empty(*tables: str) -> None:
         cur.execute(f"TRUNCATE {', '.join(tables)}")
 
 
-def install_and_fill() -> None:
+def install_and_fill(attributes_added: tuple[str, ...] = ()) -> None:
     """What the last migration that changes the rollups runs: install the triggers, then
     count every rollup on a database that never had them (no ``RollupState`` row), else
-    only the tables left empty (the ones that migration emptied)."""
+    only the tables left empty (the ones that migration emptied), and in the kept tables of
+    ``attributes_added`` (which now count cases under their attributes too) only the rows
+    under each attribute: the rows for all cases are already there."""
     if not supported():
         return
-    install()
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM escalations_rollupstate")
         if cur.fetchone()[0] == 0:
+            install()
             rebuild()
             return
         cur.execute(f"LOCK TABLE {', '.join(TRIGGERS)} IN SHARE MODE")
+        install()
         for fact, tables in FACTS.items():
             for table in tables:
                 cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
                 if not cur.fetchone()[0]:
                     cur.execute(upsert(table, fact_rows(fact, table), STATE_TZ))
+                elif table in attributes_added:
+                    attributes = ((1, "escalations_caseattribute"),)
+                    cur.execute(upsert(table, fact_rows("escalations_caseattribute", table, attributes), STATE_TZ))
 
 
 def active() -> bool:

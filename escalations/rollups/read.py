@@ -27,6 +27,7 @@ from escalations.models import (
 )
 from escalations.reports.base import SOURCES
 from escalations.rollups import build
+from escalations.rollups.schema import ATTR_SLICE
 
 # The filters the rollups have columns for; any other sends the report to the facts. An
 # attribute filter is read from the rows each attributed rollup keeps per attribute of the
@@ -51,12 +52,8 @@ SERIES_GRAINS = {"day": ("d",), "week": ("w", "d"), "month": ("m", "d")}
 TOTAL_GRAINS = ("m", "w", "d")
 
 
-def usable(scope, attributes: bool = True) -> bool:
-    """The rollups are built (PostgreSQL, this time zone) and hold every filter set; with
-    ``attributes`` False, for a reader of a rollup without attribute rows (no attribute
-    filter then)."""
-    if scope.attr is not None and not attributes:
-        return False
+def usable(scope) -> bool:
+    """The rollups are built (PostgreSQL, this time zone) and hold every filter set."""
     for f in dataclasses.fields(scope.f):
         if f.name not in KNOWN_FILTERS and getattr(scope.f, f.name) not in (None, "", (), [], {}):
             return False
@@ -215,7 +212,7 @@ def handoff_rows(model, scope, pieces, **kw):
     the scope's level and team (a handoff's level and team filters, as ``Scope.escalations``).
     With no category, priority or attribute filter the rows counting all cases (of the source
     filtered, if any), else those of the cases' own category, priority and source that match
-    (an attribute filter: the copies under that attribute; ``RaiserRollup`` has none)."""
+    (an attribute filter: the copies under that attribute)."""
     case = {}
     if scope.category is not None:
         case["category_id"] = scope.category.pk
@@ -224,9 +221,9 @@ def handoff_rows(model, scope, pieces, **kw):
     if scope.f.source is not None:
         case["source"] = SOURCES[scope.f.source]
     whole = scope.category is None and scope.f.priority is None and scope.attr is None
-    if model is HandoffRollup and scope.attr is not None:  # the case's own copies under it
+    if scope.attr is not None:  # the case's own copies under it
         case["attr_key"], case["attr_value"] = scope.attr
-    elif model is HandoffRollup:  # (key "": value "", the partial indexes' condition)
+    else:  # (key "": value "", the partial indexes' condition)
         case["attr_key"] = ""
     qs = model.objects.filter(range_q(pieces), whole=whole, **case, **kw)
     if scope.level is not None:
@@ -281,10 +278,21 @@ def resolution_groups(scope) -> list[dict]:
 # -- speed -----------------------------------------------------------------------------------
 
 
+def durations_usable(scope) -> bool:
+    """Whether the histogram rollup answers the scope: its slices hold one filter at a time,
+    an attribute's included, and its crossed rows two or more case filters without one."""
+    if not usable(scope):
+        return False
+    return scope.attr is None or duration_slice(scope) is not None
+
+
 def duration_slice(scope) -> tuple[str, str] | None:
     """The one filter the histograms are sliced by ("" for none); None when two or more
-    filters are set (the histograms then come from the rows crossed with every filter)."""
+    filters are set (the histograms then come from the rows crossed with every filter, or
+    from the cases when one is an attribute)."""
     dims = []
+    if scope.attr is not None:
+        dims.append((ATTR_SLICE + scope.attr[0], scope.attr[1]))
     if scope.team is not None:
         dims.append(("team", str(scope.team.pk)))
     if scope.category is not None:

@@ -62,10 +62,11 @@ OPEN_FIGURES = {
 # Resolutions by the day they happened (the backlog: opened minus resolved).
 RESOLVED_KEYS = (*ATTR, "grain", "day", "level_id", "team_id", "category_id", "priority", "source")
 # Durations keep one filter dimension at a time ("slice": "" none, or team, category,
-# priority, source with its value): a few thousand rows per month and level each. Two or
-# more filters at once read the rows crossed with every dimension (slice "*", with the
-# team, category, priority and source columns set; 0 and "" in the other rows): about a row
-# per case and week, read only for such a combination (migration 0061).
+# priority, source, or "attr:<key>" for an imported attribute, with its value): a few
+# thousand rows per month and level each. Two or more filters at once read the rows crossed
+# with every case filter (slice "*", with the team, category, priority and source columns
+# set; 0 and "" in the other rows): about a row per case and week, read only for such a
+# combination (migration 0061); an attribute with another filter reads the cases.
 DURATION_KEYS = (
     "grain",
     "day",
@@ -123,6 +124,7 @@ ATTRIBUTE_FIGURES = (
 )
 # Handoffs by the day raised and who raised them (the quality report's over-escalation).
 RAISER_KEYS = (
+    *ATTR,
     "grain",
     "day",
     *CASE_FILTERS,
@@ -191,6 +193,8 @@ CASE_SUMS = ("n", *CASE_FIGURES)
 CASE_FLOATS = ("fr_s", "r_s", "s_s", "resolve_s")
 DURATION_SUMS = ("n", "s")
 HANDOFF_SUMS = ("n", "raised_s", "decided_s", "wait_s", "response_breached", "work_breached")
+# An attribute's slice: this prefix and its key (the value in ``value``).
+ATTR_SLICE = "attr:"
 SLICES = {
     "": "''",
     "team": "COALESCE(team_id, 0)::text",
@@ -274,6 +278,8 @@ FROM d WHERE resolved_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"""
 
 
 def duration_select(rows: str, tz: str) -> str:
+    """A case's row for all cases (``attr_key`` "") counts in every slice and the crossed
+    one; its row under an attribute only in that attribute's slice ("attr:<key>")."""
     slices = ", ".join(f"('{k}', {v}, 0, 0, 0, '')" for k, v in SLICES.items())
     crossed = "('*', '', COALESCE(d.team_id, 0), d.category_id, d.priority, d.source)"
     return " UNION ALL ".join(
@@ -283,7 +289,10 @@ SELECT '{g}', {_day("d.opened_at", tz, g)}, d.level_id, sl.slice, sl.value, sl.t
 FROM d CROSS JOIN LATERAL (VALUES
     (1, date_part('epoch', d.first_response_at - d.opened_at)),
     (2, date_part('epoch', d.resolved_at - d.opened_at))) AS m(measure, sec)
-CROSS JOIN LATERAL (VALUES {slices}, {crossed}) AS sl(slice, value, team_id, category_id, priority, source)
+CROSS JOIN LATERAL (
+    SELECT * FROM (VALUES {slices}, {crossed}) AS x WHERE d.attr_key = ''
+    UNION ALL SELECT '{ATTR_SLICE}' || d.attr_key, d.attr_value, 0, 0, 0, '' WHERE d.attr_key <> ''
+) AS sl(slice, value, team_id, category_id, priority, source)
 WHERE m.sec IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"""
         for g in DURATION_GRAINS
     )
@@ -314,8 +323,10 @@ def raiser_select(rows: str, tz: str) -> str:
     ends = "kind, from_level_id, to_level_id, COALESCE(from_team_id, 0), COALESCE(to_team_id, 0)"
     return " UNION ALL ".join(
         f"""
-SELECT '{g}', {_day("created_at", tz, g)}, {WHO}, {ends}, COALESCE(raised_by_id, 0), SUM(sg), {figures}
-FROM d {TWICE} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"""
+SELECT attr_key, attr_value, '{g}', {_day("created_at", tz, g)}, {WHO}, {ends}, COALESCE(raised_by_id, 0), SUM(sg),
+       {figures}
+FROM d {TWICE} WHERE NOT (w.whole AND attr_key <> '')
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"""
         for g in GRAINS
     )
 
@@ -374,7 +385,9 @@ ATTRIBUTED = {
     "escalations_entryrollup": "escalations_case",
     "escalations_openrollup": "escalations_case",
     "escalations_resolvedrollup": "escalations_case",
+    "escalations_casedurationrollup": "escalations_case",  # (in a slice of its own)
     "escalations_handoffrollup": "escalations_escalation",
+    "escalations_raiserrollup": "escalations_escalation",
     ATTRIBUTES: "escalations_case",  # (and not for all cases)
 }
 # ... and the triggers keep them from every table whose writes move a figure: an attribute
