@@ -103,7 +103,9 @@ def test_migrations_0057_0059_0061_and_0073_fill_them_in_and_recount_the_rollups
     fill = importlib.import_module("escalations.migrations.0057_entry_level_handoff_count")
     copies = importlib.import_module("escalations.migrations.0059_handoff_case_copies")
     count = importlib.import_module("escalations.migrations.0061_duration_rollup_crossed")
-    last = importlib.import_module("escalations.migrations.0073_attributes_in_duration_and_raiser_rollups")  # counts now
+    last = importlib.import_module(
+        "escalations.migrations.0073_attributes_in_duration_and_raiser_rollups"
+    )  # counts now
 
     class Editor:
         pass
