@@ -378,6 +378,8 @@ def test_a_breakdown_by_an_attribute_reads_the_rollups_and_equals_the_facts():
     unmarked = Case.objects.filter(
         status__in=OPEN_STATUSES, resolution_breached_at=None, resolution_due_at__lt=bench.now
     ).values_list("pk", flat=True)
+    # A few of them without a country whatever ids the cases got (an attribute trigger's write).
+    CaseAttribute.objects.filter(case_id__in=list(unmarked)[:3], key="country").delete()
     with_country = CaseAttribute.objects.filter(case_id__in=list(unmarked), key="country")
     assert len(unmarked) > with_country.count() > 2  # some without a country, several with
     for extra in ({}, {"level": "L2"}, {"priority": 2, "category": "bench-0"}):
