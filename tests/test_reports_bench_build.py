@@ -56,3 +56,20 @@ def test_cases_are_built_a_chunk_at_a_time_over_the_whole_range():
     countries.filter(case_id__in=list(cases.order_by("pk").values_list("pk", flat=True)[:1500])).delete()
     assert ReportsBench(2600, io.StringIO()).ensure_attributes(chunk=700) == 1500
     assert countries.count() == 2600
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_only_every_kth_case_gets_the_attribute_when_asked_spread_over_the_range():
+    """seed_scale --attributed: ten million attributed cases do not fit this machine's disk,
+    so a 10M run gives the attribute to a share of them, still over the whole two years."""
+    out = io.StringIO()
+    assert ReportsBench(900, out, attributed=100).build(chunk=400) > 0
+    countries = CaseAttribute.objects.filter(key=ATTRIBUTE, case__source=SOURCE)
+    assert countries.count() == 100
+    assert countries.values("value").distinct().count() == ATTRIBUTE_VALUES
+    opened = Case.objects.filter(attributes__key=ATTRIBUTE, source=SOURCE).aggregate(
+        first=Min("opened_at"), last=Max("opened_at")
+    )
+    span = timedelta(days=SPAN_DAYS)
+    assert opened["first"] <= START + span * 0.02 and opened["last"] >= START + span * 0.98
+    assert ReportsBench(900, io.StringIO(), attributed=100).ensure_attributes() == 0  # none twice

@@ -122,8 +122,10 @@ def _maintenance(reason: str):
 
 
 class ReportsBench:
-    def __init__(self, n: int, out):
-        self.n, self.out = n, out
+    def __init__(self, n: int, out, attributed: int | None = None):
+        """``attributed``: how many of the benchmark cases get the imported attribute (every
+        k-th case by id, so they are spread over the whole range); all of them by default."""
+        self.n, self.out, self.attributed = n, out, attributed
         self.now = START + timedelta(days=SPAN_DAYS + 1)
 
     def existing(self) -> int:
@@ -194,22 +196,27 @@ class ReportsBench:
     def ensure_attributes(self, chunk: int = CHUNK) -> int:
         """Give each benchmark case without one its ``ATTRIBUTE`` (one of ``ATTRIBUTE_VALUES``
         by case id), as an importer keeps a log's fields; databases built before the
-        benchmark had attributes get theirs here. Returns the rows added.
+        benchmark had attributes get theirs here. With ``attributed`` set, only every k-th
+        case by id gets one (k = cases / attributed), so the attributed cases still span
+        the whole range: the attribute triggers write an attributed case's rollup rows
+        twice, and ten million attributed cases do not fit this machine's disk. Returns
+        the rows added.
 
         ``chunk`` case ids per statement, each committed on its own (outside a transaction): the
         attribute triggers join each statement's rows to their cases, and one statement for
         nine million cases spilled that join to temporary files until the disk was full."""
         added = 0
         with connection.cursor() as cur:
-            cur.execute("SELECT min(id), max(id) FROM escalations_case WHERE source = %s", [SOURCE])
-            low, high = cur.fetchone()
+            cur.execute("SELECT min(id), max(id), count(*) FROM escalations_case WHERE source = %s", [SOURCE])
+            low, high, count = cur.fetchone()
+            stride = max(1, -(-count // self.attributed)) if self.attributed else 1
             for first in range(low or 1, (high or 0) + 1, chunk):
                 cur.execute(
                     f"""INSERT INTO {CaseAttribute._meta.db_table} (case_id, key, value)
-                    SELECT c.id, %s, 'C' || lpad((c.id %% %s)::text, 2, '0') FROM escalations_case c
-                    WHERE c.source = %s AND c.id BETWEEN %s AND %s AND NOT EXISTS (
+                    SELECT c.id, %s, 'C' || lpad((c.id / %s %% %s)::text, 2, '0') FROM escalations_case c
+                    WHERE c.source = %s AND c.id BETWEEN %s AND %s AND (c.id - %s) %% %s = 0 AND NOT EXISTS (
                         SELECT 1 FROM {CaseAttribute._meta.db_table} a WHERE a.case_id = c.id AND a.key = %s)""",
-                    [ATTRIBUTE, ATTRIBUTE_VALUES, SOURCE, first, first + chunk - 1, ATTRIBUTE],
+                    [ATTRIBUTE, stride, ATTRIBUTE_VALUES, SOURCE, first, first + chunk - 1, low, stride, ATTRIBUTE],
                 )
                 added += cur.rowcount
             if added:

@@ -41,6 +41,13 @@ class Command(BaseCommand):
             "the last 30 days, a range ended 60 days ago, pairs, an imported attribute as a filter and as a "
             "breakdown); 0 skips the filtered timing.",
         )
+        parser.add_argument(
+            "--attributed",
+            type=int,
+            metavar="N",
+            help="Only N benchmark cases (every k-th) carry the imported attribute, as seed_scale --attributed "
+            "built them; all of them by default.",
+        )
         parser.add_argument("--timing-only", action="store_true", help=argparse_hidden())
         parser.add_argument(
             "--clean",
@@ -51,7 +58,7 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if connection.vendor != "postgresql":
             raise CommandError("bench_reports measures PostgreSQL; set DATABASE_URL to a postgres:// URL.")
-        bench = ReportsBench(o["cases"], self.stdout)
+        bench = ReportsBench(o["cases"], self.stdout, o["attributed"])
         if o["timing_only"]:
             bench.ensure_attributes()  # a database built before the benchmark had attributes
             self.stdout.write(json.dumps(self._timing(bench, o["repeats"], o["filtered_repeats"])))
