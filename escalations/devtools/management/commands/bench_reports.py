@@ -58,6 +58,8 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if connection.vendor != "postgresql":
             raise CommandError("bench_reports measures PostgreSQL; set DATABASE_URL to a postgres:// URL.")
+        if o["attributed"] is not None and o["attributed"] < 1:
+            raise CommandError("--attributed must be at least 1.")
         bench = ReportsBench(o["cases"], self.stdout, o["attributed"])
         if o["timing_only"]:
             bench.ensure_attributes()  # a database built before the benchmark had attributes

@@ -35,7 +35,6 @@ class Command(BaseCommand):
             "100,000 a minute (2.5 hours at 10M). No report reads them; check_invariants then reports "
             "cases without a history.",
         )
-
         parser.add_argument(
             "--attributed",
             type=int,
