@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from escalations.models import Case, Category, Escalation, Level, Team
+from escalations.models import Case, Category, Escalation, Level, RuleFiring, Team
 from escalations.models.choices import OPEN_STATUSES
 from escalations.reports import REGISTRY, Filters
 from escalations.reports.base import FilterError
@@ -221,3 +221,11 @@ def test_a_range_with_day_and_week_edges_reads_each_rollup_through_its_grain_and
         table = re.search(r'FROM "(escalations_\w+rollup)"', sql).group(1)
         if sql.count(f'"{table}"."grain" = ') > 1:  # two or more pieces: the OR
             assert f'"{table}"."grain" IN (' in sql and f'"{table}"."day" IN (' in sql, sql
+
+
+def test_a_case_s_firings_are_read_through_the_unique_constraint_since_its_own_index_went():
+    """Migration 0075: the firing's index on its case repeated the unique constraint."""
+    assert "escalations_rulefiring_case_id_6988aa71" not in _indexes("escalations_rulefiring")
+    for qs in (RuleFiring.objects.filter(case_id=1), RuleFiring.objects.filter(case_id__in=[1, 2]).values("id")):
+        plan = _plan(qs)
+        assert "Seq Scan" not in plan and "one_firing_per_case_rule_level" in plan, plan

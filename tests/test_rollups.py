@@ -425,3 +425,13 @@ def test_bench_reports_prints_reports_beside_and_the_write_path_cost():
     assert figures["write_path"]["rebuild_s"] >= 0
     assert "with rollups" in out.getvalue() and "rollup rebuild" in out.getvalue()
     assert build.check() == []  # the rebuild caught up with what was written without the triggers
+
+
+def test_the_trigger_functions_run_without_jit(rolled):
+    """The planner takes a transition table for 10,000 rows, so a batch's statement crossed
+    the JIT threshold and compiled for 60 to 100 ms (the sweep, every batch; migration 0074)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT proname, proconfig FROM pg_proc WHERE proname LIKE 'escalations_%%_rollup_%%'")
+        functions = dict(cur.fetchall())
+    assert len(functions) == 3 * len(build.TRIGGERS)
+    assert all(config and "jit=off" in config for config in functions.values()), functions

@@ -64,7 +64,9 @@ class RuleFiring(models.Model):
     """That a rule fired for a case at a level: a rule fires once per case per level
     unless it repeats, and the unique constraint makes a double firing impossible."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="rule_firings")
+    # No index of its own: the unique constraint below leads with the case and serves every
+    # read by case (and Case's CASCADE); one index fewer on the sweep's insert (issue 18).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="rule_firings", db_index=False)
     # No database constraint on the rule and level (migration 0071, as on the handoff): the
     # ORM cascades a deleted rule or level to its firings.
     rule = models.ForeignKey(TriggerRule, on_delete=models.CASCADE, related_name="firings", db_constraint=False)
