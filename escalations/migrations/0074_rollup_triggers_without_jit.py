@@ -3,7 +3,7 @@ statement skipping cases that have neither a first response nor a resolution. Me
 the sweep's batch of 2,000 escalations at 1M open cases: JIT compiled the histogram
 statement on every batch (70 to 98 ms) and the statement multiplied every case by its seven
 slices before dropping them all (178 ms without JIT); after, the histogram statement takes
-about 17 ms. Only the functions change: no rollup row is counted again. PostgreSQL only.
+11 to 17 ms. Only the functions change: no rollup row is counted again. PostgreSQL only.
 """
 
 from django.db import migrations
