@@ -228,6 +228,25 @@ def test_rules_choose_the_sla_or_the_ola_clock(clock, agent):
     assert condition_problem("sla_percent", {"target": "resolution", "percent": 50, "clock": "ola"}) is None
 
 
+def test_a_clock_asked_for_by_name_is_the_same_clock_the_case_lists(clock, agent, specialist):
+    """``clock_named`` builds only the clock asked for (the rules ask per condition); it must
+    be the very clock ``clocks`` lists, after the case moved and with its clocks in every state."""
+    case = open_case(agent)
+    clock.advance(minutes=10)
+    workflow.case_escalate(case_id=case.pk, actor=agent, handoff=HANDOFF)
+    clock.advance(minutes=5)
+    workflow.case_accept(case_id=case.pk, actor=specialist)
+    c = fresh(case)
+    assert c.responded_at is not None and c.first_response_at is None and c.level_entered_at > c.opened_at
+    listed = {(k.kind, k.name): k for k in clocks.clocks(c)}
+    assert len(listed) == 4
+    for (kind, name), expected in listed.items():
+        assert clocks.clock_named(c, name, kind) == expected
+    assert clocks.clock_named(c, "resolution", "ola") == listed["ola", "work"]  # the OLA's resolution is its work
+    assert clocks.clock_named(c, "work", "sla") is None
+    assert clocks.clock_named(c, "nonsense", "ola") is None
+
+
 # -- reports: SLA per priority, OLA per level ----------------------------------------------
 
 

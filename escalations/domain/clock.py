@@ -148,46 +148,41 @@ class Clock:
         return f"SLA {self.name}" if self.kind == SLA else f"OLA {self.name}"
 
 
+# Each clock's columns on the case: (due, stopped, breached).
+_COLUMNS = {
+    (SLA, "response"): ("response_due_at", "first_response_at", "response_breached_at"),
+    (SLA, "resolution"): ("resolution_due_at", "resolved_at", "resolution_breached_at"),
+    (OLA, "response"): ("ola_response_due_at", "responded_at", "ola_response_breached_at"),
+    (OLA, "work"): ("ola_work_due_at", "resolved_at", "ola_work_breached_at"),
+}
+
+
+def _clock(case: Case, kind: str, name: str, targets: tuple[timedelta, timedelta], start: datetime) -> Clock:
+    due, stopped, breached = (getattr(case, column) for column in _COLUMNS[kind, name])
+    return Clock(name, start, targets[0] if name == "response" else targets[1], due, stopped, kind, breached)
+
+
 def clocks(case: Case) -> list[Clock]:
-    response, resolution = sla_targets(case)
-    ola_response, ola_work = ola_targets(case)
+    sla, ola = sla_targets(case), ola_targets(case)
     start = sla_start(case)
     return [
-        Clock(
-            "response", start, response, case.response_due_at, case.first_response_at, SLA, case.response_breached_at
-        ),
-        Clock(
-            "resolution", start, resolution, case.resolution_due_at, case.resolved_at, SLA, case.resolution_breached_at
-        ),
-        Clock(
-            "response",
-            case.level_entered_at,
-            ola_response,
-            case.ola_response_due_at,
-            case.responded_at,
-            OLA,
-            case.ola_response_breached_at,
-        ),
-        Clock(
-            "work",
-            case.level_entered_at,
-            ola_work,
-            case.ola_work_due_at,
-            case.resolved_at,
-            OLA,
-            case.ola_work_breached_at,
-        ),
+        _clock(case, SLA, "response", sla, start),
+        _clock(case, SLA, "resolution", sla, start),
+        _clock(case, OLA, "response", ola, case.level_entered_at),
+        _clock(case, OLA, "work", ola, case.level_entered_at),
     ]
 
 
 def clock_named(case: Case, name: str, kind: str) -> Clock | None:
-    """A clock by name and kind; for the OLA "resolution" means its work clock."""
+    """A clock by name and kind; for the OLA "resolution" means its work clock. Builds only
+    that clock: the rules ask for one per condition, per case the sweep looks at."""
     if kind == OLA and name == "resolution":
         name = "work"
-    for c in clocks(case):
-        if c.name == name and c.kind == kind:
-            return c
-    return None
+    if (kind, name) not in _COLUMNS:
+        return None
+    if kind == SLA:
+        return _clock(case, SLA, name, sla_targets(case), sla_start(case))
+    return _clock(case, OLA, name, ola_targets(case), case.level_entered_at)
 
 
 def recompute_due(case: Case) -> None:
