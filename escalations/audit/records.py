@@ -33,8 +33,22 @@ class AuditedHistory(models.Model):
         super().save(*args, **kwargs)
 
 
+class _AuditedRecords(HistoricalRecords):
+    """``HistoricalRecords`` whose history model may carry indexes of its own (``indexes``)."""
+
+    def __init__(self, *, indexes: tuple = (), **kwargs):
+        super().__init__(**kwargs)
+        self.extra_indexes = list(indexes)
+
+    def get_meta_options(self, model):
+        meta = super().get_meta_options(model)
+        if self.extra_indexes:
+            meta["indexes"] = [*meta.get("indexes", ()), *self.extra_indexes]
+        return meta
+
+
 def audited_history(**kwargs) -> HistoricalRecords:
-    return HistoricalRecords(bases=[AuditedHistory], **kwargs)
+    return _AuditedRecords(bases=[AuditedHistory], **kwargs)
 
 
 class AuditHead(models.Model):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from escalations.models import limits
 from escalations.models.case import Case
 from escalations.models.choices import NotificationStatus
+from escalations.models.indexes import where_set
 from escalations.models.limits import text_field
 from escalations.models.monitoring import TeamWebhook
 from escalations.models.organisation import Level
@@ -33,16 +34,20 @@ class Notification(models.Model):
     # Sent to the case's requester: carries the case token and threads to their e-mails.
     to_requester = models.BooleanField(default=False, db_default=False)
     status = models.CharField(max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = text_field(limits.SYSTEM, blank=True)
     not_before = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     # Set: the row is POSTed to this team webhook (``recipient`` then names it) instead of e-mailed.
-    webhook = models.ForeignKey(TeamWebhook, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    webhook = models.ForeignKey(
+        TeamWebhook, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     # A public update's note: its attachments go out with the e-mail (to the requester only).
-    note = models.ForeignKey("escalations.Note", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.ForeignKey(
+        "escalations.Note", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     objects = NotificationQuerySet.as_manager()
 
@@ -53,7 +58,15 @@ class Notification(models.Model):
                 fields=["not_before"],
                 name="notification_pending",
                 condition=models.Q(status="pending"),
-            )
+            ),
+            # Set on webhook and public-update rows only (a webhook's or a note's delete).
+            where_set("webhook", "notification_webhook"),
+            where_set("note", "notification_note"),
+        ]
+        constraints = [
+            # A constraint rather than ``unique=True``: that also builds a ``LIKE`` index no
+            # query uses, one more entry per queued notice (docs/indexes.md).
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key"),
         ]
 
     def __str__(self) -> str:

@@ -26,6 +26,7 @@ from escalations.models.choices import (
     Urgency,
     WaitKind,
 )
+from escalations.models.indexes import where_set
 from escalations.models.lifetime import LifetimeClass
 from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Level, Team
@@ -129,7 +130,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="watched_cases", through="escalations.CaseWatcher"
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
 
     # Counters the trigger rules read.
@@ -213,7 +214,7 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
 
     # A requester wrote again after the case was closed: the new case names the old one.
     follow_up_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups", db_index=False
     )
 
     # A declared major incident (an approved major-incident declaration): on top of every
@@ -253,8 +254,10 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
             "moved_down_count",
         ],
         # The history is read by case (``id``), by date and user (the audit log) and by
-        # assignee (routing): the other copied keys keep no index (docs/indexes.md).
-        no_db_index=["category", "created_by", "highest_level", "level", "path", "team"],
+        # assignee (routing; only the rows that name one are indexed): the other copied keys
+        # keep no index (docs/indexes.md).
+        no_db_index=["assignee", "category", "created_by", "follow_up_of", "highest_level", "level", "path", "team"],
+        indexes=[where_set("assignee", "historicalcase_assignee")],
     )
 
     class Meta:
@@ -283,6 +286,10 @@ class Case(OneLineFieldsMixin, ConcurrentTransitionMixin, models.Model):
             # handoff to their handoffs index-only.
             models.Index(fields=["team", "status"], include=["id", "level", "handoff_count"], name="case_team_status"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+            # Who opened a case, which case it follows up: set on few cases, so only those
+            # are indexed (a user's or a case's delete, "cases I opened", a case's follow-ups).
+            where_set("created_by", "case_created_by"),
+            where_set("follow_up_of", "case_follow_up_of"),
             # The major incidents head every queue: a handful of rows, found without a scan.
             models.Index(fields=["major_declared_at", "id"], name="case_major_open", condition=models.Q(is_major=True)),
             # Reports read these columns only: index-only scans instead of the wide rows.

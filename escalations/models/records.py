@@ -20,6 +20,7 @@ from escalations.models.choices import (
     NoteKind,
     ReviewStatus,
 )
+from escalations.models.indexes import where_set
 from escalations.models.limits import text_field
 from escalations.models.organisation import Category, Level, Team
 
@@ -48,7 +49,7 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
     from_assignee = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False
     )
     raised_by = models.ForeignKey(
         User,
@@ -82,7 +83,7 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     )
     # The outcome.
     decided_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     return_reason = text_field(blank=True)
@@ -119,6 +120,10 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [
+            # Who decided a handoff, who held the case when it was raised: unset while a
+            # handoff waits and when nobody held the case, so only the rows naming one.
+            where_set("decided_by", "escalation_decided_by"),
+            where_set("from_assignee", "escalation_from_assignee"),
             # A case's handoffs; with what the speed report reads of each (and the case filter's
             # copies), the handoffs of the cases a team holds are read index-only, case by case.
             models.Index(
