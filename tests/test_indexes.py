@@ -87,15 +87,17 @@ def test_each_query_a_dropped_index_served_uses_a_remaining_one():
     user = get_user_model().objects.create(username="index-user")
     category = Category.objects.create(code="idx", name="Index")
     now = timezone.now()
-    # (the query, the index that now serves it): what each dropped index was for
+    # (the query, the index that now serves it): what each dropped index was for. The case
+    # lookups leave the model's ordering out: on a near-empty table the planner may read an
+    # index by ``opened_at`` for the order and filter the rest, which says nothing here.
     served = [
         # escalations_case_level_id: the level's queue, Level's PROTECT check on delete
-        (Case.objects.filter(level=level), "case_level_status"),
-        (Case.objects.filter(level=level, status__in=OPEN_STATUSES), "case_level_status"),
+        (Case.objects.filter(level=level).order_by(), "case_level_status"),
+        (Case.objects.filter(level=level, status__in=OPEN_STATUSES).order_by(), "case_level_status"),
         # escalations_case_team_id: the team queue, Team's SET_NULL on delete
-        (Case.objects.filter(team=team), "case_team_status"),
+        (Case.objects.filter(team=team).order_by(), "case_team_status"),
         # escalations_case_assignee_id: "my cases", a user's SET_NULL on delete
-        (Case.objects.filter(assignee=user), "case_assignee_status"),
+        (Case.objects.filter(assignee=user).order_by(), "case_assignee_status"),
         # escalations_case_status(_like): the open cases, the resolved ones
         (Case.objects.filter(status__in=OPEN_STATUSES).values("id"), "case_open"),
         (Case.objects.filter(status__in=["resolved", "closed"], category=category), "case_resolved_by_category"),
@@ -109,7 +111,7 @@ def test_each_query_a_dropped_index_served_uses_a_remaining_one():
         (Case.history.filter(id=1), "escalations_historicalcase_id_"),
         (
             Case.history.filter(assignee_id__in=[user.pk]).values("assignee_id").annotate(last=Max("history_date")),
-            "escalations_historicalcase_assignee_id_",
+            "historicalcase_assignee",
         ),
         (Case.history.filter(history_user=user).order_by("-history_date"), "escalations_historicalcase_history_"),
         (Escalation.history.filter(case_id=1), "escalations_historicalescalation_case_id_"),
@@ -200,6 +202,50 @@ def test_the_handoff_rollups_under_a_case_filter_are_read_through_the_index_led_
     assert all(read_by_filter.values()), read_by_filter
 
 
+def _index_condition(name: str) -> str:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %s",
+            [name],
+        )
+        return cur.fetchone()[0] or ""
+
+
+@pytest.mark.parametrize("extra", [{}, {"team": "Idx team"}, {"level": "L2"}, {"source": "live"}])
+def test_the_rollup_rows_for_all_cases_are_read_from_the_whole_index_alone(extra):
+    """Without a case filter the reports read the handoff and raiser rollup rows counting all
+    cases (``whole``, with ``attr_key`` ""). Every column those queries read is in the
+    ``whole`` index or its condition (0077: with ``whole`` alone as the condition, PostgreSQL
+    read each row to check ``attr_key``, twice the time of the quality report under a team)."""
+    from escalations.rollups import build
+
+    Team.objects.create(name="Idx team", level=Level.objects.get(code="L1"))
+    build.install()
+    build.rebuild()
+    today = timezone.localdate()
+    f = Filters(date_from=today - timedelta(days=400), date_to=today, **extra)
+    with CaptureQueriesContext(connection) as queries:
+        for report in REGISTRY.values():
+            try:
+                report.run(f)
+            except FilterError:  # the forecast takes no team
+                pass
+    read_whole = {"escalations_handoffrollup": 0, "escalations_raiserrollup": 0}
+    for q in queries:
+        for table in read_whole:
+            where = q["sql"].split("WHERE", 1)[-1]
+            if f'FROM "{table}"' not in q["sql"] or f'"{table}"."whole"' not in where or "NOT" in where:
+                continue
+            read_whole[table] += 1
+            index = f"{table.removeprefix('escalations_')}_whole"
+            condition = _index_condition(index)
+            assert "whole" in condition and "attr_key" in condition, condition
+            read = set(re.findall(rf'"{table}"\."(\w+)"', q["sql"])) - {"whole", "attr_key"}
+            assert read <= _index_columns(index), (index, read - _index_columns(index))
+    assert all(read_whole.values()), read_whole
+
+
 def test_a_range_with_day_and_week_edges_reads_each_rollup_through_its_grain_and_day():
     """A range whose ends are not month ends reads month, week and day rollup rows: an OR
     that no index bounds (PostgreSQL read every ``basis`` row of the handoff rollups and
@@ -229,3 +275,78 @@ def test_a_case_s_firings_are_read_through_the_unique_constraint_since_its_own_i
     for qs in (RuleFiring.objects.filter(case_id=1), RuleFiring.objects.filter(case_id__in=[1, 2]).values("id")):
         plan = _plan(qs)
         assert "Seq Scan" not in plan and "one_firing_per_case_rule_level" in plan, plan
+
+
+# Migration 0076: keys most rows leave unset, indexed only where set.
+WHERE_SET = {
+    "escalations_case": {"case_created_by": "created_by_id", "case_follow_up_of": "follow_up_of_id"},
+    "escalations_escalation": {
+        "escalation_decided_by": "decided_by_id",
+        "escalation_from_assignee": "from_assignee_id",
+    },
+    "escalations_historicalcase": {"historicalcase_assignee": "assignee_id"},
+    "escalations_notification": {"notification_webhook": "webhook_id", "notification_note": "note_id"},
+}
+
+
+def _index_defs(table: str) -> dict[str, str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return dict(cur.fetchall())
+
+
+def test_keys_most_rows_leave_unset_are_indexed_only_where_set():
+    for table, indexes in WHERE_SET.items():
+        defs = _index_defs(table)
+        for name, column in indexes.items():
+            assert defs[name].endswith(f"({column}) WHERE ({column} IS NOT NULL)"), defs[name]
+            # no other index of the table leads with the key: a NULL row writes no entry for it
+            others = [d for n, d in defs.items() if n != name and re.search(rf"\({column}[,)]", d)]
+            assert not others, others
+    history = _index_defs("escalations_historicalcase")
+    assert not [d for d in history.values() if "follow_up_of_id" in d]  # nothing reads the history by it
+    notices = _index_defs("escalations_notification")
+    assert not [d for d in notices.values() if "varchar_pattern_ops" in d]
+    unique = "UNIQUE INDEX notification_dedupe_key ON public.escalations_notification USING btree (dedupe_key)"
+    assert unique in notices["notification_dedupe_key"]
+
+
+def test_each_lookup_by_a_key_indexed_where_set_uses_its_index():
+    """Equality and ``IN`` (what an ``on_delete``'s ``SET_NULL`` or ``CASCADE`` and the
+    pages send) imply the key is set, so the partial index serves them (the models' own
+    ordering left out, as in the test above)."""
+    from escalations.models import Note, Notification
+
+    served = [
+        (Case.objects.filter(created_by_id=1).order_by(), "case_created_by"),
+        (Case.objects.filter(created_by_id__in=[1, 2]).order_by().values("id"), "case_created_by"),
+        (Case.objects.filter(follow_up_of_id=1).order_by(), "case_follow_up_of"),
+        (Case.objects.filter(follow_up_of_id__in=[1, 2]).order_by().values("id"), "case_follow_up_of"),
+        (Escalation.objects.filter(decided_by_id__in=[1, 2]).order_by().values("id"), "escalation_decided_by"),
+        (Escalation.objects.filter(from_assignee_id=1).order_by(), "escalation_from_assignee"),
+        (Case.history.filter(assignee_id=1).order_by("-history_date"), "historicalcase_assignee"),
+        (Notification.objects.filter(webhook_id__in=[1, 2]).order_by().values("id"), "notification_webhook"),
+        (Notification.objects.filter(note_id=1).order_by(), "notification_note"),
+        (Notification.objects.filter(dedupe_key="x").order_by(), "notification_dedupe_key"),
+    ]
+    for qs, index in served:
+        plan = _plan(qs)
+        assert "Seq Scan" not in plan and index in plan, f"{index} not in:\n{plan}"
+    # and what a delete sends: the collector's SET_NULL updates, planned as sent
+    user = get_user_model().objects.create(username="index-deleted")
+    with CaptureQueriesContext(connection) as sent:
+        user.delete()
+    updates = [q["sql"] for q in sent.captured_queries if q["sql"].startswith("UPDATE")]
+    for table, column in (
+        ("escalations_case", "created_by_id"),
+        ("escalations_escalation", "decided_by_id"),
+        ("escalations_escalation", "from_assignee_id"),
+    ):
+        sql = next(s for s in updates if f'"{table}"' in s and f'"{column}" = NULL' in s.split("WHERE")[0])
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cur.fetchall())
+            cur.execute("SET LOCAL enable_seqscan = on")
+        assert "Seq Scan" not in plan, plan
+    assert Note  # the note's SET_NULL is the same shape (notification_note above)

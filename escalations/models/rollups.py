@@ -365,11 +365,14 @@ class HandoffRollup(Attributed):
         ]
         # The rows for all cases, which every report without a case filter reads, answered by
         # this index alone: the rows under each case's filters would otherwise double a scan.
+        # Those rows never carry an attribute, and the reports ask for ``attr_key`` "" with
+        # ``whole``, so both are the condition (with ``whole`` alone PostgreSQL read the rows
+        # to check the key: migration 0077).
         indexes = [
             models.Index(
                 fields=["basis", "grain", "day"],
                 include=list(HANDOFF_FIGURES),
-                condition=models.Q(whole=True),
+                condition=models.Q(whole=True, attr_key=""),
                 name="handoffrollup_whole",
             ),
             # The rows under each case's filters, read through the index led by the filter: a
@@ -461,7 +464,7 @@ class RaiserRollup(models.Model):
             models.Index(
                 fields=["grain", "day"],
                 include=list(RAISER_FIGURES),
-                condition=models.Q(whole=True),
+                condition=models.Q(whole=True, attr_key=""),
                 name="raiserrollup_whole",
             ),
             *(
