@@ -158,6 +158,25 @@ def test_the_cases_a_team_holds_are_joined_to_their_handoffs_through_two_coverin
         assert read <= _index_columns(index), (index, read - _index_columns(index))
 
 
+def _rollup_report_queries(extra: dict) -> list[dict]:
+    """The SQL every report sends over the rollups (built now) for the last 400 days under
+    the filters ``extra`` (a team "Idx team" exists)."""
+    from escalations.rollups import build
+
+    Team.objects.create(name="Idx team", level=Level.objects.get(code="L1"))
+    build.install()
+    build.rebuild()
+    today = timezone.localdate()
+    f = Filters(date_from=today - timedelta(days=400), date_to=today, **extra)
+    with CaptureQueriesContext(connection) as queries:
+        for report in REGISTRY.values():
+            try:
+                report.run(f)
+            except FilterError:  # the forecast takes no team
+                pass
+    return queries.captured_queries
+
+
 @pytest.mark.parametrize(
     "extra, lead",
     [
@@ -174,20 +193,8 @@ def test_the_handoff_rollups_under_a_case_filter_are_read_through_the_index_led_
     in the index led by the filter (0066), so they are answered index-only from that filter's
     rows instead of reading every filter's rows of the range through the key (led by the day).
     As above, the columns come from the SQL the reports send."""
-    from escalations.rollups import build
-
     Category.objects.create(code="idx-cat", name="Index category")
-    Team.objects.create(name="Idx team", level=Level.objects.get(code="L1"))
-    build.install()
-    build.rebuild()
-    today = timezone.localdate()
-    f = Filters(date_from=today - timedelta(days=400), date_to=today, **extra)
-    with CaptureQueriesContext(connection) as queries:
-        for report in REGISTRY.values():
-            try:
-                report.run(f)
-            except FilterError:  # the forecast takes no team
-                pass
+    queries = _rollup_report_queries(extra)
     read_by_filter = {"escalations_handoffrollup": 0, "escalations_raiserrollup": 0}
     for q in queries:
         for table in read_by_filter:
@@ -218,19 +225,7 @@ def test_the_rollup_rows_for_all_cases_are_read_from_the_whole_index_alone(extra
     cases (``whole``, with ``attr_key`` ""). Every column those queries read is in the
     ``whole`` index or its condition (0077: with ``whole`` alone as the condition, PostgreSQL
     read each row to check ``attr_key``, twice the time of the quality report under a team)."""
-    from escalations.rollups import build
-
-    Team.objects.create(name="Idx team", level=Level.objects.get(code="L1"))
-    build.install()
-    build.rebuild()
-    today = timezone.localdate()
-    f = Filters(date_from=today - timedelta(days=400), date_to=today, **extra)
-    with CaptureQueriesContext(connection) as queries:
-        for report in REGISTRY.values():
-            try:
-                report.run(f)
-            except FilterError:  # the forecast takes no team
-                pass
+    queries = _rollup_report_queries(extra)
     read_whole = {"escalations_handoffrollup": 0, "escalations_raiserrollup": 0}
     for q in queries:
         for table in read_whole:
